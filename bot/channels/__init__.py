@@ -1,0 +1,1 @@
+"""Channels: each turns vendor updates into `Incoming` and renders `Outgoing` back."""

@@ -1,0 +1,30 @@
+"""The `redgrid` command line. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from bot import __version__
+from bot.cli import db as db_commands
+from bot.cli import org as org_commands
+from bot.cli import run as run_commands
+
+app = typer.Typer(help="redgrid: residents' requests to the grid that must act.", no_args_is_help=True)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(org_commands.app, name="org")
+run_commands.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"redgrid {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """redgrid command line."""

@@ -1,0 +1,135 @@
+"""Settings: `config.yaml`, overridable per key by `REDGRID_<SECTION>__<KEY>` variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from bot.exceptions import ConfigError
+
+DEFAULT_CONFIG_FILE = Path("config.yaml")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/redgrid.sqlite3"
+
+
+class DatabaseSettings(BaseModel):
+    url: str = DEFAULT_DATABASE_URL
+    echo: bool = False
+    pool_size: int = Field(default=10, ge=1, le=200)
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+
+class TelegramSettings(BaseModel):
+    token: SecretStr | None = None
+    framework: Literal["ptb", "aiogram"] = "ptb"
+    mode: Literal["polling", "webhook"] = "polling"
+    api_base_url: str = "https://api.telegram.org"
+    webhook_url: str = ""
+    webhook_secret: SecretStr | None = None
+
+
+class LocaleSettings(BaseModel):
+    default: Literal["zh", "en"] = "zh"
+
+
+class RequestSettings(BaseModel):
+    reference_prefix: str = Field(default="JM", pattern=r"^[A-Z]{1,6}$")
+    similar_days: int = Field(default=30, ge=1)
+    evaluation_days: int = Field(default=3, ge=1)
+    max_text_length: int = Field(default=4000, ge=100)
+
+
+class WebSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+
+
+class OutboxSettings(BaseModel):
+    global_rate: float = Field(default=30.0, gt=0)
+    chat_rate: float = Field(default=1.0, gt=0)
+    group_rate_per_minute: float = Field(default=20.0, gt=0)
+    quiet_start: str = Field(default="22:00", pattern=r"^\d{2}:\d{2}$")
+    quiet_end: str = Field(default="07:00", pattern=r"^\d{2}:\d{2}$")
+
+
+class Settings(BaseSettings):
+    """All settings of one redgrid process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="REDGRID_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    locale: LocaleSettings = LocaleSettings()
+    timezone: str = "Asia/Shanghai"
+    requests: RequestSettings = RequestSettings()
+    web: WebSettings = WebSettings()
+    outbox: OutboxSettings = OutboxSettings()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("must be an IANA time zone such as Asia/Shanghai") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = Path(os.environ.get("REDGRID_CONFIG", DEFAULT_CONFIG_FILE))
+        return (
+            init_settings,
+            env_settings,
+            YamlConfigSettingsSource(settings_cls, yaml_file=path, yaml_file_encoding="utf-8"),
+        )
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    value = error.get("input")
+    if "token" in key or "secret" in key or isinstance(value, (dict, list)):
+        shown = "(hidden)" if ("token" in key or "secret" in key) else ""
+    else:
+        shown = repr(value)
+    return f"{key} = {shown}: {error['msg']}".replace(" = :", ":")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load and validate settings; a bad value raises ConfigError naming key and allowed values."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [_describe(dict(err)) for err in exc.errors(include_url=False)]
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file is not valid YAML: {exc}") from None

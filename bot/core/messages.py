@@ -1,0 +1,110 @@
+"""Channel-neutral messages: what a channel hands the engine, and what the engine hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+IncomingKind = Literal[
+    "text", "command", "button", "location", "contact", "photo", "voice", "document", "other"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    file_id: str
+    file_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One update from a person, whatever the channel.
+
+    `kind` says which of the payload fields is set. `update_id` is unique per channel and
+    stable across redeliveries, so the engine can drop an update it has already handled.
+    """
+
+    channel: str
+    chat_id: str
+    user_id: str
+    update_id: str
+    kind: IncomingKind
+    language_code: str | None = None
+    text: str = ""
+    command: str = ""
+    args: str = ""
+    button_data: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    contact_phone: str = ""
+    contact_user_id: str = ""
+    photos: tuple[Photo, ...] = ()
+    voice_file_id: str = ""
+    voice_duration: int | None = None
+    display_name: str = ""
+    # The channel's id of the message a pressed button belongs to, so a reply can edit it.
+    message_id: str | None = None
+    is_group: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str
+    data: str
+
+
+ReplyRequest = Literal["location", "contact"]
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """One message to a chat. Text is plain (channels escape it); buttons are rows."""
+
+    text: str = ""
+    buttons: list[list[Button]] = field(default_factory=list)
+    # Reply-keyboard buttons asking the client to share location/contact: (label, what).
+    reply_requests: list[tuple[str, ReplyRequest]] = field(default_factory=list)
+    remove_reply_keyboard: bool = False
+    photo: str | None = None  # a channel file id, or a local path to upload
+    document: str | None = None
+    document_name: str | None = None
+    edit_message_id: str | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        """A JSON-safe dict, as stored in the outbox."""
+        payload: dict[str, Any] = {"text": self.text}
+        if self.buttons:
+            payload["buttons"] = [[[b.label, b.data] for b in row] for row in self.buttons]
+        if self.reply_requests:
+            payload["reply_requests"] = [list(r) for r in self.reply_requests]
+        if self.remove_reply_keyboard:
+            payload["remove_reply_keyboard"] = True
+        for key in ("photo", "document", "document_name", "edit_message_id"):
+            value = getattr(self, key)
+            if value is not None:
+                payload[key] = value
+        return payload
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Outgoing:
+        """Rebuild a message from its outbox payload."""
+        return cls(
+            text=payload.get("text", ""),
+            buttons=[[Button(label, data) for label, data in row] for row in payload.get("buttons", [])],
+            reply_requests=[(label, what) for label, what in payload.get("reply_requests", [])],
+            remove_reply_keyboard=bool(payload.get("remove_reply_keyboard", False)),
+            photo=payload.get("photo"),
+            document=payload.get("document"),
+            document_name=payload.get("document_name"),
+            edit_message_id=payload.get("edit_message_id"),
+        )
+
+
+def numbered_choices(message: Outgoing) -> str:
+    """Text with the buttons as numbered choices, for channels that cannot show buttons."""
+    labels = [button.label for row in message.buttons for button in row]
+    if not labels:
+        return message.text
+    lines = [message.text, ""] if message.text else []
+    lines += [f"{number}. {label}" for number, label in enumerate(labels, start=1)]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Conversation flows per role; no channel imports here."""

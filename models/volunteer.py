@@ -1,0 +1,52 @@
+"""Red-wrench volunteers: profiles, tasks and service records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, CreatedAtMixin, UTCDateTime
+
+
+class VolunteerProfile(CreatedAtMixin, Base):
+    __tablename__ = "volunteer_profiles"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    availability: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    is_leader: Mapped[bool] = mapped_column(default=False)
+
+
+class VolunteerTask(CreatedAtMixin, Base):
+    __tablename__ = "volunteer_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), index=True
+    )
+    skill: Mapped[str | None] = mapped_column(String(40))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ServiceRecord(CreatedAtMixin, Base):
+    __tablename__ = "service_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="SET NULL"), index=True
+    )
+    team_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("volunteer_tasks.id"))
+    hours: Mapped[float] = mapped_column(Float, default=0)
+    rating: Mapped[int | None] = mapped_column(Integer)

@@ -1,0 +1,149 @@
+"""Database fixtures: every database test runs on SQLite and, when a server answers, PostgreSQL.
+
+Each test gets `db`: a connection inside an outer transaction that is rolled back at the end;
+sessions made from `db.sessions` join it through savepoints, so code under test may commit.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import migrate
+from bot.db import create_engine
+
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+def postgres_admin_url() -> str | None:
+    """The URL of a PostgreSQL server for tests, or None when there is none."""
+    url = os.environ.get("REDGRID_TEST_POSTGRES_URL")
+    if url:
+        return url
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            return DEFAULT_PG
+    except OSError:
+        return None
+
+
+PG_URL = postgres_admin_url()
+PG_SKIP_REASON = (
+    "PostgreSQL suite skipped: no server on 127.0.0.1:5432; "
+    "set REDGRID_TEST_POSTGRES_URL=postgresql+asyncpg://user@host:port/db to run it"
+)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if PG_URL:
+        return [f"databases: SQLite and PostgreSQL ({make_url(PG_URL).render_as_string()})"]
+    return ["databases: SQLite only. " + PG_SKIP_REASON]
+
+
+def pytest_terminal_summary(terminalreporter: object, exitstatus: int, config: object) -> None:
+    line = "databases covered: SQLite + PostgreSQL" if PG_URL else PG_SKIP_REASON
+    terminalreporter.write_line(line)  # type: ignore[attr-defined]
+
+
+async def create_postgres_database(prefix: str = "redgrid_test") -> tuple[str, str]:
+    """Create a fresh database on the test server; returns (url, name)."""
+    assert PG_URL
+    import asyncpg
+
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    base = make_url(PG_URL)
+    conn = await asyncpg.connect(
+        host=base.host, port=base.port or 5432, user=base.username, database=base.database
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return base.set(database=name).render_as_string(hide_password=False), name
+
+
+async def drop_postgres_database(name: str) -> None:
+    """Drop a database made by `create_postgres_database`."""
+    assert PG_URL
+    import asyncpg
+
+    base = make_url(PG_URL)
+    conn = await asyncpg.connect(
+        host=base.host, port=base.port or 5432, user=base.username, database=base.database
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Database:
+    """A migrated database for one test session."""
+
+    kind: str
+    url: str
+    engine: AsyncEngine
+
+
+@dataclass
+class TestDB:
+    """What a test gets: its connection (in a rolled-back transaction) and a session factory."""
+
+    kind: str
+    url: str
+    engine: AsyncEngine
+    connection: AsyncConnection
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture(scope="session")
+async def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Database]:
+    path: Path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+    url = f"sqlite+aiosqlite:///{path}"
+    engine = create_engine(url)
+    await migrate.upgrade(engine)
+    yield Database("sqlite", url, engine)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def postgres_database() -> AsyncIterator[Database]:
+    if not PG_URL:
+        pytest.skip(PG_SKIP_REASON)
+    url, name = await create_postgres_database()
+    engine = create_engine(url)
+    await migrate.upgrade(engine)
+    yield Database("postgres", url, engine)
+    await engine.dispose()
+    await drop_postgres_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest) -> Database:
+    """A migrated database, once per kind."""
+    return request.getfixturevalue(f"{request.param}_database")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def db(database: Database) -> AsyncIterator[TestDB]:
+    """A per-test view of the database whose changes are all rolled back afterwards."""
+    async with database.engine.connect() as connection:
+        transaction = await connection.begin()
+        sessions = async_sessionmaker(
+            bind=connection,
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
+        )
+        try:
+            yield TestDB(database.kind, database.url, database.engine, connection, sessions)
+        finally:
+            await transaction.rollback()
