@@ -55,9 +55,29 @@ class RequestSettings(BaseModel):
     max_text_length: int = Field(default=4000, ge=100)
 
 
+class RoutingSettings(BaseModel):
+    nearest_compound_m: float = Field(default=500.0, ge=0)
+
+
+class SlaSettings(BaseModel):
+    accept_hours: float = Field(default=2.0, gt=0)
+    contact_hours: float = Field(default=24.0, gt=0)
+    urgent_resolve_hours: float = Field(default=24.0, gt=0)
+    emergency_resolve_hours: float = Field(default=2.0, gt=0)
+    # A unit that receives an escalated request gets at least this long to resolve it.
+    escalation_resolve_hours: float = Field(default=24.0, gt=0)
+
+
 class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+
+
+class WebchatSettings(BaseModel):
+    demo: bool = True  # the start page offers the demo district's people
+    session_secret: SecretStr | None = None  # generated and kept under ./data/ when unset
+    upload_dir: Path = Path("data/uploads")
+    max_upload_mb: int = Field(default=10, ge=1, le=50)
 
 
 class OutboxSettings(BaseModel):
@@ -81,7 +101,10 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     requests: RequestSettings = RequestSettings()
     web: WebSettings = WebSettings()
+    webchat: WebchatSettings = WebchatSettings()
     outbox: OutboxSettings = OutboxSettings()
+    routing: RoutingSettings = RoutingSettings()
+    sla: SlaSettings = SlaSettings()
 
     @field_validator("timezone")
     @classmethod

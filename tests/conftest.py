@@ -147,3 +147,107 @@ async def db(database: Database) -> AsyncIterator[TestDB]:
             yield TestDB(database.kind, database.url, database.engine, connection, sessions)
         finally:
             await transaction.rollback()
+
+
+# --- whole conversations ----------------------------------------------------------------------
+
+import itertools  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+from bot.channels.testing import TestChannel, TestChat  # noqa: E402
+from bot.config import Settings, load_settings  # noqa: E402
+from bot.core.engine import Engine  # noqa: E402
+
+
+class Clock:
+    """An injectable clock that only moves when told to."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    # A Tuesday morning in Jimo (09:30 Asia/Shanghai): outside quiet hours.
+    return Clock(datetime(2026, 11, 24, 1, 30, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("REDGRID_CONFIG", "/nonexistent-config.yaml")
+    return load_settings()
+
+
+@pytest.fixture
+async def demo(db: TestDB) -> TestDB:
+    """The demo district loaded into the test's database."""
+    from bot.services.org_import import load_demo
+
+    async with db.sessions() as session, session.begin():
+        await load_demo(session)
+    return db
+
+
+@dataclass
+class Bot:
+    """An engine over the test database, with a test channel and a way to open chats."""
+
+    engine: Engine
+    channel: TestChannel
+    db: TestDB
+    clock: Clock
+
+    def chat(self, user_id: str | None = None, *, language_code: str | None = "zh") -> TestChat:
+        return TestChat(
+            self.engine,
+            self.channel,
+            user_id=user_id or f"u{next(_users)}",
+            language_code=language_code,
+        )
+
+
+_users = itertools.count(1000)
+
+
+def make_engine(
+    db: TestDB, settings: Settings, clock: Callable[[], datetime], channel: TestChannel
+) -> Engine:
+    """An engine as production builds it, on the test's database."""
+    from bot.outbox import Sender
+    from bot.outbox.limits import Limits
+    from handlers import build_router
+
+    outputs = {channel.name: channel}
+    # The test channel is no vendor: nothing to protect, and the test clock stands still.
+    unlimited = Limits(**dict.fromkeys(Limits.__dataclass_fields__, 1e12))
+    sender = Sender(
+        sessions=db.sessions,
+        channels=outputs,
+        settings=settings.outbox,
+        tz=settings.tz,
+        clock=clock,
+        worker_id="test",
+        limits=unlimited,
+    )
+    return Engine(
+        sessions=db.sessions,
+        settings=settings,
+        router=build_router(),
+        outputs=outputs,
+        deliver=sender.deliver_now,
+        clock=clock,
+    )
+
+
+@pytest.fixture
+async def bot(demo: TestDB, settings: Settings, clock: Clock) -> Bot:
+    channel = TestChannel()
+    return Bot(make_engine(demo, settings, clock, channel), channel, demo, clock)

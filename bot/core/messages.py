@@ -41,6 +41,8 @@ class Incoming:
     photos: tuple[Photo, ...] = ()
     voice_file_id: str = ""
     voice_duration: int | None = None
+    document_file_id: str = ""
+    document_name: str = ""
     display_name: str = ""
     # The channel's id of the message a pressed button belongs to, so a reply can edit it.
     message_id: str | None = None
@@ -90,7 +92,9 @@ class Outgoing:
         """Rebuild a message from its outbox payload."""
         return cls(
             text=payload.get("text", ""),
-            buttons=[[Button(label, data) for label, data in row] for row in payload.get("buttons", [])],
+            buttons=[
+                [Button(label, data) for label, data in row] for row in payload.get("buttons", [])
+            ],
             reply_requests=[(label, what) for label, what in payload.get("reply_requests", [])],
             remove_reply_keyboard=bool(payload.get("remove_reply_keyboard", False)),
             photo=payload.get("photo"),

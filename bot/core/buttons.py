@@ -1,0 +1,44 @@
+"""Button data: short, versioned, parsed strictly and never trusted.
+
+Format: ``v1:<action>:<arg>:<arg>...``; the whole string stays under Telegram's 64 bytes.
+What a button names is re-checked against the database by the handler that receives it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VERSION = "v1"
+MAX_BYTES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonData:
+    action: str
+    args: tuple[str, ...]
+
+    def int_arg(self, index: int = 0) -> int | None:
+        """The argument at `index` as a non-negative int, or None when absent or malformed."""
+        try:
+            value = self.args[index]
+        except IndexError:
+            return None
+        return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+def encode(action: str, *args: object) -> str:
+    """Encode an action and its arguments as button data."""
+    data = ":".join([VERSION, action, *(str(arg) for arg in args)])
+    if len(data.encode()) > MAX_BYTES:
+        raise ValueError(f"button data too long: {data!r}")
+    return data
+
+
+def decode(data: str) -> ButtonData | None:
+    """Parse button data; None when it is not ours, stale (other version) or malformed."""
+    if not data or len(data.encode()) > MAX_BYTES:
+        return None
+    parts = data.split(":")
+    if len(parts) < 2 or parts[0] != VERSION or not parts[1]:
+        return None
+    return ButtonData(parts[1], tuple(parts[2:]))

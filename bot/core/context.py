@@ -1,0 +1,84 @@
+"""What a handler gets for one update: the session, the person, the state, a way to reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.core.messages import Button, Incoming, Outgoing, ReplyRequest
+from bot.i18n import Translator
+from models import Conversation, Person
+
+
+@dataclass
+class Context:
+    """One update's unit of work, as handlers see it. Handlers never commit."""
+
+    session: AsyncSession
+    incoming: Incoming
+    settings: Settings
+    now: datetime
+    conversation: Conversation
+    person: Person
+    t: Translator
+    replies: list[Outgoing] = field(default_factory=list)
+
+    @property
+    def locale(self) -> str:
+        return self.t.locale
+
+    @property
+    def state(self) -> str:
+        return self.conversation.state
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The conversation's scratch data; saved with the state."""
+        if self.conversation.data is None:
+            self.conversation.data = {}
+        return self.conversation.data
+
+    def goto(self, state: str, **data: Any) -> None:
+        """Move to `state`, replacing the scratch data."""
+        self.conversation.state = state
+        self.conversation.data = dict(data)
+
+    def update_data(self, **data: Any) -> None:
+        """Change some scratch data, keeping the state."""
+        self.conversation.data = {**self.data, **data}
+
+    def set_locale(self, locale: str) -> None:
+        """Switch the language used for the rest of this update."""
+        self.t = Translator(locale)
+
+    def reply(
+        self,
+        text: str,
+        *,
+        buttons: list[list[Button]] | None = None,
+        reply_requests: list[tuple[str, ReplyRequest]] | None = None,
+        remove_reply_keyboard: bool = False,
+        photo: str | None = None,
+        document: str | None = None,
+        document_name: str | None = None,
+    ) -> Outgoing:
+        """Queue a reply to this chat; it is written to the outbox with the update's commit."""
+        message = Outgoing(
+            text=text,
+            buttons=buttons or [],
+            reply_requests=reply_requests or [],
+            remove_reply_keyboard=remove_reply_keyboard,
+            photo=photo,
+            document=document,
+            document_name=document_name,
+        )
+        self.replies.append(message)
+        return message
+
+    def say(self, key: str, /, **params: Any) -> Outgoing:
+        """Reply with one catalog message."""
+        return self.reply(self.t(key, **params))

@@ -1,0 +1,261 @@
+"""The conversation engine: one unit of work per update.
+
+Per update: drop an update id already handled; lock the chat's conversation row; load the
+person; route to a handler; write the replies as outbox rows; commit once; then hand the reply
+rows to the sender for immediate delivery. A failure either refuses politely (domain errors),
+apologises (bugs: logged with the update id, update confirmed so it is not retried forever), or
+propagates (database unreachable/locked: nothing is confirmed and the channel redelivers).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import Insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.base import OutputChannel
+from bot.config import Settings
+from bot.core import buttons
+from bot.core.context import Context
+from bot.core.messages import Incoming, Outgoing
+from bot.core.router import Router
+from bot.exceptions import UserFacingError
+from bot.i18n import Translator, pick_locale
+from models import ChannelIdentity, Conversation, OutboxMessage, Person, ProcessedUpdate, utcnow
+
+log = logging.getLogger(__name__)
+
+Deliver = Callable[[Sequence[int]], Awaitable[None]]
+Clock = Callable[[], datetime]
+# Errors that mean "the database is not available right now": the update must not be confirmed.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessResult:
+    status: Literal["handled", "duplicate", "refused", "failed"]
+    outbox_ids: tuple[int, ...] = ()
+
+
+class Engine:
+    """Runs updates from any channel through the handlers."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        router: Router,
+        outputs: Mapping[str, OutputChannel],
+        deliver: Deliver | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.router = router
+        self.outputs = outputs
+        self.deliver = deliver
+        self.clock = clock
+
+    async def process(self, incoming: Incoming) -> ProcessResult:
+        """Handle one update exactly once; returns after its effects are committed."""
+        try:
+            result = await self._handle(incoming)
+        except UserFacingError as error:
+            result = await self._answer_only(incoming, error.key, error.params, "refused")
+        except TRANSIENT_ERRORS:
+            log.warning(
+                "update %s:%s not handled: database unavailable",
+                incoming.channel,
+                incoming.update_id,
+            )
+            raise
+        except Exception:
+            log.exception("update %s:%s failed", incoming.channel, incoming.update_id)
+            result = await self._answer_only(incoming, "core.sorry", {}, "failed")
+        if result.outbox_ids and self.deliver is not None:
+            await self.deliver(result.outbox_ids)
+        return result
+
+    async def _handle(self, incoming: Incoming) -> ProcessResult:
+        async with self.sessions() as session, session.begin():
+            if not await self._claim_update(session, incoming):
+                return ProcessResult("duplicate")
+            ctx = await self._context(session, incoming)
+            await self._dispatch(ctx)
+            rows = self._write_replies(session, ctx)
+            ctx.conversation.updated_at = ctx.now
+            await session.flush()
+            return ProcessResult("handled", tuple(row.id for row in rows))
+
+    async def _answer_only(
+        self, incoming: Incoming, key: str, params: dict[str, object], status: str
+    ) -> ProcessResult:
+        """Confirm the update and send one catalog message, changing nothing else."""
+        async with self.sessions() as session, session.begin():
+            if not await self._claim_update(session, incoming):
+                return ProcessResult("duplicate")
+            ctx = await self._context(session, incoming)
+            ctx.say(key, **params)
+            rows = self._write_replies(session, ctx)
+            await session.flush()
+            return ProcessResult(status, tuple(row.id for row in rows))  # type: ignore[arg-type]
+
+    async def _claim_update(self, session: AsyncSession, incoming: Incoming) -> bool:
+        values = {"channel": incoming.channel, "update_id": incoming.update_id, "at": self.clock()}
+        stmt = _insert_ignore(session, ProcessedUpdate, values).returning(ProcessedUpdate.update_id)
+        return (await session.execute(stmt)).first() is not None
+
+    async def _context(self, session: AsyncSession, incoming: Incoming) -> Context:
+        conversation = await self._lock_conversation(session, incoming)
+        person = await self._person(session, conversation, incoming)
+        locale = pick_locale(person.language, incoming.language_code, self.settings.locale.default)
+        return Context(
+            session=session,
+            incoming=incoming,
+            settings=self.settings,
+            now=self.clock(),
+            conversation=conversation,
+            person=person,
+            t=Translator(locale),
+        )
+
+    async def _lock_conversation(self, session: AsyncSession, incoming: Incoming) -> Conversation:
+        stmt = (
+            select(Conversation)
+            .where(
+                Conversation.channel == incoming.channel, Conversation.chat_id == incoming.chat_id
+            )
+            .with_for_update()
+        )
+        conversation = (await session.execute(stmt)).scalar_one_or_none()
+        if conversation is None:
+            values = {
+                "channel": incoming.channel,
+                "chat_id": incoming.chat_id,
+                "state": "",
+                "data": {},
+                "updated_at": self.clock(),
+            }
+            await session.execute(_insert_ignore(session, Conversation, values))
+            conversation = (await session.execute(stmt)).scalar_one()
+        return conversation
+
+    async def _person(
+        self, session: AsyncSession, conversation: Conversation, incoming: Incoming
+    ) -> Person:
+        if conversation.person_id is not None:
+            person = await session.get(Person, conversation.person_id)
+            if person is not None and person.deleted_at is None:
+                return person
+        identity = (
+            await session.execute(
+                select(ChannelIdentity).where(
+                    ChannelIdentity.channel == incoming.channel,
+                    ChannelIdentity.external_id == incoming.user_id,
+                )
+            )
+        ).scalar_one_or_none()
+        person = await session.get(Person, identity.person_id) if identity else None
+        if person is None or person.deleted_at is not None:
+            person = Person(display_name=incoming.display_name[:200])
+            session.add(person)
+            await session.flush()
+            if identity is None:
+                identity = ChannelIdentity(
+                    channel=incoming.channel, external_id=incoming.user_id, chat_id=incoming.chat_id
+                )
+                session.add(identity)
+            identity.person_id = person.id
+        conversation.person_id = person.id
+        return person
+
+    async def _dispatch(self, ctx: Context) -> None:
+        incoming, router = ctx.incoming, self.router
+        if incoming.kind == "text" and len(incoming.text) > self.settings.requests.max_text_length:
+            if router.too_long is not None:
+                await router.too_long(ctx)
+            return
+        if incoming.kind == "command":
+            handler = router.commands.get(incoming.command.lower())
+            if handler is None and router.unknown_command is not None:
+                handler = router.unknown_command
+            if handler is not None:
+                await handler(ctx)
+            return
+        if incoming.kind == "text" and not self._supports_buttons(incoming.channel):
+            choice = _numbered_choice(ctx, incoming.text)
+            if choice is not None:
+                ctx = _as_button(ctx, choice)
+        if ctx.incoming.kind == "button":
+            data = buttons.decode(ctx.incoming.button_data)
+            button_handler = router.buttons.get(data.action) if data else None
+            if data is not None and button_handler is not None:
+                await button_handler(ctx, data)
+            elif router.stale_button is not None:
+                await router.stale_button(ctx)
+            return
+        state_handler = router.states.get(ctx.state)
+        if state_handler is not None:
+            await state_handler(ctx)
+        elif incoming.kind in ("text", "photo", "voice", "location", "contact"):
+            if router.default is not None:
+                await router.default(ctx)
+        elif router.unsupported is not None:
+            await router.unsupported(ctx)
+
+    def _supports_buttons(self, channel: str) -> bool:
+        output = self.outputs.get(channel)
+        return output is None or output.supports_buttons
+
+    def _write_replies(self, session: AsyncSession, ctx: Context) -> list[OutboxMessage]:
+        incoming = ctx.incoming
+        if not self._supports_buttons(incoming.channel):
+            choices = [b.data for m in ctx.replies for row in m.buttons for b in row]
+            if choices:
+                ctx.update_data(_choices=choices)
+        rows = [
+            OutboxMessage(
+                channel=incoming.channel,
+                chat_id=incoming.chat_id,
+                person_id=ctx.person.id,
+                payload=message.to_payload(),
+                urgent=True,
+                is_reply=True,
+                created_at=ctx.now,
+            )
+            for message in ctx.replies
+        ]
+        session.add_all(rows)
+        return rows
+
+
+def _numbered_choice(ctx: Context, text: str) -> str | None:
+    choices = ctx.data.get("_choices") or []
+    stripped = text.strip()
+    if stripped.isdigit() and 1 <= int(stripped) <= len(choices):
+        return str(choices[int(stripped) - 1])
+    return None
+
+
+def _as_button(ctx: Context, data: str) -> Context:
+    ctx.incoming = replace(ctx.incoming, kind="button", button_data=data, text="")
+    return ctx
+
+
+def _insert_ignore(session: AsyncSession, table: type, values: dict[str, object]) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING for the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table).values(**values).on_conflict_do_nothing()
+    return sqlite_insert(table).values(**values).on_conflict_do_nothing()
+
+
+__all__ = ["Engine", "Outgoing", "ProcessResult"]

@@ -1,0 +1,73 @@
+"""Where an update goes: command, then button data, then the state's handler, then a default."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.core.buttons import ButtonData
+from bot.core.context import Context
+
+Handler = Callable[[Context], Awaitable[None]]
+ButtonHandler = Callable[[Context, ButtonData], Awaitable[None]]
+
+
+@dataclass
+class Router:
+    """The wiring of every flow; built once in `handlers.build_router`."""
+
+    commands: dict[str, Handler] = field(default_factory=dict)
+    buttons: dict[str, ButtonHandler] = field(default_factory=dict)
+    states: dict[str, Handler] = field(default_factory=dict)
+    default: Handler | None = None
+    unknown_command: Handler | None = None
+    stale_button: Handler | None = None
+    unsupported: Handler | None = None
+    too_long: Handler | None = None
+
+    def command(self, *names: str) -> Callable[[Handler], Handler]:
+        """Register a handler for one or more commands (without the slash)."""
+
+        def register(func: Handler) -> Handler:
+            for name in names:
+                self.commands[name] = func
+            return func
+
+        return register
+
+    def button(self, *actions: str) -> Callable[[ButtonHandler], ButtonHandler]:
+        """Register a handler for button data with these actions."""
+
+        def register(func: ButtonHandler) -> ButtonHandler:
+            for action in actions:
+                self.buttons[action] = func
+            return func
+
+        return register
+
+    def state(self, *names: str) -> Callable[[Handler], Handler]:
+        """Register the handler of input arriving in these conversation states."""
+
+        def register(func: Handler) -> Handler:
+            for name in names:
+                self.states[name] = func
+            return func
+
+        return register
+
+    def include(self, other: Router) -> None:
+        """Merge another router's registrations into this one."""
+        for mine, theirs in (
+            (self.commands, other.commands),
+            (self.buttons, other.buttons),
+            (self.states, other.states),
+        ):
+            clash = set(mine) & set(theirs)
+            if clash:
+                raise ValueError(f"registered twice: {sorted(clash)}")
+        self.commands.update(other.commands)
+        self.buttons.update(other.buttons)
+        self.states.update(other.states)
+        for name in ("default", "unknown_command", "stale_button", "unsupported", "too_long"):
+            if getattr(other, name) is not None:
+                setattr(self, name, getattr(other, name))

@@ -1,0 +1,177 @@
+"""Rate limits for the sender: token buckets on an injectable clock, with priority for replies.
+
+Telegram's published limits: about 30 messages/s for the whole bot, about 1 message/s per chat,
+20 messages/min per group. https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
+Every rate is a plain float with no upper bound, so a benchmark can raise them at will.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from bot.config import OutboxSettings
+
+Seconds = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Rates and bursts the sender keeps to; build from settings, override for benchmarks."""
+
+    global_rate: float = 30.0
+    chat_rate: float = 1.0
+    group_rate_per_minute: float = 20.0
+    global_burst: float = 1.0
+    chat_burst: float = 1.0
+    group_burst: float = 1.0
+
+    @classmethod
+    def from_settings(cls, settings: OutboxSettings, **overrides: float) -> Limits:
+        """The limits named in the outbox settings."""
+        values: dict[str, float] = {
+            "global_rate": settings.global_rate,
+            "chat_rate": settings.chat_rate,
+            "group_rate_per_minute": settings.group_rate_per_minute,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+class TokenBucket:
+    """A token bucket: `rate` tokens per second, holding at most `burst`."""
+
+    __slots__ = ("_paused_until", "_tokens", "_updated", "burst", "rate")
+
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate = rate
+        self.burst = max(1.0, burst)
+        self._tokens = self.burst
+        self._updated = now
+        self._paused_until = 0.0
+
+    def _refill(self, now: float) -> None:
+        if now > self._updated:
+            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+            self._updated = now
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until one token is available (0 when it is now)."""
+        self._refill(now)
+        wait = 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate
+        return max(wait, self._paused_until - now, 0.0)
+
+    def take(self, now: float) -> None:
+        """Spend one token (the caller has waited for it)."""
+        self._refill(now)
+        self._tokens -= 1.0
+
+    def pause(self, now: float, seconds: float) -> None:
+        """Give nothing out for `seconds` (the vendor asked us to wait), then start empty."""
+        self._paused_until = max(self._paused_until, now + seconds)
+        self._refill(now)
+        self._tokens = 0.0
+        self._updated = self._paused_until
+
+    def is_idle(self, now: float) -> bool:
+        """True when the bucket is full and unpaused, so forgetting it changes nothing."""
+        self._refill(now)
+        return self._tokens >= self.burst and now >= self._paused_until
+
+
+@dataclass(order=True)
+class _Waiter:
+    priority: int
+    seq: int
+    woken: asyncio.Event = field(compare=False, default_factory=asyncio.Event)
+
+
+class Gate:
+    """The bot-wide bucket. Waiters are served by priority (replies first), then arrival."""
+
+    def __init__(self, rate: float, burst: float, now: Seconds, sleep: Sleep) -> None:
+        self.bucket = TokenBucket(rate, burst, now())
+        self._now = now
+        self._sleep = sleep
+        self._waiters: list[_Waiter] = []
+        self._seq = itertools.count()
+
+    async def acquire(self, priority: int) -> None:
+        """Wait for a token; lower `priority` numbers go first."""
+        if not self._waiters and self.bucket.wait_time(self._now()) == 0:
+            self.bucket.take(self._now())
+            return
+        waiter = _Waiter(priority, next(self._seq))
+        heapq.heappush(self._waiters, waiter)
+        try:
+            while True:
+                if self._waiters[0] is waiter:
+                    wait = self.bucket.wait_time(self._now())
+                    if wait == 0:
+                        heapq.heappop(self._waiters)
+                        self.bucket.take(self._now())
+                        return
+                    # Only the head sleeps on the clock; the others wait to become the head.
+                    await self._sleep(wait)
+                else:
+                    await waiter.woken.wait()
+                    waiter.woken.clear()
+        except BaseException:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+                heapq.heapify(self._waiters)
+            raise
+        finally:
+            if self._waiters:
+                self._waiters[0].woken.set()
+
+
+class ChatLimits:
+    """Per-chat buckets (and group buckets on top); one task at a time uses a chat's buckets."""
+
+    def __init__(self, limits: Limits, now: Seconds, sleep: Sleep) -> None:
+        self._limits = limits
+        self._now = now
+        self._sleep = sleep
+        self._chats: dict[tuple[str, str], list[TokenBucket]] = {}
+
+    def _buckets(self, key: tuple[str, str], is_group: bool) -> list[TokenBucket]:
+        buckets = self._chats.get(key)
+        if buckets is None:
+            now = self._now()
+            limits = self._limits
+            buckets = [TokenBucket(limits.chat_rate, limits.chat_burst, now)]
+            if is_group:
+                rate = limits.group_rate_per_minute / 60.0
+                buckets.append(TokenBucket(rate, limits.group_burst, now))
+            self._chats[key] = buckets
+        return buckets
+
+    async def wait(self, key: tuple[str, str], *, is_group: bool) -> None:
+        """Sleep until the chat may receive one more message."""
+        buckets = self._buckets(key, is_group)
+        while (wait := max(b.wait_time(self._now()) for b in buckets)) > 0:
+            await self._sleep(wait)
+
+    def take(self, key: tuple[str, str], *, is_group: bool) -> None:
+        """Record one message sent to the chat."""
+        now = self._now()
+        for bucket in self._buckets(key, is_group):
+            bucket.take(now)
+
+    def pause(self, key: tuple[str, str], seconds: float, *, is_group: bool) -> None:
+        """Send nothing to the chat for `seconds`."""
+        now = self._now()
+        for bucket in self._buckets(key, is_group):
+            bucket.pause(now, seconds)
+
+    def forget_idle(self) -> None:
+        """Drop buckets of chats that are back to full, so memory follows active chats only."""
+        now = self._now()
+        idle = [k for k, bs in self._chats.items() if all(b.is_idle(now) for b in bs)]
+        for key in idle:
+            del self._chats[key]

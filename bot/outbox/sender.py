@@ -1,0 +1,293 @@
+"""The paced sender: claims due outbox rows and delivers them through the output channels."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, tzinfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.channels.base import OutputChannel, SendResult
+from bot.config import OutboxSettings
+from bot.core.messages import Outgoing
+from bot.outbox import store
+from bot.outbox.limits import ChatLimits, Gate, Limits
+from bot.outbox.quiet import QuietHours
+from bot.outbox.store import Claimed
+from models import utcnow
+
+log = logging.getLogger(__name__)
+
+_SECRETS = [
+    # Telegram puts the token in the URL path: https://api.telegram.org/bot<token>/sendMessage
+    (re.compile(r"bot\d+:[A-Za-z0-9_-]+"), "bot<redacted>"),
+    (re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}"), "<redacted>"),
+    (
+        re.compile(
+            r"(?i)(token|secret|password|passwd|api[_-]?key|authorization)([\"'\s:=]+)"
+            r"(bearer\s+)?[^\s&\"',;]+"
+        ),
+        r"\1\2<redacted>",
+    ),
+]
+MAX_ERROR_LENGTH = 500
+
+
+def clean_error(text: str) -> str:
+    """An error text safe to store and log: known secret shapes removed, length capped."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text[:MAX_ERROR_LENGTH]
+
+
+def telegram_style_group(channel: str, chat_id: str) -> bool:
+    """Group chats have negative ids on Telegram; other channels use no negative ids."""
+    return chat_id.startswith("-")
+
+
+class Sender:
+    """Delivers outbox rows: at once for replies (`deliver_now`), paced for the rest (`run`).
+
+    Every limit comes from `limits` (default: the settings), with no cap, so benchmarks may
+    raise them. `clock` and `sleep` are injectable so tests never wait for real.
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        channels: Mapping[str, OutputChannel],
+        settings: OutboxSettings,
+        tz: tzinfo,
+        clock: Callable[[], datetime] = utcnow,
+        worker_id: str = "",
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        limits: Limits | None = None,
+        lease: float = 60.0,
+        poll_interval: float = 1.0,
+        max_in_flight: int | None = None,
+        max_attempts: int = 12,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 300.0,
+        rng: random.Random | None = None,
+        is_group: Callable[[str, str], bool] = telegram_style_group,
+    ) -> None:
+        self._sessions = sessions
+        self._channels = dict(channels)
+        self._clock = clock
+        self.worker_id = worker_id
+        self._sleep = sleep
+        self.limits = limits or Limits.from_settings(settings)
+        self._quiet = QuietHours(settings.quiet_start, settings.quiet_end, tz)
+        self._lease = timedelta(seconds=lease)
+        # Hand a row back instead of sending it when its lease is this close to running out.
+        self._lease_margin = timedelta(seconds=lease / 4)
+        self._poll_interval = poll_interval
+        self._max_in_flight = max_in_flight or min(1000, max(10, int(self.limits.global_rate * 2)))
+        self._max_attempts = max_attempts
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._rng = rng or random.Random()
+        self._is_group = is_group
+        seconds = self._seconds
+        self._gate = Gate(self.limits.global_rate, self.limits.global_burst, seconds, sleep)
+        self._chat_limits = ChatLimits(self.limits, seconds, sleep)
+        self._throttled: dict[tuple[str, str], float] = {}
+        # One transaction at a time per sender: SQLite has one writer anyway, and a test's
+        # session factory shares a single connection.
+        self._db_lock = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
+        self._sent: list[tuple[int, datetime, str | None]] = []
+
+    def _seconds(self) -> float:
+        return self._clock().timestamp()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self._db_lock, self._sessions() as session, session.begin():
+            yield session
+
+    async def deliver_now(self, row_ids: Sequence[int]) -> None:
+        """Deliver these committed rows at once (after any earlier rows of the same chats)."""
+        if not row_ids:
+            return
+        async with self._transaction() as session:
+            chats = await store.chats_of(session, row_ids=row_ids)
+        chats = [chat for chat in chats if chat[0] in self._channels]
+        max_id = max(row_ids)
+        while chats:
+            rows = await self._claim(limit=len(chats), chats=chats, max_id=max_id)
+            if not rows:
+                return
+            async with asyncio.TaskGroup() as group:
+                for row in rows:
+                    group.create_task(self._deliver(row))
+
+    def deliver_soon(self, row_ids: Sequence[int]) -> asyncio.Task[None]:
+        """`deliver_now` in a background task, for callers that must not wait on pacing."""
+        task = asyncio.create_task(self.deliver_now(row_ids))
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+        return task
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error(
+                "outbox %s: immediate delivery failed: %s",
+                self.worker_id,
+                clean_error(f"{type(exc).__name__}: {exc}"),
+            )
+
+    async def pump(self) -> int:
+        """One round of the paced loop, run to completion; returns how many rows it took."""
+        rows = await self._claim(limit=self._max_in_flight)
+        async with asyncio.TaskGroup() as group:
+            for row in rows:
+                group.create_task(self._deliver(row))
+        return len(rows)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver due rows until `stop` is set, keeping up to `max_in_flight` rows out."""
+        in_flight: set[asyncio.Task[None]] = set()
+        stopped = asyncio.ensure_future(stop.wait())
+        last_prune = self._seconds()
+        try:
+            while not stop.is_set():
+                room = self._max_in_flight - len(in_flight)
+                # Claim in batches, not one row per finished send: each claim scans the backlog.
+                if room * 2 >= self._max_in_flight:
+                    try:
+                        rows = await self._claim(limit=room)
+                    except Exception as exc:
+                        log.error(
+                            "outbox %s: claim failed: %s",
+                            self.worker_id,
+                            clean_error(f"{type(exc).__name__}: {exc}"),
+                        )
+                        rows = []
+                    in_flight.update(asyncio.create_task(self._deliver(row)) for row in rows)
+                if self._seconds() - last_prune > 60:
+                    self._chat_limits.forget_idle()
+                    last_prune = self._seconds()
+                timer = asyncio.ensure_future(self._sleep(self._poll_interval))
+                done, _ = await asyncio.wait(
+                    {*in_flight, stopped, timer}, return_when=asyncio.FIRST_COMPLETED
+                )
+                timer.cancel()
+                for task in done & in_flight:
+                    in_flight.discard(task)
+                    failure = None if task.cancelled() else task.exception()
+                    if failure is not None:
+                        # The row stays 'sending' and is taken again when its lease runs out.
+                        log.error(
+                            "outbox %s: delivery failed: %s",
+                            self.worker_id,
+                            clean_error(f"{type(failure).__name__}: {failure}"),
+                        )
+        finally:
+            stopped.cancel()
+            if in_flight or self._background:
+                await asyncio.gather(*in_flight, *self._background, return_exceptions=True)
+
+    async def _claim(
+        self,
+        *,
+        limit: int,
+        chats: Sequence[tuple[str, str]] | None = None,
+        max_id: int | None = None,
+    ) -> list[Claimed]:
+        now = self._clock()
+        quiet = self._quiet.is_quiet(now)
+        async with self._transaction() as session:
+            if quiet and chats is None:
+                await store.defer_quiet(session, until=self._quiet.ends_at(now))
+            return await store.claim(
+                session,
+                now=now,
+                lease_until=now + self._lease,
+                channels=list(self._channels),
+                limit=limit,
+                quiet=quiet,
+                chats=chats,
+                max_id=max_id,
+            )
+
+    async def _deliver(self, row: Claimed) -> None:
+        group = self._is_group(*row.chat)
+        priority = 0 if row.is_reply else 1 if row.urgent else 2
+        await self._chat_limits.wait(row.chat, is_group=group)
+        await self._gate.acquire(priority)
+        if self._clock() >= row.lease - self._lease_margin:
+            # Waited so long that another worker may take the row over: hand it back unsent.
+            async with self._transaction() as session:
+                await store.mark_retry(
+                    session, row=row, not_before=None, error="", count_attempt=False
+                )
+            return
+        self._chat_limits.take(row.chat, is_group=group)
+        try:
+            result = await self._channels[row.channel].send(
+                row.chat_id, Outgoing.from_payload(row.payload)
+            )
+        except Exception as exc:
+            # Channels report vendor errors in SendResult; anything raised (a timeout, a
+            # dropped connection) is treated as a transient error.
+            result = SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")
+        await self._record(row, result, group=group)
+
+    async def _record(self, row: Claimed, result: SendResult, *, group: bool) -> None:
+        now = self._clock()
+        if result.ok:
+            await self._record_sent(row.id, now, result.message_id)
+            return
+        error = clean_error(result.error)
+        async with self._transaction() as session:
+            if result.unreachable:
+                await store.mark_unreachable(session, row=row, now=now, error=error)
+            elif result.retry_after is not None:
+                wait = max(0.0, result.retry_after)
+                self._throttle(row.chat, wait, group=group)
+                note = clean_error(f"retry after {wait:g}s: {result.error}")
+                await store.mark_retry(
+                    session, row=row, not_before=now + timedelta(seconds=wait), error=note
+                )
+            elif result.permanent:
+                await store.mark_failed(session, row=row, error=error)
+            elif row.attempts >= self._max_attempts:
+                note = clean_error(f"gave up after {row.attempts} attempts: {result.error}")
+                await store.mark_failed(session, row=row, error=note)
+            else:
+                retry_at = now + timedelta(seconds=self._backoff(row.attempts))
+                await store.mark_retry(session, row=row, not_before=retry_at, error=error)
+        log.warning("outbox %s: row %s to %s: %s", self.worker_id, row.id, row.channel, error)
+
+    async def _record_sent(self, row_id: int, at: datetime, message_id: str | None) -> None:
+        """Record a success; successes waiting for the database go in one transaction."""
+        self._sent.append((row_id, at, message_id))
+        async with self._db_lock:
+            if not self._sent:
+                return  # another task's transaction recorded this one too
+            batch, self._sent = self._sent, []
+            async with self._sessions() as session, session.begin():
+                await store.mark_sent(session, sent=batch)
+
+    def _throttle(self, chat: tuple[str, str], wait: float, *, group: bool) -> None:
+        """Pause the chat; when a second chat is throttled while the first still is, the
+        limit hit is the bot-wide one (SendResult does not say), so pause everything."""
+        now = self._seconds()
+        self._chat_limits.pause(chat, wait, is_group=group)
+        self._throttled = {k: until for k, until in self._throttled.items() if until > now}
+        if any(key != chat for key in self._throttled):
+            self._gate.bucket.pause(now, wait)
+        self._throttled[chat] = now + wait
+
+    def _backoff(self, attempts: int) -> float:
+        """Exponential backoff with jitter: half to all of base * 2^(attempts-1), capped."""
+        delay = min(self._backoff_cap, self._backoff_base * 2 ** max(0, attempts - 1))
+        return delay * self._rng.uniform(0.5, 1.0)

@@ -1,0 +1,272 @@
+"""The outbox table's statements: enqueue, claim, record outcomes, report the backlog.
+
+Row lifecycle: pending -> sending (claimed) -> sent | pending (retry) | failed | unreachable.
+While a row is 'sending', `not_before` holds its lease deadline: like a queue's visibility
+timeout, the row is invisible to other workers until then, and the exact value doubles as the
+claim token, so a worker whose lease ran out cannot overwrite the next owner's outcome.
+Functions here never commit; the sender owns the (short) transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from bot.core.messages import Outgoing
+from models import ChannelIdentity, OutboxMessage, utcnow
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+UNREACHABLE = "unreachable"
+
+M = OutboxMessage
+_NO_SYNC = {"synchronize_session": False}
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A row this worker holds until `lease`; `attempts` includes this one."""
+
+    id: int
+    channel: str
+    chat_id: str
+    payload: dict[str, Any]
+    attempts: int
+    urgent: bool
+    is_reply: bool
+    lease: datetime
+
+    @property
+    def chat(self) -> tuple[str, str]:
+        return (self.channel, self.chat_id)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    channel: str,
+    chat_id: str,
+    message: Outgoing,
+    person_id: int | None = None,
+    request_id: int | None = None,
+    urgent: bool = False,
+    is_reply: bool = False,
+    not_before: datetime | None = None,
+) -> OutboxMessage:
+    """Add one message to the outbox in the caller's transaction (flushed, so it has an id)."""
+    row = M(
+        channel=channel,
+        chat_id=chat_id,
+        person_id=person_id,
+        request_id=request_id,
+        payload=message.to_payload(),
+        urgent=urgent,
+        is_reply=is_reply,
+        not_before=not_before,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_(M.not_before.is_(None), M.not_before <= now)
+
+
+def _allowed(quiet: bool) -> list[ColumnElement[bool]]:
+    # In quiet hours only urgent rows and replies go out, and only they hold up a chat.
+    return [or_(M.urgent, M.is_reply)] if quiet else []
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    channels: Sequence[str],
+    limit: int,
+    quiet: bool,
+    chats: Sequence[tuple[str, str]] | None = None,
+    max_id: int | None = None,
+) -> list[Claimed]:
+    """Claim the first row of up to `limit` chats whose turn it is, and mark them 'sending'.
+
+    A chat's turn goes to its earliest row that is sending, due, or waiting to be retried;
+    only when that row is itself claimable (pending and due, or sending with an expired
+    lease) is it taken, so a chat never has two rows out at once and never skips ahead.
+    """
+    holds_chat = or_(
+        M.status == SENDING,
+        and_(M.status == PENDING, or_(_due(now), M.attempts > 0), *_allowed(quiet)),
+    )
+    heads = (
+        select(func.min(M.id))
+        .where(holds_chat, M.channel.in_(channels))
+        .group_by(M.channel, M.chat_id)
+    )
+    if chats is not None:
+        heads = heads.where(tuple_(M.channel, M.chat_id).in_(chats))
+    claimable = or_(
+        and_(M.status == PENDING, _due(now), *_allowed(quiet)),
+        and_(M.status == SENDING, M.not_before <= now),
+    )
+    query = (
+        select(M.id, M.channel, M.chat_id, M.payload, M.attempts, M.urgent, M.is_reply)
+        .where(M.id.in_(heads), claimable)
+        .order_by(M.id)
+        .limit(limit)
+        # SQLite renders no FOR UPDATE; its writers are serialised by BEGIN IMMEDIATE.
+        .with_for_update(skip_locked=True, of=M)
+    )
+    if max_id is not None:
+        query = query.where(M.id <= max_id)
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return []
+    await session.execute(
+        update(M)
+        .where(M.id.in_([r.id for r in rows]))
+        .values(status=SENDING, not_before=lease_until, attempts=M.attempts + 1)
+        .execution_options(**_NO_SYNC)
+    )
+    return [
+        Claimed(
+            r.id, r.channel, r.chat_id, r.payload, r.attempts + 1, r.urgent, r.is_reply, lease_until
+        )
+        for r in rows
+    ]
+
+
+async def defer_quiet(session: AsyncSession, *, until: datetime) -> int:
+    """Move pending non-urgent pushes that would go out before `until` to `until`."""
+    result = await session.execute(
+        update(M)
+        .where(
+            M.status == PENDING,
+            M.urgent.is_(False),
+            M.is_reply.is_(False),
+            or_(M.not_before.is_(None), M.not_before < until),
+        )
+        .values(not_before=until)
+        .execution_options(**_NO_SYNC)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def mark_sent(
+    session: AsyncSession, *, sent: Sequence[tuple[int, datetime, str | None]]
+) -> None:
+    """Record successes as (row id, sent at, channel message id); such rows are never claimed
+    again."""
+    # No lease check: even if a lease ran out, the message did go, and saying so stops any
+    # later attempt.
+    table = cast(Table, M.__table__)
+    # An executemany cannot take an IN list; spell the two statuses out.
+    waiting = or_(table.c.status == PENDING, table.c.status == SENDING)
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("row_id"), waiting)
+        .values(status=SENT, sent_at=bindparam("at"), external_message_id=bindparam("mid")),
+        [{"row_id": row_id, "at": at, "mid": mid} for row_id, at, mid in sent],
+    )
+
+
+async def mark_retry(
+    session: AsyncSession,
+    *,
+    row: Claimed,
+    not_before: datetime | None,
+    error: str,
+    count_attempt: bool = True,
+) -> bool:
+    """Put a held row back to pending until `not_before`; False if the lease was lost."""
+    values: dict[str, Any] = {"status": PENDING, "not_before": not_before}
+    if error:
+        values["last_error"] = error
+    if not count_attempt:
+        values["attempts"] = M.attempts - 1
+    result = await session.execute(
+        update(M)
+        .where(M.id == row.id, M.status == SENDING, M.not_before == row.lease)
+        .values(**values)
+        .execution_options(**_NO_SYNC)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def mark_failed(session: AsyncSession, *, row: Claimed, error: str) -> None:
+    """Give up on a held row: the message is bad or retries are exhausted."""
+    await session.execute(
+        update(M)
+        .where(M.id == row.id, M.status == SENDING, M.not_before == row.lease)
+        .values(status=FAILED, last_error=error)
+        .execution_options(**_NO_SYNC)
+    )
+
+
+async def mark_unreachable(
+    session: AsyncSession, *, row: Claimed, now: datetime, error: str
+) -> None:
+    """The chat is gone or blocked us: stop this row, the chat's waiting rows, and flag the
+    identity, so nothing is retried."""
+    await session.execute(
+        update(M)
+        .where(M.id == row.id, M.status.in_([PENDING, SENDING]))
+        .values(status=UNREACHABLE, last_error=error)
+        .execution_options(**_NO_SYNC)
+    )
+    await session.execute(
+        update(M)
+        .where(M.channel == row.channel, M.chat_id == row.chat_id, M.status == PENDING)
+        .values(status=UNREACHABLE, last_error=f"chat unreachable (outbox row {row.id})")
+        .execution_options(**_NO_SYNC)
+    )
+    await session.execute(
+        update(ChannelIdentity)
+        .where(
+            ChannelIdentity.channel == row.channel,
+            ChannelIdentity.chat_id == row.chat_id,
+            ChannelIdentity.unreachable_at.is_(None),
+        )
+        .values(unreachable_at=now)
+        .execution_options(**_NO_SYNC)
+    )
+
+
+async def chats_of(session: AsyncSession, *, row_ids: Sequence[int]) -> list[tuple[str, str]]:
+    """The distinct (channel, chat_id) pairs of these rows."""
+    result = await session.execute(select(M.channel, M.chat_id).where(M.id.in_(row_ids)).distinct())
+    return [(r.channel, r.chat_id) for r in result]
+
+
+async def backlog(session: AsyncSession, *, now: datetime | None = None) -> dict[str, Any]:
+    """Counts per status (pending, sending, failed, unreachable), how many pending rows are
+    due, and the age in seconds of the oldest waiting row and of the oldest due row."""
+    now = now or utcnow()
+    statuses = [PENDING, SENDING, FAILED, UNREACHABLE]
+    counts = dict.fromkeys(statuses, 0)
+    result = await session.execute(
+        select(M.status, func.count()).where(M.status.in_(statuses)).group_by(M.status)
+    )
+    for status, count in result:
+        counts[status] = int(count)
+    waiting = M.status.in_([PENDING, SENDING])
+    oldest = await session.scalar(select(func.min(M.created_at)).where(waiting))
+    due = and_(M.status == PENDING, _due(now))
+    due_count, oldest_due = (
+        await session.execute(select(func.count(), func.min(M.created_at)).where(due))
+    ).one()
+    return {
+        **counts,
+        "due": int(due_count),
+        "oldest_age_s": (now - oldest).total_seconds() if oldest else None,
+        "oldest_due_age_s": (now - oldest_due).total_seconds() if oldest_due else None,
+    }

@@ -1,0 +1,142 @@
+"""Who hears of a request's change: reporter and followers, the owner unit's staff, and units
+kept informed. Each function only writes outbox rows (through `notify`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.core.messages import Outgoing
+from bot.i18n import t
+from bot.services import cards, notify, scope
+from models import (
+    Building,
+    Category,
+    Compound,
+    OutboxMessage,
+    Priority,
+    Request,
+    RequestFollower,
+    Role,
+)
+
+
+async def card_context(
+    session: AsyncSession, *, request: Request, settings: Settings
+) -> cards.CardContext:
+    """Everything a request card shows, loaded explicitly."""
+    category = await session.get(Category, request.category_id)
+    assert category is not None  # a foreign key guarantees it
+    compound = await session.get(Compound, request.compound_id) if request.compound_id else None
+    building = await session.get(Building, request.building_id) if request.building_id else None
+    return cards.CardContext(request, category, compound, building, settings)
+
+
+async def followers(session: AsyncSession, *, request_id: int) -> list[int]:
+    """Ids of the people following a request ("me too")."""
+    query = select(RequestFollower.person_id).where(RequestFollower.request_id == request_id)
+    return list((await session.execute(query)).scalars())
+
+
+def _urgent(request: Request) -> bool:
+    return request.priority != Priority.ordinary
+
+
+def _with_note(message: Outgoing, locale: str, note: str) -> Outgoing:
+    if note:
+        message.text += "\n" + t(locale, "workflow.note", note=note)
+    return message
+
+
+async def residents(
+    session: AsyncSession,
+    *,
+    request: Request,
+    key: str,
+    note: str = "",
+    exclude: Iterable[int] = (),
+    settings: Settings,
+    **params: str,
+) -> list[OutboxMessage]:
+    """Tell the reporter and the followers: `workflow.<key>` with the reference and the note."""
+    people = set(await followers(session, request_id=request.id))
+    if request.reporter_id is not None:
+        people.add(request.reporter_id)
+    return await notify.notify_persons(
+        session,
+        person_ids=people - set(exclude),
+        render=lambda loc: cards.notice(request, loc, key=key, note=note, **params),
+        request_id=request.id,
+        settings=settings,
+    )
+
+
+async def owner_card(
+    session: AsyncSession,
+    *,
+    request: Request,
+    heading: str,
+    note: str = "",
+    exclude: Iterable[int] = (),
+    settings: Settings,
+) -> list[OutboxMessage]:
+    """Push the request card, with Accept/Return, to the staff of the owner unit."""
+    ctx = await card_context(session, request=request, settings=settings)
+    return await notify.notify_unit(
+        session,
+        unit_id=request.owner_unit_id,
+        roles=scope.STAFF_ROLES,
+        render=lambda loc: _with_note(cards.card(ctx, loc, heading=heading), loc, note),
+        request_id=request.id,
+        urgent=_urgent(request),
+        settings=settings,
+        exclude=exclude,
+    )
+
+
+async def informed(
+    session: AsyncSession,
+    *,
+    request: Request,
+    unit_id: int,
+    roles: Iterable[Role],
+    settings: Settings,
+) -> list[OutboxMessage]:
+    """Push the card without buttons to a unit kept informed (grid of a steward's request...)."""
+    ctx = await card_context(session, request=request, settings=settings)
+    return await notify.notify_unit(
+        session,
+        unit_id=unit_id,
+        roles=roles,
+        render=lambda loc: cards.card(ctx, loc, heading="informed", with_buttons=False),
+        request_id=request.id,
+        urgent=_urgent(request),
+        settings=settings,
+    )
+
+
+async def owner_notice(
+    session: AsyncSession,
+    *,
+    request: Request,
+    key: str,
+    note: str = "",
+    exclude: Iterable[int] = (),
+    settings: Settings,
+) -> list[OutboxMessage]:
+    """Tell the owner unit's staff and the assignee: `workflow.<key>` with the note."""
+    staff = set(
+        await notify.unit_members(session, unit_id=request.owner_unit_id, roles=scope.STAFF_ROLES)
+    )
+    if request.assignee_id is not None:
+        staff.add(request.assignee_id)
+    return await notify.notify_persons(
+        session,
+        person_ids=staff - set(exclude),
+        render=lambda loc: cards.notice(request, loc, key=key, note=note),
+        request_id=request.id,
+        settings=settings,
+    )

@@ -1,0 +1,80 @@
+"""Sweeps run by the scheduler: overdue requests climb the grid, unrated ones close.
+
+Idempotent and safe on several workers: rows are claimed with FOR UPDATE SKIP LOCKED on
+PostgreSQL (SQLite has one writer anyway), and a request that climbed gets fresh deadlines,
+so the next sweep does not pick it again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.services import workflow
+from models import OrgUnit, Request, RequestEvent, RequestStatus
+
+S = RequestStatus
+# Waiting for the resident stops the clocks, so it never escalates.
+CLIMBING = workflow.transitions.MOVABLE
+
+
+async def sweep_overdue(
+    session: AsyncSession, *, now: datetime, settings: Settings, limit: int = 100
+) -> list[RequestEvent]:
+    """Escalate open requests that missed their accept or resolve deadline, one level up."""
+    missed = or_(
+        and_(Request.accepted_at.is_(None), Request.accept_by <= now),
+        and_(Request.resolved_at.is_(None), Request.resolve_by <= now),
+    )
+    query = (
+        select(Request)
+        .join(OrgUnit, OrgUnit.id == Request.owner_unit_id)
+        .where(Request.status.in_(CLIMBING), missed, OrgUnit.parent_id.is_not(None))
+        .order_by(Request.resolve_by, Request.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Request)
+    )
+    events = []
+    # Escalated by the system (actor None): residents and the new owner hear of it.
+    for request in (await session.execute(query)).scalars().all():
+        events.append(
+            await workflow.transition(
+                session,
+                request=request,
+                action=workflow.Action.escalate,
+                actor=None,
+                now=now,
+                settings=settings,
+            )
+        )
+    return events
+
+
+async def close_unrated(
+    session: AsyncSession, *, now: datetime, settings: Settings, limit: int = 100
+) -> list[RequestEvent]:
+    """Close resolved requests the resident did not rate within `requests.evaluation_days`."""
+    cutoff = now - timedelta(days=settings.requests.evaluation_days)
+    query = (
+        select(Request)
+        .where(Request.status == S.resolved, Request.resolved_at <= cutoff)
+        .order_by(Request.resolved_at, Request.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    events = []
+    for request in (await session.execute(query)).scalars().all():
+        events.append(
+            await workflow.transition(
+                session,
+                request=request,
+                action=workflow.Action.close,
+                actor=None,
+                now=now,
+                settings=settings,
+            )
+        )
+    return events

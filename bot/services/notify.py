@@ -1,0 +1,117 @@
+"""Pushes as outbox rows: one per reachable channel identity of each recipient. No sending."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.core.messages import Outgoing
+from bot.i18n import DEFAULT_LOCALE, pick_locale
+from models import ChannelIdentity, OutboxMessage, Person, Role, RoleGrant
+
+Render = Callable[[str], Outgoing]
+
+
+def _default_locale(settings: Settings | None) -> str:
+    return settings.locale.default if settings is not None else DEFAULT_LOCALE
+
+
+async def notify_persons(
+    session: AsyncSession,
+    *,
+    person_ids: Iterable[int],
+    render: Render,
+    request_id: int | None = None,
+    urgent: bool = False,
+    settings: Settings | None = None,
+) -> list[OutboxMessage]:
+    """Write one outbox row per reachable identity of each (not deleted) person."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return []
+    query = (
+        select(ChannelIdentity, Person.language)
+        .join(Person, Person.id == ChannelIdentity.person_id)
+        .where(
+            ChannelIdentity.person_id.in_(ids),
+            ChannelIdentity.unreachable_at.is_(None),
+            Person.deleted_at.is_(None),
+        )
+        .order_by(ChannelIdentity.person_id, ChannelIdentity.id)
+    )
+    default = _default_locale(settings)
+    rendered: dict[str, Outgoing] = {}  # one render per locale, however many recipients
+    rows: list[OutboxMessage] = []
+    for identity, language in (await session.execute(query)).all():
+        locale = pick_locale(language, None, default)
+        if locale not in rendered:
+            rendered[locale] = render(locale)
+        rows.append(
+            OutboxMessage(
+                channel=identity.channel,
+                chat_id=identity.chat_id,
+                person_id=identity.person_id,
+                request_id=request_id,
+                payload=rendered[locale].to_payload(),
+                urgent=urgent,
+            )
+        )
+    session.add_all(rows)
+    await session.flush()
+    return rows
+
+
+async def notify_person(
+    session: AsyncSession,
+    *,
+    person_id: int,
+    render: Render,
+    request_id: int | None = None,
+    urgent: bool = False,
+    settings: Settings | None = None,
+) -> list[OutboxMessage]:
+    """Write one outbox row per reachable channel identity of the person."""
+    return await notify_persons(
+        session,
+        person_ids=[person_id],
+        render=render,
+        request_id=request_id,
+        urgent=urgent,
+        settings=settings,
+    )
+
+
+async def unit_members(session: AsyncSession, *, unit_id: int, roles: Iterable[Role]) -> list[int]:
+    """Ids of the people holding one of `roles` on exactly this unit."""
+    query = (
+        select(RoleGrant.person_id)
+        .where(RoleGrant.unit_id == unit_id, RoleGrant.role.in_(list(roles)))
+        .distinct()
+    )
+    return sorted((await session.execute(query)).scalars())
+
+
+async def notify_unit(
+    session: AsyncSession,
+    *,
+    unit_id: int,
+    roles: Iterable[Role],
+    render: Render,
+    request_id: int | None = None,
+    urgent: bool = False,
+    settings: Settings | None = None,
+    exclude: Iterable[int] = (),
+) -> list[OutboxMessage]:
+    """Write outbox rows for everyone holding one of `roles` on exactly this unit."""
+    members = set(await unit_members(session, unit_id=unit_id, roles=roles)) - set(exclude)
+    return await notify_persons(
+        session,
+        person_ids=members,
+        render=render,
+        request_id=request_id,
+        urgent=urgent,
+        settings=settings,
+    )

@@ -1,0 +1,75 @@
+"""People: address, language, phone, and erasure on request."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import (
+    Building,
+    ChannelIdentity,
+    Compound,
+    Conversation,
+    Person,
+    Request,
+    RequestFollower,
+    RoleGrant,
+)
+
+
+async def set_address(
+    session: AsyncSession, *, person: Person, compound: Compound, building: Building | None
+) -> None:
+    """Set the person's compound and building (the building must belong to the compound)."""
+    if building is not None and building.compound_id != compound.id:
+        raise ValueError("building is not in the compound")
+    person.compound_id = compound.id
+    person.building_id = building.id if building else None
+
+
+def set_phone(*, person: Person, phone: str, now: datetime) -> None:
+    """Store a phone the person shared themselves, with the time of their consent."""
+    digits = "".join(ch for ch in phone if ch.isdigit() or ch == "+")[:32]
+    person.phone = digits or None
+    person.phone_consent_at = now if digits else None
+
+
+def is_registered(person: Person) -> bool:
+    """True once the person has chosen where they live."""
+    return person.compound_id is not None
+
+
+async def count_requests(session: AsyncSession, *, person_id: int) -> int:
+    """How many requests the person reported."""
+    stmt = select(func.count()).select_from(Request).where(Request.reporter_id == person_id)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def list_identities(session: AsyncSession, *, person_id: int) -> list[ChannelIdentity]:
+    """The person's channel accounts."""
+    stmt = select(ChannelIdentity).where(ChannelIdentity.person_id == person_id)
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def erase(session: AsyncSession, *, person: Person, now: datetime) -> None:
+    """Erase the person's personal data; their requests stay, anonymised, for statistics."""
+    person.display_name = ""
+    person.phone = None
+    person.phone_consent_at = None
+    person.unit_room = ""
+    person.compound_id = None
+    person.building_id = None
+    person.language = None
+    person.deleted_at = now
+    # Requests keep their place (building) for statistics; the reporter link now points at an
+    # empty, deleted person record, so nothing identifies them.
+    await session.execute(delete(RequestFollower).where(RequestFollower.person_id == person.id))
+    await session.execute(delete(RoleGrant).where(RoleGrant.person_id == person.id))
+    await session.execute(delete(ChannelIdentity).where(ChannelIdentity.person_id == person.id))
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.person_id == person.id)
+        .values(person_id=None, state="", data={})
+    )

@@ -1,0 +1,129 @@
+"""Commands available everywhere: /start, /help, /cancel, /language, and the main menu.
+Also the answers to input nobody else takes: unknown commands, stickers, stale buttons."""
+
+from __future__ import annotations
+
+from bot.core.buttons import ButtonData, encode
+from bot.core.context import Context
+from bot.core.messages import Button
+from bot.core.router import Router
+from bot.services import people
+
+router = Router()
+
+
+def main_menu_buttons(ctx: Context) -> list[list[Button]]:
+    """The resident's main menu."""
+    t = ctx.t
+    return [
+        [Button(t("menu.new_request"), encode("new")), Button(t("menu.my_requests"), encode("my"))],
+        [Button(t("menu.language"), encode("lang")), Button(t("menu.privacy"), encode("privacy"))],
+    ]
+
+
+def show_main_menu(ctx: Context, key: str = "menu.prompt") -> None:
+    """Return to the main menu, with its buttons."""
+    ctx.goto("")
+    ctx.reply(ctx.t(key), buttons=main_menu_buttons(ctx))
+
+
+@router.command("start")
+async def start(ctx: Context) -> None:
+    """Greet, then onboard (or change the address); deep-link payloads pre-select things."""
+    from handlers import onboarding
+
+    await onboarding.begin(ctx, payload=ctx.incoming.args.strip())
+
+
+@router.command("help")
+async def show_help(ctx: Context) -> None:
+    ctx.reply(ctx.t("core.help"), buttons=main_menu_buttons(ctx))
+
+
+@router.command("cancel")
+async def cancel(ctx: Context) -> None:
+    """Leave whatever flow the person is in, keeping nothing half-done."""
+    show_main_menu(ctx, "core.cancelled")
+
+
+@router.command("menu")
+async def menu(ctx: Context) -> None:
+    show_main_menu(ctx)
+
+
+@router.button("menu")
+async def menu_button(ctx: Context, _data: ButtonData) -> None:
+    show_main_menu(ctx)
+
+
+@router.command("language")
+async def choose_language(ctx: Context) -> None:
+    ask_language(ctx)
+
+
+@router.button("lang")
+async def choose_language_button(ctx: Context, _data: ButtonData) -> None:
+    ask_language(ctx)
+
+
+def ask_language(ctx: Context) -> None:
+    """Offer the two languages."""
+    ctx.reply(
+        ctx.t("core.choose_language"),
+        buttons=[
+            [Button("中文", encode("setlang", "zh")), Button("English", encode("setlang", "en"))]
+        ],
+    )
+
+
+@router.button("setlang")
+async def set_language(ctx: Context, data: ButtonData) -> None:
+    locale = data.args[0] if data.args else ""
+    if locale not in ("zh", "en"):
+        await stale_button(ctx)
+        return
+    ctx.person.language = locale
+    ctx.set_locale(locale)
+    if people.is_registered(ctx.person):
+        show_main_menu(ctx, "core.language_set")
+    else:
+        from handlers import onboarding
+
+        ctx.say("core.language_set")
+        await onboarding.ask_street(ctx)
+
+
+async def unknown_command(ctx: Context) -> None:
+    ctx.say("core.unknown_command", command=ctx.incoming.command[:32])
+
+
+async def stale_button(ctx: Context) -> None:
+    ctx.say("core.stale_button")
+
+
+async def unsupported(ctx: Context) -> None:
+    ctx.say("core.unsupported")
+
+
+async def too_long(ctx: Context) -> None:
+    ctx.say("core.too_long", limit=ctx.settings.requests.max_text_length)
+
+
+async def free_text(ctx: Context) -> None:
+    """Input outside any flow: onboard a newcomer; treat a resident's words as a new request."""
+    from handlers import onboarding, report
+
+    if not people.is_registered(ctx.person):
+        await onboarding.begin(ctx, payload="")
+        return
+    if ctx.incoming.kind in ("text", "photo", "voice"):
+        await report.begin(ctx, first_input=True)
+        return
+    show_main_menu(ctx)
+
+
+router.unknown_command = unknown_command
+router.stale_button = stale_button
+router.unsupported = unsupported
+router.too_long = too_long
+router.default = free_text

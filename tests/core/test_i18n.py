@@ -1,0 +1,26 @@
+"""Both catalogs hold the same messages with the same placeholders."""
+
+from __future__ import annotations
+
+import string
+
+from bot import i18n
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_catalogs_have_the_same_keys_and_placeholders() -> None:
+    zh, en = i18n.catalog("zh"), i18n.catalog("en")
+    assert zh, "the Chinese catalog is empty"
+    assert set(zh) == set(en), set(zh) ^ set(en)
+    for key in zh:
+        assert _fields(zh[key]) == _fields(en[key]), key
+
+
+def test_pick_locale_prefers_setting_then_client() -> None:
+    assert i18n.pick_locale("en", "zh-hans", "zh") == "en"
+    assert i18n.pick_locale(None, "en-US", "zh") == "en"
+    assert i18n.pick_locale(None, "fr", "zh") == "zh"
+    assert i18n.t("en", "core.sorry").startswith("Sorry")

@@ -1,0 +1,122 @@
+"""Onboarding conversations: drill-down, search, location, deep link, phone, language."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from models import Building, ChannelIdentity, Compound, Person
+from tests.conftest import Bot
+from tests.handlers.journey import BUILDING, COMMUNITY, COMPOUND, STREET, onboard
+
+
+async def _person(bot: Bot, user_id: str) -> Person:
+    async with bot.db.sessions() as session:
+        identity = (
+            await session.execute(
+                select(ChannelIdentity).where(ChannelIdentity.external_id == user_id)
+            )
+        ).scalar_one()
+        person = await session.get(Person, identity.person_id)
+        assert person is not None
+        return person
+
+
+async def test_drill_down_registers_the_address_in_chinese(bot: Bot) -> None:
+    chat = bot.chat()
+    await chat.send("/start")
+    assert "欢迎" in chat.texts[0]
+    assert STREET["zh"] in chat.buttons
+    await chat.press(STREET["zh"])
+    await chat.press(COMMUNITY["zh"])
+    await chat.press(COMPOUND["zh"])
+    assert BUILDING["zh"] in chat.buttons
+    await chat.press(BUILDING["zh"])
+    assert "门牌" in chat.last_text
+    await chat.send("2-301")
+    assert "手机号" in chat.last_text
+    await chat.share_contact("+86 138 0000 1234")
+    assert any("登记完成" in t and "17号楼" in t and "2-301" in t for t in chat.texts)
+    person = await _person(bot, chat.user_id)
+    assert person.phone == "+8613800001234" and person.phone_consent_at is not None
+    async with bot.db.sessions() as session:
+        building = await session.get(Building, person.building_id)
+        assert building is not None and building.number == "17"
+
+
+async def test_english_client_gets_english(bot: Bot) -> None:
+    chat = bot.chat(language_code="en")
+    await onboard(chat, "en")
+    assert any("All set" in t for t in chat.texts)
+    assert "📝 New request" in chat.buttons
+
+
+async def test_no_client_language_asks_for_one(bot: Bot) -> None:
+    chat = bot.chat(language_code=None)
+    await chat.send("/start")
+    assert chat.buttons == ["中文", "English"]
+    await chat.press("English")
+    assert "Language set to English." in chat.texts
+    assert STREET["en"] in chat.buttons
+
+
+async def test_typing_part_of_a_compound_name_finds_it(bot: Bot) -> None:
+    chat = bot.chat()
+    await chat.send("/start")
+    await chat.send("新阳光")
+    assert COMPOUND["zh"] in chat.buttons
+    await chat.send("不存在的小区xyz")
+    assert "没有找到" in chat.last_text
+
+
+async def test_shared_location_finds_the_nearest_compound(bot: Bot) -> None:
+    async with bot.db.sessions() as session:
+        compound = (
+            await session.execute(select(Compound).where(Compound.name_zh == COMPOUND["zh"]))
+        ).scalar_one()
+    assert compound.lat is not None and compound.lon is not None
+    chat = bot.chat()
+    await chat.send("/start")
+    await chat.share_location(compound.lat + 0.0002, compound.lon)
+    assert any(COMPOUND["zh"] in t for t in chat.texts)
+    assert BUILDING["zh"] in chat.buttons
+
+
+async def test_impossible_locations_are_refused_politely(bot: Bot) -> None:
+    chat = bot.chat()
+    await chat.send("/start")
+    await chat.share_location(float("nan"), 120.0)
+    assert "位置无效" in chat.last_text
+    await chat.share_location(95.0, 120.0)
+    assert "位置无效" in chat.last_text
+    await chat.share_location(-89.9, 0.0)
+    assert "没有找到" in chat.last_text
+
+
+async def test_deep_link_preselects_the_compound(bot: Bot) -> None:
+    async with bot.db.sessions() as session:
+        compound = (
+            await session.execute(select(Compound).where(Compound.name_zh == COMPOUND["zh"]))
+        ).scalar_one()
+    chat = bot.chat()
+    await chat.send(f"/start c_{compound.id}")
+    assert BUILDING["zh"] in chat.buttons
+
+
+async def test_someone_elses_contact_is_refused(bot: Bot) -> None:
+    chat = bot.chat()
+    await chat.send("/start")
+    await chat.press(STREET["zh"])
+    await chat.press(COMMUNITY["zh"])
+    await chat.press(COMPOUND["zh"])
+    await chat.press(BUILDING["zh"])
+    await chat.press("跳过")
+    await chat.share_contact("13900000000", user_id="someone-else")
+    assert "本人" in chat.last_text
+    assert (await _person(bot, chat.user_id)).phone is None
+
+
+async def test_rerunning_start_changes_the_address(bot: Bot) -> None:
+    chat = bot.chat()
+    await onboard(chat)
+    await chat.send("/start")
+    assert "更新" in chat.texts[0]

@@ -1,0 +1,77 @@
+"""Token buckets, the priority gate and quiet hours, on a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.config import OutboxSettings
+from bot.outbox import Limits, QuietHours, clean_error
+from bot.outbox.limits import Gate, TokenBucket
+from tests.outbox.fakes import FakeClock
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local(hour: int, minute: int = 0, day: int = 10) -> datetime:
+    return datetime(2025, 3, day, hour, minute, tzinfo=TZ).astimezone(UTC)
+
+
+def test_bucket_spaces_tokens_and_pauses() -> None:
+    bucket = TokenBucket(rate=2.0, burst=1.0, now=0.0)
+    assert bucket.wait_time(0.0) == 0
+    bucket.take(0.0)
+    assert bucket.wait_time(0.0) == 0.5
+    bucket.pause(0.25, 10)
+    assert bucket.wait_time(5.0) == 5.25
+    assert bucket.wait_time(10.25) == 0.5  # starts empty after a pause
+
+
+def test_limits_come_from_settings_and_may_be_raised() -> None:
+    settings = OutboxSettings(global_rate=1e6, chat_rate=1e6, group_rate_per_minute=1e6)
+    limits = Limits.from_settings(settings, global_burst=100)
+    assert (limits.global_rate, limits.chat_rate, limits.global_burst) == (1e6, 1e6, 100)
+
+
+async def test_gate_serves_replies_before_pushes() -> None:
+    clock = FakeClock(local(10))
+    gate = Gate(rate=1.0, burst=1.0, now=lambda: clock().timestamp(), sleep=clock.sleep)
+    await gate.acquire(2)  # the one token there was
+    order: list[str] = []
+
+    async def take(label: str, priority: int) -> None:
+        await gate.acquire(priority)
+        order.append(label)
+
+    tasks = [asyncio.create_task(take(f"push{n}", 2)) for n in range(3)]
+    await asyncio.sleep(0)
+    tasks.append(asyncio.create_task(take("reply", 0)))
+    await asyncio.gather(*tasks)
+    # push0 was already at the head, sleeping for its token; the reply goes next.
+    assert order == ["push0", "reply", "push1", "push2"]
+
+
+def test_quiet_hours_across_midnight() -> None:
+    quiet = QuietHours("22:00", "07:00", TZ)
+    assert [quiet.is_quiet(local(h)) for h in (21, 22, 23, 0, 6)] == [False, True, True, True, True]
+    assert not quiet.is_quiet(local(7))
+    assert quiet.ends_at(local(23)) == local(7, day=11)
+    assert quiet.ends_at(local(3)) == local(7)
+
+
+def test_quiet_hours_within_a_day_and_none() -> None:
+    daytime = QuietHours("12:00", "14:00", TZ)
+    assert daytime.is_quiet(local(13)) and not daytime.is_quiet(local(15))
+    assert not QuietHours("00:00", "00:00", TZ).is_quiet(local(3))
+
+
+def test_errors_lose_secrets() -> None:
+    text = (
+        "POST https://api.telegram.org/bot123456789:AAE_abcdefghijklmnopqrstuvwxyz/sendMessage "
+        "failed; token=abc123 Authorization: Bearer xyz.987"
+    )
+    cleaned = clean_error(text)
+    for secret in ("AAE_abc", "abc123", "xyz.987"):
+        assert secret not in cleaned
+    assert len(clean_error("x" * 5000)) == 500
