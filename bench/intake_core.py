@@ -82,7 +82,7 @@ async def run(url: str, residents: int, concurrency: int) -> dict[str, float]:
         settings=settings,
         router=build_router(),
         outputs={"test": channel},
-        deliver=sender.deliver_now,
+        sender=sender,
     )
     classify.warm_up()
     counter = Counter()

@@ -8,7 +8,14 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -88,6 +95,40 @@ class OutboxSettings(BaseModel):
     quiet_end: str = Field(default="07:00", pattern=r"^\d{2}:\d{2}$")
 
 
+class JobSettings(BaseModel):
+    """One scheduled sweep: on or off, and when: every N seconds, or daily (or weekly) at HH:MM
+    local time."""
+
+    enabled: bool = True
+    every_seconds: int | None = Field(default=None, ge=1)
+    at: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$")
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] | None = None
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> JobSettings:
+        if self.every_seconds is not None and self.at is not None:
+            raise ValueError("give either every_seconds or at, not both")
+        return self
+
+
+class SchedulerSettings(BaseModel):
+    enabled: bool = True
+    # Remind the owner (催办) when this fraction of a deadline's time is left.
+    remind_fraction: float = Field(default=0.25, gt=0, lt=1)
+    deadlines: JobSettings = JobSettings(every_seconds=60)
+    reminders: JobSettings = JobSettings(every_seconds=60)
+    whistles: JobSettings = JobSettings(every_seconds=60)
+    close_unrated: JobSettings = JobSettings(every_seconds=3600)
+    resident_digest: JobSettings = JobSettings(at="07:30")
+    queue_digest: JobSettings = JobSettings(at="08:00")
+    volunteer_reminder: JobSettings = JobSettings(at="09:00")
+    weekly_report: JobSettings = JobSettings(at="08:30", weekday="mon")
+
+
+class WhistleSettings(BaseModel):
+    ack_minutes: int = Field(default=30, ge=1)  # departments must acknowledge within this
+
+
 class Settings(BaseSettings):
     """All settings of one redgrid process."""
 
@@ -105,6 +146,8 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = OutboxSettings()
     routing: RoutingSettings = RoutingSettings()
     sla: SlaSettings = SlaSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    whistles: WhistleSettings = WhistleSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -20,8 +20,8 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Upgrade the engine's database to `revision`."""
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
+    """Upgrade the engine's database to `revision` (default: every head)."""
     cfg = alembic_config()
 
     def _run(connection: object) -> None:

@@ -222,12 +222,9 @@ def make_engine(
 ) -> Engine:
     """An engine as production builds it, on the test's database."""
     from bot.outbox import Sender
-    from bot.outbox.limits import Limits
     from handlers import build_router
 
     outputs = {channel.name: channel}
-    # The test channel is no vendor: nothing to protect, and the test clock stands still.
-    unlimited = Limits(**dict.fromkeys(Limits.__dataclass_fields__, 1e12))
     sender = Sender(
         sessions=db.sessions,
         channels=outputs,
@@ -235,14 +232,13 @@ def make_engine(
         tz=settings.tz,
         clock=clock,
         worker_id="test",
-        limits=unlimited,
     )
     return Engine(
         sessions=db.sessions,
         settings=settings,
         router=build_router(),
         outputs=outputs,
-        deliver=sender.deliver_now,
+        sender=sender,
         clock=clock,
     )
 

@@ -26,6 +26,9 @@ class OutputChannel(Protocol):
 
     name: str
     supports_buttons: bool
+    # False for channels of our own (test, web chat): the sender applies no vendor rate limits.
+    # The sender reads it with getattr(..., True), so vendor channels may leave it out.
+    rate_limited: bool
 
     async def send(self, chat_id: str, message: Outgoing) -> SendResult:
         """Deliver one message to a chat and report the outcome; never raise for vendor errors."""

@@ -25,6 +25,7 @@ class TestChannel:
     def __init__(self, name: str = "test", *, supports_buttons: bool = True) -> None:
         self.name = name
         self.supports_buttons = supports_buttons
+        self.rate_limited = False
         self.sent: dict[str, list[Outgoing]] = defaultdict(list)
         self._ids = itertools.count(1)
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import typer
 
-from bot.cli.common import console, settings_or_exit
+from bot.cli.common import console, err_console, settings_or_exit
+from bot.exceptions import ConfigError
 
 
 def register(app: typer.Typer) -> None:
@@ -12,6 +16,23 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run")
     def run() -> None:
-        """Start redgrid with the configured channels."""
+        """Start redgrid: the web chat, Telegram when configured, the sender and the sweeps."""
+        from bot import runtime
+
         settings = settings_or_exit()
-        console.print(f"redgrid on {settings.database.url}")
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        try:
+            parts = runtime.build(settings)
+        except ConfigError as exc:
+            err_console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+        console.print("[bold]redgrid[/bold] is starting")
+        for line in runtime.describe(parts):
+            console.print(f"  {line}")
+        try:
+            asyncio.run(runtime.serve_forever(parts))
+        except OSError as exc:
+            err_console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from None

@@ -10,10 +10,10 @@ propagates (database unreachable/locked: nothing is confirmed and the channel re
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
 
 from sqlalchemy import Insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -29,11 +29,23 @@ from bot.core.messages import Incoming, Outgoing
 from bot.core.router import Router
 from bot.exceptions import UserFacingError
 from bot.i18n import Translator, pick_locale
+from bot.outbox.store import PENDING, SENDING, Claimed
 from models import ChannelIdentity, Conversation, OutboxMessage, Person, ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
 
-Deliver = Callable[[Sequence[int]], Awaitable[None]]
+DEFAULT_LEASE = timedelta(seconds=60)
+
+
+class ReplySender(Protocol):
+    """What the engine needs of the outbox sender (bot.outbox.Sender)."""
+
+    @property
+    def lease(self) -> timedelta: ...
+
+    async def deliver_leased(self, rows: Sequence[Claimed]) -> None: ...
+
+
 Clock = Callable[[], datetime]
 # Errors that mean "the database is not available right now": the update must not be confirmed.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
@@ -42,7 +54,11 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutEr
 @dataclass(frozen=True, slots=True)
 class ProcessResult:
     status: Literal["handled", "duplicate", "refused", "failed"]
-    outbox_ids: tuple[int, ...] = ()
+    replies: tuple[Claimed, ...] = ()
+
+    @property
+    def outbox_ids(self) -> tuple[int, ...]:
+        return tuple(reply.id for reply in self.replies)
 
 
 class Engine:
@@ -55,14 +71,14 @@ class Engine:
         settings: Settings,
         router: Router,
         outputs: Mapping[str, OutputChannel],
-        deliver: Deliver | None = None,
+        sender: ReplySender | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
         self.router = router
         self.outputs = outputs
-        self.deliver = deliver
+        self.sender = sender
         self.clock = clock
 
     async def process(self, incoming: Incoming) -> ProcessResult:
@@ -81,8 +97,8 @@ class Engine:
         except Exception:
             log.exception("update %s:%s failed", incoming.channel, incoming.update_id)
             result = await self._answer_only(incoming, "core.sorry", {}, "failed")
-        if result.outbox_ids and self.deliver is not None:
-            await self.deliver(result.outbox_ids)
+        if result.replies and self.sender is not None:
+            await self.sender.deliver_leased(result.replies)
         return result
 
     async def _handle(self, incoming: Incoming) -> ProcessResult:
@@ -91,10 +107,8 @@ class Engine:
                 return ProcessResult("duplicate")
             ctx = await self._context(session, incoming)
             await self._dispatch(ctx)
-            rows = self._write_replies(session, ctx)
             ctx.conversation.updated_at = ctx.now
-            await session.flush()
-            return ProcessResult("handled", tuple(row.id for row in rows))
+            return ProcessResult("handled", await self._write_replies(session, ctx))
 
     async def _answer_only(
         self, incoming: Incoming, key: str, params: dict[str, object], status: str
@@ -105,9 +119,7 @@ class Engine:
                 return ProcessResult("duplicate")
             ctx = await self._context(session, incoming)
             ctx.say(key, **params)
-            rows = self._write_replies(session, ctx)
-            await session.flush()
-            return ProcessResult(status, tuple(row.id for row in rows))  # type: ignore[arg-type]
+            return ProcessResult(status, await self._write_replies(session, ctx))  # type: ignore[arg-type]
 
     async def _claim_update(self, session: AsyncSession, incoming: Incoming) -> bool:
         values = {"channel": incoming.channel, "update_id": incoming.update_id, "at": self.clock()}
@@ -216,12 +228,16 @@ class Engine:
         output = self.outputs.get(channel)
         return output is None or output.supports_buttons
 
-    def _write_replies(self, session: AsyncSession, ctx: Context) -> list[OutboxMessage]:
+    async def _write_replies(self, session: AsyncSession, ctx: Context) -> tuple[Claimed, ...]:
+        """Write the replies as outbox rows, already held by this worker for `lease` when it
+        will deliver them itself after the commit (no separate claim transaction)."""
         incoming = ctx.incoming
         if not self._supports_buttons(incoming.channel):
             choices = [b.data for m in ctx.replies for row in m.buttons for b in row]
             if choices:
                 ctx.update_data(_choices=choices)
+        held = self.sender is not None
+        lease_until = ctx.now + (self.sender.lease if self.sender else DEFAULT_LEASE)
         rows = [
             OutboxMessage(
                 channel=incoming.channel,
@@ -231,11 +247,20 @@ class Engine:
                 urgent=True,
                 is_reply=True,
                 created_at=ctx.now,
+                status=SENDING if held else PENDING,
+                attempts=1 if held else 0,
+                not_before=lease_until if held else None,
             )
             for message in ctx.replies
         ]
         session.add_all(rows)
-        return rows
+        await session.flush()
+        if not held:
+            return ()
+        return tuple(
+            Claimed(row.id, row.channel, row.chat_id, row.payload, 1, True, True, lease_until)
+            for row in rows
+        )
 
 
 def _numbered_choice(ctx: Context, text: str) -> str | None:

@@ -128,6 +128,51 @@ class Sender:
                 for row in rows:
                     group.create_task(self._deliver(row))
 
+    @property
+    def lease(self) -> timedelta:
+        """How long a claimed row stays invisible to other workers."""
+        return self._lease
+
+    async def deliver_leased(self, rows: Sequence[Claimed]) -> None:
+        """Deliver rows their writer already holds (replies written as 'sending' with a lease
+        in the update's own transaction), in order, recording the successes together.
+
+        This is the reply path: no claim transaction, one transaction to record. A row whose
+        send fails goes back to 'pending' through the usual retry bookkeeping, and a row
+        whose worker died mid-way is taken again by `run` when its lease runs out.
+        """
+        sent: list[tuple[int, datetime, str | None]] = []
+        for row in rows:
+            if row.channel not in self._channels:
+                continue
+            group = self._is_group(*row.chat)
+            if self._limited(row.channel):
+                await self._chat_limits.wait(row.chat, is_group=group)
+                await self._gate.acquire(0)
+                self._chat_limits.take(row.chat, is_group=group)
+            result = await self._send(row)
+            if result.ok:
+                sent.append((row.id, self._clock(), result.message_id))
+            else:
+                await self._record(row, result, group=group)
+        if sent:
+            async with self._transaction() as session:
+                await store.mark_sent(session, sent=sent)
+
+    def _limited(self, channel: str) -> bool:
+        """Whether a channel's vendor limits apply (a channel of our own has none)."""
+        return getattr(self._channels[channel], "rate_limited", True)
+
+    async def _send(self, row: Claimed) -> SendResult:
+        try:
+            return await self._channels[row.channel].send(
+                row.chat_id, Outgoing.from_payload(row.payload)
+            )
+        except Exception as exc:
+            # Channels report vendor errors in SendResult; anything raised (a timeout, a
+            # dropped connection) is treated as a transient error.
+            return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")
+
     def deliver_soon(self, row_ids: Sequence[int]) -> asyncio.Task[None]:
         """`deliver_now` in a background task, for callers that must not wait on pacing."""
         task = asyncio.create_task(self.deliver_now(row_ids))
@@ -221,8 +266,10 @@ class Sender:
     async def _deliver(self, row: Claimed) -> None:
         group = self._is_group(*row.chat)
         priority = 0 if row.is_reply else 1 if row.urgent else 2
-        await self._chat_limits.wait(row.chat, is_group=group)
-        await self._gate.acquire(priority)
+        limited = self._limited(row.channel)
+        if limited:
+            await self._chat_limits.wait(row.chat, is_group=group)
+            await self._gate.acquire(priority)
         if self._clock() >= row.lease - self._lease_margin:
             # Waited so long that another worker may take the row over: hand it back unsent.
             async with self._transaction() as session:
@@ -230,16 +277,9 @@ class Sender:
                     session, row=row, not_before=None, error="", count_attempt=False
                 )
             return
-        self._chat_limits.take(row.chat, is_group=group)
-        try:
-            result = await self._channels[row.channel].send(
-                row.chat_id, Outgoing.from_payload(row.payload)
-            )
-        except Exception as exc:
-            # Channels report vendor errors in SendResult; anything raised (a timeout, a
-            # dropped connection) is treated as a transient error.
-            result = SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")
-        await self._record(row, result, group=group)
+        if limited:
+            self._chat_limits.take(row.chat, is_group=group)
+        await self._record(row, await self._send(row), group=group)
 
     async def _record(self, row: Claimed, result: SendResult, *, group: bool) -> None:
         now = self._clock()

@@ -1,0 +1,116 @@
+"""The web chat channel: the outbox row is the message; delivering it wakes the chat's browsers.
+
+`send` stores nothing: the sender has already claimed the row (status 'sending', committed),
+so waking the chat's open event streams is enough for them to read it from the outbox, and the
+sender then marks it sent. A page that was away asks for the rows after the last id it saw
+(`list_delivered`), so nothing is lost while a phone slept.
+
+The demo district's people talk on channel "demo"; the web chat serves that channel too (one
+`WebchatChannel` per name over the same `Hub`, see `webchat_outputs`), so pushes written to a
+demo person's identity reach the browser that picked that person.
+
+The hub lives in one process: a page connected to another worker hears of new rows on its
+stream's periodic re-read (`POLL_SECONDS` in bot/web/chat.py) instead of at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.base import SendResult
+from bot.core.messages import Outgoing
+from models import OutboxMessage
+
+WEBCHAT = "webchat"
+DEMO = "demo"
+CHANNELS: tuple[str, ...] = (WEBCHAT, DEMO)
+# Rows a browser may see: claimed for delivery (the sender is telling the page now) or sent.
+VISIBLE = ("sending", "sent")
+
+ChatKey = tuple[str, str]
+
+
+class Hub:
+    """Wakes the open event streams of a chat when one of its rows is delivered."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[ChatKey, set[asyncio.Event]] = defaultdict(set)
+        self.closing = asyncio.Event()
+
+    @contextmanager
+    def subscribe(self, chat: ChatKey) -> Iterator[asyncio.Event]:
+        """An event set whenever `chat` gets a row (or the hub closes), while the block runs."""
+        event = asyncio.Event()
+        self._waiters[chat].add(event)
+        try:
+            yield event
+        finally:
+            waiters = self._waiters.get(chat)
+            if waiters is not None:
+                waiters.discard(event)
+                if not waiters:
+                    del self._waiters[chat]
+
+    def publish(self, chat: ChatKey) -> int:
+        """Wake the streams of `chat`; returns how many were listening."""
+        waiters = self._waiters.get(chat, set())
+        for event in waiters:
+            event.set()
+        return len(waiters)
+
+    def listeners(self, chat: ChatKey) -> int:
+        """How many streams of `chat` are open."""
+        return len(self._waiters.get(chat, ()))
+
+    def close(self) -> None:
+        """End every stream (graceful shutdown)."""
+        self.closing.set()
+        for waiters in self._waiters.values():
+            for event in waiters:
+                event.set()
+
+
+class WebchatChannel:
+    """OutputChannel for browsers: delivery is waking the chat's pages; it never fails."""
+
+    supports_buttons = True
+    rate_limited = False  # our own channel: no vendor limits to respect
+
+    def __init__(self, hub: Hub, name: str = WEBCHAT) -> None:
+        self.hub = hub
+        self.name = name
+
+    async def send(self, chat_id: str, message: Outgoing) -> SendResult:
+        """Tell the chat's open pages to read their new rows; a closed page replays later."""
+        self.hub.publish((self.name, chat_id))
+        return SendResult(ok=True)
+
+
+def webchat_outputs(hub: Hub) -> dict[str, WebchatChannel]:
+    """The output channels the web chat serves: "webchat" and the demo people's "demo"."""
+    return {name: WebchatChannel(hub, name) for name in CHANNELS}
+
+
+async def list_delivered(
+    session: AsyncSession, *, channel: str, chat_id: str, after: int | None, limit: int = 100
+) -> list[OutboxMessage]:
+    """The chat's delivered rows with id > `after`, oldest first; with after=None the newest
+    `limit` rows (a page opened afresh shows recent history, not the first ever)."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.channel == channel,
+        OutboxMessage.chat_id == chat_id,
+        OutboxMessage.status.in_(VISIBLE),
+    )
+    if after is not None:
+        rows = await session.scalars(
+            query.where(OutboxMessage.id > after).order_by(OutboxMessage.id).limit(limit)
+        )
+        return list(rows)
+    newest = await session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit))
+    return list(reversed(list(newest)))

@@ -1,0 +1,124 @@
+"""Everything `redgrid run` starts in one process: the HTTP app with the web chat, Telegram
+when a token is set, the outbox sender and the scheduled sweeps; stopped together on a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.channels.base import OutputChannel
+from bot.channels.webchat import Hub, webchat_outputs
+from bot.config import Settings
+from bot.core.engine import Engine
+from bot.db import create_engine, session_factory
+from bot.outbox import Sender
+from bot.web.metrics import Metrics
+from handlers import build_router
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """The parts of one running process, built by `build` and started by `serve_forever`."""
+
+    settings: Settings
+    db: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    engine: Engine
+    sender: Sender
+    metrics: Metrics
+    telegram: Any = None  # bot.channels.telegram_common.TelegramAdapter when a token is set
+    routers: list[APIRouter] = field(default_factory=list)
+
+
+def build(settings: Settings) -> Runtime:
+    """Wire the channels, the sender and the engine from settings."""
+    db = create_engine(
+        settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size
+    )
+    sessions = session_factory(db)
+    outputs: dict[str, OutputChannel] = dict(webchat_outputs(Hub()))
+    telegram = None
+    if settings.telegram.token is not None:
+        from bot.channels.telegram_runtime import make_client
+
+        telegram = make_client(settings.telegram)
+        outputs[telegram.name] = telegram
+    worker = f"{socket.gethostname()}-{os.getpid()}"
+    sender = Sender(sessions, outputs, settings.outbox, settings.tz, worker_id=worker)
+    engine = Engine(
+        sessions=sessions, settings=settings, router=build_router(), outputs=outputs, sender=sender
+    )
+    runtime = Runtime(settings, db, sessions, engine, sender, Metrics(), telegram)
+    if telegram is not None and settings.telegram.mode == "webhook":
+        from bot.channels.telegram_runtime import make_telegram_router
+
+        runtime.routers.append(make_telegram_router(settings, engine, telegram))
+    return runtime
+
+
+def describe(runtime: Runtime) -> list[str]:
+    """What is running and how to talk to it, for the console."""
+    settings = runtime.settings
+    lines = [f"web chat: http://{settings.web.host}:{settings.web.port}"]
+    if runtime.telegram is None:
+        lines.append("telegram: off (set REDGRID_TELEGRAM__TOKEN to turn it on)")
+    else:
+        lines.append(f"telegram: {settings.telegram.framework}, {settings.telegram.mode}")
+    return lines
+
+
+async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
+    """Run every part until `stop` is set (or SIGINT/SIGTERM), then shut down gracefully:
+    the current updates finish, nothing half-done is flushed."""
+    from bot.web.app import create_app, serve
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+            loop.add_signal_handler(sig, stop.set)
+    settings = runtime.settings
+    app = create_app(
+        engine=runtime.engine,
+        sessions=runtime.sessions,
+        settings=settings,
+        extra_routers=runtime.routers,
+        metrics=runtime.metrics,
+    )
+    parts: list[Callable[[], Coroutine[Any, Any, None]]] = [
+        lambda: serve(app, settings, stop),
+        lambda: runtime.sender.run(stop),
+    ]
+    if runtime.telegram is not None:
+        from bot.channels.telegram_runtime import run_telegram
+
+        parts.append(
+            lambda: run_telegram(
+                settings, runtime.engine, runtime.telegram, stop=stop, serve_webhook_itself=False
+            )
+        )
+    tasks = [asyncio.create_task(part()) for part in parts]
+    try:
+        done, _ = await asyncio.wait(
+            [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in done:
+            if task in tasks and task.exception() is not None:
+                log.error("a part stopped: %s", task.exception())
+                stop.set()
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        await runtime.db.dispose()

@@ -1,0 +1,162 @@
+"""The project's HTTP app: the web chat page and API, `/healthz`, `/metrics`, and whatever
+routers other channels bring (the Telegram webhook). `serve` runs it under uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.channels.webchat import DEMO, Hub, WebchatChannel
+from bot.config import Settings
+from bot.core.engine import Engine
+from bot.web import chat, ops
+from bot.web import sessions as session_routes
+from bot.web.auth import COOKIE, SessionCodec, load_secret
+from bot.web.metrics import Metrics
+from bot.web.state import ApiError, WebState
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+# The page loads nothing from elsewhere and runs no inline script: a stray tag in a message
+# could not run even if it reached the DOM.
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' blob: data:; script-src 'self'; "
+        b"style-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+class _Observe:
+    """ASGI middleware: counts responses by status and adds the security headers."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def observed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.metrics.http[int(message["status"])] += 1
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed)
+        except Exception:
+            self.metrics.count_error("http_unhandled")
+            raise
+
+
+def _find_hub(engine: Engine, settings: Settings) -> Hub:
+    channels = [c for c in engine.outputs.values() if isinstance(c, WebchatChannel)]
+    if not channels:
+        raise ValueError("the engine has no web chat output: add webchat_outputs(hub) to it")
+    if settings.webchat.demo and not isinstance(engine.outputs.get(DEMO), WebchatChannel):
+        raise ValueError('webchat.demo is on but the engine has no "demo" web chat output')
+    return channels[0].hub
+
+
+def create_app(
+    *,
+    engine: Engine,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    extra_routers: Sequence[APIRouter] = (),
+    metrics: Metrics | None = None,
+    codec: SessionCodec | None = None,
+) -> FastAPI:
+    """The HTTP app over this engine; its outputs must include the web chat channels."""
+    hub = _find_hub(engine, settings)
+    metrics = metrics or Metrics()
+    codec = codec or SessionCodec(load_secret(settings))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        hub.close()  # end the open event streams so shutdown does not wait on them
+
+    app = FastAPI(
+        title="redgrid", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.state.web = WebState(engine, sessions, settings, hub, codec, metrics)
+    app.add_middleware(_Observe, metrics=metrics)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        response = JSONResponse(
+            {"error": error.message(request), "code": error.code}, status_code=error.status
+        )
+        if error.clear_cookie:
+            response.delete_cookie(COOKIE, path="/")
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, _error: RequestValidationError) -> JSONResponse:
+        return await api_error(request, ApiError(422, "web.bad_request", code="bad_request"))
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in (session_routes.router, chat.router, ops.router, *extra_routers):
+        app.include_router(router)
+    return app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its signal handlers: the caller owns signals and sets `stop`."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve(app: FastAPI, settings: Settings, stop: asyncio.Event) -> None:
+    """Serve `app` on web.host:web.port until `stop` is set, then shut down gracefully:
+    open event streams end, requests in flight finish (up to 10 s)."""
+    config = uvicorn.Config(
+        app,
+        host=settings.web.host,
+        port=settings.web.port,
+        lifespan="on",
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )
+    server = _Server(config)
+
+    async def watch() -> None:
+        await stop.wait()
+        app.state.web.hub.close()
+        server.should_exit = True
+
+    watcher = asyncio.create_task(watch())
+    try:
+        await server.serve()
+    except SystemExit:
+        # uvicorn exits when it cannot bind; say which address instead.
+        raise OSError(
+            f"web chat: cannot listen on {settings.web.host}:{settings.web.port}"
+        ) from None
+    finally:
+        watcher.cancel()

@@ -1,0 +1,254 @@
+"""The chat API: messages in (text, button, location, photo), pushes out (SSE), replay by id.
+
+Each POST becomes one `Incoming` on the session's channel; its update id is the page's
+idempotency key scoped to the chat, so a retried POST is handled once. The answer returns
+after the engine committed (and delivered the replies, when a sender is wired).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from bot.channels import webchat
+from bot.core.engine import TRANSIENT_ERRORS
+from bot.core.messages import Incoming, Photo
+from bot.i18n import pick_locale
+from bot.web import identities, uploads
+from bot.web.auth import WebSession
+from bot.web.state import (
+    ApiError,
+    WebState,
+    current_session,
+    get_state,
+    posting_session,
+    request_locale,
+)
+from models import OutboxMessage
+
+router = APIRouter(prefix="/api")
+
+KEY = r"^[A-Za-z0-9-]{8,64}$"
+PAGE = 100
+# An open stream re-reads the outbox this often even without a wake (another worker's rows),
+# and sends a comment so proxies keep the connection.
+POLL_SECONDS = 15.0
+
+
+class SendBody(BaseModel):
+    key: str = Field(pattern=KEY)
+    kind: Literal["text", "button", "location"]
+    text: str = Field(default="", max_length=20000)
+    data: str = Field(default="", max_length=200)
+    message_id: str | None = Field(default=None, max_length=40)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    language: str | None = Field(default=None, max_length=20)
+
+
+def _incoming(
+    web: WebSession, key: str, kind: str, language: str | None, **fields: Any
+) -> Incoming:
+    return Incoming(
+        channel=web.channel,
+        chat_id=web.chat_id,
+        user_id=web.user_id,
+        update_id=f"{web.chat_id}:{key}",
+        kind=kind,  # type: ignore[arg-type]
+        language_code=language,
+        **fields,
+    )
+
+
+def _from_body(web: WebSession, body: SendBody) -> Incoming:
+    if body.kind == "location":
+        if body.latitude is None or body.longitude is None:
+            raise ApiError(422, "web.bad_request", code="bad_request")
+        return _incoming(
+            web,
+            body.key,
+            "location",
+            body.language,
+            latitude=body.latitude,
+            longitude=body.longitude,
+        )
+    if body.kind == "button":
+        return _incoming(
+            web,
+            body.key,
+            "button",
+            body.language,
+            button_data=body.data,
+            message_id=body.message_id,
+        )
+    text = body.text.strip()
+    if not text:
+        raise ApiError(422, "web.bad_request", code="bad_request")
+    if text.startswith("/") and len(text) > 1:
+        head, _, args = text[1:].partition(" ")
+        return _incoming(
+            web,
+            body.key,
+            "command",
+            body.language,
+            command=head.split("@", 1)[0],
+            args=args.strip(),
+        )
+    return _incoming(web, body.key, "text", body.language, text=text)
+
+
+async def _process(state: WebState, incoming: Incoming) -> dict[str, Any]:
+    try:
+        result = await state.process(incoming)
+    except TRANSIENT_ERRORS:
+        raise ApiError(503, "web.unavailable", code="unavailable") from None
+    return {"status": result.status, "outbox_ids": list(result.outbox_ids)}
+
+
+@router.post("/send")
+async def send(
+    request: Request, body: SendBody, web: WebSession = Depends(posting_session)
+) -> dict[str, Any]:
+    """A typed message, a pressed button or a shared location."""
+    return await _process(get_state(request), _from_body(web, body))
+
+
+async def _person_locale(state: WebState, request: Request, web: WebSession) -> str:
+    async with state.sessions() as db:
+        person = await identities.get_person(db, person_id=web.person_id)
+    language = person.language if person is not None else None
+    return pick_locale(language, request_locale(request), state.settings.locale.default)
+
+
+@router.post("/photo")
+async def send_photo(
+    request: Request, web: WebSession = Depends(posting_session)
+) -> dict[str, Any]:
+    """A photo (JPEG/PNG/WebP, size capped), with an optional caption."""
+    state = get_state(request)
+    limit = state.settings.webchat.max_upload_mb * 1024 * 1024
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + 64 * 1024:
+        locale = await _person_locale(state, request, web)
+        raise ApiError(
+            413,
+            "web.photo_too_large",
+            code="photo_too_large",
+            locale=locale,
+            mb=state.settings.webchat.max_upload_mb,
+        )
+    form = await request.form(max_files=1, max_fields=5)
+    upload, key = form.get("file"), form.get("key")
+    caption, language = form.get("caption") or "", form.get("language")
+    if (
+        not isinstance(upload, uploads.UploadFile)
+        or not isinstance(key, str)
+        or not re.fullmatch(KEY, key)
+        or not isinstance(caption, str)
+        or len(caption) > 4000
+        or not (language is None or isinstance(language, str))
+    ):
+        raise ApiError(422, "web.bad_request", code="bad_request")
+    try:
+        name, size = await uploads.store_photo(
+            upload, directory=state.settings.webchat.upload_dir, max_bytes=limit
+        )
+    except uploads.UploadRefused as refused:
+        locale = await _person_locale(state, request, web)
+        status = 413 if refused.key == "web.photo_too_large" else 415
+        raise ApiError(
+            status, refused.key, locale=locale, mb=state.settings.webchat.max_upload_mb
+        ) from None
+    finally:
+        await form.close()
+    incoming = _incoming(
+        web, key, "photo", language, photos=(Photo(name, size),), text=caption.strip()
+    )
+    return await _process(state, incoming)
+
+
+def render_row(row: OutboxMessage) -> dict[str, Any]:
+    """One delivered message as the page gets it."""
+    payload = row.payload
+    photo = payload.get("photo")
+    return {
+        "id": row.id,
+        "text": payload.get("text", ""),
+        "buttons": payload.get("buttons", []),
+        "reply_requests": payload.get("reply_requests", []),
+        "remove_reply_keyboard": bool(payload.get("remove_reply_keyboard", False)),
+        "photo": photo if isinstance(photo, str) and uploads.NAME.fullmatch(photo) else None,
+        "at": row.created_at.isoformat() if row.created_at else None,
+    }
+
+
+async def _read(state: WebState, web: WebSession, after: int | None) -> list[OutboxMessage]:
+    async with state.sessions() as db:
+        return await webchat.list_delivered(
+            db, channel=web.channel, chat_id=web.chat_id, after=after, limit=PAGE
+        )
+
+
+@router.get("/messages")
+async def messages(
+    request: Request, after: int | None = None, web: WebSession = Depends(current_session)
+) -> dict[str, Any]:
+    """The chat's delivered messages after `after` (none: the latest ones); `more` when cut."""
+    rows = await _read(get_state(request), web, after)
+    more = after is not None and len(rows) == PAGE
+    return {"messages": [render_row(r) for r in rows], "more": more}
+
+
+@router.get("/events")
+async def events(
+    request: Request, after: int = 0, web: WebSession = Depends(current_session)
+) -> StreamingResponse:
+    """Server-sent events: the rows after `after` (or Last-Event-ID), then each new one."""
+    state = get_state(request)
+    last_event = request.headers.get("last-event-id", "")
+    start = max(after, int(last_event) if last_event.isdigit() else 0)
+
+    async def stream() -> AsyncIterator[str]:
+        last = start
+        yield "retry: 2000\n\n"
+        with state.hub.subscribe(web.chat) as wake:
+            while not state.hub.closing.is_set():
+                wake.clear()  # before reading, so a row delivered meanwhile wakes us again
+                try:
+                    rows = await _read(state, web, last)
+                except (OperationalError, InterfaceError):
+                    state.metrics.count_error("events_read")
+                    rows = []
+                for row in rows:
+                    last = row.id
+                    data = json.dumps(render_row(row), ensure_ascii=False)
+                    yield f"id: {row.id}\nevent: message\ndata: {data}\n\n"
+                if len(rows) == PAGE:
+                    continue
+                try:
+                    await asyncio.wait_for(wake.wait(), timeout=POLL_SECONDS)
+                except TimeoutError:
+                    yield ": ping\n\n"
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+@router.get("/photos/{name}")
+async def photo(
+    request: Request, name: str, web: WebSession = Depends(current_session)
+) -> FileResponse:
+    """A stored photo, by the name the upload generated (any other name: 404)."""
+    path = uploads.photo_path(get_state(request).settings.webchat.upload_dir, name)
+    if path is None:
+        raise ApiError(404, "web.not_found", code="not_found")
+    media_type = uploads.MEDIA_TYPES[path.suffix.lstrip(".")]
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private"})

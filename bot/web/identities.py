@@ -1,0 +1,90 @@
+"""The people behind web chat sessions: new residents, the demo people, roles. Never commits."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.webchat import DEMO, WEBCHAT
+from models import ChannelIdentity, OrgUnit, Person, RoleGrant
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPerson:
+    """One person of the demo district a visitor may act as."""
+
+    key: str  # their "demo" channel identity
+    name: str
+    roles: tuple[tuple[str, str], ...]  # (role, unit name)
+
+
+async def create_resident(session: AsyncSession) -> ChannelIdentity:
+    """A new person with a fresh web chat identity (the engine finds it on their first update)."""
+    person = Person()
+    session.add(person)
+    await session.flush()
+    chat_id = "w" + uuid.uuid4().hex
+    identity = ChannelIdentity(
+        person_id=person.id, channel=WEBCHAT, external_id=chat_id, chat_id=chat_id
+    )
+    session.add(identity)
+    await session.flush()
+    return identity
+
+
+async def get_person(session: AsyncSession, *, person_id: int) -> Person | None:
+    """The person, unless erased."""
+    person = await session.get(Person, person_id)
+    return person if person is not None and person.deleted_at is None else None
+
+
+async def get_identity(
+    session: AsyncSession, *, channel: str, external_id: str
+) -> ChannelIdentity | None:
+    """A channel identity by its natural key."""
+    return (
+        await session.execute(
+            select(ChannelIdentity).where(
+                ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def list_roles(session: AsyncSession, *, person_id: int) -> tuple[str, ...]:
+    """The distinct roles a person holds, sorted."""
+    roles = await session.scalars(
+        select(RoleGrant.role).where(RoleGrant.person_id == person_id).distinct()
+    )
+    return tuple(sorted(str(role.value) for role in roles))
+
+
+async def list_demo_people(session: AsyncSession, *, locale: str) -> list[DemoPerson]:
+    """Everyone with a "demo" identity, in import order, with their roles and units."""
+    rows = (
+        await session.execute(
+            select(ChannelIdentity.external_id, Person)
+            .join(Person, Person.id == ChannelIdentity.person_id)
+            .where(ChannelIdentity.channel == DEMO, Person.deleted_at.is_(None))
+            .order_by(ChannelIdentity.id)
+        )
+    ).all()
+    ids = [person.id for _, person in rows]
+    grants = (
+        await session.execute(
+            select(RoleGrant.person_id, RoleGrant.role, OrgUnit)
+            .join(OrgUnit, OrgUnit.id == RoleGrant.unit_id)
+            .where(RoleGrant.person_id.in_(ids))
+            .order_by(RoleGrant.id)
+        )
+    ).all()
+    roles: dict[int, list[tuple[str, str]]] = {}
+    for person_id, role, unit in grants:
+        roles.setdefault(person_id, []).append((str(role.value), unit.name(locale)))
+    return [
+        DemoPerson(key, person.display_name, tuple(roles.get(person.id, ())))
+        for key, person in rows
+    ]
