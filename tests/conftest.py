@@ -105,37 +105,74 @@ class TestDB:
     sessions: async_sessionmaker[AsyncSession]
 
 
-@pytest.fixture(scope="session")
-async def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Database]:
-    path: Path = tmp_path_factory.mktemp("db") / "test.sqlite3"
-    url = f"sqlite+aiosqlite:///{path}"
+async def _migrated(url: str, *, demo: bool) -> AsyncEngine:
     engine = create_engine(url)
     await migrate.upgrade(engine)
-    yield Database("sqlite", url, engine)
-    await engine.dispose()
+    if demo:
+        from bot.services.org_import import load_demo
+
+        async with async_sessionmaker(engine)() as session, session.begin():
+            await load_demo(session)
+    return engine
+
+
+async def _sqlite(tmp_path_factory: pytest.TempPathFactory, *, demo: bool) -> Database:
+    path: Path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+    url = f"sqlite+aiosqlite:///{path}"
+    return Database("sqlite", url, await _migrated(url, demo=demo))
 
 
 @pytest.fixture(scope="session")
-async def postgres_database() -> AsyncIterator[Database]:
+async def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Database]:
+    database = await _sqlite(tmp_path_factory, demo=False)
+    yield database
+    await database.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def sqlite_demo_database(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Database]:
+    database = await _sqlite(tmp_path_factory, demo=True)
+    yield database
+    await database.engine.dispose()
+
+
+async def _postgres(*, demo: bool) -> AsyncIterator[Database]:
     if not PG_URL:
         pytest.skip(PG_SKIP_REASON)
     url, name = await create_postgres_database()
-    engine = create_engine(url)
-    await migrate.upgrade(engine)
+    engine = await _migrated(url, demo=demo)
     yield Database("postgres", url, engine)
     await engine.dispose()
     await drop_postgres_database(name)
 
 
+@pytest.fixture(scope="session")
+async def postgres_database() -> AsyncIterator[Database]:
+    async for database in _postgres(demo=False):
+        yield database
+
+
+@pytest.fixture(scope="session")
+async def postgres_demo_database() -> AsyncIterator[Database]:
+    async for database in _postgres(demo=True):
+        yield database
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database(request: pytest.FixtureRequest) -> Database:
-    """A migrated database, once per kind."""
+    """A migrated, empty database, once per kind."""
     return request.getfixturevalue(f"{request.param}_database")  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-async def db(database: Database) -> AsyncIterator[TestDB]:
-    """A per-test view of the database whose changes are all rolled back afterwards."""
+@pytest.fixture(params=["sqlite", "postgres"])
+def demo_database(request: pytest.FixtureRequest) -> Database:
+    """A migrated database holding the demo district, once per kind."""
+    return request.getfixturevalue(f"{request.param}_demo_database")  # type: ignore[no-any-return]
+
+
+async def _rolled_back(database: Database) -> AsyncIterator[TestDB]:
     async with database.engine.connect() as connection:
         transaction = await connection.begin()
         sessions = async_sessionmaker(
@@ -147,6 +184,20 @@ async def db(database: Database) -> AsyncIterator[TestDB]:
             yield TestDB(database.kind, database.url, database.engine, connection, sessions)
         finally:
             await transaction.rollback()
+
+
+@pytest.fixture
+async def db(database: Database) -> AsyncIterator[TestDB]:
+    """A per-test view of an empty database whose changes are all rolled back afterwards."""
+    async for view in _rolled_back(database):
+        yield view
+
+
+@pytest.fixture
+async def demo(demo_database: Database) -> AsyncIterator[TestDB]:
+    """Like `db`, on a database that holds the demo district (loaded once per session)."""
+    async for view in _rolled_back(demo_database):
+        yield view
 
 
 # --- whole conversations ----------------------------------------------------------------------
@@ -184,16 +235,6 @@ def clock() -> Clock:
 def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("REDGRID_CONFIG", "/nonexistent-config.yaml")
     return load_settings()
-
-
-@pytest.fixture
-async def demo(db: TestDB) -> TestDB:
-    """The demo district loaded into the test's database."""
-    from bot.services.org_import import load_demo
-
-    async with db.sessions() as session, session.begin():
-        await load_demo(session)
-    return db
 
 
 @dataclass

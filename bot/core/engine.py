@@ -127,8 +127,8 @@ class Engine:
         return (await session.execute(stmt)).first() is not None
 
     async def _context(self, session: AsyncSession, incoming: Incoming) -> Context:
-        conversation = await self._lock_conversation(session, incoming)
-        person = await self._person(session, conversation, incoming)
+        conversation, identity, person = await self._load(session, incoming)
+        person = await self._person(session, conversation, identity, person, incoming)
         locale = pick_locale(person.language, incoming.language_code, self.settings.locale.default)
         return Context(
             session=session,
@@ -140,16 +140,26 @@ class Engine:
             t=Translator(locale),
         )
 
-    async def _lock_conversation(self, session: AsyncSession, incoming: Incoming) -> Conversation:
+    async def _load(
+        self, session: AsyncSession, incoming: Incoming
+    ) -> tuple[Conversation, ChannelIdentity | None, Person | None]:
+        """The chat's conversation row, locked, with the sender's identity and person: one
+        statement on the hot path (a second only for a chat's very first update)."""
         stmt = (
-            select(Conversation)
+            select(Conversation, ChannelIdentity, Person)
+            .outerjoin(
+                ChannelIdentity,
+                (ChannelIdentity.channel == Conversation.channel)
+                & (ChannelIdentity.external_id == incoming.user_id),
+            )
+            .outerjoin(Person, Person.id == ChannelIdentity.person_id)
             .where(
                 Conversation.channel == incoming.channel, Conversation.chat_id == incoming.chat_id
             )
-            .with_for_update()
+            .with_for_update(of=Conversation)
         )
-        conversation = (await session.execute(stmt)).scalar_one_or_none()
-        if conversation is None:
+        row = (await session.execute(stmt)).one_or_none()
+        if row is None:
             values = {
                 "channel": incoming.channel,
                 "chat_id": incoming.chat_id,
@@ -158,25 +168,19 @@ class Engine:
                 "updated_at": self.clock(),
             }
             await session.execute(_insert_ignore(session, Conversation, values))
-            conversation = (await session.execute(stmt)).scalar_one()
-        return conversation
+            row = (await session.execute(stmt)).one()
+        return row[0], row[1], row[2]
 
     async def _person(
-        self, session: AsyncSession, conversation: Conversation, incoming: Incoming
+        self,
+        session: AsyncSession,
+        conversation: Conversation,
+        identity: ChannelIdentity | None,
+        person: Person | None,
+        incoming: Incoming,
     ) -> Person:
-        if conversation.person_id is not None:
-            person = await session.get(Person, conversation.person_id)
-            if person is not None and person.deleted_at is None:
-                return person
-        identity = (
-            await session.execute(
-                select(ChannelIdentity).where(
-                    ChannelIdentity.channel == incoming.channel,
-                    ChannelIdentity.external_id == incoming.user_id,
-                )
-            )
-        ).scalar_one_or_none()
-        person = await session.get(Person, identity.person_id) if identity else None
+        """The person writing; a newcomer (or someone who erased their data) gets a new one.
+        Writing again makes a chat that had blocked the bot reachable again."""
         if person is None or person.deleted_at is not None:
             person = Person(display_name=incoming.display_name[:200])
             session.add(person)
@@ -187,7 +191,10 @@ class Engine:
                 )
                 session.add(identity)
             identity.person_id = person.id
-        conversation.person_id = person.id
+        elif identity is not None and identity.unreachable_at is not None:
+            identity.unreachable_at = None
+        if conversation.person_id != person.id:
+            conversation.person_id = person.id
         return person
 
     async def _dispatch(self, ctx: Context) -> None:
