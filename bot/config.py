@@ -60,6 +60,8 @@ class RequestSettings(BaseModel):
     similar_days: int = Field(default=30, ge=1)
     evaluation_days: int = Field(default=3, ge=1)
     max_text_length: int = Field(default=4000, ge=100)
+    # Updates a person may send per minute before the rest are held (0: no limit).
+    flood_per_minute: int = Field(default=20, ge=0)
 
 
 class RoutingSettings(BaseModel):
@@ -119,6 +121,8 @@ class SchedulerSettings(BaseModel):
     reminders: JobSettings = JobSettings(every_seconds=60)
     whistles: JobSettings = JobSettings(every_seconds=60)
     close_unrated: JobSettings = JobSettings(every_seconds=3600)
+    volunteer_widen: JobSettings = JobSettings(every_seconds=300)
+    upkeep: JobSettings = JobSettings(at="06:00")
     resident_digest: JobSettings = JobSettings(at="07:30")
     queue_digest: JobSettings = JobSettings(at="08:00")
     volunteer_reminder: JobSettings = JobSettings(at="09:00")
@@ -127,6 +131,34 @@ class SchedulerSettings(BaseModel):
 
 class WhistleSettings(BaseModel):
     ack_minutes: int = Field(default=30, ge=1)  # departments must acknowledge within this
+
+
+class MeetingSettings(BaseModel):
+    # The deep link printed on a meeting's notice. Placeholders: {payload} ("m_<id>"), {bot}
+    # (bot_username), {web_host}, {web_port}. For Telegram: "https://t.me/{bot}?start={payload}".
+    link_format: str = "http://{web_host}:{web_port}/?start={payload}"
+    bot_username: str = ""
+    notice_dir: Path = Path("data/notices")
+    font_path: str = ""  # a font with Chinese glyphs for notices; empty: look in usual places
+
+
+class StatsSettings(BaseModel):
+    """The three rates' composite score, and who sees residents' phone numbers in exports."""
+
+    weight_response: float = Field(default=0.30, ge=0)
+    weight_resolution: float = Field(default=0.35, ge=0)
+    weight_satisfaction: float = Field(default=0.35, ge=0)
+    # Admins granted on a unit of these kinds see full phone numbers in exports (they call
+    # residents back); admins higher up see them masked: they need numbers, not people.
+    phone_visible_kinds: list[str] = Field(default_factory=lambda: ["community"])
+    export_dir: Path = Path("data/exports")
+
+
+class VolunteerSettings(BaseModel):
+    # An unclaimed task is pushed to other paired teams after this, then the owner is told.
+    widen_after_minutes: float = Field(default=60.0, gt=0)
+    tell_owner_after_minutes: float = Field(default=60.0, gt=0)
+    invite_days: float = Field(default=7.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -146,6 +178,9 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = OutboxSettings()
     routing: RoutingSettings = RoutingSettings()
     sla: SlaSettings = SlaSettings()
+    stats: StatsSettings = StatsSettings()
+    volunteers: VolunteerSettings = VolunteerSettings()
+    meetings: MeetingSettings = MeetingSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     whistles: WhistleSettings = WhistleSettings()
 

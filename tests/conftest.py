@@ -209,6 +209,7 @@ from datetime import UTC, datetime, timedelta  # noqa: E402
 from bot.channels.testing import TestChannel, TestChat  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.core.engine import Engine  # noqa: E402
+from bot.core.flood import FloodGate  # noqa: E402
 
 
 class Clock:
@@ -281,6 +282,8 @@ def make_engine(
         outputs=outputs,
         sender=sender,
         clock=clock,
+        # Conversation tests type faster than people; flood control has tests of its own.
+        flood=FloodGate(0),
     )
 
 

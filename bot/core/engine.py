@@ -9,8 +9,9 @@ propagates (database unreachable/locked: nothing is confirmed and the channel re
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -25,6 +26,7 @@ from bot.channels.base import OutputChannel
 from bot.config import Settings
 from bot.core import buttons
 from bot.core.context import Context
+from bot.core.flood import FloodGate
 from bot.core.messages import Incoming, Outgoing
 from bot.core.router import Router
 from bot.exceptions import UserFacingError
@@ -73,16 +75,25 @@ class Engine:
         outputs: Mapping[str, OutputChannel],
         sender: ReplySender | None = None,
         clock: Clock = utcnow,
+        flood: FloodGate | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
         self.router = router
         self.outputs = outputs
         self.sender = sender
+        self.flood = flood or FloodGate(settings.requests.flood_per_minute)
+        self.sleep = sleep
         self.clock = clock
 
     async def process(self, incoming: Incoming) -> ProcessResult:
         """Handle one update exactly once; returns after its effects are committed."""
+        wait, warn = self.flood.admit((incoming.channel, incoming.user_id))
+        if wait > 0:
+            if warn:
+                await self._slow_down(incoming)
+            await self.sleep(wait)
         try:
             result = await self._handle(incoming)
         except UserFacingError as error:
@@ -109,6 +120,15 @@ class Engine:
             await self._dispatch(ctx)
             ctx.conversation.updated_at = ctx.now
             return ProcessResult("handled", await self._write_replies(session, ctx))
+
+    async def _slow_down(self, incoming: Incoming) -> None:
+        """Tell a person sending too fast that their messages are held, not lost."""
+        async with self.sessions() as session, session.begin():
+            ctx = await self._context(session, incoming)
+            ctx.say("core.slow_down")
+            replies = await self._write_replies(session, ctx)
+        if replies and self.sender is not None:
+            await self.sender.deliver_leased(replies)
 
     async def _answer_only(
         self, incoming: Incoming, key: str, params: dict[str, object], status: str

@@ -1,0 +1,51 @@
+"""Flood control per person: past the limit, updates are held (handled later), never dropped.
+
+A sliding one-minute window per (channel, user). The first update over the limit earns the
+person one polite "slow down"; it and the rest wait until the window has room. The window is
+per process: several workers each allow the limit (Telegram sends one chat's updates to one
+webhook call at a time, so in practice a chat stays on one worker).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+
+WINDOW = 60.0
+
+
+class FloodGate:
+    """Decides how long an update must wait before it is handled."""
+
+    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self._seen: dict[tuple[str, str], deque[float]] = {}
+        self._warned: dict[tuple[str, str], float] = {}
+
+    def admit(self, key: tuple[str, str]) -> tuple[float, bool]:
+        """Book a slot for one update: (seconds to wait first, whether to warn the person)."""
+        if self.per_minute <= 0:
+            return 0.0, False
+        now = self.clock()
+        seen = self._seen.setdefault(key, deque())
+        while seen and seen[0] <= now - WINDOW:
+            seen.popleft()
+        if len(self._seen) > 10_000:
+            self._forget_idle(now)
+        if len(seen) < self.per_minute:
+            seen.append(now)
+            return 0.0, False
+        # The slot frees when the update `per_minute` places back leaves the window.
+        start = seen[-self.per_minute] + WINDOW
+        seen.append(start)
+        warn = self._warned.get(key, -WINDOW) <= now - WINDOW
+        if warn:
+            self._warned[key] = now
+        return start - now, warn
+
+    def _forget_idle(self, now: float) -> None:
+        for key in [k for k, seen in self._seen.items() if not seen or seen[-1] <= now - WINDOW]:
+            del self._seen[key]
+            self._warned.pop(key, None)
