@@ -76,6 +76,7 @@ async def run(url: str, residents: int, concurrency: int) -> dict[str, float]:
         settings=outbox,
         tz=settings.tz,
         worker_id="bench",
+        record_delay=0.05,  # as `redgrid run` does
     )
     engine = Engine(
         sessions=sessions,
@@ -98,6 +99,7 @@ async def run(url: str, residents: int, concurrency: int) -> dict[str, float]:
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
+    await sender.flush_reply_marks()
     await engine_db.dispose()
     return {
         "turns": counter.turns,

@@ -56,7 +56,10 @@ def build(settings: Settings) -> Runtime:
         telegram = make_client(settings.telegram)
         outputs[telegram.name] = telegram
     worker = f"{socket.gethostname()}-{os.getpid()}"
-    sender = Sender(sessions, outputs, settings.outbox, settings.tz, worker_id=worker)
+    # Replies' delivery is recorded with the next update's transaction, or after 50 ms.
+    sender = Sender(
+        sessions, outputs, settings.outbox, settings.tz, worker_id=worker, record_delay=0.05
+    )
     engine = Engine(
         sessions=sessions, settings=settings, router=build_router(), outputs=outputs, sender=sender
     )

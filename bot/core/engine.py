@@ -31,7 +31,8 @@ from bot.core.messages import Incoming, Outgoing
 from bot.core.router import Router
 from bot.exceptions import UserFacingError
 from bot.i18n import Translator, pick_locale
-from bot.outbox.store import PENDING, SENDING, Claimed
+from bot.outbox.sender import Mark
+from bot.outbox.store import PENDING, SENDING, Claimed, mark_sent
 from models import ChannelIdentity, Conversation, OutboxMessage, Person, ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ class ReplySender(Protocol):
     def lease(self) -> timedelta: ...
 
     async def deliver_leased(self, rows: Sequence[Claimed]) -> None: ...
+
+    def take_reply_marks(self) -> list[Mark]: ...
+
+    def give_back_reply_marks(self, marks: Sequence[Mark]) -> None: ...
 
 
 Clock = Callable[[], datetime]
@@ -113,13 +118,22 @@ class Engine:
         return result
 
     async def _handle(self, incoming: Incoming) -> ProcessResult:
-        async with self.sessions() as session, session.begin():
-            if not await self._claim_update(session, incoming):
-                return ProcessResult("duplicate")
-            ctx = await self._context(session, incoming)
-            await self._dispatch(ctx)
-            ctx.conversation.updated_at = ctx.now
-            return ProcessResult("handled", await self._write_replies(session, ctx))
+        # Earlier replies' delivery is recorded in this transaction rather than one of its own.
+        marks = self.sender.take_reply_marks() if self.sender is not None else []
+        try:
+            async with self.sessions() as session, session.begin():
+                if marks:
+                    await mark_sent(session, sent=marks)
+                if not await self._claim_update(session, incoming):
+                    return ProcessResult("duplicate")
+                ctx = await self._context(session, incoming)
+                await self._dispatch(ctx)
+                ctx.conversation.updated_at = ctx.now
+                return ProcessResult("handled", await self._write_replies(session, ctx))
+        except BaseException:
+            if marks and self.sender is not None:
+                self.sender.give_back_reply_marks(marks)
+            raise
 
     async def _slow_down(self, incoming: Incoming) -> None:
         """Tell a person sending too fast that their messages are held, not lost."""

@@ -22,6 +22,7 @@ from bot.outbox.store import Claimed
 from models import utcnow
 
 log = logging.getLogger(__name__)
+Mark = tuple[int, datetime, str | None]  # a sent row: id, when, the channel's message id
 
 _SECRETS = [
     # Telegram puts the token in the URL path: https://api.telegram.org/bot<token>/sendMessage
@@ -76,6 +77,7 @@ class Sender:
         backoff_cap: float = 300.0,
         rng: random.Random | None = None,
         is_group: Callable[[str, str], bool] = telegram_style_group,
+        record_delay: float | None = None,
     ) -> None:
         self._sessions = sessions
         self._channels = dict(channels)
@@ -103,6 +105,10 @@ class Sender:
         self._db_lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
         self._sent: list[tuple[int, datetime, str | None]] = []
+        # Reply successes waiting to be recorded (see `take_reply_marks`); None: record at once.
+        self._record_delay = record_delay
+        self._reply_marks: list[Mark] = []
+        self._flush_task: asyncio.Task[None] | None = None
 
     def _seconds(self) -> float:
         return self._clock().timestamp()
@@ -155,9 +161,53 @@ class Sender:
                 sent.append((row.id, self._clock(), result.message_id))
             else:
                 await self._record(row, result, group=group)
-        if sent:
+        if not sent:
+            return
+        if self._record_delay is None:
             async with self._transaction() as session:
                 await store.mark_sent(session, sent=sent)
+            return
+        self._reply_marks.extend(sent)
+        self._schedule_flush()
+
+    def take_reply_marks(self) -> list[Mark]:
+        """Reply successes not yet recorded, for a caller about to open a transaction anyway
+        (the engine's next update) to record them there instead of in one of their own."""
+        marks, self._reply_marks = self._reply_marks, []
+        return marks
+
+    def give_back_reply_marks(self, marks: Sequence[Mark]) -> None:
+        """Marks taken by a transaction that did not commit: record them later."""
+        self._reply_marks[:0] = marks
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.create_task(self._flush_reply_marks_later())
+
+    async def _flush_reply_marks_later(self) -> None:
+        # A quiet chat's marks are recorded after `record_delay`; a busy worker records them
+        # in its next update's transaction, saving a transaction per turn. If the process
+        # dies in between, the rows are sent again when their lease ends: the same
+        # at-least-once case as a crash between send and record.
+        await asyncio.sleep(self._record_delay or 0)
+        await self.flush_reply_marks()
+
+    async def flush_reply_marks(self) -> None:
+        """Record every reply success still waiting."""
+        marks = self.take_reply_marks()
+        if not marks:
+            return
+        try:
+            async with self._transaction() as session:
+                await store.mark_sent(session, sent=marks)
+        except Exception as exc:
+            self._reply_marks[:0] = marks
+            log.error(
+                "outbox %s: recording replies failed: %s",
+                self.worker_id,
+                clean_error(f"{type(exc).__name__}: {exc}"),
+            )
 
     def _limited(self, channel: str) -> bool:
         """Whether a channel's vendor limits apply (a channel of our own has none)."""
@@ -239,6 +289,7 @@ class Sender:
             stopped.cancel()
             if in_flight or self._background:
                 await asyncio.gather(*in_flight, *self._background, return_exceptions=True)
+            await self.flush_reply_marks()
 
     async def _claim(
         self,

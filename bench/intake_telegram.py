@@ -1,0 +1,276 @@
+"""Telegram intake on the loopback fake Bot API: a bare echo bot vs redgrid, per framework.
+
+For python-telegram-bot and aiogram in turn: (a) the framework's own stock echo bot (its
+poller, its dispatcher) answers N residents' messages; (b) redgrid answers the same N messages
+through its own polling loop, the full engine (SQLite file, demo district loaded) and the
+outbox (limits raised: they protect Telegram, they are not what is measured).
+Prints one JSON line per framework, then, last, one JSON object holding both.
+Both bots first answer a few warm-up messages (imports, lazy schema builds), which are not timed.
+Usage: python bench/intake_telegram.py [--residents 50] [--messages 10] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import logging
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot import migrate
+from bot.channels.telegram_base import TelegramAdapter
+from bot.channels.telegram_polling import poll
+from bot.channels.telegram_runtime import make_update_handler
+from bot.config import load_settings
+from bot.core.engine import Engine
+from bot.db import create_engine, session_factory
+from bot.outbox import Limits, Sender
+from bot.services import classify
+from bot.services.org_import import load_demo
+from handlers import build_router
+from tests.fakes.bot_api import FakeBotAPI
+
+UNLIMITED = Limits(
+    global_rate=1e9,
+    chat_rate=1e9,
+    group_rate_per_minute=1e9,
+    global_burst=1e9,
+    chat_burst=1e9,
+    group_burst=1e9,
+)
+MESSAGES = (
+    "楼道灯坏了好几天了",
+    "晚上黑漆漆的",
+    "三楼和四楼都不亮",
+    "老人上下楼很危险",
+    "麻烦尽快修一下",
+)
+
+
+async def push_messages(
+    api: FakeBotAPI, residents: int, messages: int, first_user: int = 900000
+) -> list[int]:
+    users = [api.user(first_user + i) for i in range(residents)]
+    ids = []
+    for round_ in range(messages):
+        for user in users:
+            text = MESSAGES[round_ % len(MESSAGES)]
+            ids.append(await api.push({"message": user._message(text=text)}))
+    return ids
+
+
+WARM_UP = (5, 2)  # residents x messages answered before timing: lazy imports, schema builds
+
+
+async def drive(args: argparse.Namespace, api: FakeBotAPI, answered: Any) -> float:
+    """Warm the bot up, then time N residents' messages until `answered(n)` says all are."""
+    await push_messages(api, *WARM_UP, first_user=800000)
+    warm = WARM_UP[0] * WARM_UP[1]
+    await wait_for(lambda: answered(warm))
+    started = time.perf_counter()
+    await push_messages(api, args.residents, args.messages)
+    await wait_for(lambda: answered(warm + args.residents * args.messages))
+    return time.perf_counter() - started
+
+
+async def wait_for(condition: Any, within: float = 600.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the bot did not answer everything in time")
+        await asyncio.sleep(0.002)
+
+
+# --- (a) the frameworks' own echo bots ----------------------------------------------------------
+
+
+async def echo_ptb(api: FakeBotAPI, args: argparse.Namespace) -> float:
+    from telegram import Update
+    from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+    async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None and update.message.text is not None
+        await update.message.reply_text(update.message.text)
+
+    app = (
+        Application.builder()
+        .token(api.token)
+        .base_url(f"{api.base_url}/bot")
+        .base_file_url(f"{api.base_url}/file/bot")
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    await app.initialize()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=1)
+    await app.start()
+    seconds = await drive(args, api, lambda n: api.counts["sendMessage"] >= n)
+    await app.updater.stop()
+    await app.stop()
+    await app.shutdown()
+    return seconds
+
+
+async def echo_aiogram(api: FakeBotAPI, args: argparse.Namespace) -> float:
+    from aiogram import Bot, Dispatcher
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.types import Message
+
+    bot = Bot(api.token, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base_url)))
+    dispatcher = Dispatcher()
+
+    @dispatcher.message()
+    async def echo(message: Message) -> None:
+        assert message.text is not None
+        await message.answer(message.text)
+
+    task = asyncio.create_task(
+        dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1)
+    )
+    seconds = await drive(args, api, lambda n: api.counts["sendMessage"] >= n)
+    await dispatcher.stop_polling()
+    await task
+    await bot.session.close()
+    return seconds
+
+
+# --- (b) redgrid --------------------------------------------------------------------------------
+
+
+def make_client(framework: str, api: FakeBotAPI) -> TelegramAdapter:
+    if framework == "ptb":
+        from bot.channels.telegram_ptb import PtbTelegram
+
+        return PtbTelegram.create(api.token, api.base_url)
+    from bot.channels.telegram_aiogram import AiogramTelegram
+
+    return AiogramTelegram.create(api.token, api.base_url)
+
+
+async def redgrid(
+    framework: str,
+    api: FakeBotAPI,
+    args: argparse.Namespace,
+    folder: str,
+    profiler: cProfile.Profile | None,
+) -> float:
+    """Seconds until every timed update was handled, answered and confirmed (the database
+    setup and the warm-up messages are not counted)."""
+    url = f"sqlite+aiosqlite:///{folder}/{framework}.sqlite3"
+    settings = load_settings(database={"url": url})
+    db = create_engine(url)
+    await migrate.upgrade(db)
+    sessions = session_factory(db)
+    async with sessions() as session, session.begin():
+        await load_demo(session)
+    client = make_client(framework, api)
+    await client.start()
+    outputs = {client.name: client}
+    sender = Sender(
+        sessions=sessions,
+        channels=outputs,
+        settings=settings.outbox,
+        tz=settings.tz,
+        worker_id="bench",
+        limits=UNLIMITED,
+        record_delay=0.05,  # as `redgrid run` does
+    )
+    engine = Engine(
+        sessions=sessions,
+        settings=settings,
+        router=build_router(),
+        outputs=outputs,
+        sender=sender,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        poll(
+            client,
+            make_update_handler(engine, client),
+            stop=stop,
+            poll_timeout=1,
+            concurrency=args.concurrency,
+        )
+    )
+    if profiler:
+        profiler.enable()
+    elapsed = await drive(args, api, lambda n: len(api.confirmed) >= n)
+    if profiler:
+        profiler.disable()
+    stop.set()
+    await task
+    await sender.flush_reply_marks()
+    await client.close()
+    await db.dispose()
+    return elapsed
+
+
+async def measure(framework: str, args: argparse.Namespace, folder: str) -> dict[str, Any]:
+    total = args.residents * args.messages
+    api = FakeBotAPI()
+    await api.start()
+    try:
+        echo_s = await (echo_ptb if framework == "ptb" else echo_aiogram)(api, args)
+    finally:
+        await api.close()
+    api = FakeBotAPI()
+    await api.start()
+    profiler = cProfile.Profile() if args.profile else None
+    try:
+        redgrid_s = await redgrid(framework, api, args, folder, profiler)
+        replies = api.counts["sendMessage"]
+    finally:
+        await api.close()
+    if profiler:
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(15)
+        stats.sort_stats("cumulative").print_stats(r"/work/main/(bot|handlers)/", 30)
+        print(out.getvalue(), file=sys.stderr)
+    echo_rate, redgrid_rate = total / echo_s, total / redgrid_s
+    print(
+        f"{framework}: {total} messages; echo {echo_s:.2f}s, redgrid {redgrid_s:.2f}s "
+        f"({replies} replies sent)"
+    )
+    return {
+        "framework": framework,
+        "messages": total,
+        "echo_per_s": round(echo_rate, 1),
+        "redgrid_per_s": round(redgrid_rate, 1),
+        "ratio": round(redgrid_rate / echo_rate, 3),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--residents", type=int, default=50)
+    parser.add_argument("--messages", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--framework", choices=["ptb", "aiogram"], action="append")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING if args.verbose else logging.ERROR)
+    classify.warm_up()
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        for framework in args.framework or ["ptb", "aiogram"]:
+            result = await measure(framework, args, folder)
+            print(json.dumps(result))
+            results.append(result)
+    summary = {r["framework"]: {k: v for k, v in r.items() if k != "framework"} for r in results}
+    print(json.dumps({"bench": "intake_telegram", **summary}))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
