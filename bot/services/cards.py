@@ -18,6 +18,7 @@ from models import Building, Category, Compound, Priority, Request
 # Button actions carried in "v1:<action>:<request id>" data (see bot.core.buttons).
 ACCEPT = "acc"
 RETURN = "ret"
+TRANSFER = "trf"  # handled by handlers/staff_actions.py
 RATE = "ev"  # starts the evaluation flow (handlers/evaluate.py)
 
 
@@ -83,6 +84,7 @@ def card(ctx: CardContext, locale: str, *, heading: str, with_buttons: bool = Tr
             [
                 Button(t(locale, "workflow.button.accept"), buttons.encode(ACCEPT, request.id)),
                 Button(t(locale, "workflow.button.return"), buttons.encode(RETURN, request.id)),
+                Button(t(locale, "workflow.button.transfer"), buttons.encode(TRANSFER, request.id)),
             ]
         )
     return Outgoing(text="\n".join(lines), buttons=rows)

@@ -236,6 +236,7 @@ async def test_submit_dispatches_a_card_to_the_grid(db: TestDB) -> None:
             assert [b[1] for b in payload["buttons"][0]] == [
                 buttons.encode("acc", request.id),
                 buttons.encode("ret", request.id),
+                buttons.encode("trf", request.id),
             ]
         assert config.requests.reference_prefix == "JM"
 
