@@ -1,5 +1,8 @@
 """Everything `redgrid run` starts in one process: the HTTP app with the web chat, Telegram
-when a token is set, the outbox sender and the scheduled sweeps; stopped together on a signal."""
+when a token is set, the outbox sender and the scheduled sweeps; stopped together on a signal.
+
+Several such processes may run on one PostgreSQL database: replies go out from the process that
+handled the update, pushes are claimed with SKIP LOCKED, and every sweep is idempotent."""
 
 from __future__ import annotations
 
@@ -21,9 +24,11 @@ from bot.channels.webchat import Hub, webchat_outputs
 from bot.config import Settings
 from bot.core.engine import Engine
 from bot.db import create_engine, session_factory
+from bot.metrics import Metrics
 from bot.outbox import Sender
-from bot.web.metrics import Metrics
+from bot.scheduler import build_scheduler
 from handlers import build_router
+from models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +65,16 @@ def build(settings: Settings) -> Runtime:
     sender = Sender(
         sessions, outputs, settings.outbox, settings.tz, worker_id=worker, record_delay=0.05
     )
+    metrics = Metrics()
     engine = Engine(
-        sessions=sessions, settings=settings, router=build_router(), outputs=outputs, sender=sender
+        sessions=sessions,
+        settings=settings,
+        router=build_router(),
+        outputs=outputs,
+        sender=sender,
+        metrics=metrics,
     )
-    runtime = Runtime(settings, db, sessions, engine, sender, Metrics(), telegram)
+    runtime = Runtime(settings, db, sessions, engine, sender, metrics, telegram)
     if telegram is not None and settings.telegram.mode == "webhook":
         from bot.channels.telegram_runtime import make_telegram_router
 
@@ -113,6 +124,10 @@ async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> 
             )
         )
     tasks = [asyncio.create_task(part()) for part in parts]
+    scheduler = build_scheduler(
+        sessions=runtime.sessions, settings=settings, clock=utcnow, metrics=runtime.metrics
+    )
+    scheduler.start()
     try:
         done, _ = await asyncio.wait(
             [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
@@ -122,6 +137,7 @@ async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> 
                 log.error("a part stopped: %s", task.exception())
                 stop.set()
         stop.set()
+        scheduler.shutdown(wait=False)
         await asyncio.gather(*tasks, return_exceptions=True)
     finally:
         await runtime.db.dispose()

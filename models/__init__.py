@@ -1,7 +1,22 @@
 """SQLAlchemy models, one module per domain; importing this package registers them all."""
 
+from models.admin import Broadcast, BroadcastMessage, Invite
 from models.base import Base, utcnow
 from models.delivery import AuditLog, Conversation, OutboxMessage, ProcessedUpdate
+from models.meeting import (
+    Flat,
+    Meeting,
+    MeetingInvitation,
+    MeetingKind,
+    MeetingStatus,
+    Poll,
+    PollOption,
+    PollRule,
+    PollStatus,
+    PollVote,
+    Rsvp,
+    ScopeKind,
+)
 from models.org import ESCALATION_LADDER, OrgUnit, TeamPairing, UnitKind
 from models.person import ChannelIdentity, Person, Role, RoleGrant
 from models.place import Building, Compound
@@ -19,13 +34,19 @@ from models.request import (
     RequestStatus,
     Visibility,
 )
+from models.schedule import ScheduleMark
+from models.task_push import TaskPush
+from models.upkeep import UpkeepPlan, UpkeepRun
 from models.volunteer import ServiceRecord, VolunteerProfile, VolunteerTask
+from models.whistle import SummonsStatus, Whistle, WhistleSummons
 
 __all__ = [
     "ESCALATION_LADDER",
     "OPEN_STATUSES",
     "AuditLog",
     "Base",
+    "Broadcast",
+    "BroadcastMessage",
     "Building",
     "Category",
     "CategoryCorrection",
@@ -34,9 +55,20 @@ __all__ = [
     "Conversation",
     "Counter",
     "Evaluation",
+    "Flat",
+    "Invite",
+    "Meeting",
+    "MeetingInvitation",
+    "MeetingKind",
+    "MeetingStatus",
     "OrgUnit",
     "OutboxMessage",
     "Person",
+    "Poll",
+    "PollOption",
+    "PollRule",
+    "PollStatus",
+    "PollVote",
     "Priority",
     "ProcessedUpdate",
     "Request",
@@ -46,11 +78,20 @@ __all__ = [
     "RequestStatus",
     "Role",
     "RoleGrant",
+    "Rsvp",
+    "ScheduleMark",
+    "ScopeKind",
     "ServiceRecord",
+    "SummonsStatus",
+    "TaskPush",
     "TeamPairing",
     "UnitKind",
+    "UpkeepPlan",
+    "UpkeepRun",
     "Visibility",
     "VolunteerProfile",
     "VolunteerTask",
+    "Whistle",
+    "WhistleSummons",
     "utcnow",
 ]

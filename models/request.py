@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -61,6 +62,21 @@ class Priority(enum.StrEnum):
 class Visibility(enum.StrEnum):
     public = "public"
     internal = "internal"
+
+
+# The statuses whose deadline clocks run (bot.services.transitions.MOVABLE), as SQL.
+_RUNNING = ", ".join(
+    f"'{status}'"
+    for status in (
+        "submitted",
+        "accepted",
+        "in_progress",
+        "returned",
+        "transferred",
+        "reopened",
+        "escalated",
+    )
+)
 
 
 class Category(Base):
@@ -123,6 +139,24 @@ class Request(CreatedAtMixin, Base):
         Index("ix_requests_reporter", "reporter_id"),
         Index("ix_requests_category_building", "category_id", "building_id", "created_at"),
         Index("ix_requests_status_resolve_by", "status", "resolve_by"),
+        # Statistics per unit and period (bot/services/stats.py).
+        Index("ix_requests_owner_created", "owner_unit_id", "created_at"),
+        # The deadline and reminder sweeps (bot/services/escalation.py, reminders.py): only
+        # requests whose clocks run and whose deadline is not met, so a range scan finds the
+        # due ones among a million without touching closed requests.
+        *(
+            Index(
+                f"ix_requests_open_{due}",
+                due,
+                postgresql_where=text(f"{met} IS NULL AND status IN ({_RUNNING})"),
+                sqlite_where=text(f"{met} IS NULL AND status IN ({_RUNNING})"),
+            )
+            for due, met in (
+                ("accept_by", "accepted_at"),
+                ("contact_by", "contacted_at"),
+                ("resolve_by", "resolved_at"),
+            )
+        ),
     )
 
 

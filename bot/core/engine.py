@@ -40,6 +40,14 @@ log = logging.getLogger(__name__)
 DEFAULT_LEASE = timedelta(seconds=60)
 
 
+class UpdateCounter(Protocol):
+    """Where the engine counts updates by outcome (bot.metrics.Metrics)."""
+
+    def count_update(self, channel: str, status: str) -> None: ...
+
+    def count_error(self, kind: str) -> None: ...
+
+
 class ReplySender(Protocol):
     """What the engine needs of the outbox sender (bot.outbox.Sender)."""
 
@@ -82,6 +90,7 @@ class Engine:
         clock: Clock = utcnow,
         flood: FloodGate | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        metrics: UpdateCounter | None = None,
     ) -> None:
         self.sessions = sessions
         self.settings = settings
@@ -90,6 +99,7 @@ class Engine:
         self.sender = sender
         self.flood = flood or FloodGate(settings.requests.flood_per_minute)
         self.sleep = sleep
+        self.metrics = metrics
         self.clock = clock
 
     async def process(self, incoming: Incoming) -> ProcessResult:
@@ -104,6 +114,8 @@ class Engine:
         except UserFacingError as error:
             result = await self._answer_only(incoming, error.key, error.params, "refused")
         except TRANSIENT_ERRORS:
+            if self.metrics is not None:
+                self.metrics.count_error("update_unavailable")
             log.warning(
                 "update %s:%s not handled: database unavailable",
                 incoming.channel,
@@ -113,6 +125,8 @@ class Engine:
         except Exception:
             log.exception("update %s:%s failed", incoming.channel, incoming.update_id)
             result = await self._answer_only(incoming, "core.sorry", {}, "failed")
+        if self.metrics is not None:
+            self.metrics.count_update(incoming.channel, result.status)
         if result.replies and self.sender is not None:
             await self.sender.deliver_leased(result.replies)
         return result

@@ -20,10 +20,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.channels.webchat import DEMO, Hub, WebchatChannel
 from bot.config import Settings
 from bot.core.engine import Engine
+from bot.metrics import Metrics
 from bot.web import chat, ops
 from bot.web import sessions as session_routes
 from bot.web.auth import COOKIE, SessionCodec, load_secret
-from bot.web.metrics import Metrics
 from bot.web.state import ApiError, WebState
 
 log = logging.getLogger(__name__)

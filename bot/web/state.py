@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -11,8 +11,8 @@ from bot.channels.webchat import Hub
 from bot.config import Settings
 from bot.core.engine import Engine
 from bot.i18n import pick_locale, t
+from bot.metrics import Metrics, Process
 from bot.web.auth import COOKIE, CSRF_HEADER, BadSession, SessionCodec, WebSession, csrf_ok
-from bot.web.metrics import Metrics, Process
 
 
 @dataclass
@@ -25,10 +25,11 @@ class WebState:
     hub: Hub
     codec: SessionCodec
     metrics: Metrics
-    process: Process = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.process = self.metrics.counted(self.engine.process)
+    @property
+    def process(self) -> Process:
+        """Hand an update to the engine (which counts it)."""
+        return self.engine.process
 
 
 class ApiError(Exception):

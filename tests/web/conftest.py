@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from bot.channels.webchat import Hub, webchat_outputs
 from bot.config import Settings, load_settings
 from bot.core.engine import Engine
+from bot.metrics import Metrics
 from bot.outbox import Limits, Sender
 from bot.web import create_app
 from bot.web.auth import CSRF_HEADER
@@ -82,6 +83,7 @@ def build_web(db: TestDB, settings: Settings, clock: Clock) -> tuple[FastAPI, Se
     """The app as `redgrid run` builds it, over the test database."""
     hub = Hub()
     outputs = webchat_outputs(hub)
+    metrics = Metrics()
     sender = Sender(
         sessions=db.sessions,
         channels=outputs,
@@ -98,8 +100,9 @@ def build_web(db: TestDB, settings: Settings, clock: Clock) -> tuple[FastAPI, Se
         outputs=outputs,
         sender=sender,
         clock=clock,
+        metrics=metrics,
     )
-    app = create_app(engine=engine, sessions=db.sessions, settings=settings)
+    app = create_app(engine=engine, sessions=db.sessions, settings=settings, metrics=metrics)
     return app, sender, hub
 
 

@@ -1,8 +1,8 @@
 """Counters of this process, rendered as Prometheus text by `/metrics`.
 
-Updates are counted where a channel hands them to the engine: the web chat does it itself;
-another channel wraps its handler with `Metrics.counted(engine.process)`. Outbox figures are
-read from the database at scrape time, so they cover every worker.
+The engine counts every update it is handed, whatever the channel (it takes this object as its
+`metrics`). Outbox figures are read from the database at scrape time, so they cover every
+worker.
 """
 
 from __future__ import annotations
@@ -44,20 +44,6 @@ class Metrics:
     def count_error(self, kind: str) -> None:
         """Count an error outside the engine (a database outage, an unhandled exception)."""
         self.errors[kind] += 1
-
-    def counted(self, process: Process) -> Process:
-        """`process` (usually `engine.process`), counting each update's outcome."""
-
-        async def wrapper(incoming: Incoming) -> ProcessResult:
-            try:
-                result = await process(incoming)
-            except Exception:
-                self.count_error("update_unavailable")
-                raise
-            self.count_update(incoming.channel, result.status)
-            return result
-
-        return wrapper
 
     def render(self, *, outbox: Mapping[str, int], oldest_due_age_s: float | None) -> str:
         """The Prometheus text exposition of everything counted plus the outbox figures."""

@@ -1,0 +1,98 @@
+"""Several workers running the same sweeps at the same moment on one PostgreSQL database:
+every reminder, escalation and whistle escalation still happens exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import migrate, scheduler
+from bot.db import create_engine, session_factory
+from bot.services import whistles
+from models import OutboxMessage, RequestEvent, Role, ScheduleMark, UnitKind
+from tests import factories as f
+from tests.conftest import (
+    PG_SKIP_REASON,
+    PG_URL,
+    Clock,
+    create_postgres_database,
+    drop_postgres_database,
+)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)]
+WORKERS = 4
+REQUESTS = 30
+
+
+@pytest.fixture(scope="module")
+async def engine() -> AsyncIterator[AsyncEngine]:
+    """A database of its own: the workers need real, separately committed connections."""
+    url, name = await create_postgres_database("redgrid_sweeps")
+    engine = create_engine(url, pool_size=WORKERS)
+    try:
+        await migrate.upgrade(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+        await drop_postgres_database(name)
+
+
+async def _count(engine: AsyncEngine, query: object) -> int:
+    async with session_factory(engine)() as session:
+        return int((await session.execute(query)).scalar_one())  # type: ignore[call-overload]
+
+
+def _events(kind: str) -> object:
+    return select(func.count()).select_from(RequestEvent).where(RequestEvent.kind == kind)
+
+
+async def test_concurrent_sweeps_act_once(engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    config = f.settings()
+    async with sessions() as session, session.begin():
+        org = await f.org(session)
+        requests = [await f.request(session, org=org) for _ in range(REQUESTS)]
+        departments = [org.department, await f.unit(session, kind=UnitKind.department)]
+        for department in departments:
+            await f.person(session, role=Role.department_liaison, unit=department)
+        await f.person(session, role=Role.admin, unit=org.street)
+        await whistles.blow(
+            session,
+            request=requests[0],
+            department_ids=[d.id for d in departments],
+            actor=org.staff,
+            now=f.NOW,
+            settings=config,
+        )
+    staff_rows = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.person_id == org.staff.id)
+    )
+    before = await _count(engine, staff_rows)
+
+    async def race(name: str, clock: Clock) -> list[int]:
+        runs = (
+            scheduler.run_job(name, sessions=sessions, settings=config, clock=clock)
+            for _ in range(WORKERS)
+        )
+        return list(await asyncio.gather(*runs))
+
+    clock = Clock(f.NOW + timedelta(minutes=95))  # a quarter of the 2 h accept window left
+    assert sum(await race("reminders", clock)) == REQUESTS
+    assert await _count(engine, _events("reminder")) == REQUESTS
+    assert await _count(engine, select(func.count()).select_from(ScheduleMark)) == REQUESTS
+    assert await _count(engine, staff_rows) == before + REQUESTS
+    assert sum(await race("reminders", clock)) == 0
+
+    clock.advance(minutes=30)  # accept deadlines (2 h) passed; whistles (30 min) too
+    assert sum(await race("deadlines", clock)) == REQUESTS
+    assert await _count(engine, _events("escalate")) == REQUESTS
+    assert sum(await race("whistles", clock)) == len(departments)
+    assert await _count(engine, _events("whistle_escalated")) == len(departments)
+    assert sum(await race("deadlines", clock)) + sum(await race("whistles", clock)) == 0
