@@ -127,6 +127,8 @@ class SchedulerSettings(BaseModel):
     queue_digest: JobSettings = JobSettings(at="08:00")
     volunteer_reminder: JobSettings = JobSettings(at="09:00")
     weekly_report: JobSettings = JobSettings(at="08:30", weekday="mon")
+    meeting_reminders: JobSettings = JobSettings(every_seconds=300)
+    close_polls: JobSettings = JobSettings(every_seconds=60)
 
 
 class WhistleSettings(BaseModel):

@@ -109,6 +109,18 @@ async def _weekly_report(session: AsyncSession, now: datetime, settings: Setting
     return await digests.weekly_report(session, now=now, settings=settings)
 
 
+async def _meeting_reminders(session: AsyncSession, now: datetime, settings: Settings) -> int:
+    from bot.services import meeting_reminders
+
+    return await meeting_reminders.send_meeting_reminders(session, now=now, settings=settings)
+
+
+async def _close_polls(session: AsyncSession, now: datetime, settings: Settings) -> int:
+    from bot.services import ballots
+
+    return await ballots.close_due_polls(session, now=now, settings=settings)
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -122,6 +134,8 @@ JOBS: dict[str, Job] = {
         Job("queue_digest", _queue_digest, False, "staff: new, due today, overdue"),
         Job("volunteer_reminder", _volunteer_reminder, False, "volunteers: tasks they hold"),
         Job("weekly_report", _weekly_report, False, "admins: the week per child unit"),
+        Job("meeting_reminders", _meeting_reminders, False, "the day and hour before meetings"),
+        Job("close_polls", _close_polls, False, "close polls whose voting time is over"),
     )
 }
 

@@ -104,6 +104,7 @@ class Engine:
 
     async def process(self, incoming: Incoming) -> ProcessResult:
         """Handle one update exactly once; returns after its effects are committed."""
+        incoming = _clean(incoming)
         wait, warn = self.flood.admit((incoming.channel, incoming.user_id))
         if wait > 0:
             if warn:
@@ -316,6 +317,30 @@ class Engine:
             Claimed(row.id, row.channel, row.chat_id, row.payload, 1, True, True, lease_until)
             for row in rows
         )
+
+
+_TEXT_FIELDS = ("text", "command", "args", "button_data", "display_name", "contact_phone")
+
+
+def _clean_text(value: str) -> str:
+    # NUL cannot be stored by PostgreSQL, and lone surrogates cannot be encoded at all.
+    value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def _clean(incoming: Incoming) -> Incoming:
+    """The update with text no database or channel would choke on."""
+    changes: dict[str, str] = {}
+    for name in _TEXT_FIELDS:
+        value = getattr(incoming, name)
+        cleaned = _clean_text(value) if value else value
+        if cleaned != value:
+            changes[name] = cleaned
+    return replace(incoming, **changes) if changes else incoming  # type: ignore[arg-type]
 
 
 def _numbered_choice(ctx: Context, text: str) -> str | None:

@@ -129,3 +129,15 @@ async def test_handler_failure_apologises_and_keeps_running(bot: Bot) -> None:
     assert "出了问题" in chat.last_text
     await chat.send("/start")
     assert "欢迎" in chat.texts[0]
+
+
+async def test_nul_and_lone_surrogates_are_cleaned_not_crashing(bot: Bot) -> None:
+    chat = bot.chat()
+    await onboard(chat)
+    await chat.send("楼道灯\x00坏了\ud800")
+    assert chat.last_result is not None and chat.last_result.status == "handled"
+    await chat.press("✅ 完成")
+    await chat.press("✔ 是的，照明")
+    await chat.press("楼道/小区公共区域")
+    await chat.press("一般")
+    assert "楼道灯坏了?" in chat.last_text
