@@ -288,8 +288,3 @@ async def category_chosen(ctx: Context, data: ButtonData) -> None:
     )
     await show(ctx, request, key="staff.category_changed")
 
-
-@router.button("smt")
-async def meeting_hint(ctx: Context, data: ButtonData) -> None:
-    request = await from_button(ctx, data)
-    ctx.say("staff.meeting_hint", reference=request.reference)

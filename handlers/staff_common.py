@@ -35,7 +35,7 @@ ACTION_BUTTONS: tuple[tuple[Action, str, str], ...] = (
 OPEN_BUTTONS: tuple[tuple[str, str], ...] = (
     ("staff.button.photos", "sph"),
     ("staff.button.category", "scat"),
-    ("staff.button.meeting", "smt"),
+    ("staff.button.meeting", "mtnew"),  # handlers/meeting.py convenes from it
     ("staff.button.whistle", "swh"),  # handlers/staff_help.py
     ("staff.button.task", "stk"),
 )

@@ -53,7 +53,6 @@ READ_ONLY = (
     ("press:v1:trf:{id}", False),
     ("press:v1:trfu:{id}:{heshun}", False),
     ("press:v1:scat:{id}", False),
-    ("press:v1:smt:{id}", False),
 )
 
 
