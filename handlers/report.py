@@ -29,7 +29,7 @@ from bot.core.router import Router
 from bot.services import classify, people, places, workflow
 from bot.services import requests as request_service
 from handlers.common import show_main_menu, stale_button
-from handlers.render import when
+from handlers.render import status_name, when
 from models import OrgUnit, Priority, Request
 
 router = Router()
@@ -243,7 +243,11 @@ async def _offer_similar(ctx: Context) -> None:
     lines = [ctx.t("rep.similar_found")]
     rows = []
     for request in similar:
-        lines.append(f"{request.reference}: {request.description[:60]}")
+        # Only the reference, status and date: a neighbour's words may name people or phones.
+        lines.append(
+            f"{request.reference} · {status_name(ctx, request.status)} · "
+            f"{when(ctx, request.created_at)}"
+        )
         rows.append(
             [Button(ctx.t("rep.me_too", reference=request.reference), encode("rmetoo", request.id))]
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot import migrate
+from bot.cli import backup as backup_commands
 from bot.cli.common import console, run_async, settings_or_exit
 from bot.db import create_engine
 
@@ -25,3 +26,6 @@ def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) ->
 
     run_async(_run)
     console.print(f"database upgraded to {revision}")
+
+
+backup_commands.register(app)

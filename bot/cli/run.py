@@ -9,6 +9,7 @@ import typer
 
 from bot.cli.common import console, err_console, settings_or_exit
 from bot.exceptions import ConfigError
+from bot.logging_setup import configure_logging
 
 
 def register(app: typer.Typer) -> None:
@@ -20,9 +21,7 @@ def register(app: typer.Typer) -> None:
         from bot import runtime
 
         settings = settings_or_exit()
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        configure_logging(logging.INFO, settings=settings)
         try:
             parts = runtime.build(settings)
         except ConfigError as exc:

@@ -19,7 +19,7 @@ from typing import Literal, Protocol
 from sqlalchemy import Insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import OutputChannel
@@ -114,16 +114,19 @@ class Engine:
             result = await self._handle(incoming)
         except UserFacingError as error:
             result = await self._answer_only(incoming, error.key, error.params, "refused")
-        except TRANSIENT_ERRORS:
-            if self.metrics is not None:
-                self.metrics.count_error("update_unavailable")
-            log.warning(
-                "update %s:%s not handled: database unavailable",
-                incoming.channel,
-                incoming.update_id,
-            )
-            raise
-        except Exception:
+        except Exception as error:
+            if _unavailable(error):
+                # Not confirmed: the channel delivers the update again (Telegram redelivers a
+                # webhook answered 5xx; polling does not advance the offset).
+                if self.metrics is not None:
+                    self.metrics.count_error("update_unavailable")
+                log.warning(
+                    "update %s:%s not handled: database unavailable (%s)",
+                    incoming.channel,
+                    incoming.update_id,
+                    type(error).__name__,
+                )
+                raise
             log.exception("update %s:%s failed", incoming.channel, incoming.update_id)
             result = await self._answer_only(incoming, "core.sorry", {}, "failed")
         if self.metrics is not None:
@@ -317,6 +320,14 @@ class Engine:
             Claimed(row.id, row.channel, row.chat_id, row.payload, 1, True, True, lease_until)
             for row in rows
         )
+
+
+def _unavailable(error: BaseException) -> bool:
+    """The database cannot be reached (locked, restarting, connection cut): try again later.
+    Data errors are not: retrying them would fail forever."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, TRANSIENT_ERRORS)
 
 
 _TEXT_FIELDS = ("text", "command", "args", "button_data", "display_name", "contact_phone")
