@@ -32,7 +32,18 @@ async def start(ctx: Context) -> None:
     """Greet, then onboard (or change the address); deep-link payloads pre-select things."""
     from handlers import onboarding
 
-    await onboarding.begin(ctx, payload=ctx.incoming.args.strip())
+    payload = ctx.incoming.args.strip()
+    if payload.startswith("m_"):  # a meeting notice's QR code (handlers/meeting_resident.py)
+        from handlers import meeting_resident
+
+        await meeting_resident.start_payload(ctx, payload)
+        return
+    if payload.startswith("inv_"):  # an admin's invite link (handlers/invite.py)
+        from handlers import invite
+
+        await invite.redeem(ctx, token=payload.removeprefix("inv_"))
+        return
+    await onboarding.begin(ctx, payload=payload)
 
 
 @router.command("help")

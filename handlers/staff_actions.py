@@ -287,4 +287,3 @@ async def category_chosen(ctx: Context, data: ButtonData) -> None:
         settings=ctx.settings,
     )
     await show(ctx, request, key="staff.category_changed")
-

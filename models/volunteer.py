@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, CreatedAtMixin, UTCDateTime
@@ -37,6 +37,19 @@ class VolunteerTask(CreatedAtMixin, Base):
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Claim and push bookkeeping (bot/services/tasks.py): who created it, which push round it
+    # is in (0 paired teams, 1 widened to other teams, 2 the owner unit was told) and when
+    # that round went out, so the widening sweep is one indexed range scan.
+    owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    stage: Mapped[int] = mapped_column(Integer, default=0)
+    pushed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    on_way_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hours: Mapped[float | None] = mapped_column(Float)
+    photos: Mapped[list[str]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (Index("ix_volunteer_tasks_status_pushed", "status", "pushed_at"),)
 
 
 class ServiceRecord(CreatedAtMixin, Base):

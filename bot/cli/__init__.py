@@ -7,16 +7,22 @@ import typer
 from bot import __version__
 from bot.cli import classify as classify_commands
 from bot.cli import db as db_commands
+from bot.cli import jobs as jobs_commands
 from bot.cli import org as org_commands
 from bot.cli import route as route_commands
 from bot.cli import run as run_commands
+from bot.cli import stats as stats_commands
 
-app = typer.Typer(help="redgrid: residents' requests to the grid that must act.", no_args_is_help=True)
+app = typer.Typer(
+    help="redgrid: residents' requests to the grid that must act.", no_args_is_help=True
+)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(org_commands.app, name="org")
+app.add_typer(jobs_commands.app, name="jobs")
 app.command("classify")(classify_commands.classify)
 run_commands.register(app)
 route_commands.register(app)
+stats_commands.register(app)
 
 
 def _version(value: bool) -> None:

@@ -28,6 +28,7 @@ def settings_or_exit() -> Settings:
 
 def run_async(factory: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine from a synchronous typer command."""
+
     async def _main() -> T:
         return await factory()
 

@@ -23,7 +23,12 @@ class ButtonData:
             value = self.args[index]
         except IndexError:
             return None
-        return int(value) if value.isdigit() and len(value) < 12 else None
+        if not (value.isascii() and value.isdigit()) or len(value) > 10:
+            return None
+        number = int(value)
+        # Ids are 32-bit integer columns: a larger number names nothing (and PostgreSQL would
+        # refuse to compare it).
+        return number if number < 2**31 else None
 
 
 def encode(action: str, *args: object) -> str:

@@ -32,12 +32,14 @@ class Known:
     identities: dict[tuple[str, str], ChannelIdentity]
 
     def kind(self, code: str) -> UnitKind | None:
+        """The kind of the unit with this code, from the file or else the database."""
         if code in self.specs:
             return self.specs[code].kind
         unit = self.units.get(code)
         return unit.kind if unit is not None else None
 
     def community_of_grid(self, code: str) -> str | None:
+        """The code of the community a grid lies in."""
         spec = self.specs.get(code)
         return spec.community_code if spec is not None else self.grid_community.get(code)
 

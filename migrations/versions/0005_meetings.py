@@ -1,7 +1,7 @@
 """meetings: doorstep meetings, invitations, polls, votes, flats
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 Create Date: 2026-11-27 12:00:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import models.base
 
 revision: str = '0005'
-down_revision: str | None = '0001'
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

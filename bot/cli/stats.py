@@ -1,0 +1,152 @@
+"""`redgrid stats` and `redgrid export`: the admins' figures and spreadsheets, for operators.
+
+Operator output is English, like the rest of the CLI. The operator works on the server with the
+database itself, so `export --show-phones` is theirs to choose (masked by default).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cli.common import console, err_console, run_async, settings_or_exit
+from bot.db import create_engine, session_factory
+from bot.exceptions import UserFacingError
+from bot.i18n import t
+from bot.services import export, rights, routing, stats
+from models import OrgUnit, utcnow
+
+
+def _pct(value: float | None) -> str:
+    return f"{100 * value:.1f}%" if value is not None else "-"
+
+
+def _table(report: stats.Report) -> Table:
+    table = Table(title=f"{report.unit.code} {report.period}")
+    columns = (
+        "unit",
+        "received",
+        "on time",
+        "resolved",
+        "overdue",
+        "response",
+        "resolution",
+        "satisfaction",
+        "evaluated",
+        "participation",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column == "unit" else "right")
+    total = stats.UnitStats(report.unit, report.total)
+    for row in [*report.rows, total]:
+        c = row.counts
+        name = "TOTAL" if row is total else row.unit.code + (" (own)" if row.own else "")
+        table.add_row(
+            name,
+            *(str(n) for n in (c.received, c.accepted_on_time, c.resolved, c.overdue)),
+            _pct(c.response_rate),
+            _pct(c.resolution_rate),
+            _pct(c.satisfaction_rate),
+            str(c.evaluated),
+            _pct(c.participation_rate),
+        )
+    return table
+
+
+async def _unit(session: AsyncSession, code: str | None) -> OrgUnit:
+    if code is None:
+        return await routing.root_unit(session)
+    return await rights.get_unit_by_code(session, code=code)
+
+
+def _explain(error: UserFacingError) -> str:
+    return t("en", error.key, **error.params)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the stats and export commands to the app."""
+
+    @app.command("stats")
+    def stats_command(
+        unit: str | None = typer.Option(None, "--unit", help="Unit code (default: the district)."),
+        period: str | None = typer.Option(None, "--period", help="2026-11 or 2026 (default: now)."),
+    ) -> None:
+        """Print the three rates per child unit and the ranking."""
+        settings = settings_or_exit()
+
+        async def _run() -> stats.Report:
+            engine = create_engine(settings.database.url)
+            try:
+                async with session_factory(engine)() as session:
+                    found = await _unit(session, unit)
+                    return await stats.report(
+                        session, unit=found, period=period, now=utcnow(), settings=settings
+                    )
+            finally:
+                await engine.dispose()
+
+        try:
+            report = run_async(_run)
+        except UserFacingError as error:
+            err_console.print(f"[red]{_explain(error)}[/red]")
+            raise typer.Exit(1) from None
+        console.print(_table(report))
+        ranking = Table(title="ranking (composite score)")
+        for column in ("#", "kind", "unit", "score", "received"):
+            ranking.add_column(column)
+        for position, row in enumerate(report.ranking, start=1):
+            ranking.add_row(
+                str(position),
+                row.unit.kind.value,
+                row.unit.code,
+                f"{100 * (row.score or 0):.1f}",
+                str(row.counts.received),
+            )
+        console.print(ranking)
+
+    @app.command("export")
+    def export_command(
+        out: Path = typer.Option(..., "--out", help="The .xlsx file to write."),
+        unit: str | None = typer.Option(None, "--unit", help="Unit code (default: the district)."),
+        period: str | None = typer.Option(None, "--period", help="2026-11 or 2026 (default: now)."),
+        kind: str = typer.Option("requests", "--kind", help="requests | service"),
+        show_phones: bool = typer.Option(False, "--show-phones", help="Do not mask phones."),
+    ) -> None:
+        """Write the requests (with events) or the volunteer service records as .xlsx."""
+        if kind not in ("requests", "service"):
+            err_console.print("[red]--kind must be requests or service[/red]")
+            raise typer.Exit(2)
+        settings = settings_or_exit()
+
+        async def _run() -> bytes:
+            engine = create_engine(settings.database.url)
+            try:
+                async with session_factory(engine)() as session:
+                    found = await _unit(session, unit)
+                    start, end, _label = stats.period_bounds(period, now=utcnow(), tz=settings.tz)
+                    if kind == "service":
+                        return await export.service_workbook(
+                            session, unit=found, start=start, end=end, settings=settings
+                        )
+                    return await export.requests_workbook(
+                        session,
+                        unit=found,
+                        start=start,
+                        end=end,
+                        show_phones=show_phones,
+                        settings=settings,
+                    )
+            finally:
+                await engine.dispose()
+
+        try:
+            content = run_async(_run)
+        except UserFacingError as error:
+            err_console.print(f"[red]{_explain(error)}[/red]")
+            raise typer.Exit(1) from None
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(content)
+        console.print(f"wrote {out} ({len(content)} bytes)")

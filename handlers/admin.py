@@ -1,0 +1,227 @@
+"""Admins: /stats, /export, /grant, /revoke, /invite (broadcasts: handlers/admin_broadcast.py).
+
+Every command re-checks, against the database, that the person administers the unit named
+(or, with no unit named, their own highest unit); each action is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+from bot.core.context import Context
+from bot.core.router import Router
+from bot.exceptions import NotAllowed
+from bot.services import charts, export, rights, scope, stats
+from models import OrgUnit, Role
+
+router = Router()
+
+
+async def admin_unit(ctx: Context, code: str | None) -> OrgUnit:
+    """The unit named by `code` (which the person must administer), else their highest unit."""
+    if code:
+        unit = await rights.get_unit_by_code(ctx.session, code=code)
+        await rights.require_admin(ctx.session, person_id=ctx.person.id, unit=unit)
+        return unit
+    units = await scope.granted_units(ctx.session, person_id=ctx.person.id, roles=[Role.admin])
+    if not units:
+        raise NotAllowed("admin.error.not_admin")
+    return units[0]
+
+
+def _unit_and_period(args: str) -> tuple[str | None, str | None]:
+    code = period = None
+    for token in args.split()[:2]:
+        if stats.PERIOD_PATTERN.match(token):
+            period = token
+        else:
+            code = token
+    return code, period
+
+
+def _pct(value: float | None) -> str:
+    return f"{100 * value:.0f}%" if value is not None else "-"
+
+
+def _export_dir(ctx: Context) -> Path:
+    folder = ctx.settings.stats.export_dir / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _row_text(ctx: Context, row: stats.UnitStats, name: str | None = None) -> str:
+    c = row.counts
+    if name is None:
+        name = row.unit.name(ctx.locale) + (ctx.t("admin.stats.own") if row.own else "")
+    return ctx.t(
+        "admin.stats.row",
+        unit=name,
+        received=c.received,
+        on_time=c.accepted_on_time,
+        resolved=c.resolved,
+        overdue=c.overdue,
+        response=_pct(c.response_rate),
+        resolution=_pct(c.resolution_rate),
+        satisfaction=_pct(c.satisfaction_rate),
+        evaluated=c.evaluated,
+        participation=_pct(c.participation_rate),
+    )
+
+
+@router.command("stats")
+async def show_stats(ctx: Context) -> None:
+    code, period = _unit_and_period(ctx.incoming.args)
+    unit = await admin_unit(ctx, code)
+    report = await stats.report(
+        ctx.session, unit=unit, period=period, now=ctx.now, settings=ctx.settings
+    )
+    lines = [ctx.t("admin.stats.heading", unit=unit.name(ctx.locale), period=report.period)]
+    lines += [_row_text(ctx, row) for row in report.rows]
+    lines.append(_row_text(ctx, stats.UnitStats(unit, report.total), ctx.t("admin.stats.total")))
+    if report.ranking:
+        lines.append(ctx.t("admin.stats.ranking"))
+        lines += [
+            ctx.t(
+                "admin.stats.rank_row",
+                position=position,
+                kind=ctx.t(f"admin.kind.{row.unit.kind.value}"),
+                unit=row.unit.name(ctx.locale),
+                score=f"{100 * (row.score or 0):.1f}",
+            )
+            for position, row in enumerate(report.ranking[:10], start=1)
+        ]
+    ctx.reply("\n".join(lines))
+    if report.rows:
+        image = await asyncio.to_thread(
+            charts.rates_chart,
+            title=ctx.t(
+                "admin.stats.chart_title", unit=unit.name(ctx.locale), period=report.period
+            ),
+            labels=[row.unit.name(ctx.locale) for row in report.rows],
+            series={
+                ctx.t("admin.stats.response"): [r.counts.response_rate for r in report.rows],
+                ctx.t("admin.stats.resolution"): [r.counts.resolution_rate for r in report.rows],
+                ctx.t("admin.stats.satisfaction"): [
+                    r.counts.satisfaction_rate for r in report.rows
+                ],
+            },
+        )
+        path = _export_dir(ctx) / f"stats-{unit.code}-{report.period}.png"
+        await asyncio.to_thread(path.write_bytes, image)
+        ctx.reply(ctx.t("admin.stats.chart_caption"), photo=str(path))
+    await rights.audit(
+        ctx.session,
+        actor_id=ctx.person.id,
+        action="stats",
+        target=f"unit:{unit.code}",
+        detail={"period": report.period},
+        now=ctx.now,
+    )
+
+
+@router.command("export")
+async def export_workbooks(ctx: Context) -> None:
+    code, period = _unit_and_period(ctx.incoming.args)
+    unit = await admin_unit(ctx, code)
+    start, end, label = stats.period_bounds(period, now=ctx.now, tz=ctx.settings.tz)
+    phones = await export.may_see_phones(
+        ctx.session, person_id=ctx.person.id, unit=unit, settings=ctx.settings
+    )
+    requests_xlsx = await export.requests_workbook(
+        ctx.session, unit=unit, start=start, end=end, show_phones=phones, settings=ctx.settings
+    )
+    service_xlsx = await export.service_workbook(
+        ctx.session, unit=unit, start=start, end=end, settings=ctx.settings
+    )
+    folder = _export_dir(ctx)
+    for kind, content in (("requests", requests_xlsx), ("service", service_xlsx)):
+        name = f"{kind}-{unit.code}-{label}.xlsx"
+        await asyncio.to_thread((folder / name).write_bytes, content)
+        ctx.reply(
+            ctx.t(f"admin.export.{kind}", unit=unit.name(ctx.locale), period=label),
+            document=str(folder / name),
+            document_name=name,
+        )
+    if not phones:
+        ctx.say("admin.export.masked")
+    await rights.audit(
+        ctx.session,
+        actor_id=ctx.person.id,
+        action="export",
+        target=f"unit:{unit.code}",
+        detail={"period": label, "phones": phones},
+        now=ctx.now,
+    )
+
+
+def _grant_args(ctx: Context, usage: str) -> tuple[int, str, str] | None:
+    parts = ctx.incoming.args.split()
+    if len(parts) != 3 or not parts[0].isdigit() or len(parts[0]) > 9:
+        ctx.say(usage)
+        return None
+    return int(parts[0]), parts[1], parts[2]
+
+
+@router.command("grant")
+async def grant(ctx: Context) -> None:
+    await admin_unit(ctx, None)  # only admins get past here, or see the usage
+    parsed = _grant_args(ctx, "admin.usage.grant")
+    if parsed is None:
+        return
+    person_id, role_name, code = parsed
+    role = rights.parse_role(role_name)
+    unit = await rights.get_unit_by_code(ctx.session, code=code)
+    _grant, created = await rights.grant(
+        ctx.session, actor=ctx.person, person_id=person_id, role=role, unit=unit, now=ctx.now
+    )
+    key = "admin.granted" if created else "admin.already_granted"
+    ctx.say(
+        key, person=person_id, role=ctx.t(f"admin.role.{role.value}"), unit=unit.name(ctx.locale)
+    )
+
+
+@router.command("revoke")
+async def revoke(ctx: Context) -> None:
+    await admin_unit(ctx, None)
+    parsed = _grant_args(ctx, "admin.usage.revoke")
+    if parsed is None:
+        return
+    person_id, role_name, code = parsed
+    role = rights.parse_role(role_name)
+    unit = await rights.get_unit_by_code(ctx.session, code=code)
+    removed = await rights.revoke(
+        ctx.session, actor=ctx.person, person_id=person_id, role=role, unit=unit, now=ctx.now
+    )
+    key = "admin.revoked" if removed else "admin.not_granted"
+    ctx.say(
+        key, person=person_id, role=ctx.t(f"admin.role.{role.value}"), unit=unit.name(ctx.locale)
+    )
+
+
+@router.command("invite")
+async def invite(ctx: Context) -> None:
+    await admin_unit(ctx, None)
+    parts = ctx.incoming.args.split()
+    if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "leader"):
+        ctx.say("admin.usage.invite")
+        return
+    role = rights.parse_role(parts[0])
+    unit = await rights.get_unit_by_code(ctx.session, code=parts[1])
+    _invite, token = await rights.create_invite(
+        ctx.session,
+        actor=ctx.person,
+        role=role,
+        unit=unit,
+        leader=len(parts) == 3,
+        now=ctx.now,
+        settings=ctx.settings,
+    )
+    ctx.say(
+        "admin.invite.created",
+        role=ctx.t(f"admin.role.{role.value}"),
+        unit=unit.name(ctx.locale),
+        payload=rights.INVITE_PREFIX + token,
+        days=f"{ctx.settings.volunteers.invite_days:g}",
+    )

@@ -1,0 +1,43 @@
+"""Joining through an invite link: `/start inv_<token>` grants the invite's role.
+
+```mermaid
+stateDiagram-v2
+    [*] --> granted: /start inv_<token> (valid, unused, not expired)
+    granted --> [*]: staff, steward, liaison, admin: told their role
+    granted --> skills: volunteer: registration (handlers/volunteer.py)
+```
+"""
+
+from __future__ import annotations
+
+from bot.core.context import Context
+from bot.core.router import Router
+from bot.services import rights
+from handlers import volunteer
+from models import Role, VolunteerProfile
+
+router = Router()
+
+
+async def redeem(ctx: Context, *, token: str) -> None:
+    """Use the invite token from a deep link."""
+    invite, unit = await rights.redeem_invite(
+        ctx.session, token=token, person=ctx.person, now=ctx.now
+    )
+    if ctx.person.language is None:
+        ctx.person.language = ctx.locale
+    role = ctx.t(f"admin.role.{invite.role.value}")
+    ctx.say("admin.invite.welcome", role=role, unit=unit.name(ctx.locale))
+    if invite.role != Role.volunteer:
+        ctx.goto("")
+        return
+    profile = await ctx.session.get(VolunteerProfile, ctx.person.id)
+    if profile is None:
+        profile = VolunteerProfile(
+            person_id=ctx.person.id, team_id=unit.id, skills=[], availability={}
+        )
+        ctx.session.add(profile)
+    profile.team_id = unit.id
+    profile.is_leader = profile.is_leader or invite.leader
+    await ctx.session.flush()
+    await volunteer.ask_skills(ctx)
