@@ -20,6 +20,7 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.core.buttons import ButtonData, encode
@@ -30,7 +31,7 @@ from bot.services import classify, people, places, workflow
 from bot.services import requests as request_service
 from handlers.common import show_main_menu, stale_button
 from handlers.render import status_name, when
-from models import OrgUnit, Priority, Request
+from models import Category, OrgUnit, Priority, Request
 
 router = Router()
 
@@ -224,10 +225,9 @@ async def urgent_reason(ctx: Context) -> None:
     await _offer_similar(ctx)
 
 
-async def _offer_similar(ctx: Context) -> None:
-    category = await request_service.get_category(ctx.session, slug=ctx.data["category"])
-    assert category is not None
-    similar = await request_service.list_similar_open(
+async def _similar(ctx: Context, category: Category, *, limit: int) -> Sequence[Request]:
+    """Neighbours' open requests like the one being reported."""
+    return await request_service.list_similar_open(
         ctx.session,
         category_id=category.id,
         building_id=ctx.person.building_id,
@@ -235,7 +235,14 @@ async def _offer_similar(ctx: Context) -> None:
         exclude_reporter_id=ctx.person.id,
         now=ctx.now,
         days=ctx.settings.requests.similar_days,
+        limit=limit,
     )
+
+
+async def _offer_similar(ctx: Context) -> None:
+    category = await request_service.get_category(ctx.session, slug=ctx.data["category"])
+    assert category is not None
+    similar = await _similar(ctx, category, limit=3)
     if not similar:
         await _confirm(ctx)
         return
@@ -271,16 +278,7 @@ async def me_too(ctx: Context, data: ButtonData) -> None:
         await stale_button(ctx)
         return
     # Re-check: the request must still be one this person could have been offered.
-    offered = await request_service.list_similar_open(
-        ctx.session,
-        category_id=category.id,
-        building_id=ctx.person.building_id,
-        compound_id=ctx.person.compound_id,
-        exclude_reporter_id=ctx.person.id,
-        now=ctx.now,
-        days=ctx.settings.requests.similar_days,
-        limit=50,
-    )
+    offered = await _similar(ctx, category, limit=50)
     if request.id not in {r.id for r in offered}:
         await stale_button(ctx)
         return

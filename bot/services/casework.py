@@ -21,7 +21,6 @@ from models import (
     Person,
     Request,
     RequestEvent,
-    RequestPhoto,
     UnitKind,
     Visibility,
 )
@@ -55,17 +54,8 @@ async def add_photos(
 ) -> RequestEvent:
     """Attach staff photos to a request, with an internal note saying how many."""
     await _require(session, request=request, actor=actor)
-    session.add_all(
-        RequestPhoto(
-            request_id=request.id,
-            channel=channel,
-            file_id=file_id,
-            file_size=size,
-            kind=kind,
-            added_by_id=actor.id,
-            created_at=now,
-        )
-        for file_id, size, kind in photos
+    workflow.attach_photos(
+        session, request=request, photos=photos, channel=channel, by=actor.id, now=now
     )
     note = t(settings.locale.default, "staff.photos_note", count=len(photos))
     return await workflow.transition(
@@ -101,17 +91,8 @@ async def resolve(
         note=result.strip()[: settings.requests.max_text_length],
         settings=settings,
     )
-    session.add_all(
-        RequestPhoto(
-            request_id=request.id,
-            channel=channel,
-            file_id=file_id,
-            file_size=size,
-            kind=kind,
-            added_by_id=actor.id,
-            created_at=now,
-        )
-        for file_id, size, kind in photos
+    workflow.attach_photos(
+        session, request=request, photos=photos, channel=channel, by=actor.id, now=now
     )
     await session.flush()
     return event

@@ -307,7 +307,7 @@ async def submit(
     )
     session.add(request)
     await session.flush()
-    _add_photos(session, request=request, photos=photos, channel=channel, by=request.reporter_id)
+    attach_photos(session, request=request, photos=photos, channel=channel, by=request.reporter_id)
     if suggested_category and suggested_category != category.slug:
         # The resident overrode the classifier: keep it, the classifier learns from these.
         session.add(
@@ -369,14 +369,16 @@ async def submit(
     return request
 
 
-def _add_photos(
+def attach_photos(
     session: AsyncSession,
     *,
     request: Request,
     photos: Sequence[PhotoInput],
     channel: str,
     by: int | None,
+    now: datetime | None = None,
 ) -> None:
+    """Keep the channel file ids of photos and voice notes added to a request."""
     session.add_all(
         RequestPhoto(
             request_id=request.id,
@@ -385,6 +387,7 @@ def _add_photos(
             file_size=size,
             kind=kind,
             added_by_id=by,
+            **({"created_at": now} if now is not None else {}),
         )
         for file_id, size, kind in photos
     )
@@ -411,7 +414,7 @@ async def add_information(
         note=text.strip()[: settings.requests.max_text_length],
         settings=settings,
     )
-    _add_photos(session, request=request, photos=photos, channel=channel, by=person.id)
+    attach_photos(session, request=request, photos=photos, channel=channel, by=person.id)
     await session.flush()
     return event
 
