@@ -24,7 +24,7 @@ from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.exceptions import NotFound
-from bot.services import stats, tasks, volunteers
+from bot.services import stats, task_work, tasks, volunteers
 from handlers.common import stale_button
 from models import Request, VolunteerTask
 
@@ -182,13 +182,13 @@ async def claim(ctx: Context, data: ButtonData) -> None:
 
 @router.button("vlo")
 async def open_task(ctx: Context, data: ButtonData) -> None:
-    task = await tasks.get_held(ctx.session, task_id=data.int_arg() or 0, person=ctx.person)
+    task = await task_work.get_held(ctx.session, task_id=data.int_arg() or 0, person=ctx.person)
     ctx.reply(await _task_text(ctx, task), buttons=tasks.task_buttons(task, ctx.locale))
 
 
 @router.button(tasks.ON_MY_WAY)
 async def on_my_way(ctx: Context, data: ButtonData) -> None:
-    task = await tasks.on_my_way(
+    task = await task_work.on_my_way(
         ctx.session,
         task_id=data.int_arg() or 0,
         person=ctx.person,
@@ -200,7 +200,7 @@ async def on_my_way(ctx: Context, data: ButtonData) -> None:
 
 @router.button(tasks.FINISH)
 async def finish(ctx: Context, data: ButtonData) -> None:
-    task = await tasks.get_held(ctx.session, task_id=data.int_arg() or 0, person=ctx.person)
+    task = await task_work.get_held(ctx.session, task_id=data.int_arg() or 0, person=ctx.person)
     ctx.goto(S_PHOTOS, task_id=task.id, photos=[])
     ctx.reply(
         ctx.t("volunteer.ask_photos"),
@@ -224,7 +224,7 @@ async def photo_added(ctx: Context) -> None:
 
 @router.button("vldp")
 async def photos_done(ctx: Context, data: ButtonData) -> None:
-    task = await tasks.get_held(ctx.session, task_id=data.int_arg() or 0, person=ctx.person)
+    task = await task_work.get_held(ctx.session, task_id=data.int_arg() or 0, person=ctx.person)
     if ctx.state != S_PHOTOS or int(ctx.data.get("task_id", 0)) != task.id:
         await stale_button(ctx)
         return
@@ -238,7 +238,7 @@ async def photos_done(ctx: Context, data: ButtonData) -> None:
 @router.button("vldh")
 async def hours_chosen(ctx: Context, data: ButtonData) -> None:
     if ctx.state != S_HOURS or int(ctx.data.get("task_id", -1)) != (data.int_arg() or 0):
-        await tasks.get_held(ctx.session, task_id=data.int_arg() or 0, person=ctx.person)
+        await task_work.get_held(ctx.session, task_id=data.int_arg() or 0, person=ctx.person)
         await stale_button(ctx)
         return
     await _complete(ctx, float(data.int_arg(1) or 0))
@@ -255,7 +255,7 @@ async def hours_typed(ctx: Context) -> None:
 
 
 async def _complete(ctx: Context, hours: float) -> None:
-    await tasks.complete(
+    await task_work.complete(
         ctx.session,
         task_id=int(ctx.data.get("task_id", 0)),
         person=ctx.person,
@@ -271,7 +271,7 @@ async def _complete(ctx: Context, hours: float) -> None:
 
 @router.button(tasks.CANNOT)
 async def cannot(ctx: Context, data: ButtonData) -> None:
-    task = await tasks.get_held(ctx.session, task_id=data.int_arg() or 0, person=ctx.person)
+    task = await task_work.get_held(ctx.session, task_id=data.int_arg() or 0, person=ctx.person)
     ctx.goto(S_REASON, task_id=task.id)
     ctx.say("volunteer.ask_reason")
 
@@ -281,7 +281,7 @@ async def reason_typed(ctx: Context) -> None:
     if ctx.incoming.kind != "text" or not ctx.incoming.text.strip():
         ctx.say("volunteer.ask_reason")
         return
-    pushed = await tasks.release(
+    pushed = await task_work.release(
         ctx.session,
         task_id=int(ctx.data.get("task_id", 0)),
         person=ctx.person,
@@ -296,7 +296,7 @@ async def reason_typed(ctx: Context) -> None:
 @router.button(tasks.RATE)
 async def rate(ctx: Context, data: ButtonData) -> None:
     rating = data.int_arg(1) or 0
-    await tasks.rate(
+    await task_work.rate(
         ctx.session, task_id=data.int_arg() or 0, person=ctx.person, rating=rating, now=ctx.now
     )
     ctx.say("volunteer.rated", stars="⭐" * rating)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.testing import TestChat
 from bot.config import Settings
 from bot.core.buttons import encode
-from bot.services import broadcast, tasks, workflow
+from bot.services import broadcast, task_work, tasks, workflow
 from models import (
     AuditLog,
     Broadcast,
@@ -158,7 +158,7 @@ async def _task(
             session, task_id=task.id, person=volunteer, now=w.bot.clock(), settings=w.settings
         )
     if done:
-        await tasks.complete(
+        await task_work.complete(
             session,
             task_id=task.id,
             person=volunteer,

@@ -13,7 +13,7 @@ from bot import migrate
 from bot.config import Settings
 from bot.db import create_engine, session_factory
 from bot.exceptions import NotAllowed
-from bot.services import tasks, volunteers
+from bot.services import task_work, tasks, volunteers
 from models import (
     OrgUnit,
     OutboxMessage,
@@ -146,12 +146,12 @@ async def test_claim_done_rate_and_cannot_do(db: TestDB, settings: Settings) -> 
         ).scalar_one()
         assert second_push == tasks.CANCELLED
         with pytest.raises(NotAllowed):
-            await tasks.on_my_way(
+            await task_work.on_my_way(
                 session, task_id=task.id, person=second, now=NOW, settings=settings
             )
         # Cannot do: back to the pool, pushed again to the other volunteer.
         assert (
-            await tasks.release(
+            await task_work.release(
                 session,
                 task_id=task.id,
                 person=first,
@@ -165,8 +165,10 @@ async def test_claim_done_rate_and_cannot_do(db: TestDB, settings: Settings) -> 
         assert await tasks.claim(
             session, task_id=task.id, person=second, now=NOW, settings=settings
         )
-        await tasks.on_my_way(session, task_id=task.id, person=second, now=NOW, settings=settings)
-        record = await tasks.complete(
+        await task_work.on_my_way(
+            session, task_id=task.id, person=second, now=NOW, settings=settings
+        )
+        record = await task_work.complete(
             session,
             task_id=task.id,
             person=second,
@@ -179,8 +181,8 @@ async def test_claim_done_rate_and_cannot_do(db: TestDB, settings: Settings) -> 
         reporter = await session.get(Person, request.reporter_id)
         assert reporter is not None
         with pytest.raises(NotAllowed):
-            await tasks.rate(session, task_id=task.id, person=second, rating=5, now=NOW)
-        await tasks.rate(session, task_id=task.id, person=reporter, rating=4, now=NOW)
+            await task_work.rate(session, task_id=task.id, person=second, rating=5, now=NOW)
+        await task_work.rate(session, task_id=task.id, person=reporter, rating=4, now=NOW)
         summary = await volunteers.service_summary(session, person_id=second.id)
         assert (summary.tasks, summary.hours, summary.average_rating) == (1, 1.5, 4.0)
 
