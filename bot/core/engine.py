@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from sqlalchemy import Insert, select
+from sqlalchemy import Insert, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -174,9 +174,9 @@ class Engine:
             return ProcessResult(status, await self._write_replies(session, ctx))  # type: ignore[arg-type]
 
     async def _claim_update(self, session: AsyncSession, incoming: Incoming) -> bool:
-        values = {"channel": incoming.channel, "update_id": incoming.update_id, "at": self.clock()}
-        stmt = _insert_ignore(session, ProcessedUpdate, values).returning(ProcessedUpdate.update_id)
-        return (await session.execute(stmt)).first() is not None
+        stmt = _CLAIM_UPDATE[session.get_bind().dialect.name == "postgresql"]
+        params = {"channel": incoming.channel, "update_id": incoming.update_id, "at": self.clock()}
+        return (await session.execute(stmt, params)).first() is not None
 
     async def _context(self, session: AsyncSession, incoming: Incoming) -> Context:
         conversation, identity, person = await self._load(session, incoming)
@@ -297,29 +297,47 @@ class Engine:
                 ctx.update_data(_choices=choices)
         held = self.sender is not None
         lease_until = ctx.now + (self.sender.lease if self.sender else DEFAULT_LEASE)
-        rows = [
-            OutboxMessage(
-                channel=incoming.channel,
-                chat_id=incoming.chat_id,
-                person_id=ctx.person.id,
-                payload=message.to_payload(),
-                urgent=True,
-                is_reply=True,
-                created_at=ctx.now,
-                status=SENDING if held else PENDING,
-                attempts=1 if held else 0,
-                not_before=lease_until if held else None,
+        if not ctx.replies:
+            return ()
+        payloads = [message.to_payload() for message in ctx.replies]
+        # One multi-row INSERT ... RETURNING (Core, not the ORM's unit of work: the hot path).
+        ids = (
+            await session.execute(
+                _INSERT_REPLIES,
+                [
+                    {
+                        "channel": incoming.channel,
+                        "chat_id": incoming.chat_id,
+                        "person_id": ctx.person.id,
+                        "payload": payload,
+                        "urgent": True,
+                        "is_reply": True,
+                        "created_at": ctx.now,
+                        "status": SENDING if held else PENDING,
+                        "attempts": 1 if held else 0,
+                        "not_before": lease_until if held else None,
+                    }
+                    for payload in payloads
+                ],
             )
-            for message in ctx.replies
-        ]
-        session.add_all(rows)
-        await session.flush()
+        ).scalars()
         if not held:
             return ()
         return tuple(
-            Claimed(row.id, row.channel, row.chat_id, row.payload, 1, True, True, lease_until)
-            for row in rows
+            Claimed(row_id, incoming.channel, incoming.chat_id, payload, 1, True, True, lease_until)
+            for row_id, payload in zip(ids, payloads, strict=True)
         )
+
+
+# Built once, so SQLAlchemy computes their cache keys once (they run on every update).
+_INSERT_REPLIES = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
+_CLAIM_UPDATE = {
+    dialect_is_pg: make_insert(ProcessedUpdate)
+    .values(channel=bindparam("channel"), update_id=bindparam("update_id"), at=bindparam("at"))
+    .on_conflict_do_nothing()
+    .returning(ProcessedUpdate.update_id)
+    for dialect_is_pg, make_insert in ((True, pg_insert), (False, sqlite_insert))
+}
 
 
 def _unavailable(error: BaseException) -> bool:
