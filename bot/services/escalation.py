@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -37,20 +37,8 @@ async def sweep_overdue(
         .limit(limit)
         .with_for_update(skip_locked=True, of=Request)
     )
-    events = []
     # Escalated by the system (actor None): residents and the new owner hear of it.
-    for request in (await session.execute(query)).scalars().all():
-        events.append(
-            await workflow.transition(
-                session,
-                request=request,
-                action=workflow.Action.escalate,
-                actor=None,
-                now=now,
-                settings=settings,
-            )
-        )
-    return events
+    return await _by_system(session, query, workflow.Action.escalate, now=now, settings=settings)
 
 
 async def close_unrated(
@@ -65,16 +53,21 @@ async def close_unrated(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    events = []
-    for request in (await session.execute(query)).scalars().all():
-        events.append(
-            await workflow.transition(
-                session,
-                request=request,
-                action=workflow.Action.close,
-                actor=None,
-                now=now,
-                settings=settings,
-            )
+    return await _by_system(session, query, workflow.Action.close, now=now, settings=settings)
+
+
+async def _by_system(
+    session: AsyncSession,
+    query: Select[Request],
+    action: workflow.Action,
+    *,
+    now: datetime,
+    settings: Settings,
+) -> list[RequestEvent]:
+    """Apply one system action to every request the query claims."""
+    return [
+        await workflow.transition(
+            session, request=request, action=action, actor=None, now=now, settings=settings
         )
-    return events
+        for request in (await session.execute(query)).scalars().all()
+    ]
