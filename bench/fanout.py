@@ -1,8 +1,11 @@
-"""Fan-out: deliver N pushes (one per chat) through the paced sender to a loopback fake of
-Telegram's sendMessage that answers 429 whenever the bot goes over its limits.
+"""Fan-out: deliver N pushes (one per chat) through the paced sender and a real Telegram
+adapter to the fake Bot API (tests/fakes/bot_api.py), which answers 429 whenever the bot goes
+over Telegram's limits (`--rate` messages in any one-second window, one per chat per second).
 
-Stand-in until the shared fake Telegram server exists. Prints one JSON object as its last line.
-Usage: python bench/fanout.py [--rows 3000] [--rate 500] [--postgres | --database URL]
+The fake runs in a process of its own, as Telegram is on another machine: the sender's figures
+are then not the fake's CPU time. Prints one JSON object as its last line.
+Usage: python bench/fanout.py [--rows 10000] [--rate 300] [--framework aiogram|ptb]
+       [--postgres | --database URL]
 (--database must name an EMPTY migrated-or-new database; --postgres makes a throwaway one.)
 """
 
@@ -11,90 +14,64 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
+import multiprocessing
 import sys
 import tempfile
 import time
-from collections import Counter, deque
+from collections import Counter
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from aiohttp import ClientSession, ClientTimeout, web
-from sqlalchemy import insert
+from pydantic import SecretStr
+from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import migrate, outbox
-from bot.channels.base import SendResult
-from bot.config import OutboxSettings
-from bot.core.messages import Outgoing
+from bot.channels.telegram_runtime import make_client
+from bot.config import OutboxSettings, TelegramSettings
 from bot.db import create_engine, session_factory
 from models import OutboxMessage
-
-TOKEN = "123456:BENCH"
-
-
-class FakeTelegram:
-    """sendMessage with a sliding one-second window: over `rate` messages/s overall or over
-    one message/s in a chat, it answers 429 with retry_after."""
-
-    def __init__(self, rate: float, expected: int) -> None:
-        self.rate = rate
-        self.expected = expected
-        self.all_delivered = asyncio.Event()
-        self.window: deque[float] = deque()
-        self.last_in_chat: dict[str, float] = {}
-        self.delivered: Counter[str] = Counter()
-        self.too_many = 0
-
-    async def send_message(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        chat = str(body["chat_id"])
-        now = time.monotonic()
-        while self.window and self.window[0] <= now - 1.0:
-            self.window.popleft()
-        if len(self.window) >= self.rate or now - self.last_in_chat.get(chat, -9.0) < 1.0:
-            self.too_many += 1
-            return web.json_response(
-                {"ok": False, "error_code": 429, "parameters": {"retry_after": 1}}, status=429
-            )
-        self.window.append(now)
-        self.last_in_chat[chat] = now
-        self.delivered[body["text"]] += 1
-        message_id = sum(self.delivered.values())
-        if len(self.delivered) >= self.expected:
-            self.all_delivered.set()
-        return web.json_response({"ok": True, "result": {"message_id": message_id}})
+from tests.fakes.bot_api import TOKEN, FakeBotAPI
 
 
-class HttpChannel:
-    """The smallest Telegram-like OutputChannel: POST sendMessage, map the answer."""
+def serve_fake(rate: float, conn: Connection) -> None:
+    """The fake Bot API with flood limits, until the parent asks for its figures."""
 
-    name = "telegram"
-    supports_buttons = False
+    async def serve() -> None:
+        api = FakeBotAPI()
+        flood = api.flood_limits(per_second=rate)
+        await api.start()
+        conn.send(api.port)
+        await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+        texts = Counter(m.get("text") for chat in api.messages.values() for m in chat)
+        conn.send(
+            {
+                "delivered": len(texts),
+                "duplicates": sum(1 for count in texts.values() if count > 1),
+                "http_429": flood.too_many,
+            }
+        )
+        await api.close()
 
-    def __init__(self, http: ClientSession, base: str) -> None:
-        self.http = http
-        self.url = f"{base}/bot{TOKEN}/sendMessage"
-
-    async def send(self, chat_id: str, message: Outgoing) -> SendResult:
-        async with self.http.post(self.url, json={"chat_id": chat_id, "text": message.text}) as r:
-            data: dict[str, Any] = await r.json()
-        if data.get("ok"):
-            return SendResult(ok=True, message_id=str(data["result"]["message_id"]))
-        if r.status == 429:
-            return SendResult(ok=False, retry_after=data["parameters"]["retry_after"], error="429")
-        return SendResult(ok=False, error=str(r.status))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    asyncio.run(serve())
 
 
-async def main(rows: int, rate: float, database: str | None, postgres: bool) -> dict[str, Any]:
+async def unsent(sessions: Any) -> int:
+    async with sessions() as session:
+        query = select(func.count()).where(OutboxMessage.status != "sent")
+        return int((await session.execute(query)).scalar_one())
+
+
+async def main(
+    rows: int,
+    rate: float,
+    framework: Literal["ptb", "aiogram"],
+    database: str | None,
+    postgres: bool,
+) -> dict[str, Any]:
     tmp = tempfile.TemporaryDirectory()
     url = database or f"sqlite+aiosqlite:///{tmp.name}/fanout.sqlite3"
     throwaway = None
@@ -114,35 +91,41 @@ async def main(rows: int, rate: float, database: str | None, postgres: bool) -> 
             ],
         )
 
-    fake = FakeTelegram(rate, rows)
-    app = web.Application()
-    app.router.add_post(f"/bot{TOKEN}/sendMessage", fake.send_message)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-
+    parent, child = multiprocessing.get_context("spawn").Pipe()
+    process = multiprocessing.get_context("spawn").Process(target=serve_fake, args=(rate, child))
+    process.start()
+    port = parent.recv()
+    telegram = TelegramSettings(
+        token=SecretStr(TOKEN), framework=framework, api_base_url=f"http://127.0.0.1:{port}"
+    )
+    channel = make_client(telegram)
+    await channel.start()
+    settings = OutboxSettings(global_rate=rate, quiet_start="00:00", quiet_end="00:00")
+    sender = outbox.Sender(
+        sessions,
+        {"telegram": channel},
+        settings,
+        ZoneInfo("Asia/Shanghai"),
+        worker_id="bench",
+        poll_interval=0.05,
+    )
     stop = asyncio.Event()
-    async with ClientSession(timeout=ClientTimeout(total=10)) as http:
-        channel = HttpChannel(http, f"http://127.0.0.1:{port}")
-        settings = OutboxSettings(global_rate=rate, quiet_start="00:00", quiet_end="00:00")
-        sender = outbox.Sender(
-            sessions,
-            {"telegram": channel},
-            settings,
-            ZoneInfo("Asia/Shanghai"),
-            worker_id="bench",
-            poll_interval=0.05,
-        )
 
-        async def watch() -> None:
-            await fake.all_delivered.wait()
-            stop.set()
+    async def watch() -> None:
+        # The outbox is what is left to do: look at it every 100 ms.
+        while True:
+            if not await unsent(sessions):
+                stop.set()
+                return
+            await asyncio.sleep(0.1)
 
-        started = time.perf_counter()
-        await asyncio.gather(sender.run(stop), watch())
-        elapsed = time.perf_counter() - started
-    await runner.cleanup()
+    started = time.perf_counter()
+    await asyncio.gather(sender.run(stop), watch())
+    elapsed = time.perf_counter() - started
+    await channel.close()
+    parent.send("stop")
+    seen: dict[str, int] = parent.recv()
+    process.join()
     await engine.dispose()
     tmp.cleanup()
     if throwaway:
@@ -151,16 +134,16 @@ async def main(rows: int, rate: float, database: str | None, postgres: bool) -> 
         await drop_postgres_database(throwaway)
     return {
         "bench": "fanout",
+        "framework": framework,
         "database": url.split(":")[0],
         "rows": rows,
-        "rate_limit": rate,
         "seconds": round(elapsed, 3),
-        "delivered_per_s": round(len(fake.delivered) / elapsed, 1),
+        "delivered_per_s": round(seen["delivered"] / elapsed, 1),
         "limit_per_s": rate,
-        "fraction": round(len(fake.delivered) / elapsed / rate, 3),
-        "http_429": fake.too_many,
-        "lost": rows - len(fake.delivered),
-        "duplicates": sum(1 for count in fake.delivered.values() if count > 1),
+        "fraction": round(seen["delivered"] / elapsed / rate, 3),
+        "http_429": seen["http_429"],
+        "lost": rows - seen["delivered"],
+        "duplicates": seen["duplicates"],
     }
 
 
@@ -168,7 +151,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=10000)
     parser.add_argument("--rate", type=float, default=300.0, help="bot-wide messages/s")
+    parser.add_argument("--framework", choices=["aiogram", "ptb"], default="aiogram")
     parser.add_argument("--database", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--postgres", action="store_true", help="a throwaway PostgreSQL database")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.rows, args.rate, args.database, args.postgres))))
+    figures = asyncio.run(main(args.rows, args.rate, args.framework, args.database, args.postgres))
+    print(json.dumps(figures))

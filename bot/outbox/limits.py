@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -90,30 +91,83 @@ class _Waiter:
     woken: asyncio.Event = field(compare=False, default_factory=asyncio.Event)
 
 
-class Gate:
-    """The bot-wide bucket. Waiters are served by priority (replies first), then arrival."""
+class SlidingWindow:
+    """At most `count` sends in any `span` seconds, as Telegram counts the bot-wide limit.
 
-    def __init__(self, rate: float, burst: float, now: Seconds, sleep: Sleep) -> None:
-        self.bucket = TokenBucket(rate, burst, now())
+    A send counts from when it was let through until `span` after its answer came back:
+    Telegram saw it somewhere in between, so however the requests bunch up on the way (a
+    busy event loop, a slow network), no `span` at Telegram's end holds more than `count`.
+    """
+
+    __slots__ = ("_answered", "_open", "count", "span")
+
+    def __init__(self, count: float, span: float) -> None:
+        self.count = max(1, int(count))
+        self.span = span
+        self._answered: deque[float] = deque()
+        self._open = 0
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until one more send fits (0 when it does now)."""
+        answered = self._answered
+        while answered and answered[0] <= now - self.span:
+            answered.popleft()
+        if len(answered) + self._open < self.count:
+            return 0.0
+        # Every place is taken by a send still waiting for its answer: look again shortly.
+        return answered[0] + self.span - now if answered else self.span / 100
+
+    def take(self) -> None:
+        self._open += 1
+
+    def answered(self, now: float) -> None:
+        self._open -= 1
+        self._answered.append(now)
+
+
+# The bot-wide gate: a token bucket at the limit with a small burst, so a send the event loop
+# starts a moment late is made up by the next ones instead of lost for good, within the
+# sliding window above, so the catching up never overfills a second.
+BURST_FRACTION = 0.02
+
+
+class Gate:
+    """The bot-wide limit. Waiters are served by priority (replies first), then arrival."""
+
+    def __init__(self, limit: float, burst: float, now: Seconds, sleep: Sleep) -> None:
+        self.bucket = TokenBucket(limit, max(burst, limit * BURST_FRACTION), now())
+        self.window = SlidingWindow(limit, 1.0)
         self._now = now
         self._sleep = sleep
         self._waiters: list[_Waiter] = []
         self._seq = itertools.count()
 
+    def _wait_time(self) -> float:
+        now = self._now()
+        return max(self.bucket.wait_time(now), self.window.wait_time(now))
+
+    def _take(self) -> None:
+        self.bucket.take(self._now())
+        self.window.take()
+
+    def done(self) -> None:
+        """The send let through by `acquire` has its answer (or was not made after all)."""
+        self.window.answered(self._now())
+
     async def acquire(self, priority: int) -> None:
-        """Wait for a token; lower `priority` numbers go first."""
-        if not self._waiters and self.bucket.wait_time(self._now()) == 0:
-            self.bucket.take(self._now())
+        """Wait for a token; lower `priority` numbers go first. Call `done` after the send."""
+        if not self._waiters and self._wait_time() == 0:
+            self._take()
             return
         waiter = _Waiter(priority, next(self._seq))
         heapq.heappush(self._waiters, waiter)
         try:
             while True:
                 if self._waiters[0] is waiter:
-                    wait = self.bucket.wait_time(self._now())
+                    wait = self._wait_time()
                     if wait == 0:
                         heapq.heappop(self._waiters)
-                        self.bucket.take(self._now())
+                        self._take()
                         return
                     # Only the head sleeps on the clock; the others wait to become the head.
                     await self._sleep(wait)

@@ -156,7 +156,12 @@ class Sender:
                 await self._chat_limits.wait(row.chat, is_group=group)
                 await self._gate.acquire(0)
                 self._chat_limits.take(row.chat, is_group=group)
-            result = await self._send(row)
+                try:
+                    result = await self._send(row)
+                finally:
+                    self._gate.done()
+            else:
+                result = await self._send(row)
             if result.ok:
                 sent.append((row.id, self._clock(), result.message_id))
             else:
@@ -318,19 +323,25 @@ class Sender:
         group = self._is_group(*row.chat)
         priority = 0 if row.is_reply else 1 if row.urgent else 2
         limited = self._limited(row.channel)
-        if limited:
-            await self._chat_limits.wait(row.chat, is_group=group)
-            await self._gate.acquire(priority)
+        if not limited:
+            await self._record(row, await self._send(row), group=group)
+            return
+        await self._chat_limits.wait(row.chat, is_group=group)
+        await self._gate.acquire(priority)
         if self._clock() >= row.lease - self._lease_margin:
             # Waited so long that another worker may take the row over: hand it back unsent.
+            self._gate.done()
             async with self._transaction() as session:
                 await store.mark_retry(
                     session, row=row, not_before=None, error="", count_attempt=False
                 )
             return
-        if limited:
-            self._chat_limits.take(row.chat, is_group=group)
-        await self._record(row, await self._send(row), group=group)
+        self._chat_limits.take(row.chat, is_group=group)
+        try:
+            result = await self._send(row)
+        finally:
+            self._gate.done()
+        await self._record(row, result, group=group)
 
     async def _record(self, row: Claimed, result: SendResult, *, group: bool) -> None:
         now = self._clock()

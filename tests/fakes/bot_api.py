@@ -20,7 +20,7 @@ import itertools
 import json
 import re
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,6 +119,34 @@ def parse_html(text: str) -> str:
     return html.unescape("".join(plain))
 
 
+class FloodLimits:
+    """Telegram's flood control for sends: at most `per_second` messages in any one-second
+    window for the whole bot and `per_chat_per_second` per chat; over that, 429 with
+    retry_after. `too_many` counts the 429s answered."""
+
+    METHODS = frozenset({"sendmessage", "sendphoto", "senddocument"})
+
+    def __init__(self, per_second: float, per_chat_per_second: float) -> None:
+        self.per_second = per_second
+        self.chat_gap = 1.0 / per_chat_per_second
+        self.window: deque[float] = deque()
+        self.last_in_chat: dict[str, float] = {}
+        self.too_many = 0
+
+    def check(self, chat_id: str) -> None:
+        now = time.monotonic()
+        while self.window and self.window[0] <= now - 1.0:
+            self.window.popleft()
+        if (
+            len(self.window) >= self.per_second
+            or now - self.last_in_chat.get(chat_id, -1e9) < self.chat_gap
+        ):
+            self.too_many += 1
+            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        self.window.append(now)
+        self.last_in_chat[chat_id] = now
+
+
 _servers = itertools.count(1)
 
 
@@ -160,6 +188,7 @@ class FakeBotAPI:
         self._posts: set[asyncio.Task[None]] = set()
         self._http: aiohttp.ClientSession | None = None
         self.port = 0
+        self.flood: FloodLimits | None = None
 
     # --- server ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -221,6 +250,8 @@ class FakeBotAPI:
         self.calls.append(call)
         try:
             await self._scripted(method, params)
+            if self.flood is not None and method.lower() in FloodLimits.METHODS:
+                self.flood.check(str(params.get("chat_id")))
             handler = getattr(self, f"_m_{method.lower()}", None)
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
@@ -275,6 +306,11 @@ class FakeBotAPI:
             times=10**6,
             chat_id=str(chat_id),
         )
+
+    def flood_limits(self, *, per_second: float, per_chat_per_second: float = 1.0) -> FloodLimits:
+        """Answer 429 (with retry_after) to sends over these limits, as Telegram does."""
+        self.flood = FloodLimits(per_second, per_chat_per_second)
+        return self.flood
 
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method.lower() == method.lower()]

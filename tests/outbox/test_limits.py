@@ -36,13 +36,15 @@ def test_limits_come_from_settings_and_may_be_raised() -> None:
 
 async def test_gate_serves_replies_before_pushes() -> None:
     clock = FakeClock(local(10))
-    gate = Gate(rate=1.0, burst=1.0, now=lambda: clock().timestamp(), sleep=clock.sleep)
+    gate = Gate(limit=1.0, burst=1.0, now=lambda: clock().timestamp(), sleep=clock.sleep)
     await gate.acquire(2)  # the one token there was
+    gate.done()
     order: list[str] = []
 
     async def take(label: str, priority: int) -> None:
         await gate.acquire(priority)
         order.append(label)
+        gate.done()
 
     tasks = [asyncio.create_task(take(f"push{n}", 2)) for n in range(3)]
     await asyncio.sleep(0)
@@ -50,6 +52,44 @@ async def test_gate_serves_replies_before_pushes() -> None:
     await asyncio.gather(*tasks)
     # push0 was already at the head, sleeping for its token; the reply goes next.
     assert order == ["push0", "reply", "push1", "push2"]
+
+
+async def test_gate_makes_up_late_starts_but_never_overfills_a_second() -> None:
+    """Sends the event loop started late are made up by the next ones, yet no one-second
+    window (as Telegram counts) ever holds more than the limit."""
+    clock = FakeClock(local(10))
+
+    async def late_sleep(seconds: float) -> None:
+        await clock.sleep(seconds + 0.003)  # a busy event loop wakes sleepers late
+
+    gate = Gate(limit=100.0, burst=1.0, now=lambda: clock().timestamp(), sleep=late_sleep)
+    start = clock().timestamp()
+    times: list[float] = []
+    for _ in range(1000):
+        await gate.acquire(2)
+        times.append(clock().timestamp() - start)
+        gate.done()
+    # Any 101 consecutive sends span more than a second.
+    assert min(b - a for a, b in zip(times, times[100:], strict=False)) > 1.0
+    # Pacing near the limit: a late start costs nothing later (1 / 1.025 of the limit at best).
+    assert len(times) / times[-1] > 0.95 * 100
+
+
+async def test_a_send_counts_until_a_second_after_its_answer() -> None:
+    """Telegram saw a send somewhere between letting it through and its answer: the window
+    counts it until a second after the answer, so slow answers never lead to a bunch."""
+    clock = FakeClock(local(10))
+    gate = Gate(limit=10.0, burst=1.0, now=lambda: clock().timestamp(), sleep=clock.sleep)
+    for _ in range(10):
+        await gate.acquire(2)  # ten sends out, none answered yet
+    eleventh = asyncio.create_task(gate.acquire(2))
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert not eleventh.done()
+    answered_at = clock().timestamp()
+    gate.done()
+    await eleventh
+    assert clock().timestamp() - answered_at >= 1.0
 
 
 def test_quiet_hours_across_midnight() -> None:
