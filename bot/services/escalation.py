@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.services import workflow
-from models import OrgUnit, Request, RequestEvent, RequestStatus
+from models import Category, OrgUnit, Request, RequestEvent, RequestStatus
 
 S = RequestStatus
 # Waiting for the resident stops the clocks, so it never escalates.
@@ -65,9 +65,30 @@ async def _by_system(
     settings: Settings,
 ) -> list[RequestEvent]:
     """Apply one system action to every request the query claims."""
-    return [
-        await workflow.transition(
-            session, request=request, action=action, actor=None, now=now, settings=settings
-        )
-        for request in (await session.execute(query)).scalars().all()
+    requests = (await session.execute(query)).scalars().all()
+    if not requests:
+        return []
+    # Every transition reads units and categories with session.get; the session keeps only
+    # weak references, so hold them for the batch or each one is loaded again per request.
+    owners = {request.owner_unit_id for request in requests}
+    parents = select(OrgUnit.parent_id).where(OrgUnit.id.in_(owners)).scalar_subquery()
+    units = select(OrgUnit).where(or_(OrgUnit.id.in_(owners), OrgUnit.id.in_(parents)))
+    categories = select(Category).where(Category.id.in_({r.category_id for r in requests}))
+    reference = [
+        *(await session.execute(units)).scalars(),
+        *(await session.execute(categories)).scalars(),
     ]
+    events = [
+        await workflow.transition(
+            session,
+            request=request,
+            action=action,
+            actor=None,
+            now=now,
+            settings=settings,
+            locked=True,  # claimed FOR UPDATE by the query
+        )
+        for request in requests
+    ]
+    del reference
+    return events

@@ -194,13 +194,17 @@ async def transition(
     reason: str = "",
     merge_into: Request | None = None,
     settings: Settings,
+    locked: bool = False,
 ) -> RequestEvent:
-    """Perform one action on a request, or refuse it (InvalidTransition, NotAllowed) unchanged."""
+    """Perform one action on a request, or refuse it (InvalidTransition, NotAllowed) unchanged.
+
+    `locked`: the caller loaded the request FOR UPDATE in this transaction (a sweep's claim).
+    """
     try:
         action = Action(action)
     except ValueError:
         raise InvalidTransition("workflow.error.unknown_action", action=str(action)) from None
-    if session.get_bind().dialect.name != "sqlite":
+    if not locked and session.get_bind().dialect.name != "sqlite":
         # Two staff pressing Accept at once: the second waits here, then sees "accepted".
         await session.refresh(request, with_for_update=True)
     new_owner = await transitions.check(
