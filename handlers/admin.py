@@ -174,7 +174,13 @@ async def grant(ctx: Context) -> None:
     role = rights.parse_role(role_name)
     unit = await rights.get_unit_by_code(ctx.session, code=code)
     _grant, created = await rights.grant(
-        ctx.session, actor=ctx.person, person_id=person_id, role=role, unit=unit, now=ctx.now
+        ctx.session,
+        actor=ctx.person,
+        person_id=person_id,
+        role=role,
+        unit=unit,
+        now=ctx.now,
+        settings=ctx.settings,
     )
     key = "admin.granted" if created else "admin.already_granted"
     ctx.say(
@@ -192,7 +198,13 @@ async def revoke(ctx: Context) -> None:
     role = rights.parse_role(role_name)
     unit = await rights.get_unit_by_code(ctx.session, code=code)
     removed = await rights.revoke(
-        ctx.session, actor=ctx.person, person_id=person_id, role=role, unit=unit, now=ctx.now
+        ctx.session,
+        actor=ctx.person,
+        person_id=person_id,
+        role=role,
+        unit=unit,
+        now=ctx.now,
+        settings=ctx.settings,
     )
     key = "admin.revoked" if removed else "admin.not_granted"
     ctx.say(

@@ -7,7 +7,7 @@ from bot.core.buttons import ButtonData, encode
 from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
-from bot.services import people
+from bot.services import command_menu, people
 
 router = Router()
 
@@ -95,6 +95,10 @@ async def set_language(ctx: Context, data: ButtonData) -> None:
         return
     ctx.person.language = locale
     ctx.set_locale(locale)
+    # Staff's command menus are described in their language: follow the change.
+    await command_menu.queue_menus(
+        ctx.session, person_ids=[ctx.person.id], settings=ctx.settings, staff_only=True
+    )
     if people.is_registered(ctx.person):
         show_main_menu(ctx, "core.language_set")
     else:

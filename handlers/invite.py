@@ -21,11 +21,11 @@ router = Router()
 
 async def redeem(ctx: Context, *, token: str) -> None:
     """Use the invite token from a deep link."""
-    invite, unit = await rights.redeem_invite(
-        ctx.session, token=token, person=ctx.person, now=ctx.now
-    )
     if ctx.person.language is None:
-        ctx.person.language = ctx.locale
+        ctx.person.language = ctx.locale  # before the grant: their command menu speaks it
+    invite, unit = await rights.redeem_invite(
+        ctx.session, token=token, person=ctx.person, now=ctx.now, settings=ctx.settings
+    )
     role = ctx.t(f"admin.role.{invite.role.value}")
     ctx.say("admin.invite.welcome", role=role, unit=unit.name(ctx.locale))
     if invite.role != Role.volunteer:

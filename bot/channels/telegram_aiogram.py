@@ -99,7 +99,7 @@ class AiogramTelegram(TelegramAdapter):
         return cls(make_bot(token, api_base_url, timeout=timeout), poll_slack=timeout)
 
     async def start(self) -> None:
-        await self.bot.get_me()
+        self.username = (await self.bot.get_me()).username
 
     async def close(self) -> None:
         await self.bot.session.close()

@@ -17,12 +17,13 @@ from bot.channels.telegram_common import (
     InlineRows,
     Part,
     classify_failure,
+    command_list,
     edit_impossible,
     not_modified,
     plan,
     with_changes,
 )
-from bot.core.messages import Outgoing
+from bot.core.messages import CommandMenu, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,10 @@ class TelegramAdapter(abc.ABC):
     def __init__(self) -> None:
         # Messages our replies just edited: the pressed keyboard must not be cleared after that.
         self._edited: OrderedDict[tuple[str, str], None] = OrderedDict()
+        # The bot's own @username (from getMe at `start`): commands to other bots are ignored.
+        self.username: str | None = None
+        # The commands the router has (set by the runtime); menus list only those.
+        self.known_commands: frozenset[str] | None = None
 
     # --- what a framework provides -------------------------------------------------------------
     @abc.abstractmethod
@@ -70,7 +75,7 @@ class TelegramAdapter(abc.ABC):
 
     @abc.abstractmethod
     async def start(self) -> None:
-        """Open the client (checks the token with getMe)."""
+        """Open the client (checks the token with getMe) and set `username`."""
 
     @abc.abstractmethod
     async def close(self) -> None:
@@ -111,18 +116,38 @@ class TelegramAdapter(abc.ABC):
     # --- written once --------------------------------------------------------------------------
     async def send(self, chat_id: str, message: Outgoing) -> SendResult:
         """Deliver one Outgoing (maybe several calls); a failure part-way retries it whole."""
+        if message.menu is not None:
+            return await self.apply_menu(chat_id, message.menu)
         first_id: str | None = None
         for part in plan(message):
             try:
                 message_id = await self._perform(chat_id, part)
             except Exception as exc:
-                failure = self._failure(exc)
-                if failure is None:
-                    log.exception("telegram send to %s failed unexpectedly", chat_id)
-                    return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")
-                return classify_failure(failure.status, failure.description, failure.retry_after)
+                return self._failed(chat_id, exc)
             first_id = first_id or message_id
         return SendResult(ok=True, message_id=first_id)
+
+    async def apply_menu(
+        self, chat_id: str, menu: CommandMenu, *, known: frozenset[str] | None = None
+    ) -> SendResult:
+        """Give one chat the command menu of these roles (setMyCommands with a chat scope), or
+        back the default one when there are none (deleteMyCommands)."""
+        try:
+            if menu.roles:
+                commands = command_list(menu.roles, menu.locale, known or self.known_commands)
+                await self.set_commands(commands, chat_id=chat_id, language_code=None)
+            else:
+                await self.delete_commands(chat_id=chat_id)
+        except Exception as exc:
+            return self._failed(chat_id, exc)
+        return SendResult(ok=True)
+
+    def _failed(self, chat_id: str, exc: Exception) -> SendResult:
+        failure = self._failure(exc)
+        if failure is None:
+            log.exception("telegram send to %s failed unexpectedly", chat_id)
+            return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")
+        return classify_failure(failure.status, failure.description, failure.retry_after)
 
     async def _perform(self, chat_id: str, part: Part) -> str:
         if part.method != "editMessageText":

@@ -21,8 +21,9 @@ from bot.i18n import t
 CHANNEL = "telegram"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
-# Update types the bot handles; everything else is not even fetched.
-ALLOWED_UPDATES = ("message", "callback_query")
+# Update types the bot handles; everything else is not even fetched. my_chat_member tells
+# when a person blocks the bot or allows it again.
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 # --- text ---------------------------------------------------------------------------------------
@@ -213,9 +214,14 @@ def _name(user: Mapping[str, Any]) -> str:
     return " ".join(p for p in (user.get("first_name"), user.get("last_name")) if p)[:200]
 
 
-def incoming_from_update(update: Mapping[str, Any]) -> Incoming | None:
-    """A Bot API update (JSON) as an Incoming; None for update types the bot ignores."""
+def incoming_from_update(
+    update: Mapping[str, Any], *, bot_username: str | None = None
+) -> Incoming | None:
+    """A Bot API update (JSON) as an Incoming; None for update types the bot ignores, and for
+    commands addressed to another bot (`/start@OtherBot`, given our `bot_username`)."""
     update_id = str(update["update_id"])
+    if member := update.get("my_chat_member"):
+        return _reachability(update_id, member)
     query = update.get("callback_query")
     if query:
         user = query.get("from") or {}
@@ -236,6 +242,9 @@ def incoming_from_update(update: Mapping[str, Any]) -> Incoming | None:
     message = update.get("message")
     if not message:
         return None
+    payload = _payload(message, bot_username)
+    if payload is None:
+        return None
     user = message.get("from") or {}
     chat = message["chat"]
     base: dict[str, Any] = {
@@ -247,17 +256,47 @@ def incoming_from_update(update: Mapping[str, Any]) -> Incoming | None:
         "display_name": _name(user),
         "is_group": chat.get("type") in ("group", "supergroup"),
     }
-    return Incoming(**base, **_payload(message))
+    return Incoming(**base, **payload)
 
 
-def _payload(message: Mapping[str, Any]) -> dict[str, Any]:
+# A blocked bot is "kicked" from the private chat; allowed again, it is a "member" once more.
+_GONE = ("kicked", "left")
+
+
+def _reachability(update_id: str, member: Mapping[str, Any]) -> Incoming | None:
+    """my_chat_member in a private chat: the person blocked the bot or allowed it again.
+    The bot's status in groups is no person's reachability: ignored."""
+    chat = member.get("chat") or {}
+    if chat.get("type") != "private":
+        return None
+    user = member.get("from") or {}
+    status = (member.get("new_chat_member") or {}).get("status")
+    return Incoming(
+        channel=CHANNEL,
+        chat_id=str(chat["id"]),
+        user_id=str(user.get("id", chat["id"])),
+        update_id=update_id,
+        kind="reachability",
+        language_code=user.get("language_code"),
+        display_name=_name(user),
+        reachable=status not in _GONE,
+    )
+
+
+def _payload(message: Mapping[str, Any], bot_username: str | None) -> dict[str, Any] | None:
     text = message.get("text")
     if text is not None:
         if text.startswith("/") and len(text) > 1:
             head, _, args = text[1:].partition(" ")
             head, _, newline_args = head.partition("\n")
-            command = head.split("@", 1)[0].lower()
-            return {"kind": "command", "command": command, "args": (args or newline_args).strip()}
+            command, _, addressee = head.partition("@")
+            if addressee and bot_username and addressee.lower() != bot_username.lower():
+                return None  # /start@OtherBot in a group: another bot's command
+            return {
+                "kind": "command",
+                "command": command.lower(),
+                "args": (args or newline_args).strip(),
+            }
         return {"kind": "text", "text": text}
     caption = message.get("caption") or ""
     if location := message.get("location"):
@@ -297,19 +336,38 @@ def _payload(message: Mapping[str, Any]) -> dict[str, Any]:
 
 RESIDENT_COMMANDS = ("start", "new", "my", "menu", "language", "privacy", "help", "cancel")
 # Extra commands per role, shown in the chats of people holding it (when the router has them).
+# Department liaisons work from the summons pushed to them: no commands of their own.
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
-    "grid_staff": ("inbox", "whistle", "meeting", "stats"),
-    "steward": ("inbox", "stats"),
-    "department_liaison": ("inbox",),
-    "volunteer": ("tasks",),
-    "admin": ("inbox", "stats", "broadcast"),
+    "grid_staff": ("queue", "find", "whistle", "meeting", "meetings"),
+    "steward": ("queue", "find"),
+    "department_liaison": (),
+    "volunteer": ("mytasks", "myhours", "skills", "team"),
+    "admin": (
+        "queue",
+        "find",
+        "stats",
+        "export",
+        "broadcast",
+        "meeting",
+        "meetings",
+        "assign",
+        "escalate",
+        "grant",
+        "revoke",
+        "invite",
+    ),
 }
 
 
-def command_list(roles: Iterable[str], locale: str, known: Iterable[str]) -> list[tuple[str, str]]:
-    """(command, description) pairs for a person with these roles, known commands only."""
-    available = set(known)
+def command_list(
+    roles: Iterable[str], locale: str, known: Iterable[str] | None = None
+) -> list[tuple[str, str]]:
+    """(command, description) pairs for a person with these roles; with `known`, only those
+    commands (the router's). The one place the menus are computed."""
     names: list[str] = list(RESIDENT_COMMANDS)
     for role in sorted(set(roles)):
         names += [n for n in ROLE_COMMANDS.get(role, ()) if n not in names]
-    return [(name, t(locale, f"telegram.cmd.{name}")) for name in names if name in available]
+    if known is not None:
+        available = set(known)
+        names = [name for name in names if name in available]
+    return [(name, t(locale, f"telegram.cmd.{name}")) for name in names]

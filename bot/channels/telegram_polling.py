@@ -15,6 +15,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from bot.channels.telegram_base import TelegramAdapter
 
 log = logging.getLogger(__name__)
@@ -24,7 +26,11 @@ UpdateHandler = Callable[[dict[str, Any]], Awaitable[bool]]
 
 def chat_key(update: dict[str, Any]) -> str:
     """The chat an update belongs to (its updates are handled in order)."""
-    message = update.get("message") or (update.get("callback_query") or {}).get("message")
+    message = (
+        update.get("message")
+        or (update.get("callback_query") or {}).get("message")
+        or update.get("my_chat_member")
+    )
     if message and "chat" in message:
         return str(message["chat"]["id"])
     user = (update.get("callback_query") or {}).get("from") or {}
@@ -46,11 +52,14 @@ async def handle_batch(
             for update in chat_updates:
                 try:
                     handled = await handle_update(update)
-                except Exception:
-                    log.warning(
+                except Exception as exc:
+                    # A database error was logged by the engine in one line with its cause.
+                    database = isinstance(exc, DBAPIError)
+                    log.log(
+                        logging.DEBUG if database else logging.WARNING,
                         "telegram update %s not handled; it will come again",
                         update["update_id"],
-                        exc_info=True,
+                        exc_info=not database,
                     )
                     handled = False
                 if not handled:

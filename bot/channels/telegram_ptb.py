@@ -96,7 +96,8 @@ class PtbTelegram(TelegramAdapter):
         return cls(make_bot(token, api_base_url, timeout=timeout))
 
     async def start(self) -> None:
-        await self.bot.initialize()
+        await self.bot.initialize()  # getMe
+        self.username = self.bot.username
 
     async def close(self) -> None:
         await self.bot.shutdown()

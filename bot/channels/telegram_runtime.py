@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram_base import TelegramAdapter
@@ -18,8 +17,8 @@ from bot.channels.telegram_common import CHANNEL, command_list, incoming_from_up
 from bot.config import Settings, TelegramSettings
 from bot.core.engine import Engine
 from bot.exceptions import ConfigError
-from bot.i18n import LOCALES, pick_locale
-from models import ChannelIdentity, Person, Role, RoleGrant
+from bot.i18n import LOCALES
+from bot.services import command_menu
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ def make_update_handler(engine: Engine, client: TelegramAdapter) -> UpdateHandle
     """Bot API update in, committed handling out; raises when the update must come again."""
 
     async def handle_update(update: dict[str, Any]) -> bool:
-        incoming = incoming_from_update(update)
+        incoming = incoming_from_update(update, bot_username=client.username)
         if incoming is None:
             return True  # an update type the bot does not use: confirm and forget
         await engine.process(incoming)
@@ -107,51 +106,38 @@ async def sync_commands(
     known: Iterable[str],
     default_locale: str,
 ) -> None:
-    """Give a person's Telegram chats the commands of their roles (call after a grant/revoke)."""
-    person = await session.get(Person, person_id)
-    roles = set(
-        (await session.execute(select(RoleGrant.role).where(RoleGrant.person_id == person_id)))
-        .scalars()
-        .all()
+    """Give a person's Telegram chats the commands of their roles, now. Role changes while
+    running travel as outbox rows instead (`bot.services.command_menu`)."""
+    targets = await command_menu.menu_targets(
+        session, person_ids=[person_id], default_locale=default_locale, channels=[CHANNEL]
     )
-    roles.discard(Role.resident)
-    chats = (
-        (
-            await session.execute(
-                select(ChannelIdentity.chat_id).where(
-                    ChannelIdentity.person_id == person_id,
-                    ChannelIdentity.channel == CHANNEL,
-                    ChannelIdentity.unreachable_at.is_(None),
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
-    locale = pick_locale(person.language if person else None, None, default_locale)
-    for chat_id in chats:
-        if roles:
-            commands = command_list([str(r) for r in roles], locale, known)
-            await client.set_commands(commands, chat_id=chat_id, language_code=None)
-        else:
-            await client.delete_commands(chat_id=chat_id)
+    await _apply_menus(client, targets, frozenset(known))
 
 
 async def sync_staff_commands(
     session: AsyncSession, *, client: TelegramAdapter, known: Iterable[str], default_locale: str
 ) -> int:
-    """`sync_commands` for everyone holding a role; returns how many people that was."""
-    known = list(known)
-    people = (await session.execute(select(RoleGrant.person_id).distinct())).scalars().all()
-    for person_id in people:
-        await sync_commands(
-            session,
-            client=client,
-            person_id=person_id,
-            known=known,
-            default_locale=default_locale,
-        )
+    """At start: every staff member's Telegram chats get their menu (mending any drift);
+    returns how many people hold a role."""
+    people = await command_menu.staff_ids(session)
+    targets = await command_menu.menu_targets(
+        session,
+        person_ids=people,
+        default_locale=default_locale,
+        staff_only=True,
+        channels=[CHANNEL],
+    )
+    await _apply_menus(client, targets, frozenset(known))
     return len(people)
+
+
+async def _apply_menus(
+    client: TelegramAdapter, targets: Iterable[command_menu.MenuTarget], known: frozenset[str]
+) -> None:
+    for target in targets:
+        result = await client.apply_menu(target.chat_id, target.menu, known=known)
+        if not result.ok:
+            log.warning("telegram: menu of chat %s not set: %s", target.chat_id, result.error)
 
 
 # --- the entry point ----------------------------------------------------------------------------
@@ -179,6 +165,7 @@ async def run_telegram(
     await client.start()
     try:
         known = list(engine.router.commands)
+        client.known_commands = frozenset(known)
         await sync_default_commands(client, known=known, default_locale=settings.locale.default)
         async with engine.sessions() as session:
             await sync_staff_commands(

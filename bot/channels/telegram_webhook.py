@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from sqlalchemy.exc import DBAPIError
 
 from bot.channels.telegram_common import SECRET_HEADER
 
@@ -51,10 +52,15 @@ def make_webhook_router(*, path: str, secret: str, handle_update: UpdateHandler)
             return Response(status_code=400)
         try:
             handled = await handle_update(update)
-        except Exception:
+        except Exception as exc:
             # Most likely the database is unavailable; Telegram will deliver the update again.
-            log.warning(
-                "telegram update %s not handled; asking for redelivery", update_id, exc_info=True
+            # A database error was logged by the engine in one line with its cause.
+            database = isinstance(exc, DBAPIError)
+            log.log(
+                logging.DEBUG if database else logging.WARNING,
+                "telegram update %s not handled; asking for redelivery",
+                update_id,
+                exc_info=not database,
             )
             return Response(status_code=503)
         return Response(status_code=200 if handled else 503)

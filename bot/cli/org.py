@@ -73,7 +73,9 @@ def import_file(
                     def advance(step: str) -> None:
                         progress.update(task, advance=1, description=step)
 
-                    return await org_import.import_org(session, document=file, progress=advance)
+                    return await org_import.import_org(
+                        session, document=file, progress=advance, settings=settings
+                    )
         finally:
             await engine.dispose()
 

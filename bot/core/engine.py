@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -32,7 +33,8 @@ from bot.core.router import Router
 from bot.exceptions import UserFacingError
 from bot.i18n import Translator, pick_locale
 from bot.outbox.sender import Mark
-from bot.outbox.store import PENDING, SENDING, Claimed, mark_sent
+from bot.outbox.store import PENDING, SENDING, Claimed, mark_chat_unreachable, mark_sent
+from bot.services import command_menu
 from models import ChannelIdentity, Conversation, OutboxMessage, Person, ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)
@@ -105,7 +107,9 @@ class Engine:
     async def process(self, incoming: Incoming) -> ProcessResult:
         """Handle one update exactly once; returns after its effects are committed."""
         incoming = _clean(incoming)
-        wait, warn = self.flood.admit((incoming.channel, incoming.user_id))
+        wait, warn = (0.0, False)
+        if incoming.kind != "reachability":  # not the person writing: nothing to hold
+            wait, warn = self.flood.admit((incoming.channel, incoming.user_id))
         if wait > 0:
             if warn:
                 await self._slow_down(incoming)
@@ -121,14 +125,17 @@ class Engine:
                 if self.metrics is not None:
                     self.metrics.count_error("update_unavailable")
                 log.warning(
-                    "update %s:%s not handled: database unavailable (%s)",
+                    "update %s:%s not handled: database unavailable (%s); not confirmed",
                     incoming.channel,
                     incoming.update_id,
-                    type(error).__name__,
+                    _cause(error),
                 )
                 raise
             log.exception("update %s:%s failed", incoming.channel, incoming.update_id)
-            result = await self._answer_only(incoming, "core.sorry", {}, "failed")
+            if incoming.kind == "reachability":  # nobody to apologise to
+                result = ProcessResult("failed")
+            else:
+                result = await self._answer_only(incoming, "core.sorry", {}, "failed")
         if self.metrics is not None:
             self.metrics.count_update(incoming.channel, result.status)
         if result.replies and self.sender is not None:
@@ -144,6 +151,9 @@ class Engine:
                     await mark_sent(session, sent=marks)
                 if not await self._claim_update(session, incoming):
                     return ProcessResult("duplicate")
+                if incoming.kind == "reachability":
+                    await self._reachability(session, incoming)
+                    return ProcessResult("handled")
                 ctx = await self._context(session, incoming)
                 await self._dispatch(ctx)
                 ctx.conversation.updated_at = ctx.now
@@ -152,6 +162,39 @@ class Engine:
             if marks and self.sender is not None:
                 self.sender.give_back_reply_marks(marks)
             raise
+
+    async def _reachability(self, session: AsyncSession, incoming: Incoming) -> None:
+        """The person blocked us, or allowed us again, in their own chat: flag or clear their
+        identity (pushes skip an unreachable one; its waiting rows stop, as after a 403).
+        Allowed again, their chat gets its command menu anew. A stranger changes nothing.
+        Waiting rows stopped by a block are not revived: they were news of that moment."""
+        identity = (
+            await session.execute(
+                select(ChannelIdentity).where(
+                    ChannelIdentity.channel == incoming.channel,
+                    ChannelIdentity.external_id == incoming.user_id,
+                    ChannelIdentity.chat_id == incoming.chat_id,
+                )
+            )
+        ).scalar_one_or_none()
+        if identity is None:
+            return
+        if not incoming.reachable:
+            await mark_chat_unreachable(
+                session,
+                channel=identity.channel,
+                chat_id=identity.chat_id,
+                now=self.clock(),
+                error="the person blocked the bot",
+            )
+            return
+        if identity.unreachable_at is None:
+            return  # nothing was held back from them
+        identity.unreachable_at = None
+        # Menu changes skipped their chat while it was unreachable: catch up.
+        await command_menu.queue_menus(
+            session, person_ids=[identity.person_id], settings=self.settings
+        )
 
     async def _slow_down(self, incoming: Incoming) -> None:
         """Tell a person sending too fast that their messages are held, not lost."""
@@ -340,12 +383,31 @@ _CLAIM_UPDATE = {
 }
 
 
+# SQLite result codes (primary codes) of a database that cannot take a write just now: busy or
+# locked by another connection, disk full, read-only, I/O error, file not openable. Any other
+# SQLite OperationalError (SQLITE_ERROR: no such table, syntax...) is a bug, not an outage.
+_SQLITE_RETRY = frozenset({5, 6, 8, 10, 13, 14, 15})
+
+
 def _unavailable(error: BaseException) -> bool:
-    """The database cannot be reached (locked, restarting, connection cut): try again later.
-    Data errors are not: retrying them would fail forever."""
+    """The database cannot be reached (locked, full, restarting, connection cut): try again
+    later. Data errors and bugs are not: retrying them would fail forever."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
+    if isinstance(error, OperationalError) and isinstance(error.orig, sqlite3.Error):
+        code = getattr(error.orig, "sqlite_errorcode", None) or 0
+        return (code & 0xFF) in _SQLITE_RETRY  # the primary code of an extended one
     return isinstance(error, TRANSIENT_ERRORS)
+
+
+def _cause(error: BaseException) -> str:
+    """The driver's own words for an outage, for one log line (no statement, no parameters):
+    "database is locked [SQLITE_BUSY]", "database or disk is full [SQLITE_FULL]"."""
+    orig = error.orig if isinstance(error, DBAPIError) else None
+    if isinstance(orig, sqlite3.Error) and getattr(orig, "sqlite_errorname", None):
+        return f"{orig} [{orig.sqlite_errorname}]"
+    lines = str(orig or error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:200]
 
 
 _TEXT_FIELDS = ("text", "command", "args", "button_data", "display_name", "contact_phone")

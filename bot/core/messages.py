@@ -6,7 +6,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 IncomingKind = Literal[
-    "text", "command", "button", "location", "contact", "photo", "voice", "document", "other"
+    "text",
+    "command",
+    "button",
+    "location",
+    "contact",
+    "photo",
+    "voice",
+    "document",
+    "other",
+    # The person blocked the bot or allowed it again (`reachable` says which); nothing to answer.
+    "reachability",
 ]
 
 
@@ -47,6 +57,7 @@ class Incoming:
     # The channel's id of the message a pressed button belongs to, so a reply can edit it.
     message_id: str | None = None
     is_group: bool = False
+    reachable: bool | None = None  # kind "reachability" only
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +67,15 @@ class Button:
 
 
 ReplyRequest = Literal["location", "contact"]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandMenu:
+    """The command menu a person's own chat should show: the commands of these roles (none:
+    the channel's default list), described in `locale`. Channels without menus ignore it."""
+
+    roles: tuple[str, ...]
+    locale: str
 
 
 @dataclass(slots=True)
@@ -71,6 +91,8 @@ class Outgoing:
     document: str | None = None
     document_name: str | None = None
     edit_message_id: str | None = None
+    # Not a message: change the chat's command menu (text and the rest are then unused).
+    menu: CommandMenu | None = None
 
     def to_payload(self) -> dict[str, Any]:
         """A JSON-safe dict, as stored in the outbox."""
@@ -85,11 +107,14 @@ class Outgoing:
             value = getattr(self, key)
             if value is not None:
                 payload[key] = value
+        if self.menu is not None:
+            payload["menu"] = {"roles": list(self.menu.roles), "locale": self.menu.locale}
         return payload
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Outgoing:
         """Rebuild a message from its outbox payload."""
+        menu = payload.get("menu")
         return cls(
             text=payload.get("text", ""),
             buttons=[
@@ -101,6 +126,7 @@ class Outgoing:
             document=payload.get("document"),
             document_name=payload.get("document_name"),
             edit_message_id=payload.get("edit_message_id"),
+            menu=CommandMenu(tuple(menu["roles"]), menu["locale"]) if menu else None,
         )
 
 

@@ -223,17 +223,31 @@ async def mark_unreachable(
         .values(status=UNREACHABLE, last_error=error)
         .execution_options(**_NO_SYNC)
     )
+    await mark_chat_unreachable(
+        session,
+        channel=row.channel,
+        chat_id=row.chat_id,
+        now=now,
+        error=f"chat unreachable (outbox row {row.id})",
+    )
+
+
+async def mark_chat_unreachable(
+    session: AsyncSession, *, channel: str, chat_id: str, now: datetime, error: str
+) -> None:
+    """The chat blocked us (a 403, or the channel said so): stop its waiting rows and flag
+    its identity, so pushes skip it until it is reachable again."""
     await session.execute(
         update(M)
-        .where(M.channel == row.channel, M.chat_id == row.chat_id, M.status == PENDING)
-        .values(status=UNREACHABLE, last_error=f"chat unreachable (outbox row {row.id})")
+        .where(M.channel == channel, M.chat_id == chat_id, M.status == PENDING)
+        .values(status=UNREACHABLE, last_error=error)
         .execution_options(**_NO_SYNC)
     )
     await session.execute(
         update(ChannelIdentity)
         .where(
-            ChannelIdentity.channel == row.channel,
-            ChannelIdentity.chat_id == row.chat_id,
+            ChannelIdentity.channel == channel,
+            ChannelIdentity.chat_id == chat_id,
             ChannelIdentity.unreachable_at.is_(None),
         )
         .values(unreachable_at=now)

@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.exceptions import ImportFileError
-from bot.services import org_checks, org_tree
+from bot.services import command_menu, org_checks, org_tree
 from bot.services.org_checks import Known
 from bot.services.org_schema import (
     GridRow,
@@ -204,8 +205,9 @@ async def _write_people(
     compounds: dict[str, Compound],
     known: Known,
     report: ImportReport,
-) -> None:
-    """Upsert the people, found by any of their channel identities, with roles and profiles."""
+) -> set[int]:
+    """Upsert the people, found by any of their channel identities, with roles and profiles;
+    returns the ids of those given a new role or a new or moved identity."""
     owner_ids = {i.person_id for i in known.identities.values()}
     stored = {
         p.id: p for p in await session.scalars(select(Person).where(Person.id.in_(owner_ids)))
@@ -246,6 +248,7 @@ async def _write_people(
             select(VolunteerProfile).where(VolunteerProfile.person_id.in_(person_ids))
         )
     }
+    touched: set[int] = set()
     for row, person in zip(document.people, people, strict=True):
         for ident in row.identities:
             identity = known.identities.get((ident.channel, ident.external_id))
@@ -260,15 +263,20 @@ async def _write_people(
                     )
                 )
                 report.note("identity", created=True)
+                touched.add(person.id)
             else:
                 values = {"person_id": person.id, "chat_id": chat_id}
-                report.note("identity", changed=_assign(identity, values))
+                moved = _assign(identity, values)
+                report.note("identity", changed=moved)
+                if moved:
+                    touched.add(person.id)
         for role in row.roles:
             grant = (person.id, role.role, units[role.unit].id)
             report.note("role", created=grant not in grants)
             if grant not in grants:
                 session.add(RoleGrant(person_id=grant[0], role=grant[1], unit_id=grant[2]))
                 grants.add(grant)
+                touched.add(person.id)
         if row.volunteer is not None:
             values = {
                 "team_id": units[row.volunteer.team].id,
@@ -282,6 +290,7 @@ async def _write_people(
             else:
                 report.note("volunteer", changed=_assign(profile, values))
     await session.flush()
+    return touched
 
 
 async def _read(document: str | Path) -> tuple[str, str]:
@@ -299,8 +308,10 @@ async def import_org(
     *,
     document: str | Path,
     progress: Callable[[str], None] | None = None,
+    settings: Settings | None = None,
 ) -> ImportReport:
-    """Import a district file (a Path, or the YAML text itself); never commits."""
+    """Import a district file (a Path, or the YAML text itself); never commits. Staff whose
+    roles or accounts changed get their chats' command menus queued (`command_menu`)."""
 
     def step(name: str) -> None:
         if progress is not None:
@@ -325,7 +336,10 @@ async def import_org(
         step("places")
         await _write_categories_and_pairings(session, parsed, units, report)
         step("categories")
-        await _write_people(session, parsed, units, compounds, known, report)
+        touched = await _write_people(session, parsed, units, compounds, known, report)
+        await command_menu.queue_menus(
+            session, person_ids=touched, settings=settings, staff_only=True
+        )
         step("people")
     return report
 

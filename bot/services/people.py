@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import command_menu
 from models import (
     Building,
     ChannelIdentity,
@@ -66,7 +67,10 @@ async def erase(session: AsyncSession, *, person: Person, now: datetime) -> None
     # Requests keep their place (building) for statistics; the reporter link now points at an
     # empty, deleted person record, so nothing identifies them.
     await session.execute(delete(RequestFollower).where(RequestFollower.person_id == person.id))
+    held = await command_menu.roles_of(session, person_ids=[person.id])
     await session.execute(delete(RoleGrant).where(RoleGrant.person_id == person.id))
+    if held[person.id]:  # their chats go back to the residents' menu, before they are unlinked
+        await command_menu.queue_menus(session, person_ids=[person.id])
     await session.execute(delete(ChannelIdentity).where(ChannelIdentity.person_id == person.id))
     await session.execute(
         update(Conversation)

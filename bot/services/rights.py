@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.exceptions import NotAllowed, NotFound, UserFacingError
-from bot.services import scope
+from bot.services import command_menu, scope
 from models import AuditLog, Invite, OrgUnit, Person, Role, RoleGrant, TeamPairing, UnitKind
 
 K = UnitKind
@@ -126,8 +126,10 @@ async def grant(
     role: Role,
     unit: OrgUnit,
     now: datetime,
+    settings: Settings | None = None,
 ) -> tuple[RoleGrant, bool]:
-    """Give `role` on `unit` to a person; returns the grant and whether it is new."""
+    """Give `role` on `unit` to a person; returns the grant and whether it is new. Their
+    chats' command menus follow (`command_menu`), in this transaction."""
     await require_admin(session, person_id=actor.id, unit=unit)
     check_role_unit(role, unit)
     target = await get_person(session, person_id=person_id)
@@ -155,6 +157,7 @@ async def grant(
         detail={"role": role.value, "unit": unit.code},
         now=now,
     )
+    await command_menu.queue_menus(session, person_ids=[target.id], settings=settings)
     return row, True
 
 
@@ -166,8 +169,10 @@ async def revoke(
     role: Role,
     unit: OrgUnit,
     now: datetime,
+    settings: Settings | None = None,
 ) -> bool:
-    """Remove `role` on `unit` from a person; False when they did not hold it."""
+    """Remove `role` on `unit` from a person; False when they did not hold it. Their chats'
+    command menus follow, in this transaction."""
     await require_admin(session, person_id=actor.id, unit=unit)
     await get_person(session, person_id=person_id)
     result = await session.execute(
@@ -187,6 +192,7 @@ async def revoke(
             detail={"role": role.value, "unit": unit.code},
             now=now,
         )
+        await command_menu.queue_menus(session, person_ids=[person_id], settings=settings)
     return removed
 
 
@@ -232,9 +238,15 @@ async def create_invite(
 
 
 async def redeem_invite(
-    session: AsyncSession, *, token: str, person: Person, now: datetime
+    session: AsyncSession,
+    *,
+    token: str,
+    person: Person,
+    now: datetime,
+    settings: Settings | None = None,
 ) -> tuple[Invite, OrgUnit]:
-    """Use an invite: grant its role to `person`. Expired, used or forged tokens are refused."""
+    """Use an invite: grant its role to `person` (their command menus follow). Expired, used
+    or forged tokens are refused."""
     invite = (
         await session.execute(select(Invite).where(Invite.token_hash == hash_token(token)))
     ).scalar_one_or_none()
@@ -280,6 +292,7 @@ async def redeem_invite(
             )
         )
         await session.flush()
+        await command_menu.queue_menus(session, person_ids=[person.id], settings=settings)
     await audit(
         session,
         actor_id=person.id,

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.telegram_base import TelegramAdapter
-from bot.channels.telegram_common import incoming_from_update
+from bot.channels.telegram_common import RESIDENT_COMMANDS, incoming_from_update
 from bot.channels.telegram_runtime import sync_commands, sync_default_commands
-from bot.core.messages import Button, Outgoing
+from bot.core.messages import Button, CommandMenu, Outgoing
 from models import ChannelIdentity, OrgUnit, Person, Role, RoleGrant
 from tests.e2e.conftest import make_client
 from tests.fakes.bot_api import FakeBotAPI
@@ -203,7 +203,7 @@ def _payloads(user: Any) -> list[dict[str, Any]]:
 
 async def test_commands_per_scope(wired: tuple[FakeBotAPI, TelegramAdapter], demo: TestDB) -> None:
     api, client = wired
-    known = ["start", "new", "my", "help", "inbox", "stats"]
+    known = ["start", "new", "my", "help", "queue", "stats"]
     await sync_default_commands(client, known=known, default_locale="zh")
     default = api.commands[(json.dumps({"type": "default"}), "")]
     assert [c["command"] for c in default] == ["start", "new", "my", "help"]
@@ -229,8 +229,7 @@ async def test_commands_per_scope(wired: tuple[FakeBotAPI, TelegramAdapter], dem
         "new",
         "my",
         "help",
-        "inbox",
-        "stats",
+        "queue",
     ]
     async with demo.sessions() as session, session.begin():
         grants = await session.execute(select(RoleGrant).where(RoleGrant.person_id == person.id))
@@ -241,3 +240,31 @@ async def test_commands_per_scope(wired: tuple[FakeBotAPI, TelegramAdapter], dem
             session, client=client, person_id=person.id, known=known, default_locale="zh"
         )
     assert (scope, "") not in api.commands
+
+
+def _menu(api: FakeBotAPI) -> list[str] | None:
+    scope = json.dumps({"chat_id": int(CHAT), "type": "chat"}, sort_keys=True)
+    commands = api.commands.get((scope, ""))
+    return None if commands is None else [c["command"] for c in commands]
+
+
+async def test_menu_rows_become_chat_scoped_commands(
+    wired: tuple[FakeBotAPI, TelegramAdapter],
+) -> None:
+    api, client = wired
+    assert client.username == api.bot_user["username"]  # from getMe
+    payload = Outgoing(menu=CommandMenu(("volunteer",), "en")).to_payload()
+    result = await client.send(CHAT, Outgoing.from_payload(payload))  # as the sender does
+    assert result.ok and not api.messages.get(CHAT)  # a menu, not a message
+    assert _menu(api) == [*RESIDENT_COMMANDS, "mytasks", "myhours", "skills", "team"]
+    scope = json.dumps({"chat_id": int(CHAT), "type": "chat"}, sort_keys=True)
+    described = {c["command"]: c["description"] for c in api.commands[(scope, "")]}
+    assert described["mytasks"] == "My volunteer tasks"
+    client.known_commands = frozenset({"start", "help", "mytasks"})  # the router's
+    assert (await client.send(CHAT, Outgoing(menu=CommandMenu(("volunteer",), "zh")))).ok
+    assert _menu(api) == ["start", "help", "mytasks"]
+    assert (await client.send(CHAT, Outgoing(menu=CommandMenu((), "zh")))).ok
+    assert _menu(api) is None and api.calls_of("deleteMyCommands")
+    api.fail("setMyCommands", status=429, description="Too Many Requests", retry_after=2)
+    throttled = await client.send(CHAT, Outgoing(menu=CommandMenu(("admin",), "zh")))
+    assert not throttled.ok and throttled.retry_after == 2

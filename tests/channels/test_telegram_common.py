@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.channels.telegram_common import (
+    ALLOWED_UPDATES,
     MAX_TEXT,
+    RESIDENT_COMMANDS,
+    ROLE_COMMANDS,
     classify_failure,
     command_list,
     escape,
@@ -173,8 +178,63 @@ def test_group_chat_is_flagged() -> None:
 
 
 def test_command_lists_follow_roles_and_known_commands() -> None:
-    known = ["start", "new", "my", "help", "inbox", "tasks"]
+    known = ["start", "new", "my", "help", "queue", "mytasks"]
     resident = command_list([], "zh", known)
     assert [name for name, _ in resident] == ["start", "new", "my", "help"]
     staff = dict(command_list(["grid_staff"], "en", known))
-    assert "inbox" in staff and "tasks" not in staff and staff["new"] == "Report a new request"
+    assert "queue" in staff and "mytasks" not in staff and staff["new"] == "Report a new request"
+    both = [name for name, _ in command_list(["volunteer", "admin"], "zh")]
+    assert both[: len(RESIDENT_COMMANDS)] == list(RESIDENT_COMMANDS)
+    assert {"mytasks", "grant", "queue"} <= set(both) and len(both) == len(set(both))
+
+
+def test_every_listed_command_is_a_command_of_the_bot() -> None:
+    from handlers import build_router
+
+    registered = set(build_router().commands)
+    listed = set(RESIDENT_COMMANDS).union(*ROLE_COMMANDS.values())
+    assert listed <= registered, listed - registered
+    for locale in ("zh", "en"):
+        for name, description in command_list(list(ROLE_COMMANDS), locale):
+            # Telegram: 1-32 lowercase letters, digits and underscores; 1-256 characters.
+            assert re.fullmatch(r"[a-z0-9_]{1,32}", name) and 0 < len(description) <= 256
+
+
+def test_commands_addressed_to_another_bot_are_not_ours() -> None:
+    ours = incoming_from_update(
+        _message(text="/start@RedGrid_Bot c_12"), bot_username="redgrid_bot"
+    )
+    assert ours is not None and (ours.kind, ours.command, ours.args) == ("command", "start", "c_12")
+    assert (
+        incoming_from_update(_message(text="/start@OtherBot"), bot_username="redgrid_bot") is None
+    )
+    plain = incoming_from_update(_message(text="/help"), bot_username="redgrid_bot")
+    assert plain is not None and plain.command == "help"
+
+
+def test_blocking_the_bot_is_a_reachability_update() -> None:
+    def member(status: str, chat: dict[str, object] = CHAT) -> dict[str, object]:
+        return {
+            "update_id": 11,
+            "my_chat_member": {
+                "chat": chat,
+                "from": USER,
+                "date": 0,
+                "old_chat_member": {"user": {"id": 1, "is_bot": True}, "status": "member"},
+                "new_chat_member": {"user": {"id": 1, "is_bot": True}, "status": status},
+            },
+        }
+
+    blocked = incoming_from_update(member("kicked"))
+    assert blocked is not None
+    assert (blocked.kind, blocked.reachable, blocked.chat_id, blocked.user_id) == (
+        "reachability",
+        False,
+        "42",
+        "42",
+    )
+    back = incoming_from_update(member("member"))
+    assert back is not None and back.reachable is True
+    group = {"id": -100123, "type": "supergroup"}
+    assert incoming_from_update(member("kicked", group)) is None  # the bot left a group
+    assert "my_chat_member" in ALLOWED_UPDATES

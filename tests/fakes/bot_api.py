@@ -3,12 +3,15 @@
 It keeps what a bot sent per chat (parsed as Telegram would: HTML entities checked and turned
 into plain text), serves updates by `getUpdates` or by POSTing them to a webhook (with the
 secret header, one at a time per chat, retrying non-2xx answers), and can be told to fail calls
-(429 with retry_after, 403 blocked, 400, 5xx, stalls longer than the client's timeout).
+(429 with retry_after, 403 blocked, 400, 5xx, stalls longer than the client's timeout), or to
+enforce Telegram's flood limits. It honours `allowed_updates` as Telegram does, lets a person
+block the bot and allow it again (my_chat_member), and shows each chat's command menu.
 
     api = FakeBotAPI(); await api.start()
     user = api.user(42)
     sent = await user.send("/start")         # waits until the bot confirmed the update
     sent = await user.press("和顺社区")       # a button of the newest keyboard in that chat
+    await user.block_bot(); api.menu(user.chat_id)
 """
 
 from __future__ import annotations
@@ -147,6 +150,15 @@ class FloodLimits:
         self.last_in_chat[chat_id] = now
 
 
+# Telegram's default when allowed_updates was never given: every update type but these.
+NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+
+
+def update_type(update: dict[str, Any]) -> str:
+    """The update's type: its one key besides update_id."""
+    return next(key for key in update if key != "update_id")
+
+
 _servers = itertools.count(1)
 
 
@@ -189,6 +201,10 @@ class FakeBotAPI:
         self._http: aiohttp.ClientSession | None = None
         self.port = 0
         self.flood: FloodLimits | None = None
+        # The last allowed_updates given to getUpdates or setWebhook stays in force, as on
+        # Telegram; updates of other types are never queued (`dropped` keeps them).
+        self.allowed_updates: list[str] | None = None
+        self.dropped: list[dict[str, Any]] = []
 
     # --- server ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -312,12 +328,34 @@ class FakeBotAPI:
         self.flood = FloodLimits(per_second, per_chat_per_second)
         return self.flood
 
+    def menu(self, chat_id: str | int | None = None, language_code: str = "") -> list[str] | None:
+        """The command names set for one chat's scope (None: none set, the default applies),
+        or for the default scope when no chat is given."""
+        scope: dict[str, Any] = {"type": "default"}
+        if chat_id is not None:
+            scope = {"chat_id": int(chat_id), "type": "chat"}
+        commands = self.commands.get((json.dumps(scope, sort_keys=True), language_code))
+        return None if commands is None else [c["command"] for c in commands]
+
     def calls_of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method.lower() == method.lower()]
 
     # --- updates ---------------------------------------------------------------------------
+    def wanted(self, update: dict[str, Any]) -> bool:
+        """Whether Telegram would queue this update for the bot now."""
+        kind = update_type(update)
+        if not self.allowed_updates:
+            return kind not in NOT_BY_DEFAULT
+        return kind in self.allowed_updates
+
     async def push(self, payload: dict[str, Any], *, update_id: int | None = None) -> int:
-        """Queue an update (a fresh id unless given); returns its id."""
+        """Queue an update (a fresh id unless given); returns its id. An update of a type the
+        bot did not ask for is never made (kept in `dropped`, counted as confirmed)."""
+        if not self.wanted(payload):
+            dropped = {"update_id": update_id or next(self._update_ids), **payload}
+            self.dropped.append(dropped)
+            self._confirm(int(dropped["update_id"]))
+            return int(dropped["update_id"])
         update = {"update_id": update_id or next(self._update_ids), **payload}
         self.confirmed.discard(update["update_id"])
         self._events[update["update_id"]].clear()
@@ -346,7 +384,12 @@ class FakeBotAPI:
     async def _m_getme(self, _p: dict[str, Any]) -> Any:
         return self.bot_user
 
+    def _note_allowed(self, p: dict[str, Any]) -> None:
+        if p.get("allowed_updates") is not None:
+            self.allowed_updates = [str(kind) for kind in p["allowed_updates"]]
+
     async def _m_getupdates(self, p: dict[str, Any]) -> Any:
+        self._note_allowed(p)
         if self.webhook.url:
             raise ApiError(
                 409,
@@ -369,6 +412,7 @@ class FakeBotAPI:
                     await asyncio.wait_for(self._arrived.wait(), remaining)
 
     async def _m_setwebhook(self, p: dict[str, Any]) -> Any:
+        self._note_allowed(p)
         self.webhook.url = str(p.get("url") or "")
         self.webhook.secret = p.get("secret_token")
         self.webhook.last_error = ""
@@ -589,7 +633,12 @@ def _chat(chat_id: str) -> dict[str, Any]:
 
 
 def _chat_of(update: dict[str, Any]) -> str:
-    message = update.get("message") or (update.get("callback_query") or {}).get("message") or {}
+    message = (
+        update.get("message")
+        or (update.get("callback_query") or {}).get("message")
+        or update.get("my_chat_member")  # a person blocking the bot: their chat's lane
+        or {}
+    )
     return str(message.get("chat", {}).get("id", update["update_id"]))
 
 
@@ -612,6 +661,35 @@ class FakeUser:
         self.chat_id = str(chat_id or user_id)
         self.last_update: dict[str, Any] = {}
         self._seen = 0
+        self._blocked: Rule | None = None
+
+    # --- blocking the bot ------------------------------------------------------------------------
+    async def _membership(self, old: str, new: str, wait: bool) -> list[dict[str, Any]]:
+        def member(status: str) -> dict[str, Any]:
+            banned = {"until_date": 0} if status == "kicked" else {}  # 0: forever
+            return {"user": self.api.bot_user, "status": status, **banned}
+
+        update = {
+            "chat": _chat(self.chat_id) | {"first_name": self.user["first_name"]},
+            "from": self.user,
+            "date": int(time.time()),
+            "old_chat_member": member(old),
+            "new_chat_member": member(new),
+        }
+        return await self._deliver({"my_chat_member": update}, wait)
+
+    async def block_bot(self, *, wait: bool = True) -> list[dict[str, Any]]:
+        """The person blocks the bot: sends to their chat answer 403 from now on, and the bot
+        gets a my_chat_member update (new status "kicked")."""
+        self._blocked = self.api.block(self.chat_id)
+        return await self._membership("member", "kicked", wait)
+
+    async def unblock_bot(self, *, wait: bool = True) -> list[dict[str, Any]]:
+        """The person allows the bot again (new status "member")."""
+        if self._blocked is not None:
+            self._blocked.times = 0
+            self._blocked = None
+        return await self._membership("kicked", "member", wait)
 
     # --- reading --------------------------------------------------------------------------------
     @property
