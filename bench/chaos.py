@@ -9,10 +9,17 @@ Against a throwaway PostgreSQL database (created and dropped here):
    (The server itself is not restarted: other work shares it on a developer machine.)
 2. The output channel answers 429 (retry after), 5xx and timeouts for a while: every push is
    delivered afterwards, in order per chat.
+3. The bot process itself (`redgrid run`, Telegram polling against the fake Bot API) is
+   SIGKILLed `--kills` times at random moments of a load run and restarted: the same checks,
+   plus every reply reaching Telegram (see bench/chaos_kill.py).
 
 Last line, one JSON object: {"conversations", "updates", "faults_injected", "lost",
-"duplicated", "outbox_undelivered", ...}.
-Usage: python bench/chaos.py [--conversations N] [--concurrency C] [--faults F]
+"duplicated", "outbox_undelivered", ...}. "conversations" and "updates" add up phases 1 and 3;
+"faults_injected" counts the connection cuts, the flaky-output period (one) and the kills;
+"resent_after_kill" counts replies Telegram got twice because the process died between sending
+and recording them (at least once, by design: not a duplicate).
+Usage: python bench/chaos.py [--conversations N] [--concurrency C] [--faults F] [--kills K]
+       [--kill-conversations N] [--kill-seed S]   (--help lists every option)
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench.chaos_kill import add_arguments as add_kill_arguments
+from bench.chaos_kill import phase_kills
 from bot import migrate
 from bot.channels.base import SendResult
 from bot.channels.testing import TestChannel, TestChat
@@ -344,6 +353,7 @@ async def main() -> None:
     parser.add_argument("--flaky-seconds", type=float, default=8.0)
     parser.add_argument("--flaky-chats", type=int, default=20)
     parser.add_argument("--flaky-pushes", type=int, default=10)
+    add_kill_arguments(parser)
     # Until the engine treats a connection cut mid-statement (a plain DBAPIError with
     # connection_invalidated) as transient, such an update is confirmed with an apology and
     # its step is lost. --patch-engine shows the figures with that fixed.
@@ -367,31 +377,51 @@ async def main() -> None:
         await migrate.upgrade(setup)
         async with session_factory(setup)() as session, session.begin():
             await load_demo(session)
+        ids = await demo_ids(session_factory(setup))
         await setup.dispose()
         faults = await phase_faults(url, name, admin, args)
         print("database faults", json.dumps(faults))
         flaky = await phase_flaky_output(url, args)
         print("output faults", json.dumps(flaky))
+        kills = await phase_kills(url, {**ids, "text": TEXT}, args)
+        print("process kills", json.dumps(kills))
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+    lost = (
+        int(faults["lost_updates"]) + int(faults["lost_requests"])  # type: ignore[call-overload]
+        + kills["lost_updates"] + kills["lost_requests"]
+    )  # fmt: skip
+    undelivered = (
+        int(faults["outbox_undelivered"]) + int(flaky["outbox_undelivered"])  # type: ignore[call-overload]
+        + kills["outbox_undelivered"]
+    )  # fmt: skip
     print(
         json.dumps(
             {
-                "conversations": args.conversations,
-                "updates": faults["updates"],
-                "faults_injected": faults["faults"] + (1 if flaky["faults_answered"] else 0),
+                "conversations": args.conversations + kills["conversations"],
+                "updates": int(faults["updates"]) + kills["updates"],  # type: ignore[call-overload]
+                "faults_injected": int(faults["faults"])  # type: ignore[call-overload]
+                + (1 if flaky["faults_answered"] else 0)
+                + kills["kills"],
+                "lost": lost,
+                "duplicated": int(faults["duplicated"]) + kills["duplicated"],  # type: ignore[call-overload]
+                "outbox_undelivered": undelivered,
                 "connections_killed": faults["connections_killed"],
                 "redelivered": faults["redelivered"],
                 "handler_failures": faults["handler_failures"],
-                "lost": int(faults["lost_updates"]) + int(faults["lost_requests"]),  # type: ignore[call-overload]
-                "duplicated": faults["duplicated"],
-                "outbox_undelivered": int(faults["outbox_undelivered"])
-                + int(flaky["outbox_undelivered"]),  # type: ignore[call-overload]
                 "pushes": flaky["pushes"],
                 "pushes_delivered": flaky["delivered"],
                 "output_faults_answered": flaky["faults_answered"],
                 "chats_out_of_order": flaky["chats_out_of_order"],
+                "process_kills": kills["kills"],
+                "kill_conversations": kills["conversations"],
+                "kill_updates": kills["updates"],
+                "kill_updates_redelivered": kills["updates_redelivered"],
+                "kill_committed_before_kill": kills["committed_before_kill"],
+                "kill_replies": kills["replies"],
+                "resent_after_kill": kills["resent_after_kill"],
+                "unexpected_processed": kills["unexpected_processed"],
             }
         )
     )
