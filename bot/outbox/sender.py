@@ -37,6 +37,10 @@ _SECRETS = [
     ),
 ]
 MAX_ERROR_LENGTH = 500
+# Transient failures (5xx, timeouts, a dropped connection) are retried with backoff capped at
+# five minutes: 300 attempts ride out about a day of a vendor outage before a row is given up.
+# A 429 never counts: it says when to come back.
+MAX_ATTEMPTS = 300
 
 
 def clean_error(text: str) -> str:
@@ -72,7 +76,7 @@ class Sender:
         lease: float = 60.0,
         poll_interval: float = 1.0,
         max_in_flight: int | None = None,
-        max_attempts: int = 12,
+        max_attempts: int = MAX_ATTEMPTS,
         backoff_base: float = 1.0,
         backoff_cap: float = 300.0,
         rng: random.Random | None = None,

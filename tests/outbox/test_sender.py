@@ -18,7 +18,7 @@ from bot.config import OutboxSettings
 from bot.core.messages import Outgoing
 from models import ChannelIdentity, OutboxMessage, Person
 from tests.conftest import TestDB
-from tests.outbox.fakes import Crash, FakeClock, RecordingChannel
+from tests.outbox.fakes import Crash, FakeClock, RecordingChannel, Sent
 
 TZ = ZoneInfo("Asia/Shanghai")
 MORNING = datetime(2025, 3, 10, 10, 0, tzinfo=TZ).astimezone(UTC)
@@ -185,6 +185,44 @@ async def test_server_errors_and_timeouts_are_retried_with_backoff(
     assert len(calls) == 3
     first_wait, second_wait = gaps(calls)
     assert first_wait >= 0.5 and second_wait >= 1.0  # base 1 s, doubling, jitter 50-100 %
+
+
+class DownFor(RecordingChannel):
+    """The vendor answers 5xx, times out or says 429 in turn until `healthy_at`."""
+
+    def __init__(self, clock: FakeClock, healthy_at: datetime) -> None:
+        super().__init__(clock)
+        self.healthy_at = healthy_at
+        self.failures = itertools.cycle(
+            [
+                SendResult(ok=False, error="502 Bad Gateway"),
+                TimeoutError("timed out"),
+                SendResult(ok=False, retry_after=30, error="429 Too Many Requests"),
+            ]
+        )
+
+    async def send(self, chat_id: str, message: Outgoing) -> SendResult:
+        if self.clock() < self.healthy_at:
+            self.calls.append(Sent(chat_id, message.text, self.clock()))
+            failure = next(self.failures)
+            if isinstance(failure, BaseException):
+                raise failure
+            return failure
+        return await super().send(chat_id, message)
+
+
+async def test_hours_of_vendor_outage_lose_nothing_and_keep_chat_order(
+    db: TestDB, clock: FakeClock
+) -> None:
+    channel = DownFor(clock, healthy_at=clock.now + timedelta(hours=3))
+    for n in range(4):
+        for chat in ("1", "2", "3"):
+            await add(db, chat, f"{chat}-{n}")
+    await drain(db, make_sender(db, clock, channel), clock, rounds=5000)
+    assert clock.now >= channel.healthy_at
+    for chat in ("1", "2", "3"):
+        assert channel.texts(chat) == [f"{chat}-{n}" for n in range(4)]
+    assert {row.status for row in (await rows(db)).values()} == {outbox.SENT}
 
 
 async def test_a_row_failing_too_often_is_given_up(
