@@ -354,16 +354,8 @@ async def main() -> None:
     parser.add_argument("--flaky-chats", type=int, default=20)
     parser.add_argument("--flaky-pushes", type=int, default=10)
     add_kill_arguments(parser)
-    # Until the engine treats a connection cut mid-statement (a plain DBAPIError with
-    # connection_invalidated) as transient, such an update is confirmed with an apology and
-    # its step is lost. --patch-engine shows the figures with that fixed.
-    parser.add_argument("--patch-engine", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)
-    if args.patch_engine:
-        import bot.core.engine as engine_module
-
-        engine_module.TRANSIENT_ERRORS = (*TRANSIENT_ERRORS, DBAPIError)  # type: ignore[misc]
     classify.warm_up()
     base = make_url(PG_ADMIN)
     name = f"redgrid_chaos_{uuid.uuid4().hex[:8]}"

@@ -119,7 +119,7 @@ class Engine:
         except UserFacingError as error:
             result = await self._answer_only(incoming, error.key, error.params, "refused")
         except Exception as error:
-            if _unavailable(error):
+            if unavailable(error):
                 # Not confirmed: the channel delivers the update again (Telegram redelivers a
                 # webhook answered 5xx; polling does not advance the offset).
                 if self.metrics is not None:
@@ -389,7 +389,15 @@ _CLAIM_UPDATE = {
 _SQLITE_RETRY = frozenset({5, 6, 8, 10, 13, 14, 15})
 
 
-def _unavailable(error: BaseException) -> bool:
+# PostgreSQL SQLSTATEs of a database that cannot take this work just now: connection
+# exceptions (08), transaction rollbacks: serialization failure, deadlock (40), insufficient
+# resources: disk full, too many connections (53), operator intervention: shutting down,
+# restarting (57P), and a lock not available in time (55P03). Anything else is a bug.
+_PG_RETRY_CLASSES = ("08", "40", "53", "57P")
+_PG_RETRY = frozenset({"55P03"})
+
+
+def unavailable(error: BaseException) -> bool:
     """The database cannot be reached (locked, full, restarting, connection cut): try again
     later. Data errors and bugs are not: retrying them would fail forever."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
@@ -397,17 +405,22 @@ def _unavailable(error: BaseException) -> bool:
     if isinstance(error, OperationalError) and isinstance(error.orig, sqlite3.Error):
         code = getattr(error.orig, "sqlite_errorcode", None) or 0
         return (code & 0xFF) in _SQLITE_RETRY  # the primary code of an extended one
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    if isinstance(error, DBAPIError) and isinstance(sqlstate, str):
+        return sqlstate.startswith(_PG_RETRY_CLASSES) or sqlstate in _PG_RETRY
     return isinstance(error, TRANSIENT_ERRORS)
 
 
 def _cause(error: BaseException) -> str:
     """The driver's own words for an outage, for one log line (no statement, no parameters):
-    "database is locked [SQLITE_BUSY]", "database or disk is full [SQLITE_FULL]"."""
+    "database is locked [SQLITE_BUSY]", "...: canceling statement due to lock timeout [55P03]"."""
     orig = error.orig if isinstance(error, DBAPIError) else None
     if isinstance(orig, sqlite3.Error) and getattr(orig, "sqlite_errorname", None):
         return f"{orig} [{orig.sqlite_errorname}]"
     lines = str(orig or error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0] if lines else ''}"[:200]
+    sqlstate = getattr(orig, "sqlstate", None)
+    code = f" [{sqlstate}]" if isinstance(sqlstate, str) else ""
+    return f"{type(error).__name__}: {lines[0] if lines else ''}{code}"[:200]
 
 
 _TEXT_FIELDS = ("text", "command", "args", "button_data", "display_name", "contact_phone")

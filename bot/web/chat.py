@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.channels import webchat
-from bot.core.engine import TRANSIENT_ERRORS
+from bot.core.engine import unavailable
 from bot.core.messages import Incoming, Photo
 from bot.i18n import pick_locale
 from bot.web import identities, uploads
@@ -108,8 +108,10 @@ def _from_body(web: WebSession, body: SendBody) -> Incoming:
 async def _process(state: WebState, incoming: Incoming) -> dict[str, Any]:
     try:
         result = await state.process(incoming)
-    except TRANSIENT_ERRORS:
-        raise ApiError(503, "web.unavailable", code="unavailable") from None
+    except Exception as error:
+        if unavailable(error):  # not handled: the page sends it again
+            raise ApiError(503, "web.unavailable", code="unavailable") from None
+        raise
     return {"status": result.status, "outbox_ids": list(result.outbox_ids)}
 
 
