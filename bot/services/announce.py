@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -15,6 +15,7 @@ from bot.services import cards, notify, scope
 from models import (
     Building,
     Category,
+    ChannelIdentity,
     Compound,
     OutboxMessage,
     Priority,
@@ -62,12 +63,15 @@ async def residents(
     **params: str,
 ) -> list[OutboxMessage]:
     """Tell the reporter and the followers: `workflow.<key>` with the reference and the note."""
-    people = set(await followers(session, request_id=request.id))
+    following = select(RequestFollower.person_id).where(RequestFollower.request_id == request.id)
+    who: ColumnElement[bool] = ChannelIdentity.person_id.in_(following)
     if request.reporter_id is not None:
-        people.add(request.reporter_id)
-    return await notify.notify_persons(
+        who = who | (ChannelIdentity.person_id == request.reporter_id)
+    if skip := sorted(set(exclude)):
+        who = who & ChannelIdentity.person_id.not_in(skip)
+    return await notify.notify_where(
         session,
-        person_ids=people - set(exclude),
+        who=who,
         render=lambda loc: cards.notice(request, loc, key=key, note=note, **params),
         request_id=request.id,
         settings=settings,

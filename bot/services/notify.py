@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -32,14 +32,31 @@ async def notify_persons(
     ids = sorted(set(person_ids))
     if not ids:
         return []
+    return await notify_where(
+        session,
+        who=ChannelIdentity.person_id.in_(ids),
+        render=render,
+        request_id=request_id,
+        urgent=urgent,
+        settings=settings,
+    )
+
+
+async def notify_where(
+    session: AsyncSession,
+    *,
+    who: ColumnElement[bool],
+    render: Render,
+    request_id: int | None = None,
+    urgent: bool = False,
+    settings: Settings | None = None,
+) -> list[OutboxMessage]:
+    """`notify_persons` for the people a condition on ChannelIdentity.person_id picks (a
+    subquery of followers, of a unit's staff...), found in the same statement."""
     query = (
         select(ChannelIdentity, Person.language)
         .join(Person, Person.id == ChannelIdentity.person_id)
-        .where(
-            ChannelIdentity.person_id.in_(ids),
-            ChannelIdentity.unreachable_at.is_(None),
-            Person.deleted_at.is_(None),
-        )
+        .where(who, ChannelIdentity.unreachable_at.is_(None), Person.deleted_at.is_(None))
         .order_by(ChannelIdentity.person_id, ChannelIdentity.id)
     )
     default = _default_locale(settings)
@@ -106,12 +123,12 @@ async def notify_unit(
     exclude: Iterable[int] = (),
 ) -> list[OutboxMessage]:
     """Write outbox rows for everyone holding one of `roles` on exactly this unit."""
-    members = set(await unit_members(session, unit_id=unit_id, roles=roles)) - set(exclude)
-    return await notify_persons(
-        session,
-        person_ids=members,
-        render=render,
-        request_id=request_id,
-        urgent=urgent,
-        settings=settings,
+    members = select(RoleGrant.person_id).where(
+        RoleGrant.unit_id == unit_id, RoleGrant.role.in_(list(roles))
+    )
+    who: ColumnElement[bool] = ChannelIdentity.person_id.in_(members)
+    if skip := sorted(set(exclude)):
+        who = who & ChannelIdentity.person_id.not_in(skip)
+    return await notify_where(
+        session, who=who, render=render, request_id=request_id, urgent=urgent, settings=settings
     )
