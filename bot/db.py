@@ -14,10 +14,17 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot import sqlite_inline
+
 
 def is_sqlite(url: str) -> bool:
     """True when the URL names an SQLite database."""
     return url.startswith("sqlite")
+
+
+# Seconds a transaction waits for another process's SQLite write lock before "database is
+# locked" (and for the process's one connection, see create_engine).
+SQLITE_WAIT = 10.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -29,7 +36,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    # Waiting for a lock held by another process is bot.sqlite_inline's, between turns of the
+    # event loop: SQLite's own busy handler would sleep on the loop's thread.
+    cursor.execute("PRAGMA busy_timeout=0")
     cursor.close()
 
 
@@ -37,13 +46,26 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
-    """Create an async engine; SQLite gets WAL mode and foreign keys, its folder is created."""
+def create_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, sqlite_wait: float = SQLITE_WAIT
+) -> AsyncEngine:
+    """Create an async engine; SQLite gets WAL mode and foreign keys, its folder is created.
+
+    An SQLite file is used through bot.sqlite_inline (sqlite3 in the event loop's thread)
+    with one connection per process: every transaction is a writer (BEGIN IMMEDIATE), so
+    tasks queue for the connection without blocking the loop.
+    """
     kwargs: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs.update(
+                async_creator=sqlite_inline.connector(database, busy_wait=sqlite_wait),
+                pool_size=1,
+                max_overflow=0,
+                pool_timeout=sqlite_wait,
+            )
     else:
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)

@@ -21,6 +21,7 @@ from sqlalchemy import Insert, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import OutputChannel
@@ -65,7 +66,8 @@ class ReplySender(Protocol):
 
 Clock = Callable[[], datetime]
 # Errors that mean "the database is not available right now": the update must not be confirmed.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+# PoolTimeout: no connection came free in time (SQLite has one per process).
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError, TimeoutError, PoolTimeout)
 
 
 @dataclass(frozen=True, slots=True)

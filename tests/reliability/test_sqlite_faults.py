@@ -70,7 +70,7 @@ class Rig:
 def build(path: Path, settings: Settings, outputs: dict[str, Any]) -> Rig:
     """An engine as production builds it (replies recorded lazily), on its own connections
     to `path`, with a short busy timeout."""
-    db = create_engine(f"sqlite+aiosqlite:///{path}")
+    db = create_engine(f"sqlite+aiosqlite:///{path}", sqlite_wait=BUSY_MS / 1000)
     sessions = session_factory(db)
     sender = Sender(
         sessions, outputs, settings.outbox, settings.tz, worker_id="faults",
@@ -85,11 +85,10 @@ def build(path: Path, settings: Settings, outputs: dict[str, Any]) -> Rig:
     # Registered after the product's own listener, so these settings win.
     @event.listens_for(db.sync_engine, "connect")
     def _limits(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
         if rig.max_pages is not None:
+            cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA max_page_count={rig.max_pages}")
-        cursor.close()
+            cursor.close()
 
     return rig
 
