@@ -242,20 +242,12 @@ class Engine:
     ) -> tuple[Conversation, ChannelIdentity | None, Person | None]:
         """The chat's conversation row, locked, with the sender's identity and person: one
         statement on the hot path (a second only for a chat's very first update)."""
-        stmt = (
-            select(Conversation, ChannelIdentity, Person)
-            .outerjoin(
-                ChannelIdentity,
-                (ChannelIdentity.channel == Conversation.channel)
-                & (ChannelIdentity.external_id == incoming.user_id),
-            )
-            .outerjoin(Person, Person.id == ChannelIdentity.person_id)
-            .where(
-                Conversation.channel == incoming.channel, Conversation.chat_id == incoming.chat_id
-            )
-            .with_for_update(of=Conversation)
-        )
-        row = (await session.execute(stmt)).one_or_none()
+        keys = {
+            "channel": incoming.channel,
+            "chat_id": incoming.chat_id,
+            "user_id": incoming.user_id,
+        }
+        row = (await session.execute(_LOAD, keys)).one_or_none()
         if row is None:
             values = {
                 "channel": incoming.channel,
@@ -265,7 +257,7 @@ class Engine:
                 "updated_at": self.clock(),
             }
             await session.execute(_insert_ignore(session, Conversation, values))
-            row = (await session.execute(stmt)).one()
+            row = (await session.execute(_LOAD, keys)).one()
         return row[0], row[1], row[2]
 
     async def _person(
@@ -375,6 +367,21 @@ class Engine:
 
 
 # Built once, so SQLAlchemy computes their cache keys once (they run on every update).
+# The chat's conversation, locked, with the sender's identity and person.
+_LOAD = (
+    select(Conversation, ChannelIdentity, Person)
+    .outerjoin(
+        ChannelIdentity,
+        (ChannelIdentity.channel == Conversation.channel)
+        & (ChannelIdentity.external_id == bindparam("user_id")),
+    )
+    .outerjoin(Person, Person.id == ChannelIdentity.person_id)
+    .where(
+        Conversation.channel == bindparam("channel"),
+        Conversation.chat_id == bindparam("chat_id"),
+    )
+    .with_for_update(of=Conversation)
+)
 _INSERT_REPLIES = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
 _CLAIM_UPDATE = {
     dialect_is_pg: make_insert(ProcessedUpdate)

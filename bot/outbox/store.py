@@ -168,15 +168,22 @@ async def mark_sent(
     again."""
     # No lease check: even if a lease ran out, the message did go, and saying so stops any
     # later attempt.
-    table = cast(Table, M.__table__)
-    # An executemany cannot take an IN list; spell the two statuses out.
-    waiting = or_(table.c.status == PENDING, table.c.status == SENDING)
     await session.execute(
-        update(table)
-        .where(table.c.id == bindparam("row_id"), waiting)
-        .values(status=SENT, sent_at=bindparam("at"), external_message_id=bindparam("mid")),
-        [{"row_id": row_id, "at": at, "mid": mid} for row_id, at, mid in sent],
+        _MARK_SENT, [{"row_id": row_id, "at": at, "mid": mid} for row_id, at, mid in sent]
     )
+
+
+# Built once (it runs with nearly every update): an executemany cannot take an IN list, so
+# the two statuses are spelt out.
+_TABLE = cast(Table, M.__table__)
+_MARK_SENT = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id == bindparam("row_id"),
+        or_(_TABLE.c.status == PENDING, _TABLE.c.status == SENDING),
+    )
+    .values(status=SENT, sent_at=bindparam("at"), external_message_id=bindparam("mid"))
+)
 
 
 async def mark_retry(

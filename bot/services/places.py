@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Building, Compound, OrgUnit, UnitKind
@@ -40,16 +40,20 @@ async def search_compounds(
     if not needle:
         return []
     pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    stmt = (
-        select(Compound)
-        .where(
-            Compound.name_zh.like(pattern, escape="\\")
-            | func.lower(Compound.name_en).like(pattern.lower(), escape="\\")
-        )
-        .order_by(Compound.code)
-        .limit(limit)
+    params = {"pattern": pattern, "lower_pattern": pattern.lower(), "limit": limit}
+    return (await session.execute(_SEARCH_COMPOUNDS, params)).scalars().all()
+
+
+# Built once: residents type an address on nearly every turn of their onboarding.
+_SEARCH_COMPOUNDS = (
+    select(Compound)
+    .where(
+        Compound.name_zh.like(bindparam("pattern"), escape="\\")
+        | func.lower(Compound.name_en).like(bindparam("lower_pattern"), escape="\\")
     )
-    return (await session.execute(stmt)).scalars().all()
+    .order_by(Compound.code)
+    .limit(bindparam("limit"))
+)
 
 
 async def list_buildings(session: AsyncSession, *, compound_id: int) -> Sequence[Building]:
