@@ -21,6 +21,7 @@ from bot.config import load_settings
 from bot.core.engine import Engine
 from bot.db import create_engine, session_factory
 from bot.outbox import Sender
+from bot.runtime import settle_heap
 from bot.services import classify
 from bot.services.org_import import load_demo
 from handlers import build_router
@@ -86,6 +87,7 @@ async def run(url: str, residents: int, concurrency: int) -> dict[str, float]:
         sender=sender,
     )
     classify.warm_up()
+    settle_heap()  # as `redgrid run` does after start-up
     counter = Counter()
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(residents):

@@ -34,6 +34,7 @@ from bot.config import load_settings
 from bot.core.engine import Engine
 from bot.db import create_engine, session_factory
 from bot.outbox import Limits, Sender
+from bot.runtime import settle_heap
 from bot.services import classify
 from bot.services.org_import import load_demo
 from handlers import build_router
@@ -262,6 +263,7 @@ async def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING if args.verbose else logging.ERROR)
     classify.warm_up()
+    settle_heap()  # as `redgrid run` does after start-up
     results = []
     with tempfile.TemporaryDirectory() as folder:
         for framework in args.framework or ["ptb", "aiogram"]:

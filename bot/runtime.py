@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -27,6 +28,7 @@ from bot.db import create_engine, session_factory
 from bot.metrics import Metrics
 from bot.outbox import Sender
 from bot.scheduler import build_scheduler
+from bot.services import classify
 from handlers import build_router
 from models import utcnow
 
@@ -93,11 +95,23 @@ def describe(runtime: Runtime) -> list[str]:
     return lines
 
 
+def settle_heap() -> None:
+    """Move what start-up built (code, message catalogs, the classifier's model, the
+    frameworks' models) out of the garbage collector's sight. A full collection walked all of
+    it every time: a pause of about a quarter of a second every few hundred updates, and on
+    average a third of the CPU an update costs."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     """Run every part until `stop` is set (or SIGINT/SIGTERM), then shut down gracefully:
     the current updates finish, nothing half-done is flushed."""
     from bot.web.app import create_app, serve
 
+    # The classifier's model before the first resident waits for it; then the heap settles.
+    await asyncio.to_thread(classify.warm_up)
+    settle_heap()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
