@@ -34,14 +34,14 @@ UNLIMITED = Limits(
 )
 
 
-def make_client(framework: str, api: FakeBotAPI) -> TelegramAdapter:
+def make_client(framework: str, api: FakeBotAPI, *, timeout: float = 3.0) -> TelegramAdapter:
     if framework == "ptb":
         from bot.channels.telegram_ptb import PtbTelegram
 
-        return PtbTelegram.create(api.token, api.base_url, timeout=3.0)
+        return PtbTelegram.create(api.token, api.base_url, timeout=timeout)
     from bot.channels.telegram_aiogram import AiogramTelegram
 
-    return AiogramTelegram.create(api.token, api.base_url, timeout=3.0)
+    return AiogramTelegram.create(api.token, api.base_url, timeout=timeout)
 
 
 def make_telegram_engine(

@@ -32,6 +32,7 @@ from tests.conftest import (
     create_postgres_database,
     drop_postgres_database,
 )
+from tests.e2e.conftest import make_client
 from tests.fakes.bot_api import FakeBotAPI, texts
 from tests.outbox.fakes import Crash, FakeClock
 from tests.outbox.test_sender import MORNING, TZ, drain
@@ -40,16 +41,6 @@ if TYPE_CHECKING:
     from tests.conftest import TestDB
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def client_for(framework: str, api: FakeBotAPI, *, timeout: float = 3.0) -> TelegramAdapter:
-    if framework == "ptb":
-        from bot.channels.telegram_ptb import PtbTelegram
-
-        return PtbTelegram.create(api.token, api.base_url, timeout=timeout)
-    from bot.channels.telegram_aiogram import AiogramTelegram
-
-    return AiogramTelegram.create(api.token, api.base_url, timeout=timeout)
 
 
 @pytest.fixture(params=["ptb", "aiogram"])
@@ -103,7 +94,7 @@ async def test_a_429_storm_delays_but_delivers_everything_once_in_order(
     framework: str, api: FakeBotAPI, db: TestDB
 ) -> None:
     clock = FakeClock(MORNING)
-    client = client_for(framework, api)
+    client = make_client(framework, api)
     await client.start()
     try:
         await enqueue(db, chats=4, per_chat=5)
@@ -121,7 +112,7 @@ async def test_server_errors_and_timeouts_are_retried_until_delivered(
     framework: str, api: FakeBotAPI, db: TestDB
 ) -> None:
     clock = FakeClock(MORNING)
-    client = client_for(framework, api, timeout=0.3)
+    client = make_client(framework, api, timeout=0.3)
     await client.start()
     try:
         await enqueue(db, chats=3, per_chat=3)
@@ -156,7 +147,7 @@ async def test_killed_between_send_and_record_sends_again_after_the_lease(
     framework: str, api: FakeBotAPI, db: TestDB
 ) -> None:
     clock = FakeClock(MORNING)
-    client = client_for(framework, api)
+    client = make_client(framework, api)
     await client.start()
     try:
         await enqueue(db, chats=1, per_chat=1)
