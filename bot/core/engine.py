@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Insert, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -445,15 +445,27 @@ def _clean_text(value: str) -> str:
     return value
 
 
+def _count(value: int | None) -> int | None:
+    """A size or duration as the channel reported it, or None (unknown) when no real file
+    could have it: negative, or past what an INTEGER column holds."""
+    return value if value is not None and 0 <= value < 2**31 else None
+
+
 def _clean(incoming: Incoming) -> Incoming:
-    """The update with text no database or channel would choke on."""
-    changes: dict[str, str] = {}
+    """The update with text and numbers no database or channel would choke on."""
+    changes: dict[str, Any] = {}
     for name in _TEXT_FIELDS:
         value = getattr(incoming, name)
         cleaned = _clean_text(value) if value else value
         if cleaned != value:
             changes[name] = cleaned
-    return replace(incoming, **changes) if changes else incoming  # type: ignore[arg-type]
+    if any(_count(p.file_size) != p.file_size for p in incoming.photos):
+        changes["photos"] = tuple(
+            replace(p, file_size=_count(p.file_size)) for p in incoming.photos
+        )
+    if _count(incoming.voice_duration) != incoming.voice_duration:
+        changes["voice_duration"] = _count(incoming.voice_duration)
+    return replace(incoming, **changes) if changes else incoming
 
 
 def _numbered_choice(ctx: Context, text: str) -> str | None:
