@@ -11,7 +11,37 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.core.messages import Button, Incoming, Outgoing, ReplyRequest
 from bot.i18n import Translator
-from models import Conversation, Person
+from models import Person
+
+
+@dataclass(slots=True)
+class ChatState:
+    """Where one chat is in its conversation: its `conversations` row, locked for the update.
+
+    A plain object rather than a mapped one: the engine writes back what a handler changed in
+    one statement at the end of the update, without the ORM's unit of work on the hot path.
+    """
+
+    person_id: int | None
+    state: str
+    data: dict[str, Any]
+    _loaded: tuple[int | None, str, dict[str, Any]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._loaded = (self.person_id, self.state, self.data)
+
+    def changes(self) -> dict[str, Any]:
+        """The columns that differ from the row as loaded (another statement of the same
+        update may have written the others: those are left as they are)."""
+        person_id, state, data = self._loaded
+        values: dict[str, Any] = {}
+        if self.person_id != person_id:
+            values["person_id"] = self.person_id
+        if self.state != state:
+            values["state"] = self.state
+        if self.data is not data and self.data != data:
+            values["data"] = self.data
+        return values
 
 
 @dataclass
@@ -22,7 +52,7 @@ class Context:
     incoming: Incoming
     settings: Settings
     now: datetime
-    conversation: Conversation
+    conversation: ChatState
     person: Person
     t: Translator
     replies: list[Outgoing] = field(default_factory=list)

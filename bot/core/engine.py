@@ -10,14 +10,15 @@ propagates (database unreachable/locked: nothing is confirmed and the channel re
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
-from sqlalchemy import Insert, bindparam, insert, select
+from sqlalchemy import Table, Update, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -27,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.base import OutputChannel
 from bot.config import Settings
 from bot.core import buttons
-from bot.core.context import Context
+from bot.core.context import ChatState, Context
 from bot.core.flood import FloodGate
 from bot.core.messages import Incoming, Outgoing
 from bot.core.router import Router
@@ -158,8 +159,7 @@ class Engine:
                     return ProcessResult("handled")
                 ctx = await self._context(session, incoming)
                 await self._dispatch(ctx)
-                ctx.conversation.updated_at = ctx.now
-                return ProcessResult("handled", await self._write_replies(session, ctx))
+                return ProcessResult("handled", await self._finish(session, ctx))
         except BaseException:
             if marks and self.sender is not None:
                 self.sender.give_back_reply_marks(marks)
@@ -203,7 +203,7 @@ class Engine:
         async with self.sessions() as session, session.begin():
             ctx = await self._context(session, incoming)
             ctx.say("core.slow_down")
-            replies = await self._write_replies(session, ctx)
+            replies = await self._finish(session, ctx)
         if replies and self.sender is not None:
             await self.sender.deliver_leased(replies)
 
@@ -216,30 +216,30 @@ class Engine:
                 return ProcessResult("duplicate")
             ctx = await self._context(session, incoming)
             ctx.say(key, **params)
-            return ProcessResult(status, await self._write_replies(session, ctx))  # type: ignore[arg-type]
+            return ProcessResult(status, await self._finish(session, ctx))  # type: ignore[arg-type]
 
     async def _claim_update(self, session: AsyncSession, incoming: Incoming) -> bool:
-        stmt = _CLAIM_UPDATE[session.get_bind().dialect.name == "postgresql"]
+        stmt = _CLAIM_UPDATE[_is_postgres(session)]
         params = {"channel": incoming.channel, "update_id": incoming.update_id, "at": self.clock()}
         return (await session.execute(stmt, params)).first() is not None
 
     async def _context(self, session: AsyncSession, incoming: Incoming) -> Context:
-        conversation, identity, person = await self._load(session, incoming)
-        person = await self._person(session, conversation, identity, person, incoming)
+        chat, identity, person = await self._load(session, incoming)
+        person = await self._person(session, chat, identity, person, incoming)
         locale = pick_locale(person.language, incoming.language_code, self.settings.locale.default)
         return Context(
             session=session,
             incoming=incoming,
             settings=self.settings,
             now=self.clock(),
-            conversation=conversation,
+            conversation=chat,
             person=person,
             t=Translator(locale),
         )
 
     async def _load(
         self, session: AsyncSession, incoming: Incoming
-    ) -> tuple[Conversation, ChannelIdentity | None, Person | None]:
+    ) -> tuple[ChatState, _Identity | None, Person | None]:
         """The chat's conversation row, locked, with the sender's identity and person: one
         statement on the hot path (a second only for a chat's very first update)."""
         keys = {
@@ -249,22 +249,17 @@ class Engine:
         }
         row = (await session.execute(_LOAD, keys)).one_or_none()
         if row is None:
-            values = {
-                "channel": incoming.channel,
-                "chat_id": incoming.chat_id,
-                "state": "",
-                "data": {},
-                "updated_at": self.clock(),
-            }
-            await session.execute(_insert_ignore(session, Conversation, values))
+            await session.execute(_INSERT_CHAT[_is_postgres(session)], {**keys, "at": self.clock()})
             row = (await session.execute(_LOAD, keys)).one()
-        return row[0], row[1], row[2]
+        chat = ChatState(person_id=row.person_id, state=row.state, data=row.data or {})
+        identity = None if row.identity_id is None else _Identity(row.identity_id, row.unreachable)
+        return chat, identity, row.Person
 
     async def _person(
         self,
         session: AsyncSession,
-        conversation: Conversation,
-        identity: ChannelIdentity | None,
+        chat: ChatState,
+        identity: _Identity | None,
         person: Person | None,
         incoming: Incoming,
     ) -> Person:
@@ -275,16 +270,44 @@ class Engine:
             session.add(person)
             await session.flush()
             if identity is None:
-                identity = ChannelIdentity(
-                    channel=incoming.channel, external_id=incoming.user_id, chat_id=incoming.chat_id
+                await session.execute(
+                    _INSERT_IDENTITY,
+                    {
+                        "channel": incoming.channel,
+                        "external_id": incoming.user_id,
+                        "chat_id": incoming.chat_id,
+                        "person_id": person.id,
+                        "created_at": self.clock(),
+                    },
                 )
-                session.add(identity)
-            identity.person_id = person.id
-        elif identity is not None and identity.unreachable_at is not None:
-            identity.unreachable_at = None
-        if conversation.person_id != person.id:
-            conversation.person_id = person.id
+            else:
+                await session.execute(
+                    _LINK_IDENTITY, {"identity_id": identity.id, "person_id": person.id}
+                )
+        elif identity is not None and identity.unreachable:
+            await session.execute(_REACHABLE_AGAIN, {"identity_id": identity.id})
+        chat.person_id = person.id
         return person
+
+    async def _finish(self, session: AsyncSession, ctx: Context) -> tuple[Claimed, ...]:
+        """Write back the chat's state and the replies."""
+        incoming = ctx.incoming
+        if not self._supports_buttons(incoming.channel):
+            # A channel without buttons answers them by number: remember what each one meant.
+            choices = [b.data for m in ctx.replies for row in m.buttons for b in row]
+            if choices:
+                ctx.update_data(_choices=choices)
+        values = ctx.conversation.changes()
+        await session.execute(
+            _save_chat(frozenset(values)),
+            {
+                "chat_channel": incoming.channel,
+                "chat_chat_id": incoming.chat_id,
+                "updated_at": ctx.now,
+                **values,
+            },
+        )
+        return await self._write_replies(session, ctx)
 
     async def _dispatch(self, ctx: Context) -> None:
         incoming, router = ctx.incoming, self.router
@@ -328,10 +351,6 @@ class Engine:
         """Write the replies as outbox rows, already held by this worker for `lease` when it
         will deliver them itself after the commit (no separate claim transaction)."""
         incoming = ctx.incoming
-        if not self._supports_buttons(incoming.channel):
-            choices = [b.data for m in ctx.replies for row in m.buttons for b in row]
-            if choices:
-                ctx.update_data(_choices=choices)
         held = self.sender is not None
         lease_until = ctx.now + (self.sender.lease if self.sender else DEFAULT_LEASE)
         if not ctx.replies:
@@ -366,28 +385,92 @@ class Engine:
         )
 
 
-# Built once, so SQLAlchemy computes their cache keys once (they run on every update).
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    """The sender's channel identity, as far as the engine needs it."""
+
+    id: int
+    unreachable: bool
+
+
+# Built once, so SQLAlchemy computes their cache keys once (they run on every update), and on
+# the tables rather than the mapped classes: the ORM's bulk persistence and unit of work cost
+# several times the statements themselves. Only the person is an ORM object (handlers edit it).
+_CHATS = cast(Table, Conversation.__table__)
+_IDENTITIES = cast(Table, ChannelIdentity.__table__)
 # The chat's conversation, locked, with the sender's identity and person.
 _LOAD = (
-    select(Conversation, ChannelIdentity, Person)
+    select(
+        _CHATS.c.person_id,
+        _CHATS.c.state,
+        _CHATS.c.data,
+        _IDENTITIES.c.id.label("identity_id"),
+        (_IDENTITIES.c.unreachable_at.is_not(None)).label("unreachable"),
+        Person,
+    )
+    .select_from(_CHATS)
     .outerjoin(
-        ChannelIdentity,
-        (ChannelIdentity.channel == Conversation.channel)
-        & (ChannelIdentity.external_id == bindparam("user_id")),
+        _IDENTITIES,
+        (_IDENTITIES.c.channel == _CHATS.c.channel)
+        & (_IDENTITIES.c.external_id == bindparam("user_id")),
     )
-    .outerjoin(Person, Person.id == ChannelIdentity.person_id)
-    .where(
-        Conversation.channel == bindparam("channel"),
-        Conversation.chat_id == bindparam("chat_id"),
-    )
-    .with_for_update(of=Conversation)
+    .outerjoin(Person, Person.id == _IDENTITIES.c.person_id)
+    .where(_CHATS.c.channel == bindparam("channel"), _CHATS.c.chat_id == bindparam("chat_id"))
+    .with_for_update(of=_CHATS)
 )
-_INSERT_REPLIES = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
+_INSERT_CHAT = {
+    dialect_is_pg: make_insert(_CHATS)
+    .values(
+        channel=bindparam("channel"),
+        chat_id=bindparam("chat_id"),
+        state="",
+        data={},
+        updated_at=bindparam("at"),
+    )
+    .on_conflict_do_nothing()
+    for dialect_is_pg, make_insert in ((True, pg_insert), (False, sqlite_insert))
+}
+_INSERT_IDENTITY = insert(_IDENTITIES)
+_LINK_IDENTITY = (
+    update(_IDENTITIES)
+    .where(_IDENTITIES.c.id == bindparam("identity_id"))
+    .values(person_id=bindparam("person_id"))
+)
+_REACHABLE_AGAIN = (
+    update(_IDENTITIES)
+    .where(_IDENTITIES.c.id == bindparam("identity_id"))
+    .values(unreachable_at=None)
+)
+
+
+@functools.cache
+def _save_chat(columns: frozenset[str]) -> Update:
+    """UPDATE of the chat's row: its time, and the columns a handler changed."""
+    return (
+        update(_CHATS)
+        .where(
+            _CHATS.c.channel == bindparam("chat_channel"),
+            _CHATS.c.chat_id == bindparam("chat_chat_id"),
+        )
+        .values(
+            {
+                name: bindparam(name, type_=_CHATS.c[name].type)
+                for name in ("updated_at", *sorted(columns))
+            }
+        )
+    )
+
+
+# On the tables, not the mapped classes: an INSERT on a class goes through the ORM's bulk
+# persistence, which costs several times the statement itself.
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+_PROCESSED = cast(Table, ProcessedUpdate.__table__)
+_INSERT_REPLIES = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
 _CLAIM_UPDATE = {
-    dialect_is_pg: make_insert(ProcessedUpdate)
+    dialect_is_pg: make_insert(_PROCESSED)
     .values(channel=bindparam("channel"), update_id=bindparam("update_id"), at=bindparam("at"))
     .on_conflict_do_nothing()
-    .returning(ProcessedUpdate.update_id)
+    .returning(_PROCESSED.c.update_id)
     for dialect_is_pg, make_insert in ((True, pg_insert), (False, sqlite_insert))
 }
 
@@ -481,11 +564,8 @@ def _as_button(ctx: Context, data: str) -> Context:
     return ctx
 
 
-def _insert_ignore(session: AsyncSession, table: type, values: dict[str, object]) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING for the session's dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(table).values(**values).on_conflict_do_nothing()
-    return sqlite_insert(table).values(**values).on_conflict_do_nothing()
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 __all__ = ["Engine", "Outgoing", "ProcessResult"]
