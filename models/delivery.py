@@ -21,6 +21,8 @@ class Conversation(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
     state: Mapped[str] = mapped_column(String(60), default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # When the chat last moved (state, scratch data or person); an update that leaves it where
+    # it was does not write the row.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -58,6 +58,14 @@ from bot.channels.telegram_common import ALLOWED_UPDATES, InlineRows, Part
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
+
+class _RawUpdates(GetUpdates):
+    """getUpdates whose answer stays the Bot API's own JSON: the engine reads plain dicts, so
+    building aiogram's models of every update only to dump them back is skipped."""
+
+    __returning__ = list[dict[str, Any]]
+
+
 # aiogram reads every answer as `Response[<the method's return type>]`, a parametrized pydantic
 # model. pydantic caches those classes only weakly, so each garbage collection that frees one
 # makes the next call build it again (several milliseconds, every few hundred calls). Holding
@@ -72,7 +80,7 @@ _RESPONSE_MODELS = tuple(
         EditMessageText,
         GetFile,
         GetMe,
-        GetUpdates,
+        _RawUpdates,
         GetWebhookInfo,
         SendDocument,
         SendMessage,
@@ -213,14 +221,13 @@ class AiogramTelegram(TelegramAdapter):
     async def get_updates(
         self, *, offset: int | None, poll_timeout: float, limit: int
     ) -> list[dict[str, Any]]:
-        updates = await self.bot.get_updates(
+        method = _RawUpdates(
             offset=offset,
             timeout=int(poll_timeout),
             limit=limit,
             allowed_updates=list(ALLOWED_UPDATES),
-            request_timeout=int(poll_timeout + self._poll_slack),
         )
-        return [u.model_dump(mode="json", by_alias=True, exclude_none=True) for u in updates]
+        return await self.bot(method, request_timeout=int(poll_timeout + self._poll_slack))
 
     async def webhook_info(self) -> dict[str, Any]:
         info = await self.bot.get_webhook_info()

@@ -298,15 +298,16 @@ class Engine:
             if choices:
                 ctx.update_data(_choices=choices)
         values = ctx.conversation.changes()
-        await session.execute(
-            _save_chat(frozenset(values)),
-            {
-                "chat_channel": incoming.channel,
-                "chat_chat_id": incoming.chat_id,
-                "updated_at": ctx.now,
-                **values,
-            },
-        )
+        if values:  # an update that leaves the chat where it was writes nothing here
+            await session.execute(
+                _save_chat(frozenset(values)),
+                {
+                    "chat_channel": incoming.channel,
+                    "chat_chat_id": incoming.chat_id,
+                    "updated_at": ctx.now,
+                    **values,
+                },
+            )
         return await self._write_replies(session, ctx)
 
     async def _dispatch(self, ctx: Context) -> None:
@@ -445,7 +446,7 @@ _REACHABLE_AGAIN = (
 
 @functools.cache
 def _save_chat(columns: frozenset[str]) -> Update:
-    """UPDATE of the chat's row: its time, and the columns a handler changed."""
+    """UPDATE of the chat's row: the columns that changed, and when."""
     return (
         update(_CHATS)
         .where(
