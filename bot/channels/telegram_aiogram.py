@@ -31,7 +31,6 @@ from aiogram.methods import (
     EditMessageText,
     GetFile,
     GetMe,
-    GetUpdates,
     GetWebhookInfo,
     SendDocument,
     SendMessage,
@@ -39,7 +38,7 @@ from aiogram.methods import (
     SetMyCommands,
     SetWebhook,
 )
-from aiogram.methods.base import Response
+from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import (
     BotCommand,
     BotCommandScopeChat,
@@ -59,11 +58,17 @@ from bot.channels.telegram_common import ALLOWED_UPDATES, InlineRows, Part
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
-class _RawUpdates(GetUpdates):
+class _RawUpdates(TelegramMethod[list[dict[str, Any]]]):
     """getUpdates whose answer stays the Bot API's own JSON: the engine reads plain dicts, so
     building aiogram's models of every update only to dump them back is skipped."""
 
     __returning__ = list[dict[str, Any]]
+    __api_method__ = "getUpdates"
+
+    offset: int | None = None
+    limit: int | None = None
+    timeout: int | None = None
+    allowed_updates: list[str] | None = None
 
 
 # aiogram reads every answer as `Response[<the method's return type>]`, a parametrized pydantic
