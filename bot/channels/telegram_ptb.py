@@ -2,7 +2,8 @@
 
 No `Application`, no ConversationHandler, no persistence: the conversation core owns the state.
 The stock `Updater` confirms updates before they are handled, so polling is our own loop
-(`bot.channels.telegram_polling`) calling `Bot.get_updates`.
+(`bot.channels.telegram_polling`) calling getUpdates through the Bot. The Bot's HTTP goes
+through aiohttp (`bot.channels.ptb_transport`: why).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 from telegram.warnings import PTBUserWarning
 
+from bot.channels.ptb_transport import AiohttpRequest
 from bot.channels.telegram_base import ApiFailure, TelegramAdapter
 from bot.channels.telegram_common import ALLOWED_UPDATES, InlineRows, Part
 
@@ -42,14 +43,16 @@ def make_bot(token: str, api_base_url: str, *, timeout: float = 10.0, pool: int 
         token,
         base_url=f"{base}/bot",
         base_file_url=f"{base}/file/bot",
-        request=HTTPXRequest(
+        request=AiohttpRequest(
             connection_pool_size=pool,
             read_timeout=timeout,
             write_timeout=timeout,
             connect_timeout=timeout,
             pool_timeout=timeout,
         ),
-        get_updates_request=HTTPXRequest(read_timeout=timeout, connect_timeout=timeout),
+        get_updates_request=AiohttpRequest(
+            connection_pool_size=1, read_timeout=timeout, connect_timeout=timeout
+        ),
     )
 
 

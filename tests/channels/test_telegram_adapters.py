@@ -103,6 +103,14 @@ async def test_timeout_is_a_retry(wired: tuple[FakeBotAPI, TelegramAdapter]) -> 
     assert not result.ok and not result.permanent and not result.unreachable
 
 
+async def test_a_server_gone_away_is_a_retry(wired: tuple[FakeBotAPI, TelegramAdapter]) -> None:
+    api, client = wired
+    await api.close()  # connections refused from now on
+    result = await client.send(CHAT, Outgoing(text="hi"))
+    assert not result.ok and not result.permanent and not result.unreachable
+    assert result.error
+
+
 async def test_edits(wired: tuple[FakeBotAPI, TelegramAdapter]) -> None:
     api, client = wired
     sent = await client.send(CHAT, Outgoing(text="旧", buttons=[[Button("a", "a")]]))
