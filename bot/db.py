@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_
 
 from bot import sqlite_inline
 
@@ -42,8 +45,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(connection: Connection) -> None:
+    driver = connection.connection.driver_connection
+    if not isinstance(driver, sqlite_inline.InlineConnection):  # an in-memory database
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    # Straight to the driver: as a statement, BEGIN cost every transaction a statement's worth
+    # of SQLAlchemy's execution machinery. Its errors are wrapped as a statement's would be.
+    try:
+        await_(driver.begin_immediate())
+    except sqlite3.Error as error:
+        raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error) from error
 
 
 def create_engine(

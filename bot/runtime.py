@@ -63,7 +63,7 @@ def build(settings: Settings) -> Runtime:
         telegram = make_client(settings.telegram)
         outputs[telegram.name] = telegram
     worker = f"{socket.gethostname()}-{os.getpid()}"
-    # Replies' delivery is recorded with the next update's transaction, or after 50 ms.
+    # Replies' deliveries are recorded together, in one transaction per 50 ms at most.
     sender = Sender(
         sessions, outputs, settings.outbox, settings.tz, worker_id=worker, record_delay=0.05
     )

@@ -157,6 +157,10 @@ class InlineConnection:
     async def execute(self, sql: str, parameters: Any = ()) -> InlineCursor:
         return await self.cursor().execute(sql, parameters)
 
+    async def begin_immediate(self) -> None:
+        """Open a writing transaction, waiting (asynchronously) for another process's lock."""
+        await self.cursor()._when_free(lambda: self._conn.execute("BEGIN IMMEDIATE"))
+
     async def commit(self) -> None:
         await self.cursor()._when_free(self._conn.commit)
 

@@ -34,8 +34,7 @@ from bot.core.messages import Incoming, Outgoing
 from bot.core.router import Router
 from bot.exceptions import UserFacingError
 from bot.i18n import Translator, pick_locale
-from bot.outbox.sender import Mark
-from bot.outbox.store import PENDING, SENDING, Claimed, mark_chat_unreachable, mark_sent
+from bot.outbox.store import PENDING, SENDING, Claimed, mark_chat_unreachable
 from bot.services import command_menu
 from models import ChannelIdentity, Conversation, OutboxMessage, Person, ProcessedUpdate, utcnow
 
@@ -59,10 +58,6 @@ class ReplySender(Protocol):
     def lease(self) -> timedelta: ...
 
     async def deliver_leased(self, rows: Sequence[Claimed]) -> None: ...
-
-    def take_reply_marks(self) -> list[Mark]: ...
-
-    def give_back_reply_marks(self, marks: Sequence[Mark]) -> None: ...
 
 
 Clock = Callable[[], datetime]
@@ -146,24 +141,15 @@ class Engine:
         return result
 
     async def _handle(self, incoming: Incoming) -> ProcessResult:
-        # Earlier replies' delivery is recorded in this transaction rather than one of its own.
-        marks = self.sender.take_reply_marks() if self.sender is not None else []
-        try:
-            async with self.sessions() as session, session.begin():
-                if marks:
-                    await mark_sent(session, sent=marks)
-                if not await self._claim_update(session, incoming):
-                    return ProcessResult("duplicate")
-                if incoming.kind == "reachability":
-                    await self._reachability(session, incoming)
-                    return ProcessResult("handled")
-                ctx = await self._context(session, incoming)
-                await self._dispatch(ctx)
-                return ProcessResult("handled", await self._finish(session, ctx))
-        except BaseException:
-            if marks and self.sender is not None:
-                self.sender.give_back_reply_marks(marks)
-            raise
+        async with self.sessions() as session, session.begin():
+            if not await self._claim_update(session, incoming):
+                return ProcessResult("duplicate")
+            if incoming.kind == "reachability":
+                await self._reachability(session, incoming)
+                return ProcessResult("handled")
+            ctx = await self._context(session, incoming)
+            await self._dispatch(ctx)
+            return ProcessResult("handled", await self._finish(session, ctx))
 
     async def _reachability(self, session: AsyncSession, incoming: Incoming) -> None:
         """The person blocked us, or allowed us again, in their own chat: flag or clear their

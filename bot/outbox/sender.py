@@ -109,7 +109,7 @@ class Sender:
         self._db_lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
         self._sent: list[tuple[int, datetime, str | None]] = []
-        # Reply successes waiting to be recorded (see `take_reply_marks`); None: record at once.
+        # Reply successes waiting to be recorded together (see `deliver_leased`); None: at once.
         self._record_delay = record_delay
         self._reply_marks: list[Mark] = []
         self._flush_task: asyncio.Task[None] | None = None
@@ -179,32 +179,21 @@ class Sender:
         self._reply_marks.extend(sent)
         self._schedule_flush()
 
-    def take_reply_marks(self) -> list[Mark]:
-        """Reply successes not yet recorded, for a caller about to open a transaction anyway
-        (the engine's next update) to record them there instead of in one of their own."""
-        marks, self._reply_marks = self._reply_marks, []
-        return marks
-
-    def give_back_reply_marks(self, marks: Sequence[Mark]) -> None:
-        """Marks taken by a transaction that did not commit: record them later."""
-        self._reply_marks[:0] = marks
-        self._schedule_flush()
-
     def _schedule_flush(self) -> None:
         if self._flush_task is None or self._flush_task.done():
             self._flush_task = asyncio.create_task(self._flush_reply_marks_later())
 
     async def _flush_reply_marks_later(self) -> None:
-        # A quiet chat's marks are recorded after `record_delay`; a busy worker records them
-        # in its next update's transaction, saving a transaction per turn. If the process
-        # dies in between, the rows are sent again when their lease ends: the same
-        # at-least-once case as a crash between send and record.
+        # Replies sent within `record_delay` of each other are recorded in one transaction
+        # (one executemany): on a busy worker, one per `record_delay` instead of a statement
+        # in every update's own. If the process dies in between, the rows are sent again when
+        # their lease ends: the same at-least-once case as a crash between send and record.
         await asyncio.sleep(self._record_delay or 0)
         await self.flush_reply_marks()
 
     async def flush_reply_marks(self) -> None:
         """Record every reply success still waiting."""
-        marks = self.take_reply_marks()
+        marks, self._reply_marks = self._reply_marks, []
         if not marks:
             return
         try:
