@@ -99,7 +99,9 @@ def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str]
     fields = request_data.json_parameters
     if not request_data.contains_files:
         return fields
-    form = aiohttp.FormData()
+    # Names as they are (UTF-8), as Telegram reads them: quoting would show a resident's
+    # "诉求.csv" as "%E8%AF%89%E6%B1%82.csv".
+    form = aiohttp.FormData(quote_fields=False)
     for name, value in fields.items():
         form.add_field(name, value)
     for name, (filename, content, mime_type) in request_data.multipart_data.items():

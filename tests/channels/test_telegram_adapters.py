@@ -138,6 +138,7 @@ async def test_photos_and_documents(
     )
     assert result.ok
     document = api.messages[CHAT][-1]["document"]
+    assert document["file_name"] == "诉求.csv"
     assert api.files[document["file_id"]] == b"a,b\n1,2\n"
     assert await client.download(document["file_id"]) == b"a,b\n1,2\n"
 
