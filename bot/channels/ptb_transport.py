@@ -72,14 +72,15 @@ class AiohttpRequest(BaseRequest):
             else connect_timeout
         )
         pool = self._pool_timeout if pool_timeout is BaseRequest.DEFAULT_NONE else pool_timeout
-        # aiohttp has no write timeout of its own: sending the body and waiting for the
-        # answer share `sock_read` (the longer of the two); waiting for a pooled connection
-        # and opening one share `connect`.
+        # aiohttp has no write timeout of its own: a body that will not go is bounded by the
+        # ceiling on the whole call (every part's limit added up). Waiting for a pooled
+        # connection and opening one share `connect`.
+        parts = [part for part in (pool, connect, write, read) if part is not None]
         timeout = aiohttp.ClientTimeout(
-            total=None,
+            total=sum(parts) if len(parts) == 4 else None,
             connect=None if pool is None or connect is None else pool + connect,
             sock_connect=connect,
-            sock_read=None if read is None or write is None else max(read, write),
+            sock_read=read,
         )
         try:
             async with self._session.request(
