@@ -98,6 +98,8 @@ class Database:
 class TestDB:
     """What a test gets: its connection (in a rolled-back transaction) and a session factory."""
 
+    __test__ = False  # not a test class, whatever its name
+
     kind: str
     url: str
     engine: AsyncEngine

@@ -8,6 +8,7 @@ through aiohttp (`bot.channels.ptb_transport`: why).
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Sequence
 from datetime import timedelta
@@ -34,6 +35,10 @@ from bot.channels.telegram_base import ApiFailure, TelegramAdapter
 from bot.channels.telegram_common import ALLOWED_UPDATES, InlineRows, Part
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+# python-telegram-bot's documented opt-in to its next major version's time periods (timedelta,
+# not seconds): without it, every 429 it builds warns of the change (the adapter reads both).
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 def make_bot(token: str, api_base_url: str, *, timeout: float = 10.0, pool: int = 64) -> Bot:
