@@ -295,7 +295,10 @@ class FlakyChannel(TestChannel):
 
 
 async def phase_flaky_output(url: str, args: argparse.Namespace) -> dict[str, object]:
-    settings = load_settings(database={"url": url})
+    # No quiet hours: run in the district's night, they would hold every push till morning.
+    settings = load_settings(
+        database={"url": url}, outbox={"quiet_start": "00:00", "quiet_end": "00:00"}
+    )
     db = create_engine(url)
     sessions = session_factory(db)
     channel = FlakyChannel(healthy_at=0.0)

@@ -4,9 +4,10 @@ For python-telegram-bot and aiogram in turn: (a) the framework's own stock echo 
 poller, its dispatcher) answers N residents' messages; (b) redgrid answers the same N messages
 through its own polling loop, the full engine (SQLite file, demo district loaded) and the
 outbox (limits raised: they protect Telegram, they are not what is measured).
-Prints one JSON line per framework, then, last, one JSON object holding both.
+Each framework runs `--rounds` rounds (echo, then redgrid) and reports the medians. Prints one
+JSON line per framework, then, last, one JSON object holding both.
 Both bots first answer a few warm-up messages (imports, lazy schema builds), which are not timed.
-Usage: python bench/intake_telegram.py [--residents 50] [--messages 10] [--profile]
+Usage: python bench/intake_telegram.py [--residents 50] [--messages 10] [--rounds 3] [--profile]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import io
 import json
 import logging
 import pstats
+import statistics
 import sys
 import tempfile
 import time
@@ -162,12 +164,12 @@ async def redgrid(
     framework: str,
     api: FakeBotAPI,
     args: argparse.Namespace,
-    folder: str,
+    database: str,
     profiler: cProfile.Profile | None,
 ) -> float:
     """Seconds until every timed update was handled, answered and confirmed (the database
     setup and the warm-up messages are not counted)."""
-    url = f"sqlite+aiosqlite:///{folder}/{framework}.sqlite3"
+    url = f"sqlite+aiosqlite:///{database}"
     settings = load_settings(database={"url": url})
     db = create_engine(url)
     await migrate.upgrade(db)
@@ -217,35 +219,45 @@ async def redgrid(
 
 
 async def measure(framework: str, args: argparse.Namespace, folder: str) -> dict[str, Any]:
+    """`args.rounds` rounds of echo then redgrid; the medians of each, so that one round
+    disturbed by the rest of a shared machine does not decide the figure."""
     total = args.residents * args.messages
-    api = FakeBotAPI()
-    await api.start()
-    try:
-        echo_s = await (echo_ptb if framework == "ptb" else echo_aiogram)(api, args)
-    finally:
-        await api.close()
-    api = FakeBotAPI()
-    await api.start()
-    profiler = cProfile.Profile() if args.profile else None
-    try:
-        redgrid_s = await redgrid(framework, api, args, folder, profiler)
-        replies = api.counts["sendMessage"]
-    finally:
-        await api.close()
-    if profiler:
-        out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out)
-        stats.sort_stats("tottime").print_stats(15)
-        stats.sort_stats("cumulative").print_stats(r"/work/main/(bot|handlers)/", 30)
-        print(out.getvalue(), file=sys.stderr)
+    echo_runs: list[float] = []
+    redgrid_runs: list[float] = []
+    replies = 0
+    for round_ in range(args.rounds):
+        api = FakeBotAPI()
+        await api.start()
+        try:
+            echo_runs.append(await (echo_ptb if framework == "ptb" else echo_aiogram)(api, args))
+        finally:
+            await api.close()
+        api = FakeBotAPI()
+        await api.start()
+        profiler = cProfile.Profile() if args.profile and round_ == 0 else None
+        try:
+            database = f"{folder}/{framework}-{round_}.sqlite3"
+            redgrid_runs.append(await redgrid(framework, api, args, database, profiler))
+            replies = api.counts["sendMessage"]
+        finally:
+            await api.close()
+        if profiler:
+            out = io.StringIO()
+            stats = pstats.Stats(profiler, stream=out)
+            stats.sort_stats("tottime").print_stats(15)
+            stats.sort_stats("cumulative").print_stats(r"/(bot|handlers)/", 30)
+            print(out.getvalue(), file=sys.stderr)
+    echo_s, redgrid_s = statistics.median(echo_runs), statistics.median(redgrid_runs)
     echo_rate, redgrid_rate = total / echo_s, total / redgrid_s
     print(
-        f"{framework}: {total} messages; echo {echo_s:.2f}s, redgrid {redgrid_s:.2f}s "
-        f"({replies} replies sent)"
+        f"{framework}: {total} messages x {args.rounds} rounds; echo "
+        f"{' '.join(f'{t:.2f}s' for t in echo_runs)}, redgrid "
+        f"{' '.join(f'{t:.2f}s' for t in redgrid_runs)} ({replies} replies a round)"
     )
     return {
         "framework": framework,
         "messages": total,
+        "rounds": args.rounds,
         "echo_per_s": round(echo_rate, 1),
         "redgrid_per_s": round(redgrid_rate, 1),
         "ratio": round(redgrid_rate / echo_rate, 3),
@@ -268,6 +280,7 @@ async def main() -> None:
     parser.add_argument("--residents", type=int, default=50)
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--framework", choices=["ptb", "aiogram"], action="append")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--verbose", action="store_true")
