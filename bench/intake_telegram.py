@@ -7,7 +7,7 @@ outbox (limits raised: they protect Telegram, they are not what is measured).
 Each framework runs `--rounds` rounds (echo, then redgrid) and reports the medians. Prints one
 JSON line per framework, then, last, one JSON object holding both.
 Both bots first answer a few warm-up messages (imports, lazy schema builds), which are not timed.
-Usage: python bench/intake_telegram.py [--residents 50] [--messages 10] [--rounds 3] [--profile]
+Usage: python bench/intake_telegram.py [--residents 100] [--messages 20] [--rounds 3] [--profile]
 """
 
 from __future__ import annotations
@@ -277,8 +277,8 @@ def _import_frameworks() -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--residents", type=int, default=50)
-    parser.add_argument("--messages", type=int, default=10)
+    parser.add_argument("--residents", type=int, default=100)
+    parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--framework", choices=["ptb", "aiogram"], action="append")
