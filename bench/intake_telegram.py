@@ -32,7 +32,7 @@ from bot import migrate
 from bot.channels.telegram_base import TelegramAdapter
 from bot.channels.telegram_polling import poll
 from bot.channels.telegram_runtime import make_update_handler
-from bot.config import load_settings
+from bot.config import TelegramSettings, load_settings
 from bot.core.engine import Engine
 from bot.db import create_engine, session_factory
 from bot.outbox import Limits, Sender
@@ -279,7 +279,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--residents", type=int, default=100)
     parser.add_argument("--messages", type=int, default=20)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--concurrency", type=int, default=TelegramSettings().polling_chats
+    )  # chats at once, as `redgrid run` polls
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--framework", choices=["ptb", "aiogram"], action="append")
     parser.add_argument("--profile", action="store_true")

@@ -134,7 +134,12 @@ async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> 
 
         parts.append(
             lambda: run_telegram(
-                settings, runtime.engine, runtime.telegram, stop=stop, serve_webhook_itself=False
+                settings,
+                runtime.engine,
+                runtime.telegram,
+                stop=stop,
+                serve_webhook_itself=False,
+                concurrency=settings.telegram.polling_chats,
             )
         )
     tasks = [asyncio.create_task(part()) for part in parts]

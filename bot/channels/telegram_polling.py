@@ -82,7 +82,7 @@ async def poll(
     stop: asyncio.Event,
     poll_timeout: float = 30.0,
     limit: int = 100,
-    concurrency: int = 8,
+    concurrency: int = 64,
     retry_delay: float = 1.0,
 ) -> None:
     """Fetch and handle updates until `stop` is set; confirms handled ones on the way out."""

@@ -151,7 +151,7 @@ async def run_telegram(
     stop: asyncio.Event,
     serve_webhook_itself: bool = True,
     poll_timeout: float = 30.0,
-    concurrency: int = 8,
+    concurrency: int = 64,
 ) -> None:
     """Run the Telegram channel until `stop` is set.
 
