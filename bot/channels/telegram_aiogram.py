@@ -85,13 +85,13 @@ _RESPONSE_MODELS = tuple(
         EditMessageText,
         GetFile,
         GetMe,
-        _RawUpdates,
         GetWebhookInfo,
         SendDocument,
         SendMessage,
         SendPhoto,
         SetMyCommands,
         SetWebhook,
+        _RawUpdates,
     )
 )
 
