@@ -238,7 +238,11 @@ class Engine:
             await session.execute(_INSERT_CHAT[_is_postgres(session)], {**keys, "at": self.clock()})
             row = (await session.execute(_LOAD, keys)).one()
         chat = ChatState(person_id=row.person_id, state=row.state, data=row.data or {})
-        identity = None if row.identity_id is None else _Identity(row.identity_id, row.unreachable)
+        identity = (
+            None
+            if row.identity_id is None
+            else _Identity(row.identity_id, row.identity_chat_id, row.unreachable)
+        )
         return chat, identity, row.Person
 
     async def _person(
@@ -250,7 +254,11 @@ class Engine:
         incoming: Incoming,
     ) -> Person:
         """The person writing; a newcomer (or someone who erased their data) gets a new one.
-        Writing again makes a chat that had blocked the bot reachable again."""
+
+        Their identity's chat is where their own pushes go: their private chat, never a group
+        they wrote in (on Telegram a person's private chat has their user id). Writing in it
+        makes it reachable again, and moves there an identity first met in a group."""
+        own_chat = incoming.user_id if incoming.is_group else incoming.chat_id
         if person is None or person.deleted_at is not None:
             person = Person(display_name=incoming.display_name[:200])
             session.add(person)
@@ -261,7 +269,7 @@ class Engine:
                     {
                         "channel": incoming.channel,
                         "external_id": incoming.user_id,
-                        "chat_id": incoming.chat_id,
+                        "chat_id": own_chat,
                         "person_id": person.id,
                         "created_at": self.clock(),
                     },
@@ -270,8 +278,12 @@ class Engine:
                 await session.execute(
                     _LINK_IDENTITY, {"identity_id": identity.id, "person_id": person.id}
                 )
-        elif identity is not None and identity.unreachable:
-            await session.execute(_REACHABLE_AGAIN, {"identity_id": identity.id})
+        if (
+            identity is not None
+            and not incoming.is_group
+            and (identity.unreachable or identity.chat_id != own_chat)
+        ):
+            await session.execute(_OWN_CHAT, {"identity_id": identity.id, "chat_id": own_chat})
         chat.person_id = person.id
         return person
 
@@ -377,6 +389,7 @@ class _Identity:
     """The sender's channel identity, as far as the engine needs it."""
 
     id: int
+    chat_id: str
     unreachable: bool
 
 
@@ -392,6 +405,7 @@ _LOAD = (
         _CHATS.c.state,
         _CHATS.c.data,
         _IDENTITIES.c.id.label("identity_id"),
+        _IDENTITIES.c.chat_id.label("identity_chat_id"),
         (_IDENTITIES.c.unreachable_at.is_not(None)).label("unreachable"),
         Person,
     )
@@ -423,10 +437,10 @@ _LINK_IDENTITY = (
     .where(_IDENTITIES.c.id == bindparam("identity_id"))
     .values(person_id=bindparam("person_id"))
 )
-_REACHABLE_AGAIN = (
+_OWN_CHAT = (  # the person wrote in their own chat: pushes go there, and it is reachable
     update(_IDENTITIES)
     .where(_IDENTITIES.c.id == bindparam("identity_id"))
-    .values(unreachable_at=None)
+    .values(chat_id=bindparam("chat_id"), unreachable_at=None)
 )
 
 
