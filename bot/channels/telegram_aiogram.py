@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from aiogram import Bot
+from aiogram import Bot, methods
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
@@ -22,21 +22,6 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
-)
-from aiogram.methods import (
-    AnswerCallbackQuery,
-    DeleteMyCommands,
-    DeleteWebhook,
-    EditMessageReplyMarkup,
-    EditMessageText,
-    GetFile,
-    GetMe,
-    GetWebhookInfo,
-    SendDocument,
-    SendMessage,
-    SendPhoto,
-    SetMyCommands,
-    SetWebhook,
 )
 from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import (
@@ -78,19 +63,19 @@ class _RawUpdates(TelegramMethod[list[dict[str, Any]]]):
 _RESPONSE_MODELS = tuple(
     Response[method.__returning__]  # type: ignore[name-defined]
     for method in (
-        AnswerCallbackQuery,
-        DeleteMyCommands,
-        DeleteWebhook,
-        EditMessageReplyMarkup,
-        EditMessageText,
-        GetFile,
-        GetMe,
-        GetWebhookInfo,
-        SendDocument,
-        SendMessage,
-        SendPhoto,
-        SetMyCommands,
-        SetWebhook,
+        methods.AnswerCallbackQuery,
+        methods.DeleteMyCommands,
+        methods.DeleteWebhook,
+        methods.EditMessageReplyMarkup,
+        methods.EditMessageText,
+        methods.GetFile,
+        methods.GetMe,
+        methods.GetWebhookInfo,
+        methods.SendDocument,
+        methods.SendMessage,
+        methods.SendPhoto,
+        methods.SetMyCommands,
+        methods.SetWebhook,
         _RawUpdates,
     )
 )
