@@ -3,6 +3,8 @@ the printable notice, minutes and the outcome.
 
 ```mermaid
 stateDiagram-v2
+    [*] --> cancel: 取消议事 (mtcx)
+    cancel --> [*]: reason typed, or 不说明原因 (mtcxy): called off, invitees told
     [*] --> minutes: 会议纪要 (mtmin)
     minutes --> [*]: text typed (kept)
     [*] --> decision: 记录结果 (mtout)
@@ -18,9 +20,9 @@ from bot.core.buttons import ButtonData, encode
 from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
-from bot.exceptions import NotFound
 from bot.services import ballots, meeting_cards, meeting_views, meetings, qr
 from handlers.common import stale_button
+from handlers.meeting_common import cancel_row
 from models import Building, Meeting, MeetingKind, MeetingStatus, PollStatus
 
 router = Router()
@@ -28,11 +30,8 @@ router = Router()
 S_MINUTES = "mt.minutes"
 S_DECISION = "mt.decision"
 S_ACTIONS = "mt.actions"
+S_CANCEL = "mt.cancel"
 TEXT_LIMIT = 2000
-
-
-def _cancel(ctx: Context) -> list[Button]:
-    return [Button(ctx.t("core.cancel"), encode("menu"))]
 
 
 async def _meeting(ctx: Context, data: ButtonData | None = None) -> Meeting:
@@ -48,6 +47,11 @@ async def show_manage(ctx: Context, meeting: Meeting) -> None:
     lines = [
         meeting_cards.describe(meeting, ctx.locale, settings=ctx.settings),
         ctx.t(f"meeting.status.{meeting.status.value}"),
+        *(
+            [ctx.t("meeting.cancel_reason", reason=meeting.cancel_reason)]
+            if meeting.cancel_reason
+            else []
+        ),
         ctx.t(
             "meeting.answers",
             households=len(report.households),
@@ -94,7 +98,8 @@ async def show_manage(ctx: Context, meeting: Meeting) -> None:
                 Button(ctx.t("meeting.button.outcome"), encode("mtout", meeting.id)),
             ]
         )
-    if meeting.kind == MeetingKind.meeting:
+        rows.append([Button(ctx.t("meeting.button.call_off"), encode("mtcx", meeting.id))])
+    if meeting.kind == MeetingKind.meeting and meeting.status != MeetingStatus.cancelled:
         rows.append([Button(ctx.t("meeting.button.notice"), encode("mtqr", meeting.id))])
     ctx.reply("\n".join(lines), buttons=rows)
 
@@ -126,7 +131,9 @@ async def send_notice(ctx: Context, meeting: Meeting) -> None:
 
 @router.button("mtqr")
 async def notice(ctx: Context, data: ButtonData) -> None:
-    await send_notice(ctx, await _meeting(ctx, data))
+    meeting = await _meeting(ctx, data)
+    meetings.refuse_cancelled(meeting)
+    await send_notice(ctx, meeting)
 
 
 @router.button("mthh")
@@ -170,8 +177,9 @@ async def households(ctx: Context, data: ButtonData) -> None:
 @router.button("mtmin")
 async def minutes(ctx: Context, data: ButtonData) -> None:
     meeting = await _meeting(ctx, data)
+    meetings.refuse_cancelled(meeting)
     ctx.goto(S_MINUTES, meeting_id=meeting.id)
-    ctx.reply(ctx.t("meeting.ask_minutes"), buttons=[_cancel(ctx)])
+    ctx.reply(ctx.t("meeting.ask_minutes"), buttons=[cancel_row(ctx)])
 
 
 @router.state(S_MINUTES)
@@ -181,6 +189,7 @@ async def minutes_typed(ctx: Context) -> None:
         ctx.say("meeting.ask_minutes")
         return
     meeting = await _meeting(ctx)
+    meetings.refuse_cancelled(meeting)
     meetings.set_minutes(meeting=meeting, text=text[:TEXT_LIMIT])
     ctx.goto("")
     ctx.say("meeting.minutes_saved")
@@ -190,10 +199,9 @@ async def minutes_typed(ctx: Context) -> None:
 @router.button("mtout")
 async def outcome(ctx: Context, data: ButtonData) -> None:
     meeting = await _meeting(ctx, data)
-    if meeting.status != MeetingStatus.scheduled:
-        raise NotFound("meeting.over")
+    meetings.require_scheduled(meeting)
     ctx.goto(S_DECISION, meeting_id=meeting.id)
-    ctx.reply(ctx.t("meeting.ask_decision"), buttons=[_cancel(ctx)])
+    ctx.reply(ctx.t("meeting.ask_decision"), buttons=[cancel_row(ctx)])
 
 
 @router.state(S_DECISION)
@@ -205,7 +213,7 @@ async def decision_typed(ctx: Context) -> None:
     await _meeting(ctx)
     ctx.update_data(decision=text[:TEXT_LIMIT])
     ctx.conversation.state = S_ACTIONS
-    rows = [[Button(ctx.t("meeting.button.no_actions"), encode("mtna"))], _cancel(ctx)]
+    rows = [[Button(ctx.t("meeting.button.no_actions"), encode("mtna"))], cancel_row(ctx)]
     ctx.reply(ctx.t("meeting.ask_actions"), buttons=rows)
 
 
@@ -228,8 +236,7 @@ async def no_actions(ctx: Context, _data: ButtonData) -> None:
 
 async def _record(ctx: Context, actions: str) -> None:
     meeting = await _meeting(ctx)
-    if meeting.status != MeetingStatus.scheduled:
-        raise NotFound("meeting.over")
+    meetings.require_scheduled(meeting)
     closed = await ballots.closed_polls(ctx.session, meeting_id=meeting.id)
     await meetings.record_outcome(
         ctx.session,
@@ -243,4 +250,55 @@ async def _record(ctx: Context, actions: str) -> None:
     )
     ctx.goto("")
     ctx.say("meeting.outcome_recorded", id=meeting.id)
+    await show_manage(ctx, meeting)
+
+
+# --- calling it off -----------------------------------------------------------------------------
+
+
+@router.button("mtcx")
+async def call_off(ctx: Context, data: ButtonData) -> None:
+    """Ask why (the reason goes to the residents) before calling the meeting off."""
+    meeting = await _meeting(ctx, data)
+    meetings.require_scheduled(meeting)
+    invited = len(await meetings.invitee_ids(ctx.session, meeting=meeting))
+    ctx.goto(S_CANCEL, meeting_id=meeting.id)
+    rows = [
+        [Button(ctx.t("meeting.button.call_off_now"), encode("mtcxy"))],
+        [Button(ctx.t("meeting.button.keep"), encode("mtv", meeting.id))],
+    ]
+    ctx.reply(
+        ctx.t("meeting.ask_call_off", id=meeting.id, topic=meeting.topic, n=invited), buttons=rows
+    )
+
+
+@router.state(S_CANCEL)
+async def call_off_reason(ctx: Context) -> None:
+    text = ctx.incoming.text.strip()
+    if ctx.incoming.kind != "text" or not text:
+        ctx.say("meeting.ask_call_off_reason")
+        return
+    await _call_off(ctx, text[:TEXT_LIMIT])
+
+
+@router.button("mtcxy")
+async def call_off_now(ctx: Context, _data: ButtonData) -> None:
+    if ctx.state != S_CANCEL:
+        await stale_button(ctx)
+        return
+    await _call_off(ctx, "")
+
+
+async def _call_off(ctx: Context, reason: str) -> None:
+    meeting = await _meeting(ctx)
+    told = await meetings.cancel(
+        ctx.session,
+        meeting=meeting,
+        actor=ctx.person,
+        reason=reason,
+        now=ctx.now,
+        settings=ctx.settings,
+    )
+    ctx.goto("")
+    ctx.say("meeting.called_off", id=meeting.id, n=told)
     await show_manage(ctx, meeting)

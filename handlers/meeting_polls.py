@@ -24,11 +24,12 @@ from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.exceptions import NotFound
-from bot.services import ballots, meeting_cards
+from bot.services import ballots, meeting_cards, meetings
 from bot.services.polls import Result
 from handlers.common import stale_button
-from handlers.meeting_manage import _cancel, _meeting, show_manage
-from models import MeetingStatus, Poll, PollRule, PollStatus
+from handlers.meeting_common import cancel_row
+from handlers.meeting_manage import _meeting, show_manage
+from models import Poll, PollRule, PollStatus
 
 router = Router()
 
@@ -43,10 +44,9 @@ S_CLOSING = "mt.poll_close"
 @router.button("mtpn")
 async def new_poll(ctx: Context, data: ButtonData) -> None:
     meeting = await _meeting(ctx, data)
-    if meeting.status != MeetingStatus.scheduled:
-        raise NotFound("meeting.over")
+    meetings.require_scheduled(meeting)
     ctx.goto(S_QUESTION, meeting_id=meeting.id)
-    ctx.reply(ctx.t("meeting.ask_question"), buttons=[_cancel(ctx)])
+    ctx.reply(ctx.t("meeting.ask_question"), buttons=[cancel_row(ctx)])
 
 
 @router.state(S_QUESTION)
@@ -61,7 +61,7 @@ async def question_typed(ctx: Context) -> None:
         [Button(ctx.t(f"meeting.rule.{rule.value}"), encode("mtpr", rule.value))]
         for rule in PollRule
     ]
-    ctx.reply(ctx.t("meeting.ask_rule"), buttons=[*rows, _cancel(ctx)])
+    ctx.reply(ctx.t("meeting.ask_rule"), buttons=[*rows, cancel_row(ctx)])
 
 
 @router.button("mtpr")
@@ -83,7 +83,7 @@ async def rule_chosen(ctx: Context, data: ButtonData) -> None:
         rule=PollRule(value),
     )
     ctx.goto(S_OPTIONS, meeting_id=meeting.id, poll_id=poll.id)
-    ctx.reply(ctx.t("meeting.ask_options"), buttons=[_cancel(ctx)])
+    ctx.reply(ctx.t("meeting.ask_options"), buttons=[cancel_row(ctx)])
 
 
 @router.state(S_OPTIONS)
@@ -95,7 +95,10 @@ async def option_typed(ctx: Context) -> None:
         await ballots.add_option(ctx.session, poll=poll, text=line)
     options = await ballots.list_options(ctx.session, poll_id=poll.id)
     listing = "\n".join(f"{n}. {o.text}" for n, o in enumerate(options, start=1))
-    rows = [[Button(ctx.t("meeting.button.options_done"), encode("mtod", poll.id))], _cancel(ctx)]
+    rows = [
+        [Button(ctx.t("meeting.button.options_done"), encode("mtod", poll.id))],
+        cancel_row(ctx),
+    ]
     ctx.reply(ctx.t("meeting.options_so_far", options=listing), buttons=rows)
 
 
@@ -120,7 +123,7 @@ async def ask_closing(ctx: Context, poll: Poll) -> None:
             Button(ctx.t("meeting.button.close_in_hour"), encode("mtpoh", poll.id, 60)),
             Button(ctx.t("meeting.button.close_in_day"), encode("mtpoh", poll.id, 1440)),
         ],
-        _cancel(ctx),
+        cancel_row(ctx),
     ]
     ctx.reply(ctx.t("meeting.ask_closing"), buttons=rows)
 

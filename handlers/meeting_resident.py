@@ -20,7 +20,15 @@ from bot.exceptions import NotFound
 from bot.services import ballots, meeting_cards, meeting_views, meetings, people, qr
 from handlers.common import stale_button
 from handlers.meeting_manage import show_manage
-from models import Compound, Meeting, MeetingInvitation, MeetingKind, PollStatus, Rsvp
+from models import (
+    Compound,
+    Meeting,
+    MeetingInvitation,
+    MeetingKind,
+    MeetingStatus,
+    PollStatus,
+    Rsvp,
+)
 
 router = Router()
 
@@ -53,8 +61,12 @@ async def show_resident(ctx: Context, meeting: Meeting) -> None:
     lines = [
         meeting_cards.describe(meeting, ctx.locale, settings=ctx.settings),
         ctx.t(f"meeting.status.{meeting.status.value}"),
-        ctx.t(f"meeting.your_answer.{invitation.response.value}"),
     ]
+    if meeting.status == MeetingStatus.cancelled:
+        if meeting.cancel_reason:
+            lines.append(ctx.t("meeting.cancel_reason", reason=meeting.cancel_reason))
+    else:
+        lines.append(ctx.t(f"meeting.your_answer.{invitation.response.value}"))
     if meeting.decision:
         lines.append(
             ctx.t(
@@ -64,7 +76,8 @@ async def show_resident(ctx: Context, meeting: Meeting) -> None:
                 actions=meeting.actions or "-",
             )
         )
-    rows = meeting_cards.rsvp_buttons(meeting, ctx.locale) if meeting.decision == "" else []
+    scheduled = meeting.status == MeetingStatus.scheduled
+    rows = meeting_cards.rsvp_buttons(meeting, ctx.locale) if scheduled else []
     if meetings.check_in_open(meeting, ctx.now) and invitation.checked_in_at is None:
         rows.append(
             [Button(ctx.t("meeting.button.check_in"), encode(meeting_cards.CHECK_IN, meeting.id))]

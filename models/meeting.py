@@ -82,6 +82,8 @@ class Meeting(CreatedAtMixin, Base):
     decision: Mapped[str] = mapped_column(Text, default="")
     actions: Mapped[str] = mapped_column(Text, default="")  # who does what by when
     held_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Each reminder is claimed by setting its mark, so it goes out exactly once.
     reminded_day_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminded_hour_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -102,6 +102,7 @@ async def open_poll(
         raise NotFound("meeting.poll_needs_options")
     meeting = await session.get(Meeting, poll.meeting_id)
     assert meeting is not None  # a foreign key guarantees it
+    meetings.require_scheduled(meeting)  # a held or called-off meeting takes no more votes
     poll.status = PollStatus.open
     poll.opened_at = now
     poll.closes_at = closes_at if closes_at is not None and closes_at > now else None

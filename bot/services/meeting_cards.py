@@ -159,6 +159,24 @@ def outcome(meeting: Meeting, locale: str, *, polls: Sequence[PollWithOptions]) 
     return Outgoing(text=text + ("\n\n" + summary if summary else ""))
 
 
+def cancelled(meeting: Meeting, locale: str, *, settings: Settings) -> Outgoing:
+    """The news that a meeting (or poll) is called off, pushed to those it concerned."""
+    text = t(locale, "meeting.cancelled_push", what=describe(meeting, locale, settings=settings))
+    return Outgoing(text=_with_reason(text, meeting, locale))
+
+
+def cancelled_note(meeting: Meeting, settings: Settings) -> str:
+    """The cancellation as a timeline note, in the district's default language."""
+    note = timeline_note(meeting, settings, key="cancelled")
+    return _with_reason(note, meeting, settings.locale.default)
+
+
+def _with_reason(text: str, meeting: Meeting, locale: str) -> str:
+    if not meeting.cancel_reason:
+        return text
+    return text + "\n" + t(locale, "meeting.cancel_reason", reason=meeting.cancel_reason)
+
+
 def timeline_note(meeting: Meeting, settings: Settings, *, key: str) -> str:
     """A note for the request's timeline, in the district's default language."""
     locale = settings.locale.default

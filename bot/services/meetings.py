@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -27,6 +27,8 @@ from models import (
     MeetingKind,
     MeetingStatus,
     Person,
+    Poll,
+    PollStatus,
     Request,
     RequestEvent,
     Role,
@@ -39,6 +41,9 @@ CONVENER_ROLES: frozenset[Role] = frozenset({Role.grid_staff, Role.admin})
 # Check-in (button or QR) is open from shortly before the start until the meeting is surely over.
 CHECK_IN_OPENS = timedelta(hours=2)
 CHECK_IN_CLOSES = timedelta(hours=6)
+# A meeting called off this close to its start is news even in quiet hours: nobody should come
+# to the doorstep in vain.
+CANCEL_URGENT_WITHIN = timedelta(hours=12)
 _UNIT = re.compile(r"^\s*(\d+)\s*(?:-|单元|/)")
 
 
@@ -253,9 +258,21 @@ async def get_open(session: AsyncSession, *, meeting_id: int) -> Meeting:
     meeting = await session.get(Meeting, meeting_id)
     if meeting is None:
         raise NotFound("meeting.not_found")
+    require_scheduled(meeting)
+    return meeting
+
+
+def refuse_cancelled(meeting: Meeting) -> None:
+    """NotFound for a meeting that was called off: nothing more is done with it."""
+    if meeting.status == MeetingStatus.cancelled:
+        raise NotFound("meeting.cancelled")
+
+
+def require_scheduled(meeting: Meeting) -> None:
+    """NotFound, in words that say why, unless the meeting is still to take place."""
+    refuse_cancelled(meeting)
     if meeting.status != MeetingStatus.scheduled:
         raise NotFound("meeting.over")
-    return meeting
 
 
 async def respond(
@@ -326,13 +343,16 @@ async def record_outcome(
     now: datetime,
     settings: Settings,
 ) -> RequestEvent | None:
-    """Record the outcome, post it to the request's timeline and to the invited residents."""
-    if meeting.status == MeetingStatus.cancelled:
-        raise NotFound("meeting.over")
-    meeting.decision = decision.strip()[:4000]
-    meeting.actions = actions.strip()[:4000]
-    meeting.status = MeetingStatus.held
-    meeting.held_at = now
+    """Record the outcome, post it to the request's timeline and to the invited residents.
+    Once: like `cancel`, the status moves with one conditional UPDATE."""
+    await _leave_scheduled(
+        session,
+        meeting,
+        status=MeetingStatus.held,
+        held_at=now,
+        decision=decision.strip()[:4000],
+        actions=actions.strip()[:4000],
+    )
     event: RequestEvent | None = None
     people = set(await invitee_ids(session, meeting=meeting))
     request = await session.get(Request, meeting.request_id) if meeting.request_id else None
@@ -359,3 +379,72 @@ async def record_outcome(
         settings=settings,
     )
     return event
+
+
+async def cancel(
+    session: AsyncSession,
+    *,
+    meeting: Meeting,
+    actor: Person,
+    reason: str,
+    now: datetime,
+    settings: Settings,
+) -> int:
+    """Call a scheduled meeting (or poll) off, once: its open ballots stop without a result,
+    the request's timeline says so, and the invited residents (and the request's reporter)
+    hear it with the reason. Returns how many people were told."""
+    await _leave_scheduled(
+        session,
+        meeting,
+        status=MeetingStatus.cancelled,
+        cancelled_at=now,
+        cancel_reason=reason.strip()[:1000],
+    )
+    open_polls = await session.execute(
+        select(Poll).where(Poll.meeting_id == meeting.id, Poll.status == PollStatus.open)
+    )
+    for poll in open_polls.scalars():
+        poll.status, poll.closed_at = PollStatus.closed, now
+    people = set(await invitee_ids(session, meeting=meeting))
+    request = await session.get(Request, meeting.request_id) if meeting.request_id else None
+    if request is not None:
+        session.add(
+            RequestEvent(
+                request_id=request.id,
+                at=now,
+                actor_id=actor.id,
+                kind="meeting_cancelled",
+                note=meeting_cards.cancelled_note(meeting, settings),
+                visibility=Visibility.public,
+                unit_id=request.owner_unit_id,
+            )
+        )
+        if request.reporter_id is not None:
+            people.add(request.reporter_id)
+    await session.flush()
+    people.discard(actor.id)
+    soon = meeting.starts_at is not None and meeting.starts_at - now < CANCEL_URGENT_WITHIN
+    sent = await notify.notify_persons(
+        session,
+        person_ids=people,
+        render=lambda loc: meeting_cards.cancelled(meeting, loc, settings=settings),
+        request_id=meeting.request_id,
+        urgent=soon,
+        settings=settings,
+    )
+    return len({row.person_id for row in sent})
+
+
+async def _leave_scheduled(session: AsyncSession, meeting: Meeting, **values: object) -> None:
+    """Move a scheduled meeting on (held or called off) with one conditional UPDATE, then
+    reload it: of two organisers acting at once, or an outcome and a cancellation, exactly one
+    wins, and the other is refused in words that say why (NotFound)."""
+    claimed = await session.execute(
+        update(Meeting)
+        .where(Meeting.id == meeting.id, Meeting.status == MeetingStatus.scheduled)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(meeting)
+    if not getattr(claimed, "rowcount", 0):
+        require_scheduled(meeting)  # raises: it was held or called off meanwhile

@@ -21,6 +21,7 @@ from models import (
     Flat,
     Meeting,
     MeetingKind,
+    MeetingStatus,
     OrgUnit,
     OutboxMessage,
     Person,
@@ -255,3 +256,64 @@ def test_notice_png_decodes_to_the_configured_link(cfg: Settings) -> None:
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
     assert [r.text for r in decoded] == [link]
     assert qr.parse_payload("m_42") == 42 and qr.parse_payload("m_x") is None
+
+
+async def test_a_meeting_is_either_called_off_or_held_never_both(
+    demo: TestDB, cfg: Settings
+) -> None:
+    """Each side sees the meeting scheduled (as two organisers would, pressing at once); the
+    one that writes second is refused in words that say why, and its change is not made."""
+    async with demo.sessions() as session, session.begin():
+        building = await _building(session)
+        meeting = await _meeting(session, cfg)
+        staff = await _staff(session)
+        later = await _meeting(session, cfg)
+        await _resident(session, building, "3-701")
+    async with demo.sessions() as stale, demo.sessions() as stale_later:
+        async with stale.begin(), stale_later.begin():  # both still scheduled when read
+            seen = await stale.get(Meeting, meeting.id)
+            seen_later = await stale_later.get(Meeting, later.id)
+        assert seen is not None and seen.status == MeetingStatus.scheduled
+        assert seen_later is not None and seen_later.status == MeetingStatus.scheduled
+        async with demo.sessions() as first, first.begin():
+            fresh, fresh_later = (
+                await first.get(Meeting, meeting.id),
+                await first.get(Meeting, later.id),
+            )
+            assert fresh is not None and fresh_later is not None
+            await meetings.cancel(
+                first, meeting=fresh, actor=staff, reason="物业已修好", now=NOW, settings=cfg
+            )
+            await meetings.record_outcome(
+                first,
+                meeting=fresh_later,
+                actor=staff,
+                decision="修",
+                actions="",
+                now=NOW,
+                settings=cfg,
+            )
+        with pytest.raises(NotFound) as refused:
+            async with stale.begin():
+                await meetings.record_outcome(
+                    stale,
+                    meeting=seen,
+                    actor=staff,
+                    decision="修",
+                    actions="",
+                    now=NOW,
+                    settings=cfg,
+                )
+        assert refused.value.key == "meeting.cancelled"
+        with pytest.raises(NotFound) as refused:
+            async with stale_later.begin():
+                await meetings.cancel(
+                    stale_later, meeting=seen_later, actor=staff, reason="", now=NOW, settings=cfg
+                )
+        assert refused.value.key == "meeting.over"
+    async with demo.sessions() as session:
+        called_off = await session.get(Meeting, meeting.id)
+        held = await session.get(Meeting, later.id)
+        assert called_off is not None and held is not None
+        assert (called_off.status, called_off.decision) == (MeetingStatus.cancelled, "")
+        assert (held.status, held.cancel_reason) == (MeetingStatus.held, "")
