@@ -21,6 +21,11 @@ def main_menu_buttons(ctx: Context) -> list[list[Button]]:
     ]
 
 
+def cancel_row(ctx: Context) -> list[Button]:
+    """A row with one Cancel button (back to the main menu)."""
+    return [Button(ctx.t("core.cancel"), encode("menu"))]
+
+
 def show_main_menu(ctx: Context, key: str = "menu.prompt") -> None:
     """Return to the main menu, with its buttons."""
     ctx.goto("")

@@ -31,8 +31,8 @@ from bot.core.messages import Button
 from bot.core.router import Router
 from bot.exceptions import NotAllowed, NotFound
 from bot.services import meetings, places, scope
-from handlers.common import stale_button
-from handlers.meeting_common import cancel_row, check_scope
+from handlers.common import cancel_row, stale_button
+from handlers.meeting_common import check_scope
 from handlers.meeting_details import ask_place
 from models import Building, Compound, MeetingKind, Request, ScopeKind
 

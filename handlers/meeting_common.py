@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, tzinfo
 
-from bot.core.buttons import encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.exceptions import NotAllowed
 from bot.services import meetings
 from models import ScopeKind
@@ -16,11 +14,6 @@ _WHEN = re.compile(
     r"^\s*(?:(\d{4})\s*[-/.年]\s*)?(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*[ T]?\s*"
     r"(\d{1,2})\s*[:：点时]\s*(\d{2})?\s*分?\s*$"
 )
-
-
-def cancel_row(ctx: Context) -> list[Button]:
-    """A row with one Cancel button (back to the main menu)."""
-    return [Button(ctx.t("core.cancel"), encode("menu"))]
 
 
 def parse_when(text: str, *, now: datetime, tz: tzinfo) -> datetime | None:

@@ -10,8 +10,8 @@ from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.services import meeting_views, meetings, places
-from handlers.common import stale_button
-from handlers.meeting_common import cancel_row, check_scope, parse_when
+from handlers.common import cancel_row, stale_button
+from handlers.meeting_common import check_scope, parse_when
 from handlers.meeting_manage import send_notice, show_manage
 from models import MeetingKind, Request, ScopeKind
 

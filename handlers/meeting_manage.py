@@ -21,8 +21,7 @@ from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.services import ballots, meeting_cards, meeting_views, meetings, qr
-from handlers.common import stale_button
-from handlers.meeting_common import cancel_row
+from handlers.common import cancel_row, stale_button
 from models import Building, Meeting, MeetingKind, MeetingStatus, PollStatus
 
 router = Router()

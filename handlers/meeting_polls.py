@@ -26,8 +26,7 @@ from bot.core.router import Router
 from bot.exceptions import NotFound
 from bot.services import ballots, meeting_cards, meetings
 from bot.services.polls import Result
-from handlers.common import stale_button
-from handlers.meeting_common import cancel_row
+from handlers.common import cancel_row, stale_button
 from handlers.meeting_manage import _meeting, show_manage
 from models import Poll, PollRule, PollStatus
 

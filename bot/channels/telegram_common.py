@@ -339,7 +339,7 @@ RESIDENT_COMMANDS = ("start", "new", "my", "menu", "language", "privacy", "help"
 # Department liaisons work from the summons pushed to them: no commands of their own.
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "grid_staff": ("queue", "find", "whistle", "meeting", "meetings"),
-    "steward": ("queue", "find"),
+    "steward": ("queue", "find", "upkeep"),
     "department_liaison": (),
     "volunteer": ("mytasks", "myhours", "skills", "team"),
     "admin": (
@@ -355,6 +355,7 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
         "grant",
         "revoke",
         "invite",
+        "upkeep",
     ),
 }
 

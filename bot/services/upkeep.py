@@ -17,17 +17,20 @@ from sqlalchemy import Insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.config import Settings
 from bot.i18n import t
-from bot.services import announce, references, sla
+from bot.services import announce, references, scope, sla
 from models import (
     Category,
     Compound,
+    OrgUnit,
     Priority,
     Request,
     RequestEvent,
     RequestStatus,
+    Role,
     UpkeepPlan,
     UpkeepRun,
     Visibility,
@@ -53,6 +56,19 @@ DEFAULT_PLANS: tuple[PlanSpec, ...] = (
     PlanSpec("lights", "lighting", WEEK),
     PlanSpec("rain_pipes", "plumbing", MONTH),
 )
+
+
+# Who sets a compound's checks: stewards and admins over its workstation.
+EDITOR_ROLES: frozenset[Role] = frozenset({Role.steward, Role.admin})
+
+
+@dataclass(frozen=True, slots=True)
+class PlanState:
+    """One check of one compound as its editor sees it: how often, or switched off."""
+
+    kind: str
+    every: str
+    active: bool
 
 
 def period_of(every: str, *, now: datetime, settings: Settings) -> tuple[str, datetime]:
@@ -91,6 +107,78 @@ async def set_plan(
     plan.category_slug, plan.every, plan.active = category_slug, every, active
     await session.flush()
     return plan
+
+
+async def compounds_in_care(session: AsyncSession, *, person_id: int) -> list[Compound]:
+    """The compounds whose checks the person may set: without a property company, looked
+    after by a workstation inside one of their steward or admin grants; by name."""
+    units = await scope.granted_units(session, person_id=person_id, roles=EDITOR_ROLES)
+    if not units:
+        return []
+    station = aliased(OrgUnit)
+    query = (
+        select(Compound)
+        .join(station, station.id == Compound.workstation_id)
+        .where(Compound.no_property_management, scope.within(units, station.path))
+        .order_by(Compound.name_zh, Compound.id)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def may_edit(session: AsyncSession, *, person_id: int, compound: Compound) -> bool:
+    """True when the person may set this compound's checks (see `compounds_in_care`)."""
+    if not compound.no_property_management or compound.workstation_id is None:
+        return False
+    return await scope.holds_role(
+        session, person_id=person_id, roles=EDITOR_ROLES, unit_id=compound.workstation_id
+    )
+
+
+async def plan_states(session: AsyncSession, *, compound_id: int) -> list[PlanState]:
+    """Every check the compound has or could have: the defaults, with its own settings."""
+    query = select(UpkeepPlan).where(UpkeepPlan.compound_id == compound_id)
+    own = {plan.kind: plan for plan in (await session.execute(query)).scalars()}
+    states = []
+    for spec in DEFAULT_PLANS:
+        plan = own.pop(spec.kind, None)
+        states.append(
+            PlanState(spec.kind, spec.every, True)
+            if plan is None
+            else PlanState(spec.kind, plan.every, plan.active)
+        )
+    states += [PlanState(p.kind, p.every, p.active) for _, p in sorted(own.items())]
+    return states
+
+
+async def change_plan(
+    session: AsyncSession,
+    *,
+    compound_id: int,
+    kind: str,
+    every: str | None = None,
+    active: bool | None = None,
+) -> PlanState:
+    """Change how often one check runs, or switch it off or on, keeping the rest of it."""
+    current = next(
+        (s for s in await plan_states(session, compound_id=compound_id) if s.kind == kind), None
+    )
+    if current is None:
+        raise ValueError(f"no upkeep check {kind!r}")
+    query = select(UpkeepPlan.category_slug).where(
+        UpkeepPlan.compound_id == compound_id, UpkeepPlan.kind == kind
+    )
+    slug = (await session.execute(query)).scalar_one_or_none() or next(
+        spec.category_slug for spec in DEFAULT_PLANS if spec.kind == kind
+    )
+    plan = await set_plan(
+        session,
+        compound_id=compound_id,
+        kind=kind,
+        category_slug=slug,
+        every=every or current.every,
+        active=current.active if active is None else active,
+    )
+    return PlanState(plan.kind, plan.every, plan.active)
 
 
 async def list_plans(session: AsyncSession, *, compound_id: int) -> list[PlanSpec]:
