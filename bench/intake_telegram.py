@@ -3,10 +3,13 @@
 For python-telegram-bot and aiogram in turn: (a) the framework's own stock echo bot (its
 poller, its dispatcher) answers N residents' messages; (b) redgrid answers the same N messages
 through its own polling loop, the full engine (SQLite file, demo district loaded) and the
-outbox (limits raised: they protect Telegram, they are not what is measured).
-Each framework runs `--rounds` rounds (echo, then redgrid) and reports the medians. Prints one
-JSON line per framework, then, last, one JSON object holding both.
-Both bots first answer a few warm-up messages (imports, lazy schema builds), which are not timed.
+outbox (limits raised: they protect Telegram, they are not what is measured); and, to show
+where the time goes, (c) the pipeline: redgrid's polling loop and adapter answering each
+message with its own text, without a conversation turn. `turn_ms` is what the durable turn
+adds per message ((b) less (c)); `turn_ms_at_0_6` what it could cost for a ratio of 0.6.
+Each framework runs `--rounds` rounds (echo, pipeline, redgrid) and reports the medians.
+Prints one JSON line per framework, then, last, one JSON object holding both.
+Every bot first answers a few warm-up messages (imports, lazy schema builds), not timed.
 Usage: python bench/intake_telegram.py [--residents 100] [--messages 20] [--rounds 3] [--profile]
 """
 
@@ -30,10 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import migrate
 from bot.channels.telegram_base import TelegramAdapter
+from bot.channels.telegram_common import incoming_from_update
 from bot.channels.telegram_polling import poll
 from bot.channels.telegram_runtime import make_update_handler
 from bot.config import TelegramSettings, load_settings
 from bot.core.engine import Engine
+from bot.core.messages import Outgoing
 from bot.db import create_engine, session_factory
 from bot.outbox import Limits, Sender
 from bot.runtime import settle_heap
@@ -195,15 +200,45 @@ async def redgrid(
         outputs=outputs,
         sender=sender,
     )
+    try:
+        return await polled(client, make_update_handler(engine, client), api, args, profiler)
+    finally:
+        await sender.flush_reply_marks()
+        await client.close()
+        await db.dispose()
+
+
+async def pipeline(framework: str, api: FakeBotAPI, args: argparse.Namespace) -> float:
+    """The same messages through redgrid's own polling loop and adapter, each answered with
+    its own text and no conversation turn: redgrid's seconds less these are what the durable
+    turn (dedup, locked chat state, handler, outbox) costs."""
+    client = make_client(framework, api)
+    await client.start()
+
+    async def echo(update: dict[str, Any]) -> bool:
+        incoming = incoming_from_update(update, bot_username=client.username)
+        if incoming is not None:
+            await client.send(incoming.chat_id, Outgoing(text=incoming.text))
+        await client.acknowledge(update)
+        return True
+
+    try:
+        return await polled(client, echo, api, args, None)
+    finally:
+        await client.close()
+
+
+async def polled(
+    client: TelegramAdapter,
+    handler: Any,
+    api: FakeBotAPI,
+    args: argparse.Namespace,
+    profiler: cProfile.Profile | None,
+) -> float:
+    """Poll with `handler` as `redgrid run` does, until every timed update is confirmed."""
     stop = asyncio.Event()
     task = asyncio.create_task(
-        poll(
-            client,
-            make_update_handler(engine, client),
-            stop=stop,
-            poll_timeout=1,
-            concurrency=args.concurrency,
-        )
+        poll(client, handler, stop=stop, poll_timeout=1, concurrency=args.concurrency)
     )
     if profiler:
         profiler.enable()
@@ -212,55 +247,56 @@ async def redgrid(
         profiler.disable()
     stop.set()
     await task
-    await sender.flush_reply_marks()
-    await client.close()
-    await db.dispose()
     return elapsed
 
 
 async def measure(framework: str, args: argparse.Namespace, folder: str) -> dict[str, Any]:
-    """`args.rounds` rounds of echo then redgrid; the medians of each, so that one round
-    disturbed by the rest of a shared machine does not decide the figure."""
+    """`args.rounds` rounds of echo, pipeline and redgrid; the medians of each, so that one
+    round disturbed by the rest of a shared machine does not decide the figure."""
     total = args.residents * args.messages
-    echo_runs: list[float] = []
-    redgrid_runs: list[float] = []
+    runs: dict[str, list[float]] = {"echo": [], "pipeline": [], "redgrid": []}
     replies = 0
     for round_ in range(args.rounds):
-        api = FakeBotAPI()
-        await api.start()
-        try:
-            echo_runs.append(await (echo_ptb if framework == "ptb" else echo_aiogram)(api, args))
-        finally:
-            await api.close()
-        api = FakeBotAPI()
-        await api.start()
-        profiler = cProfile.Profile() if args.profile and round_ == 0 else None
-        try:
-            database = f"{folder}/{framework}-{round_}.sqlite3"
-            redgrid_runs.append(await redgrid(framework, api, args, database, profiler))
-            replies = api.counts["sendMessage"]
-        finally:
-            await api.close()
-        if profiler:
-            out = io.StringIO()
-            stats = pstats.Stats(profiler, stream=out)
-            stats.sort_stats("tottime").print_stats(15)
-            stats.sort_stats("cumulative").print_stats(r"/(bot|handlers)/", 30)
-            print(out.getvalue(), file=sys.stderr)
-    echo_s, redgrid_s = statistics.median(echo_runs), statistics.median(redgrid_runs)
-    echo_rate, redgrid_rate = total / echo_s, total / redgrid_s
+        for kind, times in runs.items():
+            api = FakeBotAPI()
+            await api.start()
+            profiler = cProfile.Profile() if args.profile and round_ == 0 else None
+            try:
+                if kind == "echo":
+                    run = echo_ptb if framework == "ptb" else echo_aiogram
+                    times.append(await run(api, args))
+                elif kind == "pipeline":
+                    times.append(await pipeline(framework, api, args))
+                else:
+                    database = f"{folder}/{framework}-{round_}.sqlite3"
+                    times.append(await redgrid(framework, api, args, database, profiler))
+                    replies = api.counts["sendMessage"]
+            finally:
+                await api.close()
+            if profiler and kind == "redgrid":
+                out = io.StringIO()
+                stats = pstats.Stats(profiler, stream=out)
+                stats.sort_stats("tottime").print_stats(15)
+                stats.sort_stats("cumulative").print_stats(r"/(bot|handlers)/", 30)
+                print(out.getvalue(), file=sys.stderr)
     print(
-        f"{framework}: {total} messages x {args.rounds} rounds; echo "
-        f"{' '.join(f'{t:.2f}s' for t in echo_runs)}, redgrid "
-        f"{' '.join(f'{t:.2f}s' for t in redgrid_runs)} ({replies} replies a round)"
+        f"{framework}: {total} messages x {args.rounds} rounds; "
+        + ", ".join(f"{k} {' '.join(f'{t:.2f}s' for t in v)}" for k, v in runs.items())
+        + f" ({replies} replies a round)"
     )
+    # Per message, in ms: what each run took, and what the durable turn adds to the pipeline.
+    ms = {kind: statistics.median(times) / total * 1000 for kind, times in runs.items()}
     return {
         "framework": framework,
         "messages": total,
         "rounds": args.rounds,
-        "echo_per_s": round(echo_rate, 1),
-        "redgrid_per_s": round(redgrid_rate, 1),
-        "ratio": round(redgrid_rate / echo_rate, 3),
+        "echo_per_s": round(1000 / ms["echo"], 1),
+        "pipeline_per_s": round(1000 / ms["pipeline"], 1),
+        "redgrid_per_s": round(1000 / ms["redgrid"], 1),
+        "ratio": round(ms["echo"] / ms["redgrid"], 3),
+        "turn_ms": round(ms["redgrid"] - ms["pipeline"], 3),
+        # What the turn could cost, on this run's echo and pipeline, for a ratio of 0.6.
+        "turn_ms_at_0_6": round(ms["echo"] / 0.6 - ms["pipeline"], 3),
     }
 
 
