@@ -98,7 +98,7 @@ logging.getLogger("bot.core.engine").addHandler(CRASHES)
 @dataclass
 class Actor:
     chat: TestChat
-    role: str  # resident | staff | admin
+    role: str  # resident | staff | admin | steward
     person_ids: set[int] = field(default_factory=set)
     last: Incoming | None = None
 

@@ -63,6 +63,7 @@ async def _run_example(
             fuzz.add_resident(f"fz{run}r{index}", data.draw(language_code(), label="lang"))
         await fuzz.add_staff(f"fz{run}s", Role.grid_staff, "heshun-1", "staff")
         await fuzz.add_staff(f"fz{run}a", Role.admin, "heshun", "admin")
+        await fuzz.add_staff(f"fz{run}w", Role.steward, "steward-1", "steward")
         if data.draw(st.integers(0, 2), label="warm_up") == 0:
             fuzz.actors[0].chat.language_code = "zh"
             await fuzz.warm_up()
