@@ -132,7 +132,7 @@ def _check(ctx: Context, kind: str) -> str:
     return ctx.t(f"staff.upkeep.{kind}")
 
 
-def _how_often(ctx: Context, state: upkeep.PlanState) -> str:
+def _how_often(ctx: Context, state: upkeep.PlanSpec) -> str:
     return ctx.t(f"upkeep.every.{state.every}" if state.active else "upkeep.off")
 
 

@@ -45,11 +45,12 @@ EVERY = frozenset({WEEK, MONTH})
 @dataclass(frozen=True, slots=True)
 class PlanSpec:
     """One recurring check: what (kind, text key `staff.upkeep.<kind>`), filed as which
-    category, how often."""
+    category, how often, and whether it runs at all (a compound may switch it off)."""
 
     kind: str
     category_slug: str
     every: str
+    active: bool = True
 
 
 DEFAULT_PLANS: tuple[PlanSpec, ...] = (
@@ -60,15 +61,6 @@ DEFAULT_PLANS: tuple[PlanSpec, ...] = (
 
 # Who sets a compound's checks: stewards and admins over its workstation.
 EDITOR_ROLES: frozenset[Role] = frozenset({Role.steward, Role.admin})
-
-
-@dataclass(frozen=True, slots=True)
-class PlanState:
-    """One check of one compound as its editor sees it: how often, or switched off."""
-
-    kind: str
-    every: str
-    active: bool
 
 
 def period_of(every: str, *, now: datetime, settings: Settings) -> tuple[str, datetime]:
@@ -134,20 +126,9 @@ async def may_edit(session: AsyncSession, *, person_id: int, compound: Compound)
     )
 
 
-async def plan_states(session: AsyncSession, *, compound_id: int) -> list[PlanState]:
-    """Every check the compound has or could have: the defaults, with its own settings."""
-    query = select(UpkeepPlan).where(UpkeepPlan.compound_id == compound_id)
-    own = {plan.kind: plan for plan in (await session.execute(query)).scalars()}
-    states = []
-    for spec in DEFAULT_PLANS:
-        plan = own.pop(spec.kind, None)
-        states.append(
-            PlanState(spec.kind, spec.every, True)
-            if plan is None
-            else PlanState(spec.kind, plan.every, plan.active)
-        )
-    states += [PlanState(p.kind, p.every, p.active) for _, p in sorted(own.items())]
-    return states
+async def plan_states(session: AsyncSession, *, compound_id: int) -> list[PlanSpec]:
+    """Every check of the compound, switched off ones too: the defaults, with its own settings."""
+    return (await _own_plans(session, [compound_id]))[compound_id]
 
 
 async def change_plan(
@@ -157,28 +138,21 @@ async def change_plan(
     kind: str,
     every: str | None = None,
     active: bool | None = None,
-) -> PlanState:
+) -> PlanSpec:
     """Change how often one check runs, or switch it off or on, keeping the rest of it."""
-    current = next(
-        (s for s in await plan_states(session, compound_id=compound_id) if s.kind == kind), None
-    )
-    if current is None:
+    states = {s.kind: s for s in await plan_states(session, compound_id=compound_id)}
+    if kind not in states:
         raise ValueError(f"no upkeep check {kind!r}")
-    query = select(UpkeepPlan.category_slug).where(
-        UpkeepPlan.compound_id == compound_id, UpkeepPlan.kind == kind
-    )
-    slug = (await session.execute(query)).scalar_one_or_none() or next(
-        spec.category_slug for spec in DEFAULT_PLANS if spec.kind == kind
-    )
+    current = states[kind]
     plan = await set_plan(
         session,
         compound_id=compound_id,
         kind=kind,
-        category_slug=slug,
+        category_slug=current.category_slug,
         every=every or current.every,
         active=current.active if active is None else active,
     )
-    return PlanState(plan.kind, plan.every, plan.active)
+    return PlanSpec(plan.kind, plan.category_slug, plan.every, plan.active)
 
 
 async def list_plans(session: AsyncSession, *, compound_id: int) -> list[PlanSpec]:
@@ -189,6 +163,13 @@ async def list_plans(session: AsyncSession, *, compound_id: int) -> list[PlanSpe
 async def _plans_by_compound(
     session: AsyncSession, compound_ids: list[int]
 ) -> dict[int, list[PlanSpec]]:
+    """The checks each compound gets (switched off ones left out)."""
+    own = await _own_plans(session, compound_ids)
+    return {cid: [spec for spec in specs if spec.active] for cid, specs in own.items()}
+
+
+async def _own_plans(session: AsyncSession, compound_ids: list[int]) -> dict[int, list[PlanSpec]]:
+    """Per compound: the default checks with its own settings applied, then its own kinds."""
     query = select(UpkeepPlan).where(UpkeepPlan.compound_id.in_(compound_ids))
     own: dict[int, dict[str, UpkeepPlan]] = {}
     for plan in (await session.execute(query)).scalars():
@@ -196,10 +177,8 @@ async def _plans_by_compound(
     result: dict[int, list[PlanSpec]] = {}
     for compound_id in compound_ids:
         specs = {spec.kind: spec for spec in DEFAULT_PLANS}
-        for kind, plan in own.get(compound_id, {}).items():
-            specs[kind] = PlanSpec(kind, plan.category_slug, plan.every)
-            if not plan.active:
-                del specs[kind]
+        for kind, plan in sorted(own.get(compound_id, {}).items()):
+            specs[kind] = PlanSpec(kind, plan.category_slug, plan.every, plan.active)
         result[compound_id] = list(specs.values())
     return result
 
