@@ -202,5 +202,7 @@ async def list_meetings(ctx: Context) -> None:
         for meeting in group:
             label = meeting_cards.describe(meeting, ctx.locale, settings=ctx.settings)
             lines.append(label)
+            if meeting.status == MeetingStatus.cancelled:  # listed with the past ones
+                lines.append(ctx.t("meeting.status.cancelled"))
             rows.append([Button(label.splitlines()[0][:60], encode("mtv", meeting.id))])
     ctx.reply("\n".join(lines), buttons=rows)

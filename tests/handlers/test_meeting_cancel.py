@@ -136,6 +136,8 @@ async def test_the_organiser_calls_a_meeting_off_and_everyone_concerned_hears_wh
     assert "这次议事已经取消" in zhang.last_text
     await zhang.press("各户平摊")
     assert "这项表决已经结束" in zhang.last_text
+    await zhang.send("/meetings")  # listed with the past ones, marked as called off
+    assert "已经结束或取消" in zhang.last_text and "状态：已取消" in zhang.last_text
     await zhang.press_data(encode("mtv", meeting.id))
     assert "状态：已取消" in zhang.texts[0] and "取消原因" in zhang.texts[0]
     assert not [m for m in zhang.new_messages if m.buttons]  # no answers, no ballot
