@@ -123,6 +123,8 @@ async def test_many_compounds_are_found_by_part_of_their_name(
     steward = await staff_chat(bot, role=Role.steward, unit="steward-1")
     await steward.send("/upkeep")
     assert "您负责 4 个无物业小区" in steward.last_text
+    await steward.send_photo("photo-1")
+    assert "请用文字输入小区名称中的几个字" in steward.last_text
     await steward.send("花园")
     assert "没有名称包含这几个字的" in steward.last_text
     await steward.send("宿舍")
