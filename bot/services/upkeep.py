@@ -10,8 +10,10 @@ made, so running the sweep twice, or on two workers at once, makes each request 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -88,17 +90,21 @@ async def set_plan(
     every: str,
     active: bool = True,
 ) -> UpkeepPlan:
-    """Create or change a compound's own setting for one check."""
+    """Create or change a compound's own setting for one check: one upsert, so two people
+    changing the same check at once both succeed (the later one's values stay)."""
     if every not in EVERY:
         raise ValueError(f"unknown upkeep interval {every!r}")
-    query = select(UpkeepPlan).where(UpkeepPlan.compound_id == compound_id, UpkeepPlan.kind == kind)
-    plan = (await session.execute(query)).scalar_one_or_none()
-    if plan is None:
-        plan = UpkeepPlan(compound_id=compound_id, kind=kind)
-        session.add(plan)
-    plan.category_slug, plan.every, plan.active = category_slug, every, active
-    await session.flush()
-    return plan
+    values = {"category_slug": category_slug, "every": every, "active": active}
+    stmt = (
+        _insert(session)(UpkeepPlan)
+        .values(compound_id=compound_id, kind=kind, **values)
+        .on_conflict_do_update(
+            index_elements=[UpkeepPlan.compound_id, UpkeepPlan.kind], set_=values
+        )
+        .returning(UpkeepPlan)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(stmt)).scalar_one()
 
 
 async def compounds_in_care(session: AsyncSession, *, person_id: int) -> list[Compound]:
@@ -183,10 +189,14 @@ async def _own_plans(session: AsyncSession, compound_ids: list[int]) -> dict[int
     return result
 
 
+def _insert(session: AsyncSession) -> Callable[..., Any]:
+    """The INSERT of the session's database, with its ON CONFLICT clauses."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 def _insert_run(session: AsyncSession, values: dict[str, object]) -> Insert:
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    return insert(UpkeepRun).values(**values).on_conflict_do_nothing()
+    stmt: Insert = _insert(session)(UpkeepRun).values(**values).on_conflict_do_nothing()
+    return stmt
 
 
 async def create_due_upkeep(
