@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from bot.core.buttons import ButtonData, encode
+from bot.core.buttons import ButtonData, encode, parse_id
 from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
@@ -41,8 +41,9 @@ def _rows(buttons: list[Button], per_row: int = 2) -> list[list[Button]]:
 
 async def begin(ctx: Context, *, payload: str) -> None:
     """Start (or restart) onboarding; `c_<id>` pre-selects a compound."""
-    if payload.startswith("c_") and payload[2:].isdigit():
-        compound = await ctx.session.get(Compound, int(payload[2:]))
+    compound_id = parse_id(payload[2:]) if payload.startswith("c_") else None
+    if compound_id is not None:
+        compound = await ctx.session.get(Compound, compound_id)
         if compound is not None:
             ctx.say("onb.welcome")
             await ask_building(ctx, compound)

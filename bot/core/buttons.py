@@ -20,15 +20,20 @@ class ButtonData:
     def int_arg(self, index: int = 0) -> int | None:
         """The argument at `index` as a non-negative int, or None when absent or malformed."""
         try:
-            value = self.args[index]
+            return parse_id(self.args[index])
         except IndexError:
             return None
-        if not (value.isascii() and value.isdigit()) or len(value) > 10:
-            return None
-        number = int(value)
-        # Ids are 32-bit integer columns: a larger number names nothing (and PostgreSQL would
-        # refuse to compare it).
-        return number if number < 2**31 else None
+
+
+def parse_id(value: str) -> int | None:
+    """A row id someone sent (button data, a deep link's payload), or None when it is not a
+    non-negative number an id column can hold."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
+        return None
+    number = int(value)
+    # Ids are 32-bit integer columns: a larger number names nothing (and PostgreSQL would
+    # refuse to compare it).
+    return number if number < 2**31 else None
 
 
 def encode(action: str, *args: object) -> str:

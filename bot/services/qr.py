@@ -14,6 +14,7 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from bot.config import Settings
+from bot.core.buttons import parse_id
 
 PAYLOAD_PREFIX = "m_"
 WIDTH = 1240  # A4 width at 150 dpi
@@ -36,8 +37,8 @@ def payload(meeting_id: int) -> str:
 
 def parse_payload(value: str) -> int | None:
     """The meeting id of a `m_<id>` payload, or None."""
-    rest = value.strip()[len(PAYLOAD_PREFIX) :] if value.strip().startswith(PAYLOAD_PREFIX) else ""
-    return int(rest) if rest.isdigit() and len(rest) < 12 else None
+    value = value.strip()
+    return parse_id(value[len(PAYLOAD_PREFIX) :]) if value.startswith(PAYLOAD_PREFIX) else None
 
 
 def meeting_link(settings: Settings, *, meeting_id: int) -> str:

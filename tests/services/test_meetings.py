@@ -256,6 +256,7 @@ def test_notice_png_decodes_to_the_configured_link(cfg: Settings) -> None:
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
     assert [r.text for r in decoded] == [link]
     assert qr.parse_payload("m_42") == 42 and qr.parse_payload("m_x") is None
+    assert qr.parse_payload("m_2147483648") is None  # past an id column
 
 
 async def test_a_meeting_is_either_called_off_or_held_never_both(
