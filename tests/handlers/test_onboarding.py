@@ -114,3 +114,23 @@ async def test_deep_links_naming_no_row_are_answered_politely(bot: Bot) -> None:
         chat = bot.chat(language_code="zh")
         await chat.send(f"/start {payload}")
         assert "没有找到这次议事" in chat.last_text, payload
+
+
+async def test_someone_elses_contact_is_refused(bot: Bot) -> None:
+    chat = bot.chat()
+    await chat.send("/start")
+    await chat.press(STREET["zh"])
+    await chat.press(COMMUNITY["zh"])
+    await chat.press(COMPOUND["zh"])
+    await chat.press(BUILDING["zh"])
+    await chat.press("跳过")
+    await chat.share_contact("13900000000", user_id="someone-else")
+    assert "本人" in chat.last_text
+    assert (await _person(bot, chat.user_id)).phone is None
+
+
+async def test_rerunning_start_changes_the_address(bot: Bot) -> None:
+    chat = bot.chat()
+    await onboard(chat)
+    await chat.send("/start")
+    assert "更新" in chat.texts[0]
