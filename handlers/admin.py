@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from pathlib import Path
 
+from bot.core.buttons import parse_id
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotAllowed
@@ -158,10 +159,11 @@ async def export_workbooks(ctx: Context) -> None:
 
 def _grant_args(ctx: Context, usage: str) -> tuple[int, str, str] | None:
     parts = ctx.incoming.args.split()
-    if len(parts) != 3 or not parts[0].isdigit() or len(parts[0]) > 9:
+    person_id = parse_id(parts[0]) if len(parts) == 3 else None
+    if person_id is None:
         ctx.say(usage)
         return None
-    return int(parts[0]), parts[1], parts[2]
+    return person_id, parts[1], parts[2]
 
 
 @router.command("grant")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core.buttons import ButtonData, encode
+from bot.core.buttons import ButtonData, encode, parse_id
 from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
@@ -179,7 +179,7 @@ async def closing_typed(ctx: Context) -> None:
 async def open_poll_command(ctx: Context) -> None:
     arg = ctx.incoming.args.strip().lstrip("#")
     poll, _meeting_row = await ballots.get_managed(
-        ctx.session, poll_id=int(arg) if arg.isdigit() else 0, person=ctx.person
+        ctx.session, poll_id=parse_id(arg) or 0, person=ctx.person
     )
     await _open(ctx, poll, None)
 
@@ -192,7 +192,7 @@ async def close_poll_button(ctx: Context, data: ButtonData) -> None:
 @router.command("closepoll")
 async def close_poll_command(ctx: Context) -> None:
     arg = ctx.incoming.args.strip().lstrip("#")
-    await _close(ctx, int(arg) if arg.isdigit() else 0)
+    await _close(ctx, parse_id(arg) or 0)
 
 
 async def _close(ctx: Context, poll_id: int) -> None:

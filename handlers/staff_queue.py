@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.core.buttons import ButtonData, encode
+from bot.core.buttons import ButtonData, encode, parse_id
 from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
@@ -72,8 +72,8 @@ async def show_queue(ctx: Context, page: int) -> None:
 
 @router.command("queue")
 async def queue_command(ctx: Context) -> None:
-    arg = ctx.incoming.args.strip()
-    await show_queue(ctx, int(arg) - 1 if arg.isdigit() and arg != "0" else 0)
+    page = parse_id(ctx.incoming.args.strip())  # a page number, "1" the first
+    await show_queue(ctx, page - 1 if page else 0)
 
 
 @router.button("sq")

@@ -144,3 +144,23 @@ async def test_out_of_range_ids_are_refused_not_crashed(bot: Bot) -> None:
     assert admin.last_result is not None and admin.last_result.status == "refused"
     await admin.send("/revoke 999999999 grid_staff heshun-1")
     assert admin.last_result is not None and admin.last_result.status == "refused"
+
+
+async def test_typed_numbers_no_column_holds_are_answered_not_crashed(bot: Bot) -> None:
+    """Ids past what an id column holds (PostgreSQL refused to compare them) and digits that
+    are not ASCII ("²" passes str.isdigit but not int())."""
+    admin = await staff_chat(bot, role=Role.admin, unit="heshun")
+    for command in (
+        "/openpoll 99999999999",
+        "/closepoll #99999999999",
+        "/openpoll ²",
+        "/closepoll ٣",
+        "/queue ²",
+        "/queue 99999999999999999999",
+        "/grant ² grid_staff heshun-1",
+        "/revoke ¹²³ grid_staff heshun-1",
+    ):
+        await admin.send(command)
+        assert admin.last_result is not None, command
+        assert admin.last_result.status in ("handled", "refused"), command
+        assert "抱歉" not in admin.last_text, command
