@@ -208,7 +208,14 @@ class Fuzz:
         return chat.incoming("other")
 
     def _args(self) -> st.SearchStrategy[str]:
-        payloads = st.sampled_from(["c_1", "c_0", "c_", "c_99999999999999", "m_1", "m_x", "c_-1"])
+        payloads = st.sampled_from(
+            # ids, deep links and numbers past an id column or not in ASCII digits
+            [
+                *("c_1", "c_0", "c_", "c_99999999999999", "c_-1"),
+                *("m_1", "m_x", "m_99999999999"),
+                *("1", "2", "99999999999", "²", "٣", "#1", "#²"),
+            ]
+        )
         refs = st.sampled_from(self.references) if self.references else st.just("JM-2026-000001")
         units = st.sampled_from(["heshun-1", "heshun-2", "dahua", "jimo", "police", "nosuch"])
         pair = st.tuples(refs, units).map(" ".join)
