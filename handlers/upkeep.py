@@ -88,14 +88,17 @@ async def change(ctx: Context, data: ButtonData) -> None:
     """upkc:<compound id>:<check>:<week | month | off | on>"""
     compound = await _compound(ctx, data)
     kind, how = (*data.args, "", "")[1:3]
-    states = {s.kind: s for s in await upkeep.plan_states(ctx.session, compound_id=compound.id)}
-    if kind not in states or how not in CHANGES:
+    every, active = CHANGES.get(how, (None, None))
+    state = (
+        await upkeep.change_plan(
+            ctx.session, compound_id=compound.id, kind=kind, every=every, active=active
+        )
+        if how in CHANGES
+        else None
+    )
+    if state is None:  # no such change, or no such check
         await stale_button(ctx)
         return
-    every, active = CHANGES[how]
-    state = await upkeep.change_plan(
-        ctx.session, compound_id=compound.id, kind=kind, every=every, active=active
-    )
     ctx.say("upkeep.changed", check=_check(ctx, kind), now=_how_often(ctx, state))
     await show(ctx, compound)
 

@@ -349,11 +349,11 @@ class Engine:
     async def _write_replies(self, session: AsyncSession, ctx: Context) -> tuple[Claimed, ...]:
         """Write the replies as outbox rows, already held by this worker for `lease` when it
         will deliver them itself after the commit (no separate claim transaction)."""
+        if not ctx.replies:
+            return ()
         incoming = ctx.incoming
         held = self.sender is not None
         lease_until = ctx.now + (self.sender.lease if self.sender else DEFAULT_LEASE)
-        if not ctx.replies:
-            return ()
         payloads = [message.to_payload() for message in ctx.replies]
         # One multi-row INSERT ... RETURNING (Core, not the ORM's unit of work: the hot path).
         ids = (

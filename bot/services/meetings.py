@@ -26,6 +26,7 @@ from models import (
     MeetingInvitation,
     MeetingKind,
     MeetingStatus,
+    OutboxMessage,
     Person,
     Poll,
     PollStatus,
@@ -210,17 +211,8 @@ async def convene(
     )
     await session.flush()
     if request is not None:
-        session.add(
-            RequestEvent(
-                request_id=request.id,
-                at=now,
-                actor_id=organiser.id,
-                kind="meeting_convened",
-                note=meeting_cards.timeline_note(meeting, settings, key="convened"),
-                visibility=Visibility.public,
-                unit_id=request.owner_unit_id,
-            )
-        )
+        note = meeting_cards.timeline_note(meeting, settings, key="convened")
+        session.add(_timeline(request, organiser, "meeting_convened", note, now))
     await notify.notify_persons(
         session,
         person_ids=[p.id for p in residents],
@@ -353,29 +345,14 @@ async def record_outcome(
         decision=decision.strip()[:4000],
         actions=actions.strip()[:4000],
     )
-    event: RequestEvent | None = None
-    people = set(await invitee_ids(session, meeting=meeting))
-    request = await session.get(Request, meeting.request_id) if meeting.request_id else None
-    if request is not None:
-        event = RequestEvent(
-            request_id=request.id,
-            at=now,
-            actor_id=actor.id,
-            kind="meeting_outcome",
-            note=meeting_cards.outcome_note(meeting, settings, polls=polls),
-            visibility=Visibility.public,
-            unit_id=request.owner_unit_id,
-        )
-        session.add(event)
-        if request.reporter_id is not None:
-            people.add(request.reporter_id)
-    await session.flush()
-    people.discard(actor.id)
-    await notify.notify_persons(
+    event, _sent = await _tell(
         session,
-        person_ids=people,
+        meeting=meeting,
+        actor=actor,
+        kind="meeting_outcome",
+        note=meeting_cards.outcome_note(meeting, settings, polls=polls),
         render=lambda loc: meeting_cards.outcome(meeting, loc, polls=polls),
-        request_id=meeting.request_id,
+        now=now,
         settings=settings,
     )
     return event
@@ -405,31 +382,15 @@ async def cancel(
     )
     for poll in open_polls.scalars():
         poll.status, poll.closed_at = PollStatus.closed, now
-    people = set(await invitee_ids(session, meeting=meeting))
-    request = await session.get(Request, meeting.request_id) if meeting.request_id else None
-    if request is not None:
-        session.add(
-            RequestEvent(
-                request_id=request.id,
-                at=now,
-                actor_id=actor.id,
-                kind="meeting_cancelled",
-                note=meeting_cards.cancelled_note(meeting, settings),
-                visibility=Visibility.public,
-                unit_id=request.owner_unit_id,
-            )
-        )
-        if request.reporter_id is not None:
-            people.add(request.reporter_id)
-    await session.flush()
-    people.discard(actor.id)
-    soon = meeting.starts_at is not None and meeting.starts_at - now < CANCEL_URGENT_WITHIN
-    sent = await notify.notify_persons(
+    _event, sent = await _tell(
         session,
-        person_ids=people,
+        meeting=meeting,
+        actor=actor,
+        kind="meeting_cancelled",
+        note=meeting_cards.cancelled_note(meeting, settings),
         render=lambda loc: meeting_cards.cancelled(meeting, loc, settings=settings),
-        request_id=meeting.request_id,
-        urgent=soon,
+        urgent=meeting.starts_at is not None and meeting.starts_at - now < CANCEL_URGENT_WITHIN,
+        now=now,
         settings=settings,
     )
     return len({row.person_id for row in sent})
@@ -448,3 +409,51 @@ async def _leave_scheduled(session: AsyncSession, meeting: Meeting, **values: ob
     await session.refresh(meeting)
     if not getattr(claimed, "rowcount", 0):
         require_scheduled(meeting)  # raises: it was held or called off meanwhile
+
+
+async def _tell(
+    session: AsyncSession,
+    *,
+    meeting: Meeting,
+    actor: Person,
+    kind: str,
+    note: str,
+    render: notify.Render,
+    urgent: bool = False,
+    now: datetime,
+    settings: Settings,
+) -> tuple[RequestEvent | None, list[OutboxMessage]]:
+    """News of the meeting: `note` on its request's public timeline, and `render` pushed to
+    the invited residents and the request's reporter, but not to the one who made it."""
+    event: RequestEvent | None = None
+    people = set(await invitee_ids(session, meeting=meeting))
+    request = await session.get(Request, meeting.request_id) if meeting.request_id else None
+    if request is not None:
+        event = _timeline(request, actor, kind, note, now)
+        session.add(event)
+        if request.reporter_id is not None:
+            people.add(request.reporter_id)
+    await session.flush()
+    people.discard(actor.id)
+    sent = await notify.notify_persons(
+        session,
+        person_ids=people,
+        render=render,
+        request_id=meeting.request_id,
+        urgent=urgent,
+        settings=settings,
+    )
+    return event, sent
+
+
+def _timeline(request: Request, actor: Person, kind: str, note: str, now: datetime) -> RequestEvent:
+    """A public line in the request's history, by the person acting on the meeting."""
+    return RequestEvent(
+        request_id=request.id,
+        at=now,
+        actor_id=actor.id,
+        kind=kind,
+        note=note,
+        visibility=Visibility.public,
+        unit_id=request.owner_unit_id,
+    )

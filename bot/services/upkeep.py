@@ -144,11 +144,12 @@ async def change_plan(
     kind: str,
     every: str | None = None,
     active: bool | None = None,
-) -> PlanSpec:
-    """Change how often one check runs, or switch it off or on, keeping the rest of it."""
+) -> PlanSpec | None:
+    """Change how often one check runs, or switch it off or on, keeping the rest of it;
+    None when the compound has no such check."""
     states = {s.kind: s for s in await plan_states(session, compound_id=compound_id)}
     if kind not in states:
-        raise ValueError(f"no upkeep check {kind!r}")
+        return None
     current = states[kind]
     plan = await set_plan(
         session,
