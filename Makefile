@@ -16,10 +16,11 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
+# The newcomer's run: the demo district, and its people to act as in the web chat (loopback only).
 run: $(STAMP)
 	$(BIN)/redgrid db upgrade
 	$(BIN)/redgrid org import $(DEMO) --if-empty
-	$(BIN)/redgrid run
+	REDGRID_WEBCHAT__DEMO=$${REDGRID_WEBCHAT__DEMO:-true} $(BIN)/redgrid run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -84,11 +86,24 @@ class SlaSettings(BaseModel):
 class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    # The address people open, e.g. https://redgrid.example.gov.cn (links in invites and QR
+    # codes; cookies are Secure when it is https). Empty: http://{host}:{port}.
+    public_url: str = Field(default="", pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$")
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach the web chat, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 class WebchatSettings(BaseModel):
-    demo: bool = True  # the start page offers the demo district's people
+    # Demo identities: the start page offers the demo district's people. For trying redgrid on
+    # one's own machine only: the process refuses to start with it on a non-loopback address.
+    demo: bool = False
     session_secret: SecretStr | None = None  # generated and kept under ./data/ when unset
+    session_days: float = Field(default=30.0, gt=0, le=400)  # a session cookie's lifetime
+    # New anonymous sessions one client address may start per hour (0: no limit).
+    sessions_per_hour: int = Field(default=30, ge=0)
     upload_dir: Path = Path("data/uploads")
     max_upload_mb: int = Field(default=10, ge=1, le=50)
 
@@ -218,6 +233,36 @@ class Settings(BaseSettings):
             init_settings,
             env_settings,
             YamlConfigSettingsSource(settings_cls, yaml_file=path, yaml_file_encoding="utf-8"),
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(settings: Settings) -> None:
+    """Refuse (ConfigError) to serve demo identities anywhere but this machine: anyone who can
+    open the page could act as the demo district's admins."""
+    if not settings.webchat.demo:
+        return
+    if not _is_loopback(settings.web.host):
+        raise ConfigError(
+            f"webchat.demo is on and web.host is {settings.web.host!r}, not a loopback address: "
+            "demo identities are for trying redgrid on this machine only. Turn webchat.demo "
+            "off (REDGRID_WEBCHAT__DEMO=false) or set web.host to 127.0.0.1."
+        )
+    public = urlsplit(settings.web.public_url).hostname if settings.web.public_url else None
+    if public is not None and not _is_loopback(public):
+        raise ConfigError(
+            f"webchat.demo is on and web.public_url is {settings.web.public_url!r}: demo "
+            "identities must not be reachable from other machines. Turn webchat.demo off "
+            "(REDGRID_WEBCHAT__DEMO=false) or leave web.public_url empty."
         )
 
 

@@ -22,13 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.base import OutputChannel
 from bot.channels.webchat import Hub, webchat_outputs
-from bot.config import Settings
+from bot.config import Settings, check_exposure
 from bot.core.engine import Engine
 from bot.db import create_engine, session_factory
 from bot.metrics import Metrics
 from bot.outbox import Sender
 from bot.scheduler import build_scheduler
-from bot.services import classify
+from bot.services import classify, demo_fence
 from handlers import build_router
 from models import utcnow
 
@@ -50,7 +50,9 @@ class Runtime:
 
 
 def build(settings: Settings) -> Runtime:
-    """Wire the channels, the sender and the engine from settings."""
+    """Wire the channels, the sender and the engine from settings (ConfigError when they are
+    not safe to serve: demo identities on an address other machines reach)."""
+    check_exposure(settings)
     db = create_engine(
         settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size
     )
@@ -95,6 +97,14 @@ def describe(runtime: Runtime) -> list[str]:
     return lines
 
 
+async def end_demo(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Demo mode is off: withdraw what demo people handed out (their sessions are refused)."""
+    async with sessions() as session, session.begin():
+        removed = await demo_fence.end_demo_grants(session, now=utcnow())
+    if removed:
+        log.warning("demo mode is off: withdrew %d roles and invites demo people gave", removed)
+
+
 def settle_heap() -> None:
     """Move what start-up built (code, message catalogs, the classifier's model, the
     frameworks' models) out of the garbage collector's sight. A full collection walked all of
@@ -109,6 +119,8 @@ async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> 
     the current updates finish, nothing half-done is flushed."""
     from bot.web.app import create_app, serve
 
+    if not runtime.settings.webchat.demo:
+        await end_demo(runtime.sessions)
     # The classifier's model before the first resident waits for it; then the heap settles.
     await asyncio.to_thread(classify.warm_up)
     settle_heap()

@@ -131,7 +131,13 @@ async def export_workbooks(ctx: Context) -> None:
         ctx.session, person_id=ctx.person.id, unit=unit, settings=ctx.settings
     )
     requests_xlsx = await export.requests_workbook(
-        ctx.session, unit=unit, start=start, end=end, show_phones=phones, settings=ctx.settings
+        ctx.session,
+        unit=unit,
+        start=start,
+        end=end,
+        show_phones=phones,
+        settings=ctx.settings,
+        demo_actor=ctx.person.is_demo,
     )
     service_xlsx = await export.service_workbook(
         ctx.session, unit=unit, start=start, end=end, settings=ctx.settings

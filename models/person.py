@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, CreatedAtMixin, UTCDateTime
@@ -32,6 +32,11 @@ class Person(CreatedAtMixin, Base):
     building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"), index=True)
     unit_room: Mapped[str] = mapped_column(String(40), default="")
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # One of the demo district's people (the org file says `demo: true`): acted as by visitors
+    # in demo mode, so nothing they do may reach anyone who is not a demo person.
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Web chat sessions carry the epoch they were issued in; raising it ends them all.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ChannelIdentity(CreatedAtMixin, Base):

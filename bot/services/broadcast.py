@@ -98,14 +98,19 @@ async def target_of(session: AsyncSession, *, broadcast: Broadcast) -> Target:
     return await resolve_target(session, text=code)
 
 
-async def recipients(session: AsyncSession, *, target: Target) -> list[int]:
-    """Ids of the residents of the target who can be reached on some channel."""
+async def recipients(
+    session: AsyncSession, *, target: Target, demo_only: bool = False
+) -> list[int]:
+    """Ids of the residents of the target who can be reached on some channel; demo people
+    only for a broadcast by a demo person (`bot.services.demo_fence`)."""
     query = select(Person.id).where(
         Person.deleted_at.is_(None),
         exists().where(
             ChannelIdentity.person_id == Person.id, ChannelIdentity.unreachable_at.is_(None)
         ),
     )
+    if demo_only:
+        query = query.where(Person.is_demo.is_(True))
     if target.kind == "building":
         query = query.where(Person.building_id == target.id)
     elif target.kind == "compound":
@@ -134,7 +139,7 @@ async def create_draft(
 ) -> tuple[Broadcast, int]:
     """A draft broadcast and its recipient count (the preview); nothing is sent."""
     await rights.require_admin(session, person_id=actor.id, unit=target.unit)
-    people = await recipients(session, target=target)
+    people = await recipients(session, target=target, demo_only=actor.is_demo)
     broadcast = Broadcast(
         actor_id=actor.id,
         target_kind=target.kind,
@@ -174,7 +179,7 @@ async def send(
     if broadcast.status != "draft":
         raise InvalidTransition("admin.error.broadcast_state", status=broadcast.status)
     target = await target_of(session, broadcast=broadcast)
-    people = await recipients(session, target=target)
+    people = await recipients(session, target=target, demo_only=actor.is_demo)
     rows = await notify.notify_persons(
         session,
         person_ids=people,

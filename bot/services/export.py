@@ -137,8 +137,10 @@ async def requests_workbook(
     end: datetime,
     show_phones: bool,
     settings: Settings,
+    demo_actor: bool = False,
 ) -> bytes:
-    """The requests created in [start, end) owned in the unit's subtree, and their events."""
+    """The requests created in [start, end) owned in the unit's subtree, and their events.
+    A demo person's export names no one but demo people (`bot.services.demo_fence`)."""
     units = await _subtree_ids(session, unit)
     reporter = aliased(Person)
     latest = aliased(Evaluation)
@@ -164,8 +166,13 @@ async def requests_workbook(
     )
     rows: list[list[Any]] = []
     references: dict[int, str] = {}
-    for request, category, compound, building, person, evaluation in await session.execute(query):
+    for request, category, compound, building, reporter_row, evaluation in await session.execute(
+        query
+    ):
         references[request.id] = request.reference
+        person: Person | None = reporter_row
+        if person is not None and demo_actor and not person.is_demo:
+            person = None
         phone = person.phone if person is not None else None
         rows.append(
             [

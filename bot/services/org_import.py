@@ -227,6 +227,7 @@ async def _write_people(
             "compound_id": compound.id if compound else None,
             "building_id": building.id if building else None,
             "unit_room": row.address.unit_room if row.address else "",
+            "is_demo": row.demo,
         }
         person = stored.get(owner) if owner is not None else None
         if person is None:

@@ -27,6 +27,7 @@ from models.org import UnitKind
 from models.person import Role
 
 Loc = tuple[str | int, ...]
+DEMO_CHANNEL = "demo"  # bot.channels.webchat.DEMO: services may not import a channel
 
 Code = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -173,6 +174,18 @@ class PersonRow(Row):
     identities: list[IdentityRow] = Field(min_length=1)
     roles: list[RoleRow] = []
     volunteer: VolunteerRow | None = None
+    # One of the demo district's people, acted as by visitors in demo mode: they talk on the
+    # "demo" channel only, and nothing they do reaches anyone who is not a demo person.
+    demo: bool = False
+
+    @model_validator(mode="after")
+    def _demo_channel_only(self) -> PersonRow:
+        on_demo = {ident.channel == DEMO_CHANNEL for ident in self.identities}
+        if self.demo and on_demo != {True}:
+            raise ValueError(f'a demo person talks on the "{DEMO_CHANNEL}" channel only')
+        if not self.demo and True in on_demo:
+            raise ValueError(f'an identity on the "{DEMO_CHANNEL}" channel needs demo: true')
+        return self
 
 
 class OrgDocument(Row):

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.exceptions import NotAllowed, NotFound, UserFacingError
-from bot.services import command_menu, scope
+from bot.services import command_menu, demo_fence, scope
 from models import AuditLog, Invite, OrgUnit, Person, Role, RoleGrant, TeamPairing, UnitKind
 
 K = UnitKind
@@ -133,6 +133,7 @@ async def grant(
     await require_admin(session, person_id=actor.id, unit=unit)
     check_role_unit(role, unit)
     target = await get_person(session, person_id=person_id)
+    demo_fence.refuse_outside(actor=actor, target=target)
     existing = (
         await session.execute(
             select(RoleGrant).where(
@@ -174,7 +175,7 @@ async def revoke(
     """Remove `role` on `unit` from a person; False when they did not hold it. Their chats'
     command menus follow, in this transaction."""
     await require_admin(session, person_id=actor.id, unit=unit)
-    await get_person(session, person_id=person_id)
+    demo_fence.refuse_outside(actor=actor, target=await get_person(session, person_id=person_id))
     result = await session.execute(
         delete(RoleGrant)
         .where(
@@ -196,6 +197,23 @@ async def revoke(
     return removed
 
 
+async def end_sessions(
+    session: AsyncSession, *, person_id: int, actor_id: int | None, now: datetime
+) -> None:
+    """End every web chat session of a person: sessions carry the epoch they were issued in,
+    and this raises it. Their chats on other channels are not sessions and stay."""
+    target = await get_person(session, person_id=person_id)
+    await session.execute(
+        update(Person)
+        .where(Person.id == target.id)
+        .values(session_epoch=Person.session_epoch + 1)
+        .execution_options(synchronize_session=False)
+    )
+    await audit(
+        session, actor_id=actor_id, action="sessions.end", target=f"person:{target.id}", now=now
+    )
+
+
 def hash_token(token: str) -> str:
     """The stored form of an invite token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -204,15 +222,18 @@ def hash_token(token: str) -> str:
 async def create_invite(
     session: AsyncSession,
     *,
-    actor: Person,
+    actor: Person | None,
     role: Role,
     unit: OrgUnit,
     leader: bool = False,
     now: datetime,
     settings: Settings,
+    lifetime: timedelta | None = None,
 ) -> tuple[Invite, str]:
-    """A single-use invite link granting `role` on `unit`; returns it and its secret token."""
-    await require_admin(session, person_id=actor.id, unit=unit)
+    """A single-use invite link granting `role` on `unit`; returns it and its secret token.
+    `actor` None: the operator, on the command line (how the first admin is made)."""
+    if actor is not None:
+        await require_admin(session, person_id=actor.id, unit=unit)
     check_role_unit(role, unit)
     token = secrets.token_urlsafe(18)  # 24 URL-safe characters: fits Telegram's start payload
     invite = Invite(
@@ -220,21 +241,36 @@ async def create_invite(
         role=role,
         unit_id=unit.id,
         leader=leader and role == Role.volunteer,
-        created_by_id=actor.id,
-        expires_at=now + timedelta(days=settings.volunteers.invite_days),
+        created_by_id=actor.id if actor else None,
+        by_operator=actor is None,
+        expires_at=now + (lifetime or timedelta(days=settings.volunteers.invite_days)),
         created_at=now,
     )
     session.add(invite)
     await session.flush()
     await audit(
         session,
-        actor_id=actor.id,
+        actor_id=actor.id if actor else None,
         action="invite",
         target=f"invite:{invite.id}",
         detail={"role": role.value, "unit": unit.code, "leader": invite.leader},
         now=now,
     )
     return invite, token
+
+
+async def _invite_valid(
+    session: AsyncSession, invite: Invite, unit: OrgUnit, person: Person
+) -> bool:
+    """The invite is only as good as its creator's rights at the moment of use; a demo
+    person's invite admits demo people only."""
+    if invite.by_operator:
+        return True
+    creator = await session.get(Person, invite.created_by_id) if invite.created_by_id else None
+    if creator is None or not await may_administer(session, person_id=creator.id, unit=unit):
+        return False
+    demo_fence.refuse_outside(actor=creator, target=person)
+    return True
 
 
 async def redeem_invite(
@@ -253,13 +289,7 @@ async def redeem_invite(
     if invite is None or invite.used_at is not None or invite.expires_at <= now:
         raise NotFound("admin.error.invite_invalid")
     unit = await session.get(OrgUnit, invite.unit_id)
-    creator = invite.created_by_id
-    # The invite is only as good as its creator's rights at the moment of use.
-    if (
-        unit is None
-        or creator is None
-        or not await may_administer(session, person_id=creator, unit=unit)
-    ):
+    if unit is None or not await _invite_valid(session, invite, unit, person):
         raise NotFound("admin.error.invite_invalid")
     # Single use even when two people open the link at the same moment.
     claimed = await session.execute(
@@ -287,7 +317,7 @@ async def redeem_invite(
                 person_id=person.id,
                 role=invite.role,
                 unit_id=unit.id,
-                granted_by_id=creator,
+                granted_by_id=invite.created_by_id,
                 created_at=now,
             )
         )

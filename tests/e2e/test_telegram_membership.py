@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram_common import command_list
 from bot.config import Settings
@@ -23,6 +24,7 @@ from models import (
     Role,
     RoleGrant,
 )
+from tests import factories
 from tests.conftest import Clock
 from tests.e2e.conftest import (
     Rig,
@@ -34,16 +36,16 @@ if TYPE_CHECKING:
     from tests.conftest import TestDB
 
 
+async def _community_admin(session: AsyncSession) -> Person:
+    """A (non-demo) admin of 和顺社区: a demo person's grants and invites reach demo people only."""
+    community = await rights.get_unit_by_code(session, code="heshun")
+    return await factories.person(session, role=Role.admin, unit=community)
+
+
 async def _invite(rig: Rig, role: Role, unit_code: str) -> str:
-    """An invite link payload made by the demo admin of 和顺社区."""
+    """An invite link payload made by an admin of 和顺社区."""
     async with rig.db.sessions() as session, session.begin():
-        admin_id = (
-            await session.execute(
-                select(ChannelIdentity.person_id).where(ChannelIdentity.external_id == "admin-chen")
-            )
-        ).scalar_one()
-        admin = await session.get(Person, admin_id)
-        assert admin is not None
+        admin = await _community_admin(session)
         unit = await rights.get_unit_by_code(session, code=unit_code)
         _invite_row, token = await rights.create_invite(
             session,
@@ -271,15 +273,7 @@ async def test_a_menu_change_while_blocked_is_caught_up_on_unblock(
         await staff.block_bot()
         staff_id = await _person_of(rig, staff)
         async with rig.db.sessions() as session, session.begin():
-            chen = (
-                await session.execute(
-                    select(ChannelIdentity.person_id).where(
-                        ChannelIdentity.external_id == "admin-chen"
-                    )
-                )
-            ).scalar_one()
-            actor = await session.get(Person, chen)
-            assert actor is not None
+            actor = await _community_admin(session)
             unit = await rights.get_unit_by_code(session, code="heshun-1")
             assert await rights.revoke(
                 session,

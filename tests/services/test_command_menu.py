@@ -12,6 +12,7 @@ from bot.core.messages import CommandMenu, Outgoing
 from bot.services import command_menu, people, rights
 from bot.services.org_import import DEMO_FILE, import_org
 from models import ChannelIdentity, OrgUnit, OutboxMessage, Person, Role, RoleGrant
+from tests import factories
 from tests.conftest import TestDB
 
 NOW = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)
@@ -59,13 +60,11 @@ def test_a_menu_survives_the_outbox_payload() -> None:
 
 async def test_grant_and_revoke_queue_menus_only_where_menus_exist(demo: TestDB) -> None:
     async with demo.sessions() as session, session.begin():
-        admin_id = (
-            await session.execute(
-                select(ChannelIdentity.person_id).where(ChannelIdentity.external_id == "admin-chen")
-            )
+        community = (
+            await session.execute(select(OrgUnit).where(OrgUnit.code == "heshun"))
         ).scalar_one()
-        admin = await session.get(Person, admin_id)
-        assert admin is not None
+        # A real admin: a demo person's grants reach demo people only.
+        admin = await factories.person(session, role=Role.admin, unit=community, channels=())
         unit = (
             await session.execute(select(OrgUnit).where(OrgUnit.code == "heshun-1"))
         ).scalar_one()

@@ -111,7 +111,7 @@ async def web(
     demo: TestDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock
 ) -> AsyncIterator[Web]:
     monkeypatch.setenv("REDGRID_CONFIG", "/nonexistent-config.yaml")
-    settings = web_settings(tmp_path / "uploads", max_upload_mb=1)
+    settings = web_settings(tmp_path / "uploads", max_upload_mb=1, demo=True)
     app, sender, hub = build_web(demo, settings, clock)
     transport = httpx.ASGITransport(app=app)
     headers = {"Accept-Language": "zh-CN,zh;q=0.9"}
