@@ -7,10 +7,12 @@ import typer
 from bot import __version__
 from bot.cli import classify as classify_commands
 from bot.cli import db as db_commands
+from bot.cli import invite as invite_commands
 from bot.cli import jobs as jobs_commands
 from bot.cli import org as org_commands
 from bot.cli import route as route_commands
 from bot.cli import run as run_commands
+from bot.cli import sessions as session_commands
 from bot.cli import stats as stats_commands
 
 app = typer.Typer(
@@ -19,6 +21,8 @@ app = typer.Typer(
 app.add_typer(db_commands.app, name="db")
 app.add_typer(org_commands.app, name="org")
 app.add_typer(jobs_commands.app, name="jobs")
+app.add_typer(invite_commands.app, name="invite")
+app.add_typer(session_commands.app, name="sessions")
 app.command("classify")(classify_commands.classify)
 run_commands.register(app)
 route_commands.register(app)

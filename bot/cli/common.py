@@ -8,9 +8,11 @@ from typing import TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings, load_settings
-from bot.exceptions import ConfigError
+from bot.exceptions import ConfigError, UserFacingError
+from bot.i18n import t
 
 T = TypeVar("T")
 console = Console()
@@ -33,3 +35,23 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
         return await factory()
 
     return asyncio.run(_main())
+
+
+def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on the configured database (committed when it returns);
+    a UserFacingError is printed, in English, and exits with status 1."""
+    from bot.db import create_engine, session_factory
+
+    async def _main() -> T:
+        engine = create_engine(settings.database.url)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(_main())
+    except UserFacingError as exc:
+        err_console.print(f"[red]{t('en', exc.key, **exc.params)}[/red]")
+        raise typer.Exit(1) from None

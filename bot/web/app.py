@@ -23,8 +23,9 @@ from bot.core.engine import Engine
 from bot.metrics import Metrics
 from bot.web import chat, ops
 from bot.web import sessions as session_routes
-from bot.web.auth import COOKIE, SessionCodec, load_secret
+from bot.web.auth import COOKIE, DAY_S, SessionCodec, load_secret
 from bot.web.state import ApiError, WebState
+from bot.web.throttle import AddressLimiter
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,9 @@ def create_app(
     """The HTTP app over this engine; its outputs must include the web chat channels."""
     hub = _find_hub(engine, settings)
     metrics = metrics or Metrics()
-    codec = codec or SessionCodec(load_secret(settings))
+    codec = codec or SessionCodec(
+        load_secret(settings), max_age_s=int(settings.webchat.session_days * DAY_S)
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -98,7 +101,8 @@ def create_app(
     app = FastAPI(
         title="redgrid", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
-    app.state.web = WebState(engine, sessions, settings, hub, codec, metrics)
+    limiter = AddressLimiter(settings.webchat.sessions_per_hour)
+    app.state.web = WebState(engine, sessions, settings, hub, codec, metrics, limiter)
     app.add_middleware(_Observe, metrics=metrics)
 
     @app.exception_handler(ApiError)
@@ -108,6 +112,8 @@ def create_app(
         )
         if error.clear_cookie:
             response.delete_cookie(COOKIE, path="/")
+        if error.retry_after is not None:
+            response.headers["Retry-After"] = str(error.retry_after)
         return response
 
     @app.exception_handler(RequestValidationError)

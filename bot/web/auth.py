@@ -1,10 +1,14 @@
 """Web chat sessions: a signed, httpOnly cookie bound to one channel identity of a person.
 
 The cookie is `base64url(json) "." base64url(HMAC-SHA256)`; it names the channel ("webchat",
-or "demo" for a demo person), the chat and user ids, the person, their roles when issued
-(a change of roles re-issues the cookie) and a CSRF token. Every POST must carry that token
-in the `X-Redgrid-CSRF` header (double submit: a cross-site form can neither read it nor set
-the header). A session is made by POST with the header set, so no other site can swap it.
+or "demo" for a demo person), the chat and user ids, the person (None until their first
+message makes one: starting a session writes nothing), the person's session epoch when issued
+(raising it ends every session of theirs: sign out, `redgrid sessions revoke`), their roles when
+issued (a change of roles re-issues the cookie) and a CSRF token. Every request checks the
+person, the epoch and demo mode against the database (bot/web/state.py). Every POST must carry
+the CSRF token in the `X-Redgrid-CSRF` header (double submit: a cross-site form can neither
+read it nor set the header). A session is made by POST with the header set, so no other site
+can swap it.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ log = logging.getLogger(__name__)
 
 COOKIE = "redgrid_session"
 CSRF_HEADER = "X-Redgrid-CSRF"
-MAX_AGE_S = 180 * 24 * 3600
+DAY_S = 24 * 3600
 SECRET_FILE = Path("data/webchat-session.key")
 
 
@@ -48,7 +52,8 @@ class WebSession:
     channel: str
     chat_id: str
     user_id: str
-    person_id: int
+    person_id: int | None
+    epoch: int
     roles: tuple[str, ...]
     csrf: str
     issued_at: int
@@ -88,7 +93,11 @@ class SessionCodec:
     """Signs and checks session cookies; the clock is injectable so expiry is testable."""
 
     def __init__(
-        self, secret: bytes, *, max_age_s: int = MAX_AGE_S, clock: Callable[[], datetime] = utcnow
+        self,
+        secret: bytes,
+        *,
+        max_age_s: int = 30 * DAY_S,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._key = hashlib.sha256(b"redgrid.webchat.session|" + secret).digest()
         self.max_age_s = max_age_s
@@ -98,16 +107,25 @@ class SessionCodec:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
 
     def issue(
-        self, *, channel: str, chat_id: str, user_id: str, person_id: int, roles: tuple[str, ...]
+        self,
+        *,
+        channel: str,
+        chat_id: str,
+        user_id: str,
+        person_id: int | None,
+        epoch: int = 0,
+        roles: tuple[str, ...] = (),
+        csrf: str | None = None,
     ) -> tuple[WebSession, str]:
-        """A new session (fresh CSRF token) and its cookie value."""
+        """A session and its cookie value; a fresh CSRF token unless one is given."""
         session = WebSession(
             channel=channel,
             chat_id=chat_id,
             user_id=user_id,
             person_id=person_id,
+            epoch=epoch,
             roles=tuple(sorted(roles)),
-            csrf=secrets.token_urlsafe(24),
+            csrf=csrf or secrets.token_urlsafe(24),
             issued_at=int(self._clock().timestamp()),
         )
         data = asdict(session)
@@ -128,7 +146,8 @@ class SessionCodec:
                 channel=str(data["channel"]),
                 chat_id=str(data["chat_id"]),
                 user_id=str(data["user_id"]),
-                person_id=int(data["person_id"]),
+                person_id=None if data["person_id"] is None else int(data["person_id"]),
+                epoch=int(data["epoch"]),
                 roles=tuple(str(r) for r in data["roles"]),
                 csrf=str(data["csrf"]),
                 issued_at=int(data["issued_at"]),

@@ -22,7 +22,7 @@ from bot.channels import webchat
 from bot.core.engine import unavailable
 from bot.core.messages import Incoming, Photo
 from bot.i18n import pick_locale
-from bot.web import identities, uploads
+from bot.web import uploads
 from bot.web.auth import WebSession
 from bot.web.state import (
     ApiError,
@@ -124,8 +124,7 @@ async def send(
 
 
 async def _person_locale(state: WebState, request: Request, web: WebSession) -> str:
-    async with state.sessions() as db:
-        person = await identities.get_person(db, person_id=web.person_id)
+    person = getattr(request.state, "person", None)  # loaded with the session
     language = person.language if person is not None else None
     return pick_locale(language, request_locale(request), state.settings.locale.default)
 

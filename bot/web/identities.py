@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.webchat import DEMO, WEBCHAT
+from bot.channels.webchat import DEMO
+from bot.web.auth import WebSession
 from models import ChannelIdentity, OrgUnit, Person, RoleGrant
 
 
@@ -21,18 +22,26 @@ class DemoPerson:
     roles: tuple[tuple[str, str], ...]  # (role, unit name)
 
 
-async def create_resident(session: AsyncSession) -> ChannelIdentity:
-    """A new person with a fresh web chat identity (the engine finds it on their first update)."""
-    person = Person()
-    session.add(person)
-    await session.flush()
-    chat_id = "w" + uuid.uuid4().hex
-    identity = ChannelIdentity(
-        person_id=person.id, channel=WEBCHAT, external_id=chat_id, chat_id=chat_id
-    )
-    session.add(identity)
-    await session.flush()
-    return identity
+def new_chat_id() -> str:
+    """A fresh web chat id: the engine makes its person and identity on its first message."""
+    return "w" + uuid.uuid4().hex
+
+
+async def session_person(session: AsyncSession, *, web: WebSession) -> Person | None:
+    """The person behind a session (erased ones included, for the caller to refuse): the one
+    it names, else the one its chat's first message made; None for a session not yet used."""
+    if web.person_id is not None:
+        return await session.get(Person, web.person_id)
+    return (
+        await session.execute(
+            select(Person)
+            .join(ChannelIdentity, ChannelIdentity.person_id == Person.id)
+            .where(
+                ChannelIdentity.channel == web.channel,
+                ChannelIdentity.external_id == web.user_id,
+            )
+        )
+    ).scalar_one_or_none()
 
 
 async def get_person(session: AsyncSession, *, person_id: int) -> Person | None:

@@ -1,4 +1,4 @@
-"""Routes that start, show and switch a web chat session, and serve the page's texts."""
+"""Routes that start, show, switch and end a web chat session, and serve the page's texts."""
 
 from __future__ import annotations
 
@@ -7,36 +7,28 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from bot.channels.webchat import DEMO
+from bot.channels.webchat import DEMO, WEBCHAT
 from bot.i18n import LOCALES, catalog, pick_locale
+from bot.services import rights
 from bot.web import identities
 from bot.web.auth import COOKIE, WebSession
 from bot.web.state import (
     ApiError,
     current_session,
     get_state,
+    posting_session,
+    reissue,
     request_locale,
     require_csrf_header,
+    set_cookie,
 )
+from models import Person
 
 router = APIRouter(prefix="/api")
 
 
 class DemoChoice(BaseModel):
     person: str = Field(min_length=1, max_length=100)
-
-
-def set_cookie(request: Request, response: Response, value: str) -> None:
-    """Set the session cookie: httpOnly, SameSite=Lax, Secure when served over https."""
-    response.set_cookie(
-        COOKIE,
-        value,
-        max_age=get_state(request).codec.max_age_s,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
 
 
 async def describe(
@@ -57,42 +49,59 @@ async def describe(
 
 
 @router.get("/session")
-async def show_session(request: Request, response: Response) -> dict[str, Any]:
-    """The caller's session; re-issued (fresh CSRF token) when their roles changed."""
-    web = current_session(request)
-    state = get_state(request)
-    async with state.sessions() as db:
-        person = await identities.get_person(db, person_id=web.person_id)
-        if person is None:
-            raise ApiError(401, "web.session_gone", code="session_gone", clear_cookie=True)
+async def show_session(
+    request: Request, response: Response, web: WebSession = Depends(current_session)
+) -> dict[str, Any]:
+    """The caller's session; re-issued, with a new CSRF token, when their roles changed."""
+    person: Person | None = getattr(request.state, "person", None)
+    if person is None:  # not used yet: no person until the first message
+        return await describe(request, web, name="", language=None)
+    async with get_state(request).sessions() as db:
         roles = await identities.list_roles(db, person_id=person.id)
     if roles != web.roles:
-        web, value = state.codec.issue(
-            channel=web.channel,
-            chat_id=web.chat_id,
-            user_id=web.user_id,
-            person_id=web.person_id,
-            roles=roles,
-        )
-        set_cookie(request, response, value)
+        web = reissue(request, response, web, person_id=person.id, roles=roles, new_csrf=True)
     return await describe(request, web, name=person.display_name, language=person.language)
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 @router.post("/session", dependencies=[Depends(require_csrf_header)])
 async def start_session(request: Request, response: Response) -> dict[str, Any]:
-    """Start as a new resident: a new person bound to a new web chat identity."""
+    """Start as a new resident. Nothing is written: the first message makes the person."""
     state = get_state(request)
-    async with state.sessions() as db, db.begin():
-        identity = await identities.create_resident(db)
+    address = _client_address(request)
+    if not state.limiter.allow(address):
+        raise ApiError(
+            429,
+            "web.too_many_sessions",
+            code="too_many_sessions",
+            retry_after=state.limiter.retry_after(address),
+        )
+    chat_id = identities.new_chat_id()
     web, value = state.codec.issue(
-        channel=identity.channel,
-        chat_id=identity.chat_id,
-        user_id=identity.external_id,
-        person_id=identity.person_id,
-        roles=(),
+        channel=WEBCHAT, chat_id=chat_id, user_id=chat_id, person_id=None
     )
     set_cookie(request, response, value)
     return await describe(request, web, name="", language=None)
+
+
+@router.post("/session/end")
+async def end_session(
+    request: Request, response: Response, web: WebSession = Depends(posting_session)
+) -> dict[str, Any]:
+    """Sign out: this person's web chat sessions end on every device (a demo person's: this
+    browser's only, other visitors may be acting as them)."""
+    person: Person | None = getattr(request.state, "person", None)
+    if person is not None and not person.is_demo:
+        state = get_state(request)
+        async with state.sessions() as db, db.begin():
+            await rights.end_sessions(
+                db, person_id=person.id, actor_id=person.id, now=state.engine.clock()
+            )
+    response.delete_cookie(COOKIE, path="/")
+    return {"ended": True}
 
 
 @router.get("/demo-people")
@@ -123,7 +132,7 @@ async def choose_demo_person(
     async with state.sessions() as db:
         identity = await identities.get_identity(db, channel=DEMO, external_id=choice.person)
         person = await identities.get_person(db, person_id=identity.person_id) if identity else None
-        if identity is None or person is None:
+        if identity is None or person is None or not person.is_demo:
             raise ApiError(404, "web.demo_unknown", code="demo_unknown")
         roles = await identities.list_roles(db, person_id=person.id)
     web, value = state.codec.issue(
@@ -131,6 +140,7 @@ async def choose_demo_person(
         chat_id=identity.chat_id,
         user_id=identity.external_id,
         person_id=person.id,
+        epoch=person.session_epoch,
         roles=roles,
     )
     set_cookie(request, response, value)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import Request
+from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.webchat import Hub
+from bot.channels.webchat import DEMO, Hub
 from bot.config import Settings
 from bot.core.engine import Engine
 from bot.i18n import pick_locale, t
 from bot.metrics import Metrics, Process
+from bot.web import identities
 from bot.web.auth import COOKIE, CSRF_HEADER, BadSession, SessionCodec, WebSession, csrf_ok
+from bot.web.throttle import AddressLimiter
 
 
 @dataclass
@@ -25,6 +27,7 @@ class WebState:
     hub: Hub
     codec: SessionCodec
     metrics: Metrics
+    limiter: AddressLimiter  # new sessions per client address
 
     @property
     def process(self) -> Process:
@@ -43,6 +46,7 @@ class ApiError(Exception):
         code: str = "",
         locale: str | None = None,
         clear_cookie: bool = False,
+        retry_after: int | None = None,
         **params: object,
     ) -> None:
         super().__init__(key)
@@ -51,6 +55,7 @@ class ApiError(Exception):
         self.code = code or key.removeprefix("web.")
         self.locale = locale
         self.clear_cookie = clear_cookie
+        self.retry_after = retry_after  # seconds, sent as Retry-After
         self.params = params
 
     def message(self, request: Request) -> str:
@@ -72,8 +77,7 @@ def request_locale(request: Request) -> str:
     return pick_locale(None, first or None, default)
 
 
-def current_session(request: Request) -> WebSession:
-    """The caller's session (401 with a clear message when missing, forged or expired)."""
+def _cookie_session(request: Request) -> WebSession:
     try:
         return get_state(request).codec.read(request.cookies.get(COOKIE))
     except BadSession as bad:
@@ -85,12 +89,84 @@ def current_session(request: Request) -> WebSession:
         ) from None
 
 
-def posting_session(request: Request) -> WebSession:
+def _ended(code: str) -> ApiError:
+    return ApiError(401, f"web.session_{code}", code=f"session_{code}", clear_cookie=True)
+
+
+async def current_session(request: Request, response: Response) -> WebSession:
+    """The caller's session, checked against the database: 401 with a clear message when the
+    cookie is missing, forged or expired, the person was erased, their sessions were ended, or
+    it is a demo identity's while demo mode is off. A session that started before its person
+    existed is bound to them (the cookie is re-issued) once their first message made one."""
+    return await _checked(request, response, _cookie_session(request))
+
+
+async def _checked(request: Request, response: Response, web: WebSession) -> WebSession:
+    state = get_state(request)
+    if web.channel == DEMO and not state.settings.webchat.demo:
+        raise _ended("demo_off")
+    async with state.sessions() as db:
+        person = await identities.session_person(db, web=web)
+    if person is None:
+        if web.person_id is not None:
+            raise _ended("gone")
+        return web  # a new session: nothing written until its first message
+    if person.deleted_at is not None:
+        raise _ended("gone")
+    if person.session_epoch != web.epoch or (web.channel == DEMO and not person.is_demo):
+        raise _ended("ended")
+    request.state.person = person
+    if web.person_id is None:
+        web = reissue(request, response, web, person_id=person.id, roles=web.roles)
+    return web
+
+
+def reissue(
+    request: Request,
+    response: Response,
+    web: WebSession,
+    *,
+    person_id: int | None,
+    roles: tuple[str, ...],
+    epoch: int | None = None,
+    new_csrf: bool = False,
+) -> WebSession:
+    """The same browser session (same chat; same CSRF token unless `new_csrf`) for `person_id`
+    with these roles: a new cookie on `response`."""
+    web, value = get_state(request).codec.issue(
+        channel=web.channel,
+        chat_id=web.chat_id,
+        user_id=web.user_id,
+        person_id=person_id,
+        epoch=web.epoch if epoch is None else epoch,
+        roles=roles,
+        csrf=None if new_csrf else web.csrf,
+    )
+    set_cookie(request, response, value)
+    return web
+
+
+def set_cookie(request: Request, response: Response, value: str) -> None:
+    """Set the session cookie: httpOnly, SameSite=Lax, Secure when served over https (or the
+    configured public address is https: behind a proxy the app itself may see http)."""
+    state = get_state(request)
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=state.codec.max_age_s,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https" or state.settings.web.base_url.startswith("https:"),
+        path="/",
+    )
+
+
+async def posting_session(request: Request, response: Response) -> WebSession:
     """The caller's session, for a POST: the CSRF header must carry the session's token."""
-    session = current_session(request)
-    if not csrf_ok(session, request.headers.get(CSRF_HEADER)):
+    web = _cookie_session(request)
+    if not csrf_ok(web, request.headers.get(CSRF_HEADER)):
         raise ApiError(403, "web.csrf", code="csrf")
-    return session
+    return await _checked(request, response, web)
 
 
 def require_csrf_header(request: Request) -> None:

@@ -71,6 +71,8 @@
     $("send").textContent = tr("web.send");
     $("photo-button").setAttribute("aria-label", tr("web.photo"));
     $("switch").textContent = tr("web.switch");
+    $("signout").textContent = tr("web.sign_out");
+    $("demo-banner").textContent = tr("web.demo_banner");
   }
 
   // --- start page --------------------------------------------------------------------------
@@ -88,6 +90,8 @@
     $("chat").hidden = true;
     $("composer").hidden = true;
     $("switch").hidden = true;
+    $("signout").hidden = true;
+    $("demo-banner").hidden = false; // the start page lists demo people only in demo mode
     $("start").hidden = false;
     $("start-intro").textContent = problem || tr("web.start_intro");
     const list = $("demo-people");
@@ -150,6 +154,8 @@
     $("chat").hidden = false;
     $("composer").hidden = false;
     $("switch").hidden = !data.demo;
+    $("signout").hidden = data.demo_identity;
+    $("demo-banner").hidden = !data.demo;
     $("log").replaceChildren();
     setRequests([]);
     lastId = 0;
@@ -376,6 +382,7 @@
         if (source || !session) return;
         const r = await api("GET", "/api/session").catch(() => null);
         if (r && r.status === 401) return lost(r);
+        if (r && r.ok && session) session.csrf = r.data.csrf; // rotated when roles changed
         connect();
       }, retryMs);
       retryMs = Math.min(retryMs * 2, 30000);
@@ -402,6 +409,13 @@
     if (file) sendPhoto(file);
   });
   $("start-new").addEventListener("click", startResident);
+  $("signout").addEventListener("click", async () => {
+    if (!window.confirm(tr("web.sign_out_confirm"))) return;
+    await api("POST", "/api/session/end", {}).catch(() => null);
+    closeStream();
+    session = null;
+    boot();
+  });
   $("switch").addEventListener("click", async () => {
     const demo = await api("GET", "/api/demo-people");
     if (demo.ok) showStart(demo.data.people, "");

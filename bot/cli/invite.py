@@ -1,0 +1,108 @@
+"""`redgrid invite create`: a single-use invite link, printed for the operator.
+
+This is how the first admin of an empty database is made, and how staff reach the web chat:
+the link opens the bot (Telegram deep link) or the web chat (`web.public_url` + `?start=...`)
+and grants the role to whoever opens it first. A QR code of each link is saved as a PNG.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.cli.common import console, err_console, in_transaction, settings_or_exit
+from bot.config import Settings
+from bot.services import rights
+from models import utcnow
+
+app = typer.Typer(help="Invite links: the first admin, staff, volunteers.", no_args_is_help=True)
+
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
+UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+MAX_LIFETIME = timedelta(days=30)
+
+
+def parse_duration(value: str) -> timedelta:
+    """'90m', '72h', '7d' as a timedelta (at most 30 days)."""
+    match = DURATION.fullmatch(value.strip().lower())
+    if match is None:
+        raise typer.BadParameter("give a number and m, h or d, e.g. 72h")
+    lifetime = timedelta(**{UNITS[match[2]]: float(match[1])})
+    if not timedelta(minutes=1) <= lifetime <= MAX_LIFETIME:
+        raise typer.BadParameter("an invite lives between 1 minute and 30 days")
+    return lifetime
+
+
+async def telegram_username(settings: Settings) -> str | None:
+    """The bot's @username from getMe, when a Telegram token is set (None when it is not, or
+    Telegram cannot be reached: the configured meetings.bot_username then stands in)."""
+    if settings.telegram.token is None or not settings.telegram.token.get_secret_value():
+        return None
+    from bot.channels.telegram_runtime import make_client
+
+    client = make_client(settings.telegram)
+    try:
+        await client.start()
+        return client.username
+    except Exception as exc:  # any failure: the web link still works
+        err_console.print(f"[yellow]telegram: getMe failed ({type(exc).__name__})[/yellow]")
+        return settings.meetings.bot_username or None
+    finally:
+        await client.close()
+
+
+def save_qr(link: str, path: Path) -> None:
+    """A QR code of `link` as a PNG readable by its owner only (it admits whoever scans it)."""
+    import qrcode  # only here: the other commands start without it
+
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        qrcode.make(link, border=2).save(handle)
+
+
+@app.command("create")
+def create(
+    role: str = typer.Option(..., help="admin, grid_staff, steward, volunteer, ..."),
+    unit: str = typer.Option(..., help="The unit's code (see `redgrid org show`)."),
+    expires: str = typer.Option("72h", help="How long the link lives: 90m, 72h, 7d."),
+    leader: bool = typer.Option(False, help="A volunteer invite for the team's leader."),
+    qr_dir: Path = typer.Option(Path("data/invites"), help="Where the QR code PNGs go."),
+) -> None:
+    """Create a single-use invite; print its links and save their QR codes."""
+    settings = settings_or_exit()
+    lifetime = parse_duration(expires)
+
+    async def _create(session: AsyncSession) -> tuple[int, str]:
+        invite, token = await rights.create_invite(
+            session,
+            actor=None,
+            role=rights.parse_role(role),
+            unit=await rights.get_unit_by_code(session, code=unit),
+            leader=leader,
+            now=utcnow(),
+            settings=settings,
+            lifetime=lifetime,
+        )
+        return invite.id, token
+
+    invite_id, token = in_transaction(settings, _create)
+    payload = rights.INVITE_PREFIX + token
+    links = {"web chat": f"{settings.web.base_url}/?start={payload}"}
+    username = asyncio.run(telegram_username(settings))
+    if username:
+        links["telegram"] = f"https://t.me/{username}?start={payload}"
+    console.print(f"invite {invite_id}: {role} of {unit}, single use, valid for {expires}")
+    for name, link in links.items():
+        path = qr_dir / f"invite-{invite_id}-{name.split()[0]}.png"
+        save_qr(link, path)
+        console.print(f"  {name}: {link}", highlight=False, soft_wrap=True)
+        console.print(f"    QR code: {path}", highlight=False)
+    if "telegram" not in links:
+        console.print("  telegram: off (no token, or getMe failed): share the web chat link")
