@@ -90,6 +90,8 @@ def describe(runtime: Runtime) -> list[str]:
     """What is running and how to talk to it, for the console."""
     settings = runtime.settings
     lines = [f"web chat: http://{settings.web.host}:{settings.web.port}"]
+    if settings.webchat.demo:
+        lines.append("demo identities: on, for this machine only (webchat.demo)")
     if runtime.telegram is None:
         lines.append("telegram: off (set REDGRID_TELEGRAM__TOKEN to turn it on)")
     else:

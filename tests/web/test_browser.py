@@ -102,7 +102,11 @@ async def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     settings = load_settings(
         database={"url": url},
         web={"host": "127.0.0.1", "port": _free_port()},
-        webchat={"session_secret": "browser-test", "upload_dir": str(tmp_path / "uploads")},
+        webchat={
+            "session_secret": "browser-test",
+            "upload_dir": str(tmp_path / "uploads"),
+            "demo": True,  # on 127.0.0.1 only, as `make run` does
+        },
         # No quiet hours: the staff update must go out whatever the time of the run.
         outbox={"quiet_start": "00:00", "quiet_end": "00:00"},
     )
@@ -188,6 +192,8 @@ async def test_resident_journey_with_live_staff_update(running: Running, tmp_pat
             # Demo mode: the start page offers a new resident and the demo people.
             await page.get_by_text("以新居民身份开始").wait_for()
             assert await page.get_by_text("刘晓燕（网格员）").count() == 1
+            banner = page.locator("#demo-banner")
+            assert await banner.is_visible() and "演示模式" in (await banner.text_content() or "")
             await page.screenshot(path=str(OUTPUT / "web-start.png"))
             await page.get_by_text("以新居民身份开始").click()
             await _expect(page, 0, "请选择您所在的街道")  # the page sent /start itself
