@@ -2,6 +2,8 @@
 
 For the requests created in the period and owned (now) by a unit or its subtree:
   response rate     = contacted by `contact_by` / dispatched needing contact
+                      (contacted: 已联系居民 pressed, a public note, a question to the resident,
+                      or the request resolved: each of them reaches the resident)
                       (needing contact: a contact deadline that has passed or was met; requests
                       merged or withdrawn before anyone contacted the resident are left out)
   resolution rate   = judged "solved" / evaluated

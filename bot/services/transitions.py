@@ -71,6 +71,10 @@ RULES: dict[Action, Rule] = {
     Action.note: Rule(ANY, None, _STAFF),
 }
 
+# Actions that reach the resident: the owner has been in touch (the response rate's 响应), whether
+# or not anyone pressed 已联系居民. A public note counts too (`workflow.transition`).
+CONTACT_ACTIONS = frozenset({Action.contact, Action.ask_info, Action.resolve})
+
 # Actions after which the new owner unit gets the request card (with Accept/Return).
 CARD_ACTIONS = {
     Action.transfer: "transferred",

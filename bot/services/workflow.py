@@ -114,8 +114,6 @@ async def _apply(
             request.assignee_id = actor.id
     elif action == Action.start and actor is not None and request.assignee_id is None:
         request.assignee_id = actor.id
-    elif action == Action.contact and request.contacted_at is None:
-        request.contacted_at = now
     elif action == Action.resolve:
         request.resolved_at = now
     elif action == Action.reopen:
@@ -228,6 +226,9 @@ async def transition(
         settings=settings,
     )
     text = "\n".join(part for part in (reason.strip(), note.strip()) if part)
+    public_note = action == Action.note and visibility == Visibility.public and bool(text)
+    if request.contacted_at is None and (action in transitions.CONTACT_ACTIONS or public_note):
+        request.contacted_at = now
     event = RequestEvent(
         request_id=request.id,
         at=now,
