@@ -52,10 +52,25 @@ def _export_dir(ctx: Context) -> Path:
     return folder
 
 
-def _row_text(ctx: Context, row: stats.UnitStats, name: str | None = None) -> str:
+def _score(ctx: Context, row: stats.UnitStats, ranking: list[stats.UnitStats]) -> str:
+    if row.score is None:
+        return ""
+    text = ctx.t("admin.stats.score", score=f"{100 * row.score:.1f}")
+    position = next((n for n, r in enumerate(ranking, 1) if r.unit.id == row.unit.id), None)
+    return text + (ctx.t("admin.stats.rank", position=position) if position else "")
+
+
+def _row_text(
+    ctx: Context,
+    row: stats.UnitStats,
+    name: str | None = None,
+    ranking: list[stats.UnitStats] | None = None,
+) -> str:
     c = row.counts
     if name is None:
         name = row.unit.name(ctx.locale) + (ctx.t("admin.stats.own") if row.own else "")
+    if not c.received:
+        return ctx.t("admin.stats.row_empty", unit=name)
     return ctx.t(
         "admin.stats.row",
         unit=name,
@@ -68,6 +83,7 @@ def _row_text(ctx: Context, row: stats.UnitStats, name: str | None = None) -> st
         satisfaction=_pct(c.satisfaction_rate),
         evaluated=c.evaluated,
         participation=_pct(c.participation_rate),
+        score=_score(ctx, row, ranking or []),
     )
 
 
@@ -79,21 +95,26 @@ async def show_stats(ctx: Context) -> None:
         ctx.session, unit=unit, period=period, now=ctx.now, settings=ctx.settings
     )
     lines = [ctx.t("admin.stats.heading", unit=unit.name(ctx.locale), period=report.period)]
-    lines += [_row_text(ctx, row) for row in report.rows]
+    lines += [_row_text(ctx, row, ranking=report.ranking) for row in report.rows]
     lines.append(_row_text(ctx, stats.UnitStats(unit, report.total), ctx.t("admin.stats.total")))
+    text = "\n\n".join(lines)  # a blank line between units: a phone shows them as blocks
     if report.ranking:
-        lines.append(ctx.t("admin.stats.ranking"))
-        lines += [
+        ranks = [ctx.t("admin.stats.ranking")]
+        ranks += [
             ctx.t(
                 "admin.stats.rank_row",
                 position=position,
                 kind=ctx.t(f"admin.kind.{row.unit.kind.value}"),
                 unit=row.unit.name(ctx.locale),
                 score=f"{100 * (row.score or 0):.1f}",
+                response=_pct(row.counts.response_rate),
+                resolution=_pct(row.counts.resolution_rate),
+                satisfaction=_pct(row.counts.satisfaction_rate),
             )
             for position, row in enumerate(report.ranking[:10], start=1)
         ]
-    ctx.reply("\n".join(lines))
+        text += "\n\n" + "\n".join(ranks)
+    ctx.reply(text)
     if report.rows:
         image = await asyncio.to_thread(
             charts.rates_chart,

@@ -34,7 +34,10 @@ async def test_stats_and_export(bot: Bot) -> None:
     await admin.send("/stats heshun 2026-11")
     text, chart = admin.new_messages
     text = text.text
-    assert "和顺社区 2026-11" in text and "和顺社区第一网格：1/" in text and "合计：1/" in text
+    assert "和顺社区 · 2026-11" in text
+    grid = next(block for block in text.split("\n\n") if block.startswith("▪ 和顺社区第一网格"))
+    assert "受理 1 件" in grid and "响应率 -" in grid and "满意率 -" in grid
+    assert "▪ 合计\n受理 1 件" in text
     assert chart.photo is not None and (await _read(chart.photo)).startswith(b"\x89PNG")
     await admin.send("/export")
     requests_doc, service_doc = admin.new_messages[:2]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.services import stats
-from models import OrgUnit
+from models import OrgUnit, Role
 from tests.conftest import Bot
 from tests.handlers.journey import onboard, report_light
 from tests.handlers.staff_journey import pump, request, staff_chat
@@ -79,3 +79,19 @@ async def test_a_public_note_or_a_question_counts_as_contact(bot: Bot) -> None:
     await staff.press("内部备注")
     await staff.send("电工老王明天来")
     assert (await request(bot, reference)).contacted_at is None
+
+
+async def test_stats_read_as_words(bot: Bot) -> None:
+    await _fixed_and_rated(bot)
+    admin = await staff_chat(bot, role=Role.admin, unit="heshun")
+    await admin.send("/stats heshun")
+    text = admin.new_messages[0].text
+    grid = next(block for block in text.split("\n\n") if block.startswith("▪ 和顺社区第一网格"))
+    assert grid.splitlines() == [
+        "▪ 和顺社区第一网格",
+        "受理 1 件 · 按时签收 1 · 办结 1 · 超期 0",
+        "响应率 100% · 解决率 100% · 满意率 100%",
+        "1 人评价（参评率 100%） · 综合得分 100.0 分，排名第 1",
+    ]
+    assert "▪ 和顺社区第二网格：本期没有诉求" in text
+    assert "第 1 名 · 网格 和顺社区第一网格：100.0 分" in text
