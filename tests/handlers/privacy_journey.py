@@ -106,8 +106,8 @@ def marked_files(upload_dir: Path) -> list[Path]:
     return [p for p in upload_dir.rglob("*") if p.is_file() and b"XQ08" in p.read_bytes()]
 
 
-async def live_through(bot: Bot, photo: Path) -> Story:
-    """Register, report, be followed, be asked, add, be resolved, rate: every copy is made."""
+async def reported_and_followed(bot: Bot, photo: Path) -> Story:
+    """A resident reports with every field filled, a neighbour follows, staff accept."""
     reporter = TestChat(bot.engine, bot.channel, user_id="erase-me", display_name=NAME)
     await onboard(reporter, room=ROOM, phone=PHONE)
     reference = await report_with_everything(reporter, photo.name)
@@ -122,7 +122,15 @@ async def live_through(bot: Bot, photo: Path) -> Story:
     staff = await staff_chat(bot, unit=code)
     await pump(bot)
     await staff_does(bot, staff, reference, "accept", "")
-    await staff_does(bot, staff, reference, "ask_info", f"已致电 {PHONE}，请补充楼层")
+    return Story(reporter, neighbour, staff, reference, photo)
+
+
+async def live_through(bot: Bot, photo: Path, *, ask: str = f"已致电 {PHONE}，请补充楼层") -> Story:
+    """Register, report, be followed, be asked, add, be resolved, rate: every copy is made."""
+    story = await reported_and_followed(bot, photo)
+    reporter, staff, reference = story.reporter, story.staff, story.reference
+    owner = await request(bot, reference)
+    await staff_does(bot, staff, reference, "ask_info", ask)
     await reporter.press_data(encode("radd", owner.id))
     await reporter.send(ADDITION)
     await reporter.press("✅ 完成")
@@ -132,7 +140,7 @@ async def live_through(bot: Bot, photo: Path) -> Story:
     await reporter.press("满意")
     await reporter.send(COMMENT)
     await pump(bot)
-    return Story(reporter, neighbour, staff, reference, photo)
+    return story
 
 
 async def dump(bot: Bot) -> list[str]:
