@@ -9,6 +9,7 @@ from bot.cli import classify as classify_commands
 from bot.cli import db as db_commands
 from bot.cli import jobs as jobs_commands
 from bot.cli import org as org_commands
+from bot.cli import people as people_commands
 from bot.cli import route as route_commands
 from bot.cli import run as run_commands
 from bot.cli import stats as stats_commands
@@ -19,6 +20,7 @@ app = typer.Typer(
 app.add_typer(db_commands.app, name="db")
 app.add_typer(org_commands.app, name="org")
 app.add_typer(jobs_commands.app, name="jobs")
+app.add_typer(people_commands.app, name="people")
 app.command("classify")(classify_commands.classify)
 run_commands.register(app)
 route_commands.register(app)
