@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -79,11 +80,22 @@ def fragments(texts: Iterable[str | None]) -> list[str]:
     return sorted(found, key=lambda piece: (-len(piece), piece))
 
 
+def _pattern(word: str) -> re.Pattern[str]:
+    """The word as a whole: Latin letters and digits must not run on into a longer word."""
+    body = re.escape(word)
+    if word[:1].isascii() and word[:1].isalnum():
+        body = r"(?<![A-Za-z0-9])" + body
+    if word[-1:].isascii() and word[-1:].isalnum():
+        body += r"(?![A-Za-z0-9])"
+    return re.compile(body)
+
+
 def replace_all(value: Any, words: Sequence[str], marker: str) -> Any:
     """`value` (text, or JSON of lists and dicts) with every fragment replaced by `marker`."""
     if isinstance(value, str):
         for word in words:
-            value = value.replace(word, marker)
+            if word in value:
+                value = _pattern(word).sub(marker, value)
         return value
     if isinstance(value, list):
         return [replace_all(item, words, marker) for item in value]
@@ -198,7 +210,10 @@ async def scrub_copies(session: AsyncSession, *, words: Sequence[str], default_l
         found = await session.execute(select(key, column).where(_mentions(column, words)))
         for row_id, value in found.all():
             fixed = replace_all(value, words, ERASED)
-            await session.execute(update(table).where(key == row_id).values({column.key: fixed}))
+            if fixed != value:
+                await session.execute(
+                    update(table).where(key == row_id).values({column.key: fixed})
+                )
     query = (
         select(OutboxMessage, Person.language)
         .outerjoin(Person, Person.id == OutboxMessage.person_id)
@@ -206,7 +221,9 @@ async def scrub_copies(session: AsyncSession, *, words: Sequence[str], default_l
     )
     for message, language in (await session.execute(query)).all():
         marker = t(pick_locale(language, None, default_locale), "erase.erased")
-        message.payload = replace_all(message.payload, words, marker)
+        fixed = replace_all(message.payload, words, marker)
+        if fixed != message.payload:
+            message.payload = fixed
 
 
 def remove_files(directory: Path, names: Iterable[str]) -> int:

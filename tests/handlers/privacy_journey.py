@@ -14,7 +14,7 @@ from bot.channels.testing import TestChat
 from bot.core.buttons import encode
 from bot.services import workflow
 from models import OrgUnit, Person, Request
-from tests.conftest import Bot
+from tests.conftest import Bot, TestDB
 from tests.handlers.journey import onboard
 from tests.handlers.staff_journey import pump, request, staff_chat
 
@@ -143,10 +143,10 @@ async def live_through(bot: Bot, photo: Path, *, ask: str = f"已致电 {PHONE}�
     return story
 
 
-async def dump(bot: Bot) -> list[str]:
+async def dump(db: TestDB) -> list[str]:
     """Every cell of every table, as text (JSON both as stored and decoded)."""
-    async with bot.db.sessions() as session:
-        if bot.db.kind == "sqlite":
+    async with db.sessions() as session:
+        if db.kind == "sqlite":
             query = "SELECT name FROM sqlite_master WHERE type = 'table'"
         else:
             query = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"

@@ -59,9 +59,9 @@ async def test_erase_leaves_no_copy_anywhere(bot: Bot, uploads: Path, photo: Pat
     assert marked_files(uploads) == [photo]
     story = await live_through(bot, photo)
     # Every marker was copied around: the journey is not trivially clean.
-    before = hits(await dump(bot), MARKERS)
+    before = hits(await dump(bot.db), MARKERS)
     assert {marker for marker, _ in before} == set(MARKERS)
-    assert any(story.staff.user_id in cell for cell in await dump(bot))
+    assert any(story.staff.user_id in cell for cell in await dump(bot.db))
     counted = await _counts(bot, story.reference)
     assert counted.received >= 1 and counted.evaluated == 1
 
@@ -71,7 +71,7 @@ async def test_erase_leaves_no_copy_anywhere(bot: Bot, uploads: Path, photo: Pat
     await story.reporter.press("确定删除")
     assert "已删除" in story.reporter.last_text
 
-    assert hits(await dump(bot), MARKERS + UNIQUE) == []
+    assert hits(await dump(bot.db), MARKERS + UNIQUE) == []
     assert marked_files(uploads) == []
     # The skeleton stays: category, place, dates, status and the rating's scores.
     assert await _counts(bot, story.reference) == counted
