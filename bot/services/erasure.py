@@ -36,6 +36,8 @@ from models import (
     MeetingInvitation,
     OutboxMessage,
     Person,
+    Poll,
+    PollOption,
     PollVote,
     Request,
     RequestEvent,
@@ -48,6 +50,9 @@ from models import (
 ERASED = "[erased]"
 # Shorter pieces of text would match inside unrelated words.
 MIN_FRAGMENT = 2
+# A line of a longer text is looked for on its own (a title is the first line) when it is this
+# long: a short line ("楼道灯不亮") is as likely someone else's words.
+MIN_LINE = 6
 # Text columns other people write, which may quote an erased person's words.
 COPY_COLUMNS: tuple[InstrumentedAttribute[str], ...] = (
     RequestEvent.note,
@@ -60,6 +65,8 @@ COPY_COLUMNS: tuple[InstrumentedAttribute[str], ...] = (
     Meeting.actions,
     Meeting.cancel_reason,
     Whistle.note,
+    Poll.question,
+    PollOption.text,
 )
 
 
@@ -73,10 +80,9 @@ def fragments(texts: Iterable[str | None]) -> list[str]:
     found: set[str] = set()
     for text in texts:
         text = (text or "").strip()
-        for piece in (text, *text.splitlines()):
-            piece = piece.strip()
-            if len(piece) >= MIN_FRAGMENT and piece != ERASED:
-                found.add(piece)
+        lines = [line.strip() for line in text.splitlines()]
+        pieces = [text] + [line for line in lines if len(line) >= MIN_LINE]
+        found.update(p for p in pieces if len(p) >= MIN_FRAGMENT and p != ERASED)
     return sorted(found, key=lambda piece: (-len(piece), piece))
 
 
@@ -214,6 +220,9 @@ async def scrub_copies(session: AsyncSession, *, words: Sequence[str], default_l
                 await session.execute(
                     update(table).where(key == row_id).values({column.key: fixed})
                 )
+    chats = select(Conversation).where(_mentions(Conversation.data, words, as_json=True))
+    for chat in (await session.execute(chats)).scalars():  # someone's flow holds a quote
+        chat.data = replace_all(chat.data, words, ERASED)
     query = (
         select(OutboxMessage, Person.language)
         .outerjoin(Person, Person.id == OutboxMessage.person_id)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from bot.i18n import t
 from bot.services import erasure, people, workflow
 from models import (
+    Conversation,
     Meeting,
     MeetingInvitation,
     OutboxMessage,
@@ -72,6 +73,8 @@ async def test_copies_made_by_others_are_scrubbed(db: TestDB, tmp_path: Path) ->
                 meeting,
                 VolunteerTask(request_id=request.id, description=request.description),
                 Whistle(request_id=request.id, unit_id=org.grid.id, note=f"call {PHONE}"),
+                # A staff member half-way through convening a meeting on the request.
+                Conversation(channel="telegram", chat_id="staff", data={"title": request.title}),
                 OutboxMessage(
                     channel="telegram",
                     chat_id="someone",
@@ -80,7 +83,7 @@ async def test_copies_made_by_others_are_scrubbed(db: TestDB, tmp_path: Path) ->
             ]
         )
         await session.flush()
-        poll = Poll(meeting_id=meeting.id, question="Fix it?")
+        poll = Poll(meeting_id=meeting.id, question=f"Fix it, as {NAME} asks?")
         session.add(poll)
         await session.flush()
         option = PollOption(poll_id=poll.id, text="yes")
