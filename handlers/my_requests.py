@@ -70,7 +70,10 @@ async def open_request(ctx: Context, data: ButtonData) -> None:
     request, is_reporter = await _own(ctx, data)
     category = await ctx.session.get(Category, request.category_id)
     events = list(await request_service.public_timeline(ctx.session, request_id=request.id))
-    text = request_line(ctx, request, category) + "\n\n" + timeline(ctx, events)
+    reporter = None if is_reporter else request.reporter_id
+    text = (
+        request_line(ctx, request, category) + "\n\n" + timeline(ctx, events, reporter_id=reporter)
+    )
     rows: list[list[Button]] = []
     if is_reporter and request.status in OPEN_STATUSES:
         rows.append(

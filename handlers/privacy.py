@@ -52,7 +52,7 @@ async def show(ctx: Context) -> None:
 async def ask_delete(ctx: Context, _data: ButtonData) -> None:
     ctx.goto("privacy.confirm")
     ctx.reply(
-        ctx.t("privacy.confirm"),
+        ctx.t("erase.confirm"),
         buttons=[
             [
                 Button(ctx.t("privacy.confirm_yes"), encode("pdelok")),
@@ -67,6 +67,6 @@ async def delete(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != "privacy.confirm":
         await stale_button(ctx)
         return
-    await people.erase(ctx.session, person=ctx.person, now=ctx.now)
+    await people.erase(ctx.session, person=ctx.person, now=ctx.now, settings=ctx.settings)
     ctx.goto("")
     ctx.say("privacy.deleted")

@@ -7,6 +7,7 @@ from datetime import datetime
 from babel.dates import format_datetime
 
 from bot.core.context import Context
+from bot.services import erasure
 from models import Category, Request, RequestEvent
 
 BABEL_LOCALES = {"zh": "zh_Hans_CN", "en": "en_GB"}
@@ -31,11 +32,14 @@ def request_line(ctx: Context, request: Request, category: Category | None) -> s
     return f"{request.reference} · {name} · {status_name(ctx, request.status)}"
 
 
-def timeline(ctx: Context, events: list[RequestEvent]) -> str:
-    """The public events of a request, one per line."""
+def timeline(ctx: Context, events: list[RequestEvent], *, reporter_id: int | None = None) -> str:
+    """The public events of a request, one per line. Given the reporter, the reader is a
+    neighbour following it: the notes the reporter wrote (their additions, reasons, comments)
+    are theirs and the staff's to read, so only the event shows."""
     lines = []
     for event in events:
         label = status_name(ctx, event.to_status) if event.to_status else ctx.t("req.note")
-        note = f": {event.note}" if event.note else ""
+        theirs = reporter_id is not None and event.actor_id == reporter_id
+        note = f": {erasure.shown(event.note, ctx.locale)}" if event.note and not theirs else ""
         lines.append(f"{when(ctx, event.at)} {label}{note}")
     return "\n".join(lines)

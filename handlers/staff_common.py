@@ -9,7 +9,7 @@ from bot.core.buttons import ButtonData, encode
 from bot.core.context import Context
 from bot.core.messages import Button
 from bot.exceptions import InvalidTransition
-from bot.services import announce, cards, queue, workflow
+from bot.services import announce, cards, erasure, queue, workflow
 from bot.services import requests as request_service
 from handlers.render import when
 from models import OrgUnit, Request, RequestEvent, RequestPhoto, Visibility
@@ -82,7 +82,8 @@ async def _history(ctx: Context, request: Request) -> list[str]:
         key = (
             "staff.history_internal" if event.visibility == Visibility.internal else "staff.history"
         )
-        note = ctx.t("staff.history_note", note=event.note) if event.note else ""
+        shown = erasure.shown(event.note, ctx.locale)
+        note = ctx.t("staff.history_note", note=shown) if event.note else ""
         lines.append(ctx.t(key, at=when(ctx, event.at), event=label, status=status, note=note))
     return lines
 
@@ -110,7 +111,7 @@ async def view_text(ctx: Context, request: Request) -> str:
             reference=request.reference,
             category=card.category.name(ctx.locale),
             place=cards.place_text(card, ctx.locale),
-            description=request.description,
+            description=erasure.shown(request.description, ctx.locale),
             accept_by=cards.when(request.accept_by, ctx.settings),
             resolve_by=cards.when(request.resolve_by, ctx.settings),
         ),

@@ -10,6 +10,7 @@ from bot.cli import db as db_commands
 from bot.cli import invite as invite_commands
 from bot.cli import jobs as jobs_commands
 from bot.cli import org as org_commands
+from bot.cli import people as people_commands
 from bot.cli import route as route_commands
 from bot.cli import run as run_commands
 from bot.cli import sessions as session_commands
@@ -23,6 +24,7 @@ app.add_typer(org_commands.app, name="org")
 app.add_typer(jobs_commands.app, name="jobs")
 app.add_typer(invite_commands.app, name="invite")
 app.add_typer(session_commands.app, name="sessions")
+app.add_typer(people_commands.app, name="people")
 app.command("classify")(classify_commands.classify)
 run_commands.register(app)
 route_commands.register(app)

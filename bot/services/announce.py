@@ -60,22 +60,36 @@ async def residents(
     note: str = "",
     exclude: Iterable[int] = (),
     settings: Settings,
+    reporters_words: bool = False,
     **params: str,
 ) -> list[OutboxMessage]:
-    """Tell the reporter and the followers: `workflow.<key>` with the reference and the note."""
+    """Tell the reporter and the followers: `workflow.<key>` with the reference and the note.
+
+    `reporters_words`: the note is the reporter's own (an addition, a reason, a comment); the
+    followers then hear of the change without it."""
     following = select(RequestFollower.person_id).where(RequestFollower.request_id == request.id)
-    who: ColumnElement[bool] = ChannelIdentity.person_id.in_(following)
+    groups: list[tuple[ColumnElement[bool], str]] = []
+    followers_who: ColumnElement[bool] = ChannelIdentity.person_id.in_(following)
     if request.reporter_id is not None:
-        who = who | (ChannelIdentity.person_id == request.reporter_id)
-    if skip := sorted(set(exclude)):
-        who = who & ChannelIdentity.person_id.not_in(skip)
-    return await notify.notify_where(
-        session,
-        who=who,
-        render=lambda loc: cards.notice(request, loc, key=key, note=note, **params),
-        request_id=request.id,
-        settings=settings,
-    )
+        reporter_who = ChannelIdentity.person_id == request.reporter_id
+        if reporters_words:
+            groups.append((reporter_who, note))
+        else:
+            followers_who = followers_who | reporter_who
+    groups.append((followers_who, "" if reporters_words else note))
+    rows: list[OutboxMessage] = []
+    skip = sorted(set(exclude))
+    for who, text in groups:
+        rows += await notify.notify_where(
+            session,
+            who=(who & ChannelIdentity.person_id.not_in(skip)) if skip else who,
+            render=lambda loc, text=text: cards.notice(  # type: ignore[misc]
+                request, loc, key=key, note=text, **params
+            ),
+            request_id=request.id,
+            settings=settings,
+        )
+    return rows
 
 
 async def owner_card(

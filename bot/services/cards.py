@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.core import buttons
 from bot.core.messages import Button, Outgoing
 from bot.i18n import t
+from bot.services import erasure
 from models import Building, Category, Compound, Priority, Request
 
 # Button actions carried in "v1:<action>:<request id>" data (see bot.core.buttons).
@@ -65,7 +66,7 @@ def card(ctx: CardContext, locale: str, *, heading: str, with_buttons: bool = Tr
             reference=request.reference,
             category=ctx.category.name(locale),
             place=place_text(ctx, locale),
-            description=request.description,
+            description=erasure.shown(request.description, locale),
             accept_by=when(request.accept_by, ctx.settings),
             resolve_by=when(request.resolve_by, ctx.settings),
         ),
@@ -75,7 +76,7 @@ def card(ctx: CardContext, locale: str, *, heading: str, with_buttons: bool = Tr
             t(
                 locale,
                 f"workflow.priority.{request.priority.value}",
-                reason=request.urgent_reason or "-",
+                reason=erasure.shown(request.urgent_reason, locale) or "-",
             )
         )
     rows: list[list[Button]] = []
@@ -94,7 +95,7 @@ def notice(request: Request, locale: str, *, key: str, note: str = "", **params:
     """A short notice about a request: `workflow.<key>` plus the note, if any."""
     text = t(locale, f"workflow.{key}", reference=request.reference, **params)
     if note:
-        text += "\n" + t(locale, "workflow.note", note=note)
+        text += "\n" + t(locale, "workflow.note", note=erasure.shown(note, locale))
     rows: list[list[Button]] = []
     if key == "notify.resolved":
         rows.append([Button(t(locale, "workflow.button.rate"), buttons.encode(RATE, request.id))])

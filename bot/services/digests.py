@@ -19,9 +19,10 @@ from sqlalchemy.orm import aliased
 from bot.config import Settings
 from bot.core.messages import Outgoing
 from bot.i18n import t
-from bot.services import notify, queue, reminders, scope, stats
+from bot.services import erasure, notify, queue, reminders, scope, stats
 from models import (
     OPEN_STATUSES,
+    Category,
     OrgUnit,
     Request,
     RequestEvent,
@@ -93,13 +94,18 @@ async def resident_digest(session: AsyncSession, *, now: datetime, settings: Set
                 changed[person_id].append(request_id)
     loaded = await session.execute(select(Request).where(Request.id.in_(list(actors))))
     requests = {r.id: r for r in loaded.scalars()}
+    categories = {c.id: c for c in (await session.execute(select(Category))).scalars()}
     period, sent = day_of(now, settings), 0
     for person_id in sorted(changed):
         if not await reminders.claim(
             session, job="digest.resident", subject_id=person_id, period=period, now=now
         ):
             continue
-        mine = [requests[i] for i in sorted(changed[person_id])]
+        # A request someone else reported is named by its category: the title is their words.
+        mine = [
+            (r, None if r.reporter_id == person_id else categories[r.category_id])
+            for r in (requests[i] for i in sorted(changed[person_id]))
+        ]
         await notify.notify_person(
             session,
             person_id=person_id,
@@ -110,15 +116,16 @@ async def resident_digest(session: AsyncSession, *, now: datetime, settings: Set
     return sent
 
 
-def _resident_text(requests: list[Request], locale: str) -> Outgoing:
+def _resident_text(requests: list[tuple[Request, Category | None]], locale: str) -> Outgoing:
     lines = [t(locale, "schedule.digest.resident.heading")]
-    for request in requests:
+    for request, category in requests:
+        title = category.name(locale) if category is not None else request.title
         lines.append(
             t(
                 locale,
                 "schedule.digest.resident.line",
                 reference=request.reference,
-                title=request.title or "-",
+                title=erasure.shown(title, locale) or "-",
                 status=t(locale, f"status.{request.status.value}"),
             )
         )

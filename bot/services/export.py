@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.config import Settings
-from bot.services import scope
+from bot.services import erasure, scope
 from models import (
     Building,
     Category,
@@ -185,7 +185,7 @@ async def requests_workbook(
                 compound or "",
                 building or "",
                 request.address_text,
-                request.description,
+                erasure.shown(request.description, settings.locale.default),
                 person.display_name if person is not None else "",
                 (phone or "") if show_phones else mask_phone(phone),
                 *(

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import command_menu
+from bot.config import Settings
+from bot.services import command_menu, erasure
 from models import (
     Building,
     ChannelIdentity,
     Compound,
-    Conversation,
     Person,
     Request,
     RequestFollower,
@@ -54,8 +54,23 @@ async def list_identities(session: AsyncSession, *, person_id: int) -> list[Chan
     return list((await session.execute(stmt)).scalars().all())
 
 
-async def erase(session: AsyncSession, *, person: Person, now: datetime) -> None:
-    """Erase the person's personal data; their requests stay, anonymised, for statistics."""
+async def erase(session: AsyncSession, *, person: Person, now: datetime, settings: Settings) -> int:
+    """Erase the person's personal data wherever it was copied (bot.services.erasure lists
+    the places); their requests stay, anonymised, for statistics. Returns the files deleted."""
+    reported = select(Request).where(Request.reporter_id == person.id)
+    requests = list((await session.execute(reported)).scalars())
+    words = await erasure.words_of(session, person=person, requests=requests)
+    files = await erasure.drop_files(session, person=person)
+    files += await erasure.drop_chats(session, person=person)
+    await erasure.scrub_own(session, person=person, requests=requests)
+    await erasure.scrub_copies(session, words=words, default_locale=settings.locale.default)
+    await _forget(session, person=person, now=now)
+    await session.flush()
+    return erasure.remove_files(settings.webchat.upload_dir, files)
+
+
+async def _forget(session: AsyncSession, *, person: Person, now: datetime) -> None:
+    """Clear the person's record; their roles, follows and channel accounts go."""
     person.display_name = ""
     person.phone = None
     person.phone_consent_at = None
@@ -72,8 +87,3 @@ async def erase(session: AsyncSession, *, person: Person, now: datetime) -> None
     if held[person.id]:  # their chats go back to the residents' menu, before they are unlinked
         await command_menu.queue_menus(session, person_ids=[person.id])
     await session.execute(delete(ChannelIdentity).where(ChannelIdentity.person_id == person.id))
-    await session.execute(
-        update(Conversation)
-        .where(Conversation.person_id == person.id)
-        .values(person_id=None, state="", data={})
-    )

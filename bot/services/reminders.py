@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.core.messages import Outgoing
 from bot.i18n import t
-from bot.services import cards, notify, scope, transitions
+from bot.services import cards, erasure, notify, scope, transitions
 from models import Category, Priority, Request, RequestEvent, ScheduleMark, Visibility
 
 PAGE = 500
@@ -121,7 +121,7 @@ def render(
             locale,
             f"schedule.reminder.{deadline}",
             reference=request.reference,
-            title=request.title or "-",
+            title=erasure.shown(request.title, locale) or "-",
             deadline=cards.when(due, settings),
         )
     )

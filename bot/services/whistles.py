@@ -21,7 +21,7 @@ from bot.core import buttons
 from bot.core.messages import Button, Outgoing
 from bot.exceptions import InvalidTransition, NotAllowed, NotFound
 from bot.i18n import t
-from bot.services import cards, notify, scope
+from bot.services import cards, erasure, notify, scope
 from models import (
     OPEN_STATUSES,
     OrgUnit,
@@ -92,8 +92,8 @@ def summons_card(
         "schedule.whistle.summons",
         reference=request.reference,
         unit=unit.name(locale),
-        title=request.title or "-",
-        description=request.description,
+        title=erasure.shown(request.title, locale) or "-",
+        description=erasure.shown(request.description, locale),
         address=request.address_text or "-",
         ack_by=cards.when(summons.ack_by, settings),
     )

@@ -157,6 +157,7 @@ async def _announce(
             note=event.note,
             exclude=exclude,
             settings=settings,
+            reporters_words=actor is not None and actor.id == request.reporter_id,
             **extra,
         )
     if action in CARD_ACTIONS:

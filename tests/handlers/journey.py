@@ -10,15 +10,20 @@ COMPOUND = {"zh": "海盛·新阳光地带", "en": "Haisheng New Sunshine Zone"}
 BUILDING = {"zh": "17号楼", "en": "Building 17"}
 
 
-async def onboard(chat: TestChat, locale: str = "zh", *, room: str = "2-301") -> None:
-    """Register the chat's person in building 17 of 和顺社区's compound."""
+async def onboard(
+    chat: TestChat, locale: str = "zh", *, room: str = "2-301", phone: str | None = None
+) -> None:
+    """Register the chat's person in building 17 of 和顺社区's compound (sharing a phone)."""
     await chat.send("/start")
     await chat.press(STREET[locale])
     await chat.press(COMMUNITY[locale])
     await chat.press(COMPOUND[locale])
     await chat.press(BUILDING[locale])
     await chat.send(room)
-    await chat.press("跳过" if locale == "zh" else "Skip")
+    if phone is not None:
+        await chat.share_contact(phone)
+    else:
+        await chat.press("跳过" if locale == "zh" else "Skip")
 
 
 async def report_light(chat: TestChat, text: str = "楼道灯坏了好几天了，晚上黑漆漆的") -> str:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.core.messages import CommandMenu, Outgoing
 from bot.services import command_menu, people, rights
 from bot.services.org_import import DEMO_FILE, import_org
@@ -98,7 +99,7 @@ async def test_grant_and_revoke_queue_menus_only_where_menus_exist(demo: TestDB)
         assert all(urgent.scalars())  # quiet hours do not hold a menu
 
 
-async def test_erasing_a_staff_member_resets_their_menu(demo: TestDB) -> None:
+async def test_erasing_a_staff_member_resets_their_menu(demo: TestDB, settings: Settings) -> None:
     async with demo.sessions() as session, session.begin():
         unit = (
             await session.execute(select(OrgUnit).where(OrgUnit.code == "heshun-1"))
@@ -107,9 +108,9 @@ async def test_erasing_a_staff_member_resets_their_menu(demo: TestDB) -> None:
         resident = await _person(session, ("telegram", "5562", "5562"))
         session.add(RoleGrant(person_id=staff.id, role=Role.steward, unit_id=unit.id))
         await session.flush()
-        await people.erase(session, person=resident, now=NOW)
+        await people.erase(session, person=resident, now=NOW, settings=settings)
         assert await _menus(session) == []  # never had a staff menu
-        await people.erase(session, person=staff, now=NOW)
+        await people.erase(session, person=staff, now=NOW, settings=settings)
         assert await _menus(session) == [("telegram", "5561", {"roles": [], "locale": "zh"})]
 
 
