@@ -30,8 +30,8 @@ def build_router() -> Router:
 
     for module in (meeting, meeting_details, meeting_manage, meeting_polls, meeting_resident):
         router.include(module.router)
-    from handlers import admin, admin_broadcast, invite, upkeep, volunteer
+    from handlers import admin, admin_broadcast, admin_invite, invite, upkeep, volunteer
 
-    for module in (volunteer, invite, admin, admin_broadcast, upkeep):
+    for module in (volunteer, invite, admin, admin_invite, admin_broadcast, upkeep):
         router.include(module.router)
     return router

@@ -1,4 +1,5 @@
-"""Admins: /stats, /export, /grant, /revoke, /invite (broadcasts: handlers/admin_broadcast.py).
+"""Admins: /stats, /export, /grant, /revoke (invites: handlers/admin_invite.py; broadcasts:
+handlers/admin_broadcast.py).
 
 Every command re-checks, against the database, that the person administers the unit named
 (or, with no unit named, their own highest unit); each action is written to the audit log.
@@ -46,7 +47,8 @@ def _pct(value: float | None) -> str:
     return f"{100 * value:.0f}%" if value is not None else "-"
 
 
-def _export_dir(ctx: Context) -> Path:
+def export_dir(ctx: Context) -> Path:
+    """A new folder of its own under the export folder, for one reply's files."""
     folder = ctx.settings.stats.export_dir / uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
     return folder
@@ -130,7 +132,7 @@ async def show_stats(ctx: Context) -> None:
                 ],
             },
         )
-        path = _export_dir(ctx) / f"stats-{unit.code}-{report.period}.png"
+        path = export_dir(ctx) / f"stats-{unit.code}-{report.period}.png"
         await asyncio.to_thread(path.write_bytes, image)
         ctx.reply(ctx.t("admin.stats.chart_caption"), photo=str(path))
     await rights.audit(
@@ -163,7 +165,7 @@ async def export_workbooks(ctx: Context) -> None:
     service_xlsx = await export.service_workbook(
         ctx.session, unit=unit, start=start, end=end, settings=ctx.settings
     )
-    folder = _export_dir(ctx)
+    folder = export_dir(ctx)
     for kind, content in (("requests", requests_xlsx), ("service", service_xlsx)):
         name = f"{kind}-{unit.code}-{label}.xlsx"
         await asyncio.to_thread((folder / name).write_bytes, content)
@@ -238,31 +240,4 @@ async def revoke(ctx: Context) -> None:
     key = "admin.revoked" if removed else "admin.not_granted"
     ctx.say(
         key, person=person_id, role=ctx.t(f"admin.role.{role.value}"), unit=unit.name(ctx.locale)
-    )
-
-
-@router.command("invite")
-async def invite(ctx: Context) -> None:
-    await admin_unit(ctx, None)
-    parts = ctx.incoming.args.split()
-    if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "leader"):
-        ctx.say("admin.usage.invite")
-        return
-    role = rights.parse_role(parts[0])
-    unit = await rights.get_unit_by_code(ctx.session, code=parts[1])
-    _invite, token = await rights.create_invite(
-        ctx.session,
-        actor=ctx.person,
-        role=role,
-        unit=unit,
-        leader=len(parts) == 3,
-        now=ctx.now,
-        settings=ctx.settings,
-    )
-    ctx.say(
-        "admin.invite.created",
-        role=ctx.t(f"admin.role.{role.value}"),
-        unit=unit.name(ctx.locale),
-        payload=rights.INVITE_PREFIX + token,
-        days=f"{ctx.settings.volunteers.invite_days:g}",
     )

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.common import console, err_console, in_transaction, settings_or_exit
 from bot.config import Settings
-from bot.services import rights
+from bot.services import invite_links, rights
 from models import utcnow
 
 app = typer.Typer(help="Invite links: the first admin, staff, volunteers.", no_args_is_help=True)
@@ -41,7 +41,7 @@ def parse_duration(value: str) -> timedelta:
 
 async def telegram_username(settings: Settings) -> str | None:
     """The bot's @username from getMe, when a Telegram token is set (None when it is not, or
-    Telegram cannot be reached: the configured meetings.bot_username then stands in)."""
+    Telegram cannot be reached)."""
     if settings.telegram.token is None or not settings.telegram.token.get_secret_value():
         return None
     from bot.channels.telegram_runtime import make_client
@@ -52,19 +52,17 @@ async def telegram_username(settings: Settings) -> str | None:
         return client.username
     except Exception as exc:  # any failure: the web link still works
         err_console.print(f"[yellow]telegram: getMe failed ({type(exc).__name__})[/yellow]")
-        return settings.meetings.bot_username or None
+        return None  # links() falls back to meetings.bot_username
     finally:
         await client.close()
 
 
 def save_qr(link: str, path: Path) -> None:
     """A QR code of `link` as a PNG readable by its owner only (it admits whoever scans it)."""
-    import qrcode  # only here: the other commands start without it
-
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        qrcode.make(link, border=2).save(handle)
+        handle.write(invite_links.qr_png(link))
 
 
 @app.command("create")
@@ -93,14 +91,13 @@ def create(
         return invite.id, token
 
     invite_id, token = in_transaction(settings, _create)
-    payload = rights.INVITE_PREFIX + token
-    links = {"web chat": f"{settings.web.base_url}/?start={payload}"}
     username = asyncio.run(telegram_username(settings))
-    if username:
-        links["telegram"] = f"https://t.me/{username}?start={payload}"
+    links = invite_links.links(
+        settings, payload=rights.INVITE_PREFIX + token, bot_username=username
+    )
     console.print(f"invite {invite_id}: {role} of {unit}, single use, valid for {expires}")
     for name, link in links.items():
-        path = qr_dir / f"invite-{invite_id}-{name.split()[0]}.png"
+        path = qr_dir / f"invite-{invite_id}-{name}.png"
         save_qr(link, path)
         console.print(f"  {name}: {link}", highlight=False, soft_wrap=True)
         console.print(f"    QR code: {path}", highlight=False)

@@ -12,8 +12,9 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.config import Settings
 from bot.exceptions import NotAllowed, NotFound, UserFacingError
@@ -86,6 +87,26 @@ async def is_admin(session: AsyncSession, *, person_id: int) -> bool:
     """True when the person holds an admin grant anywhere."""
     units = await scope.granted_units(session, person_id=person_id, roles=[Role.admin])
     return bool(units)
+
+
+async def list_invitable_units(
+    session: AsyncSession, *, person_id: int, role: Role
+) -> list[OrgUnit]:
+    """The units on which the person may invite someone to `role` (`may_administer`, for the
+    role's kinds of unit), in tree order."""
+    admin_of = await scope.granted_units(session, person_id=person_id, roles=[Role.admin])
+    kinds = list(ROLE_KINDS[role])
+    covered = scope.within(admin_of, OrgUnit.path)
+    if K.team in kinds:  # teams sit beside the tree: their paired communities say who admins
+        community = aliased(OrgUnit)
+        paired = (
+            select(TeamPairing.team_id)
+            .join(community, community.id == TeamPairing.community_id)
+            .where(scope.within(admin_of, community.path))
+        )
+        covered = or_(covered, OrgUnit.id.in_(paired))
+    query = select(OrgUnit).where(OrgUnit.kind.in_(kinds), covered).order_by(OrgUnit.path)
+    return list((await session.execute(query)).scalars())
 
 
 def check_role_unit(role: Role, unit: OrgUnit) -> None:

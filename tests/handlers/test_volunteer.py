@@ -24,7 +24,7 @@ async def join_as_volunteer(
 ) -> TestChat:
     """The admin invites; the volunteer opens the link and registers as an electrician."""
     await admin.send("/invite volunteer wrench-cscec8" + (" leader" if leader else ""))
-    payload = next(w for w in admin.last_text.split() if w.startswith("inv_"))
+    payload = next(w for t in reversed(admin.texts) for w in t.split() if w.startswith("inv_"))
     chat = bot.chat(user_id)
     await chat.send(f"/start {payload}")
     assert "志愿者" in chat.texts[0] and "中建八局" in chat.texts[0]
@@ -39,7 +39,7 @@ async def join_as_volunteer(
 async def test_invite_link_is_single_use(bot: Bot) -> None:
     admin = await staff_chat(bot, role=Role.admin, unit="heshun")
     await admin.send("/invite grid_staff heshun-1")
-    payload = next(w for w in admin.last_text.split() if w.startswith("inv_"))
+    payload = next(w for t in reversed(admin.texts) for w in t.split() if w.startswith("inv_"))
     first, second = bot.chat("inv-first"), bot.chat("inv-second")
     await first.send(f"/start {payload}")
     assert "网格员" in first.last_text
