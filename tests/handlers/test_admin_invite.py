@@ -65,7 +65,7 @@ async def test_a_team_leader_and_a_typed_unit_name(bot: Bot) -> None:
     assert "Telegram：https://t.me/JimoGridBot?start=inv_" in text.text
     assert _qr(qr.photo).startswith("https://t.me/JimoGridBot?start=inv_")
     async with bot.db.sessions() as session:
-        invite = (await session.execute(select(Invite).order_by(Invite.id.desc()))).scalars().first()
+        invite = await session.scalar(select(Invite).order_by(Invite.id.desc()).limit(1))
     assert invite is not None and invite.role == Role.volunteer and invite.leader
 
 
