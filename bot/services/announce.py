@@ -68,23 +68,20 @@ async def residents(
     `reporters_words`: the note is the reporter's own (an addition, a reason, a comment); the
     followers then hear of the change without it."""
     following = select(RequestFollower.person_id).where(RequestFollower.request_id == request.id)
-    groups: list[tuple[ColumnElement[bool], str]] = []
-    followers_who: ColumnElement[bool] = ChannelIdentity.person_id.in_(following)
+    # (who, the note they see, whether they follow): followers can neither rate nor add
+    # information, and never see the reporter's own words.
+    groups: list[tuple[ColumnElement[bool], str, bool]] = []
     if request.reporter_id is not None:
-        reporter_who = ChannelIdentity.person_id == request.reporter_id
-        if reporters_words:
-            groups.append((reporter_who, note))
-        else:
-            followers_who = followers_who | reporter_who
-    groups.append((followers_who, "" if reporters_words else note))
+        groups.append((ChannelIdentity.person_id == request.reporter_id, note, False))
+    groups.append((ChannelIdentity.person_id.in_(following), "" if reporters_words else note, True))
     rows: list[OutboxMessage] = []
     skip = sorted(set(exclude))
-    for who, text in groups:
+    for who, text, follower in groups:
         rows += await notify.notify_where(
             session,
             who=(who & ChannelIdentity.person_id.not_in(skip)) if skip else who,
-            render=lambda loc, text=text: cards.notice(  # type: ignore[misc]
-                request, loc, key=key, note=text, **params
+            render=lambda loc, text=text, follower=follower: cards.notice(  # type: ignore[misc]
+                request, loc, key=key, note=text, follower=follower, **params
             ),
             request_id=request.id,
             settings=settings,

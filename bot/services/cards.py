@@ -12,7 +12,7 @@ from datetime import datetime
 from bot.config import Settings
 from bot.core import buttons
 from bot.core.messages import Button, Outgoing
-from bot.i18n import t
+from bot.i18n import catalog, t
 from bot.services import erasure
 from models import Building, Category, Compound, Priority, Request
 
@@ -91,8 +91,20 @@ def card(ctx: CardContext, locale: str, *, heading: str, with_buttons: bool = Tr
     return Outgoing(text="\n".join(lines), buttons=rows)
 
 
-def notice(request: Request, locale: str, *, key: str, note: str = "", **params: str) -> Outgoing:
-    """A short notice about a request: `workflow.<key>` plus the note, if any."""
+def notice(
+    request: Request,
+    locale: str,
+    *,
+    key: str,
+    note: str = "",
+    follower: bool = False,
+    **params: str,
+) -> Outgoing:
+    """A short notice about a request: `workflow.<key>` plus the note, if any. A follower ("me
+    too") gets `workflow.<key>.follower` where the reporter's text asks for something only the
+    reporter can do (rate, add information), and no button to do it."""
+    if follower and f"workflow.{key}.follower" in catalog(locale):
+        key = f"{key}.follower"
     text = t(locale, f"workflow.{key}", reference=request.reference, **params)
     if note:
         text += "\n" + t(locale, "workflow.note", note=erasure.shown(note, locale))
