@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from bot.channels.telegram_base import TelegramAdapter
+from bot.channels.telegram_common import MalformedUpdate
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ async def handle_batch(
             for update in chat_updates:
                 try:
                     handled = await handle_update(update)
+                except MalformedUpdate as bad:
+                    # Coming again cannot mend it: confirmed with the batch, never answered.
+                    log.warning("telegram update %s dropped: %s", update.get("update_id"), bad)
+                    handled = True
                 except Exception as exc:
                     # A database error was logged by the engine in one line with its cause.
                     database = isinstance(exc, DBAPIError)
