@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.channels.telegram_base import TelegramAdapter
 from bot.channels.telegram_common import MalformedUpdate
+from bot.core.flood import Deferred
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ async def handle_batch(
                     handled = True
                 except Exception as exc:
                     # A database error was logged by the engine in one line with its cause.
-                    database = isinstance(exc, DBAPIError)
+                    database = isinstance(exc, (DBAPIError, Deferred))
                     log.log(
                         logging.DEBUG if database else logging.WARNING,
                         "telegram update %s not handled; it will come again",

@@ -20,6 +20,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from sqlalchemy.exc import DBAPIError
 
 from bot.channels.telegram_common import SECRET_HEADER, MalformedUpdate
+from bot.core.flood import Deferred
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def make_webhook_router(*, path: str, secret: str, handle_update: UpdateHandler)
         except Exception as exc:
             # Most likely the database is unavailable; Telegram will deliver the update again.
             # A database error was logged by the engine in one line with its cause.
-            database = isinstance(exc, DBAPIError)
+            database = isinstance(exc, (DBAPIError, Deferred))
             log.log(
                 logging.DEBUG if database else logging.WARNING,
                 "telegram update %s not handled; asking for redelivery",
