@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
 
 from bot.core.engine import ProcessResult
 from bot.core.messages import Incoming
@@ -25,6 +27,25 @@ def _labels(**labels: str) -> str:
     return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items()) + "}"
 
 
+@dataclass
+class PartHealth:
+    """How a part started in the background (Telegram) is doing, for /healthz."""
+
+    state: Literal["starting", "running", "retrying"] = "starting"
+    since: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None  # the exception's type only: its text may hold a token
+
+    def describe(self) -> dict[str, Any]:
+        """The state as JSON for the operators' /healthz."""
+        return {
+            "state": self.state,
+            "since": self.since.isoformat() if self.since else None,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+        }
+
+
 class Metrics:
     """Updates by channel and outcome, HTTP responses by status, errors, last sweep time."""
 
@@ -34,6 +55,8 @@ class Metrics:
         self.errors: Counter[str] = Counter()
         # Set by the scheduler after each sweep; shown by /healthz and /metrics.
         self.last_sweep_at: datetime | None = None
+        # Parts started in the background, by name ("telegram"), set by their supervisor.
+        self.parts: dict[str, PartHealth] = {}
 
     def count_update(self, channel: str, status: str) -> None:
         """Count one update handed to the engine and how it ended."""
