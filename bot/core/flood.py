@@ -39,12 +39,15 @@ async def hold(
     if not stopping.is_set():
         sleeper = asyncio.ensure_future(sleep(wait))
         stopped = asyncio.ensure_future(stopping.wait())
-        await asyncio.wait({sleeper, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        stopped.cancel()
-        if sleeper.done():
+        try:
+            await asyncio.wait({sleeper, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when the caller is cancelled: no waiter outlives this call
+            slept = sleeper.done()
+            stopped.cancel()
+            sleeper.cancel()
+        if slept:
             sleeper.result()
             return True
-        sleeper.cancel()
     left = due - loop.time()
     if left > grace:
         return False
