@@ -224,11 +224,9 @@ def _id(value: Any, what: str) -> str:
 
 def _part(value: Any, what: str) -> Mapping[str, Any]:
     """A JSON object inside an update (an absent one is empty)."""
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
+    if value is not None and not isinstance(value, Mapping):
         raise MalformedUpdate(f"{what} is not an object")
-    return value
+    return value or {}
 
 
 def _name(user: Mapping[str, Any]) -> str:
