@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from bot.config import Settings
 from bot.metrics import PartHealth
@@ -93,3 +94,17 @@ def _listening(port: int) -> set[str]:
         if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
             found.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
     return found
+
+
+async def test_an_unreachable_database_is_not_ok_and_says_no_more(web: Web) -> None:  # noqa: F811
+    web.app.state.web.settings = with_metrics_token(web.settings, TOKEN)
+    nowhere = create_async_engine("postgresql+asyncpg://redgrid:pw-in-url@127.0.0.1:1/redgrid")
+    web.app.state.web.sessions = async_sessionmaker(nowhere)
+    try:
+        public = await web.client.get("/healthz")
+        assert public.status_code == 503 and public.json() == {"ok": False}
+        detailed = await web.client.get("/healthz", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert detailed.status_code == 503 and detailed.json()["database"] == "unreachable"
+        assert "pw-in-url" not in detailed.text
+    finally:
+        await nowhere.dispose()
