@@ -99,6 +99,14 @@ class Metrics:
             "# TYPE redgrid_outbox_oldest_due_age_seconds gauge",
             f"redgrid_outbox_oldest_due_age_seconds {oldest_due_age_s or 0:.3f}",
         ]
+        if self.parts:
+            lines += [
+                "# HELP redgrid_part_running 1 while a background part (telegram) is running.",
+                "# TYPE redgrid_part_running gauge",
+            ]
+        for name, part in sorted(self.parts.items()):
+            running = int(part.state == "running")
+            lines.append(f"redgrid_part_running{_labels(part=name)} {running}")
         if self.last_sweep_at is not None:
             lines += [
                 "# HELP redgrid_last_sweep_timestamp_seconds When the last scheduled sweep ran.",

@@ -49,8 +49,10 @@ async def test_metrics_need_the_token(web: Web) -> None:  # noqa: F811
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}):
         refused = await web.client.get("/metrics", headers=headers)
         assert refused.status_code == 401 and "redgrid_" not in refused.text, headers
+    web.app.state.web.metrics.parts["telegram"] = PartHealth(state="retrying")
     allowed = await web.client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert allowed.status_code == 200 and "redgrid_http_responses_total" in allowed.text
+    assert 'redgrid_part_running{part="telegram"} 0' in allowed.text
     assert TOKEN not in allowed.text and SECRET not in allowed.text
 
 
