@@ -31,6 +31,13 @@ DEFAULT_CONFIG_FILE = Path("config.yaml")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/redgrid.sqlite3"
 
 
+def _none_if_blank(value: Any) -> Any:
+    """An empty or blank string given for an optional secret means it is not set."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
 class DatabaseSettings(BaseModel):
     url: str = DEFAULT_DATABASE_URL
     echo: bool = False
@@ -55,6 +62,22 @@ class TelegramSettings(BaseModel):
     # A chat's update waits for its replies to reach Telegram, a network round trip, so this
     # bounds throughput at about polling_chats / round trip: 8 at 100 ms would be 80 updates/s.
     polling_chats: int = Field(default=64, ge=1, le=1000)
+
+    @field_validator("token", "webhook_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `REDGRID_TELEGRAM__TOKEN=` in an environment file means "no Telegram", not a token.
+        return _none_if_blank(value)
+
+    @model_validator(mode="after")
+    def _webhook_has_url(self) -> TelegramSettings:
+        if self.token is not None and self.mode == "webhook" and not self.webhook_url.strip():
+            raise ValueError(
+                "telegram.mode is webhook but telegram.webhook_url is not set: give the "
+                "public https URL Telegram posts to (REDGRID_TELEGRAM__WEBHOOK_URL), or use "
+                "telegram.mode polling"
+            )
+        return self
 
 
 class LocaleSettings(BaseModel):
@@ -94,6 +117,16 @@ class WebSettings(BaseModel):
     def base_url(self) -> str:
         """Where people reach the web chat, without a trailing slash."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    # /metrics and the details of /healthz answer only `Authorization: Bearer <metrics_token>`;
+    # metrics_port serves them to anyone on 127.0.0.1 alone (for a local Prometheus).
+    metrics_token: SecretStr | None = None
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return _none_if_blank(value)
 
 
 class WebchatSettings(BaseModel):
@@ -148,6 +181,7 @@ class SchedulerSettings(BaseModel):
     weekly_report: JobSettings = JobSettings(at="08:30", weekday="mon")
     meeting_reminders: JobSettings = JobSettings(every_seconds=300)
     close_polls: JobSettings = JobSettings(every_seconds=60)
+    expire_exports: JobSettings = JobSettings(every_seconds=3600)
 
 
 class WhistleSettings(BaseModel):
@@ -175,6 +209,12 @@ class StatsSettings(BaseModel):
     export_dir: Path = Path("data/exports")
 
 
+class ExportSettings(BaseModel):
+    """Files made for download (exports under stats.export_dir): deleted after keep_hours."""
+
+    keep_hours: float = Field(default=24.0, gt=0)
+
+
 class VolunteerSettings(BaseModel):
     # An unclaimed task is pushed to other paired teams after this, then the owner is told.
     widen_after_minutes: float = Field(default=60.0, gt=0)
@@ -200,6 +240,7 @@ class Settings(BaseSettings):
     routing: RoutingSettings = RoutingSettings()
     sla: SlaSettings = SlaSettings()
     stats: StatsSettings = StatsSettings()
+    exports: ExportSettings = ExportSettings()
     volunteers: VolunteerSettings = VolunteerSettings()
     meetings: MeetingSettings = MeetingSettings()
     scheduler: SchedulerSettings = SchedulerSettings()

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_
 
-from bot import sqlite_inline
+from bot import files, sqlite_inline
 
 
 def is_sqlite(url: str) -> bool:
@@ -61,7 +61,8 @@ def _sqlite_begin(connection: Connection) -> None:
 def create_engine(
     url: str, *, echo: bool = False, pool_size: int = 10, sqlite_wait: float = SQLITE_WAIT
 ) -> AsyncEngine:
-    """Create an async engine; SQLite gets WAL mode and foreign keys, its folder is created.
+    """Create an async engine; SQLite gets WAL mode and foreign keys, its file is created
+    owner-only (0600, in a 0700 folder when the folder is new).
 
     An SQLite file is used through bot.sqlite_inline (sqlite3 in the event loop's thread)
     with one connection per process: every transaction is a writer (BEGIN IMMEDIATE), so
@@ -71,7 +72,8 @@ def create_engine(
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # Owner-only before SQLite opens it: its -wal and -shm files take the same mode.
+            files.private_file(Path(database))
             kwargs.update(
                 async_creator=sqlite_inline.connector(database, busy_wait=sqlite_wait),
                 pool_size=1,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
 
 from bot.core.engine import ProcessResult
 from bot.core.messages import Incoming
@@ -25,6 +27,25 @@ def _labels(**labels: str) -> str:
     return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items()) + "}"
 
 
+@dataclass
+class PartHealth:
+    """How a part started in the background (Telegram) is doing, for /healthz."""
+
+    state: Literal["starting", "running", "retrying"] = "starting"
+    since: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None  # the exception's type only: its text may hold a token
+
+    def describe(self) -> dict[str, Any]:
+        """The state as JSON for the operators' /healthz."""
+        return {
+            "state": self.state,
+            "since": self.since.isoformat() if self.since else None,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+        }
+
+
 class Metrics:
     """Updates by channel and outcome, HTTP responses by status, errors, last sweep time."""
 
@@ -34,6 +55,8 @@ class Metrics:
         self.errors: Counter[str] = Counter()
         # Set by the scheduler after each sweep; shown by /healthz and /metrics.
         self.last_sweep_at: datetime | None = None
+        # Parts started in the background, by name ("telegram"), set by their supervisor.
+        self.parts: dict[str, PartHealth] = {}
 
     def count_update(self, channel: str, status: str) -> None:
         """Count one update handed to the engine and how it ended."""
@@ -76,6 +99,14 @@ class Metrics:
             "# TYPE redgrid_outbox_oldest_due_age_seconds gauge",
             f"redgrid_outbox_oldest_due_age_seconds {oldest_due_age_s or 0:.3f}",
         ]
+        if self.parts:
+            lines += [
+                "# HELP redgrid_part_running 1 while a background part (telegram) is running.",
+                "# TYPE redgrid_part_running gauge",
+            ]
+        for name, part in sorted(self.parts.items()):
+            running = int(part.state == "running")
+            lines.append(f"redgrid_part_running{_labels(part=name)} {running}")
         if self.last_sweep_at is not None:
             lines += [
                 "# HELP redgrid_last_sweep_timestamp_seconds When the last scheduled sweep ran.",

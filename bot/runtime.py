@@ -25,7 +25,7 @@ from bot.channels.webchat import Hub, webchat_outputs
 from bot.config import Settings, check_exposure
 from bot.core.engine import Engine
 from bot.db import create_engine, session_factory
-from bot.metrics import Metrics
+from bot.metrics import Metrics, PartHealth
 from bot.outbox import Sender
 from bot.scheduler import build_scheduler
 from bot.services import classify, demo_fence
@@ -118,7 +118,8 @@ def settle_heap() -> None:
 
 async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     """Run every part until `stop` is set (or SIGINT/SIGTERM), then shut down gracefully:
-    the current updates finish, nothing half-done is flushed."""
+    the current updates finish, held ones are handled or left for redelivery, nothing
+    half-done is flushed. Telegram failing to start is retried while the rest serves."""
     from bot.web.app import create_app, serve
 
     if not runtime.settings.webchat.demo:
@@ -144,14 +145,17 @@ async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> 
         lambda: runtime.sender.run(stop),
     ]
     if runtime.telegram is not None:
-        from bot.channels.telegram_runtime import run_telegram
+        from bot.channels.telegram_keeper import keep_telegram
 
+        # Telegram failing to start never takes the web chat down: it retries on its own.
+        health = runtime.metrics.parts.setdefault("telegram", PartHealth())
         parts.append(
-            lambda: run_telegram(
+            lambda: keep_telegram(
                 settings,
                 runtime.engine,
                 runtime.telegram,
                 stop=stop,
+                health=health,
                 serve_webhook_itself=False,
                 concurrency=settings.telegram.polling_chats,
             )
@@ -170,6 +174,8 @@ async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> 
                 log.error("a part stopped: %s", task.exception())
                 stop.set()
         stop.set()
+        # Updates the flood limit holds are handled within the grace period or given back.
+        runtime.engine.stop_holding()
         scheduler.shutdown(wait=False)
         await asyncio.gather(*tasks, return_exceptions=True)
     finally:

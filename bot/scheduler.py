@@ -10,10 +10,11 @@ transaction per batch, while a batch comes back full. Times and on/off per job a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -121,6 +122,14 @@ async def _close_polls(session: AsyncSession, now: datetime, settings: Settings)
     return await ballots.close_due_polls(session, now=now, settings=settings)
 
 
+async def _expire_exports(_session: AsyncSession, now: datetime, settings: Settings) -> int:
+    from bot import files
+
+    # Exports carry residents' names and numbers: they live only as long as the download needs.
+    before = now - timedelta(hours=settings.exports.keep_hours)
+    return await asyncio.to_thread(files.expire, settings.stats.export_dir, before=before)
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -136,6 +145,7 @@ JOBS: dict[str, Job] = {
         Job("weekly_report", _weekly_report, False, "admins: the week per child unit"),
         Job("meeting_reminders", _meeting_reminders, False, "the day and hour before meetings"),
         Job("close_polls", _close_polls, False, "close polls whose voting time is over"),
+        Job("expire_exports", _expire_exports, False, "delete exports past exports.keep_hours"),
     )
 }
 

@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from pathlib import Path
 
+from bot import files
 from bot.core.buttons import parse_id
 from bot.core.context import Context
 from bot.core.router import Router
@@ -48,10 +49,8 @@ def _pct(value: float | None) -> str:
 
 
 def export_dir(ctx: Context) -> Path:
-    """A new folder of its own under the export folder, for one reply's files."""
-    folder = ctx.settings.stats.export_dir / uuid.uuid4().hex
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    """A new owner-only folder under the export folder, for one reply's files."""
+    return files.private_dir(ctx.settings.stats.export_dir / uuid.uuid4().hex)
 
 
 def _score(ctx: Context, row: stats.UnitStats, ranking: list[stats.UnitStats]) -> str:
@@ -133,7 +132,7 @@ async def show_stats(ctx: Context) -> None:
             },
         )
         path = export_dir(ctx) / f"stats-{unit.code}-{report.period}.png"
-        await asyncio.to_thread(path.write_bytes, image)
+        await asyncio.to_thread(files.write_private, path, image)
         ctx.reply(ctx.t("admin.stats.chart_caption"), photo=str(path))
     await rights.audit(
         ctx.session,
@@ -168,7 +167,7 @@ async def export_workbooks(ctx: Context) -> None:
     folder = export_dir(ctx)
     for kind, content in (("requests", requests_xlsx), ("service", service_xlsx)):
         name = f"{kind}-{unit.code}-{label}.xlsx"
-        await asyncio.to_thread((folder / name).write_bytes, content)
+        await asyncio.to_thread(files.write_private, folder / name, content)
         ctx.reply(
             ctx.t(f"admin.export.{kind}", unit=unit.name(ctx.locale), period=label),
             document=str(folder / name),

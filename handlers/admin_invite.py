@@ -25,6 +25,7 @@ from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.exceptions import NotAllowed, NotFound
+from bot import files
 from bot.services import invite_links, rights
 from handlers.admin import admin_unit, export_dir
 from handlers.common import cancel_row
@@ -148,7 +149,7 @@ async def _make(ctx: Context, role: Role, unit: OrgUnit, *, leader: bool) -> Non
     # The code of the link people open on a phone: the bot's, when it is known.
     png = await asyncio.to_thread(invite_links.qr_png, links.get("telegram", links["web"]))
     path = export_dir(ctx) / "invite.png"
-    await asyncio.to_thread(path.write_bytes, png)
+    await asyncio.to_thread(files.write_private, path, png)
     ctx.reply(ctx.t("admin.invite.qr_caption", role=role_name, unit=unit_name), photo=str(path))
 
 

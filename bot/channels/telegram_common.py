@@ -210,6 +210,25 @@ def edit_impossible(description: str) -> bool:
 # --- updates ------------------------------------------------------------------------------------
 
 
+class MalformedUpdate(ValueError):
+    """An update Telegram would never send: no chat, an id that is not an integer. Sending it
+    again cannot help, answering it would write to a made-up chat: it is dropped."""
+
+
+def _id(value: Any, what: str) -> str:
+    """A Bot API id (an integer) as our string id; anything else makes the update malformed."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MalformedUpdate(f"{what} is not an integer")
+    return str(value)
+
+
+def _part(value: Any, what: str) -> Mapping[str, Any]:
+    """A JSON object inside an update (an absent one is empty)."""
+    if value is not None and not isinstance(value, Mapping):
+        raise MalformedUpdate(f"{what} is not an object")
+    return value or {}
+
+
 def _name(user: Mapping[str, Any]) -> str:
     return " ".join(p for p in (user.get("first_name"), user.get("last_name")) if p)[:200]
 
@@ -218,19 +237,23 @@ def incoming_from_update(
     update: Mapping[str, Any], *, bot_username: str | None = None
 ) -> Incoming | None:
     """A Bot API update (JSON) as an Incoming; None for update types the bot ignores, and for
-    commands addressed to another bot (`/start@OtherBot`, given our `bot_username`)."""
-    update_id = str(update["update_id"])
+    commands addressed to another bot (`/start@OtherBot`, given our `bot_username`).
+    Raises MalformedUpdate for one that names no chat or whose ids are not integers."""
+    update_id = _id(update.get("update_id"), "update_id")
     if member := update.get("my_chat_member"):
-        return _reachability(update_id, member)
-    query = update.get("callback_query")
+        return _reachability(update_id, _part(member, "my_chat_member"))
+    query = _part(update.get("callback_query"), "callback_query")
     if query:
-        user = query.get("from") or {}
-        message = query.get("message") or {}
-        chat = message.get("chat") or {"id": user.get("id"), "type": "private"}
+        if not isinstance(query.get("id"), str):  # answered by this id once handled
+            raise MalformedUpdate("callback query id is not a string")
+        user = _part(query.get("from"), "from")
+        message = _part(query.get("message"), "message")
+        chat = _part(message.get("chat"), "chat") or {"id": user.get("id"), "type": "private"}
+        chat_id = _id(chat.get("id"), "chat id")
         return Incoming(
             channel=CHANNEL,
-            chat_id=str(chat["id"]),
-            user_id=str(user.get("id", chat["id"])),
+            chat_id=chat_id,
+            user_id=_id(user.get("id", chat["id"]), "user id"),
             update_id=update_id,
             kind="button",
             language_code=user.get("language_code"),
@@ -239,18 +262,20 @@ def incoming_from_update(
             message_id=str(message["message_id"]) if "message_id" in message else None,
             is_group=chat.get("type") in ("group", "supergroup"),
         )
-    message = update.get("message")
+    message = _part(update.get("message"), "message")
     if not message:
         return None
+    user = _part(message.get("from"), "from")
+    chat = _part(message.get("chat"), "chat")
+    chat_id = _id(chat.get("id"), "chat id")
+    user_id = _id(user.get("id", chat["id"]), "user id")
     payload = _payload(message, bot_username)
     if payload is None:
         return None
-    user = message.get("from") or {}
-    chat = message["chat"]
     base: dict[str, Any] = {
         "channel": CHANNEL,
-        "chat_id": str(chat["id"]),
-        "user_id": str(user.get("id", chat["id"])),
+        "chat_id": chat_id,
+        "user_id": user_id,
         "update_id": update_id,
         "language_code": user.get("language_code"),
         "display_name": _name(user),
@@ -266,15 +291,15 @@ _GONE = ("kicked", "left")
 def _reachability(update_id: str, member: Mapping[str, Any]) -> Incoming | None:
     """my_chat_member in a private chat: the person blocked the bot or allowed it again.
     The bot's status in groups is no person's reachability: ignored."""
-    chat = member.get("chat") or {}
+    chat = _part(member.get("chat"), "chat")
     if chat.get("type") != "private":
         return None
-    user = member.get("from") or {}
-    status = (member.get("new_chat_member") or {}).get("status")
+    user = _part(member.get("from"), "from")
+    status = _part(member.get("new_chat_member"), "new_chat_member").get("status")
     return Incoming(
         channel=CHANNEL,
-        chat_id=str(chat["id"]),
-        user_id=str(user.get("id", chat["id"])),
+        chat_id=_id(chat.get("id"), "chat id"),
+        user_id=_id(user.get("id", chat["id"]), "user id"),
         update_id=update_id,
         kind="reachability",
         language_code=user.get("language_code"),

@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from bot.channels.telegram_base import TelegramAdapter
+from bot.channels.telegram_common import MalformedUpdate
+from bot.core.flood import Deferred
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +54,13 @@ async def handle_batch(
             for update in chat_updates:
                 try:
                     handled = await handle_update(update)
+                except MalformedUpdate as bad:
+                    # Coming again cannot mend it: confirmed with the batch, never answered.
+                    log.warning("telegram update %s dropped: %s", update.get("update_id"), bad)
+                    handled = True
                 except Exception as exc:
                     # A database error was logged by the engine in one line with its cause.
-                    database = isinstance(exc, DBAPIError)
+                    database = isinstance(exc, (DBAPIError, Deferred))
                     log.log(
                         logging.DEBUG if database else logging.WARNING,
                         "telegram update %s not handled; it will come again",

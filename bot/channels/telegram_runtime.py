@@ -152,8 +152,10 @@ async def run_telegram(
     serve_webhook_itself: bool = True,
     poll_timeout: float = 30.0,
     concurrency: int = 64,
+    on_started: Callable[[], None] | None = None,
 ) -> None:
-    """Run the Telegram channel until `stop` is set.
+    """Run the Telegram channel until `stop` is set; `on_started` is called once Telegram
+    answered and updates can flow.
 
     `client` must be the OutputChannel the engine (and its outbox sender) was built with.
     Webhook mode: with `serve_webhook_itself` a small uvicorn server listens on `web.host` /
@@ -174,11 +176,15 @@ async def run_telegram(
         handle = make_update_handler(engine, client)
         if tg.mode == "polling":
             await client.delete_webhook()
+            if on_started is not None:
+                on_started()
             await poll(
                 client, handle, stop=stop, poll_timeout=poll_timeout, concurrency=concurrency
             )
             return
         await ensure_webhook(client, url=tg.webhook_url, secret=webhook_secret(tg))
+        if on_started is not None:
+            on_started()
         if not serve_webhook_itself:
             await stop.wait()
             return

@@ -19,7 +19,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from sqlalchemy.exc import DBAPIError
 
-from bot.channels.telegram_common import SECRET_HEADER
+from bot.channels.telegram_common import SECRET_HEADER, MalformedUpdate
+from bot.core.flood import Deferred
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,10 @@ UpdateHandler = Callable[[dict[str, Any]], Awaitable[bool]]
 def make_webhook_router(*, path: str, secret: str, handle_update: UpdateHandler) -> APIRouter:
     """A router with one POST endpoint at `path` feeding verified updates to `handle_update`.
 
-    Missing secret header: 401; wrong secret: 403; unparsable body: 400 (Telegram would resend
-    the same bytes forever, so it is logged, not retried); handler raised or returned False: 503.
+    Missing secret header: 401; wrong secret: 403; a body that is not an update (not JSON, not
+    an object, no integer update_id, no chat, an id that is not an integer): 400 and one log
+    line without the body (Telegram would resend the same bytes forever on a 5xx); handler
+    raised or returned False: 503.
     """
     if not secret:
         raise ValueError("a webhook needs a secret token")
@@ -47,15 +50,21 @@ def make_webhook_router(*, path: str, secret: str, handle_update: UpdateHandler)
         try:
             update = json.loads(await request.body())
             update_id = update["update_id"]
+            if isinstance(update_id, bool) or not isinstance(update_id, int):
+                raise MalformedUpdate("update_id is not an integer")
         except (ValueError, KeyError, TypeError):
             log.warning("telegram webhook: a body that is not an update was dropped")
             return Response(status_code=400)
         try:
             handled = await handle_update(update)
+        except MalformedUpdate as bad:
+            # Our own words only: the update's text is not logged.
+            log.warning("telegram webhook: update %s dropped: %s", update_id, bad)
+            return Response(status_code=400)
         except Exception as exc:
             # Most likely the database is unavailable; Telegram will deliver the update again.
             # A database error was logged by the engine in one line with its cause.
-            database = isinstance(exc, DBAPIError)
+            database = isinstance(exc, (DBAPIError, Deferred))
             log.log(
                 logging.DEBUG if database else logging.WARNING,
                 "telegram update %s not handled; asking for redelivery",

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import files
 from bot.cli.common import console, err_console, run_async, settings_or_exit
 from bot.db import create_engine, session_factory
 from bot.exceptions import UserFacingError
@@ -147,6 +148,5 @@ def register(app: typer.Typer) -> None:
         except UserFacingError as error:
             err_console.print(f"[red]{_explain(error)}[/red]")
             raise typer.Exit(1) from None
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(content)
+        files.write_private(out, content)
         console.print(f"wrote {out} ({len(content)} bytes)")

@@ -29,7 +29,7 @@ from bot.channels.base import OutputChannel
 from bot.config import Settings
 from bot.core import buttons
 from bot.core.context import ChatState, Context
-from bot.core.flood import FloodGate
+from bot.core.flood import SHUTDOWN_GRACE, Deferred, FloodGate, hold
 from bot.core.messages import Incoming, Outgoing
 from bot.core.router import Router
 from bot.exceptions import UserFacingError
@@ -101,6 +101,13 @@ class Engine:
         self.sleep = sleep
         self.metrics = metrics
         self.clock = clock
+        self.stopping = asyncio.Event()  # set by `stop_holding` when the process shuts down
+        self.grace = SHUTDOWN_GRACE  # held updates due within it are still handled at stop
+
+    def stop_holding(self) -> None:
+        """The process is stopping: held updates that cannot be handled within the grace
+        period are given back unconfirmed (Deferred) instead of keeping shutdown waiting."""
+        self.stopping.set()
 
     async def process(self, incoming: Incoming) -> ProcessResult:
         """Handle one update exactly once; returns after its effects are committed."""
@@ -111,7 +118,7 @@ class Engine:
         if wait > 0:
             if warn:
                 await self._slow_down(incoming)
-            await self.sleep(wait)
+            await self._hold(incoming, wait)
         try:
             result = await self._handle(incoming)
         except UserFacingError as error:
@@ -139,6 +146,20 @@ class Engine:
         if result.replies and self.sender is not None:
             await self.sender.deliver_leased(result.replies)
         return result
+
+    async def _hold(self, incoming: Incoming, wait: float) -> None:
+        """Wait for the flood limit's slot; raise Deferred when the process stops first and
+        the slot is further away than the grace period."""
+        if await hold(wait, stopping=self.stopping, grace=self.grace, sleep=self.sleep):
+            return
+        if self.metrics is not None:
+            self.metrics.count_error("update_deferred")
+        log.info(
+            "update %s:%s held by the flood limit at shutdown; left for redelivery",
+            incoming.channel,
+            incoming.update_id,
+        )
+        raise Deferred(f"{incoming.channel}:{incoming.update_id}")
 
     async def _handle(self, incoming: Incoming) -> ProcessResult:
         async with self.sessions() as session, session.begin():
@@ -492,7 +513,10 @@ _PG_RETRY = frozenset({"55P03"})
 
 def unavailable(error: BaseException) -> bool:
     """The database cannot be reached (locked, full, restarting, connection cut): try again
-    later. Data errors and bugs are not: retrying them would fail forever."""
+    later. Data errors and bugs are not: retrying them would fail forever. An update held
+    at shutdown (Deferred) comes again too."""
+    if isinstance(error, Deferred):
+        return True
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
     if isinstance(error, OperationalError) and isinstance(error.orig, sqlite3.Error):

@@ -1,4 +1,6 @@
 """Flood control per person: past the limit, updates are held (handled later), never dropped.
+At shutdown a held update is handled if its turn comes within the grace period, else given back
+unconfirmed for its channel to deliver again.
 
 A sliding one-minute window per (channel, user). The first update over the limit earns the
 person one polite "slow down"; it and the rest wait until the window has room. The window is
@@ -8,11 +10,49 @@ webhook call at a time, so in practice a chat stays on one worker).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 WINDOW = 60.0
+# At shutdown, a held update whose turn comes within this many seconds is still handled.
+SHUTDOWN_GRACE = 5.0
+
+
+class Deferred(Exception):
+    """An update the flood limit held when the process began to stop: not handled and not
+    confirmed, so its channel delivers it again (Telegram redelivers, the page retries)."""
+
+
+async def hold(
+    wait: float,
+    *,
+    stopping: asyncio.Event,
+    grace: float,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> bool:
+    """Wait `wait` seconds; False as soon as `stopping` is set while more than `grace`
+    seconds are left (the caller gives the update back), True once the wait is over."""
+    loop = asyncio.get_running_loop()
+    due = loop.time() + wait
+    if not stopping.is_set():
+        sleeper = asyncio.ensure_future(sleep(wait))
+        stopped = asyncio.ensure_future(stopping.wait())
+        try:
+            await asyncio.wait({sleeper, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when the caller is cancelled: no waiter outlives this call
+            slept = sleeper.done()
+            stopped.cancel()
+            sleeper.cancel()
+        if slept:
+            sleeper.result()
+            return True
+    left = due - loop.time()
+    if left > grace:
+        return False
+    await sleep(max(left, 0.0))
+    return True
 
 
 class FloodGate:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
+from bot import files
 from bot.db import is_sqlite
 from bot.exceptions import RedgridError
 
@@ -36,7 +37,8 @@ class BackupResult:
 
 async def backup(*, url: str, path: Path) -> BackupResult:
     """Copy the database at `url` into the file `path` (replaced if it exists)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Created owner-only before anything is written into it: it holds every resident's data.
+    await asyncio.to_thread(files.private_file, path)
     if is_sqlite(url):
         await asyncio.to_thread(_sqlite_copy, _sqlite_file(url, must_exist=True), path)
         return BackupResult(path, "sqlite", await _size(path))
@@ -101,7 +103,7 @@ def _sqlite_file(url: str, *, must_exist: bool) -> Path:
 
 def _sqlite_copy(source: Path, target: Path) -> None:
     """Page-by-page online copy; readers and writers of `source` may carry on meanwhile."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    files.private_file(target)  # SQLite takes an empty file for a new database
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     dst = sqlite3.connect(target)
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
+from bot import files
 from bot.config import Settings
 from bot.core.buttons import parse_id
 
@@ -128,8 +129,6 @@ def notice_png(
 
 def write_notice(settings: Settings, *, meeting_id: int, png: bytes) -> Path:
     """Store a notice under settings.meetings.notice_dir; returns its path (for a document)."""
-    folder = settings.meetings.notice_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"meeting-{meeting_id}.png"
-    path.write_bytes(png)
+    path = settings.meetings.notice_dir / f"meeting-{meeting_id}.png"
+    files.write_private(path, png)
     return path.resolve()

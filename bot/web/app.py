@@ -23,6 +23,7 @@ from bot.core.engine import Engine
 from bot.metrics import Metrics
 from bot.web import chat, ops
 from bot.web import sessions as session_routes
+from bot.web.access_log import AccessLog
 from bot.web.auth import COOKIE, DAY_S, SessionCodec, load_secret
 from bot.web.state import ApiError, WebState
 from bot.web.throttle import AddressLimiter
@@ -104,6 +105,10 @@ def create_app(
     limiter = AddressLimiter(settings.webchat.sessions_per_hour)
     app.state.web = WebState(engine, sessions, settings, hub, codec, metrics, limiter)
     app.add_middleware(_Observe, metrics=metrics)
+    # Outermost: a request refused by any layer below is logged too. The other channels'
+    # routes (the Telegram webhook) may carry a secret in their path.
+    hidden = [getattr(route, "path", "") for router in extra_routers for route in router.routes]
+    app.add_middleware(AccessLog, hidden_paths=hidden)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
@@ -138,31 +143,58 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def serve(app: FastAPI, settings: Settings, stop: asyncio.Event) -> None:
-    """Serve `app` on web.host:web.port until `stop` is set, then shut down gracefully:
-    open event streams end, requests in flight finish (up to 10 s)."""
+def _server(app: FastAPI, host: str, port: int, lifespan: str = "on") -> _Server:
+    # No access log of uvicorn's (AccessLog writes a masked one) and no logging setup of its
+    # own: its records go to the app's handlers, which mask phone numbers and secrets.
     config = uvicorn.Config(
         app,
-        host=settings.web.host,
-        port=settings.web.port,
-        lifespan="on",
+        host=host,
+        port=port,
+        lifespan=lifespan,  # type: ignore[arg-type]
         log_level="info",
+        log_config=None,
+        access_log=False,
         timeout_graceful_shutdown=10,
     )
-    server = _Server(config)
+    return _Server(config)
+
+
+def metrics_app(app: FastAPI) -> FastAPI:
+    """/healthz and /metrics in full, without a token, for the loopback-only metrics port."""
+    local = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    local.state.web = app.state.web
+    local.include_router(ops.local_router)
+    return local
+
+
+async def serve(app: FastAPI, settings: Settings, stop: asyncio.Event) -> None:
+    """Serve `app` on web.host:web.port (and the metrics on 127.0.0.1:web.metrics_port when
+    set) until `stop` is set, then shut down gracefully: open event streams end, requests in
+    flight finish (up to 10 s)."""
+    servers = [(_server(app, settings.web.host, settings.web.port), settings.web.host)]
+    if settings.web.metrics_port is not None:
+        local = _server(metrics_app(app), "127.0.0.1", settings.web.metrics_port, "off")
+        servers.append((local, "127.0.0.1"))
 
     async def watch() -> None:
         await stop.wait()
         app.state.web.hub.close()
-        server.should_exit = True
+        for server, _ in servers:
+            server.should_exit = True
+
+    async def run(server: _Server, host: str) -> None:
+        try:
+            await server.serve()
+        except SystemExit:
+            # uvicorn exits when it cannot bind; say which address instead.
+            raise OSError(f"web chat: cannot listen on {host}:{server.config.port}") from None
 
     watcher = asyncio.create_task(watch())
+    tasks = [asyncio.create_task(run(server, host)) for server, host in servers]
     try:
-        await server.serve()
-    except SystemExit:
-        # uvicorn exits when it cannot bind; say which address instead.
-        raise OSError(
-            f"web chat: cannot listen on {settings.web.host}:{settings.web.port}"
-        ) from None
+        await asyncio.gather(*tasks)
     finally:
         watcher.cancel()
+        for server, _ in servers:  # one could not bind: the other stops too
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,27 +1,45 @@
-"""`/healthz` and `/metrics`: for operators and monitors; they never show a secret."""
+"""`/healthz` and `/metrics`: for operators and monitors; they never show a secret.
+
+To the public `/healthz` says `{"ok": true|false}` (200 / 503) and nothing more; holders of
+`web.metrics_token` (`Authorization: Bearer ...`) get the details and `/metrics`, which
+answers 404 while no token is configured. `local_router` serves both, in full, on the
+loopback-only `web.metrics_port`.
+"""
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 
 from bot.core.engine import TRANSIENT_ERRORS
 from bot.outbox import backlog
-from bot.web.state import get_state
+from bot.web.state import WebState, get_state
 from models import OutboxMessage, utcnow
 
 router = APIRouter()
+local_router = APIRouter()
 
 
-@router.get("/healthz")
-async def healthz(request: Request) -> JSONResponse:
-    """Database reachable, outbox backlog, last sweep time; 503 when the database is not."""
-    state = get_state(request)
+def is_operator(request: Request) -> bool:
+    """The caller holds `web.metrics_token` (compared in constant time)."""
+    token = get_state(request).settings.web.metrics_token
+    if token is None:
+        return False
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode())
+
+
+async def health(state: WebState) -> tuple[bool, dict[str, Any]]:
+    """Database reachable, outbox backlog, last sweep time, background parts' state."""
     sweep = state.metrics.last_sweep_at
     body: dict[str, Any] = {"last_sweep_at": sweep.isoformat() if sweep else None}
+    body.update({name: part.describe() for name, part in state.metrics.parts.items()})
     try:
         async with state.sessions() as db:
             await db.execute(text("SELECT 1"))
@@ -30,15 +48,13 @@ async def healthz(request: Request) -> JSONResponse:
         # The error text may hold the database URL: name only its type.
         state.metrics.count_error("health_database")
         body.update(ok=False, database="unreachable", error=type(exc).__name__)
-        return JSONResponse(body, status_code=503)
+        return False, body
     body.update(ok=True, database="ok")
-    return JSONResponse(body)
+    return True, body
 
 
-@router.get("/metrics")
-async def metrics(request: Request) -> PlainTextResponse:
+async def metrics_text(state: WebState) -> PlainTextResponse:
     """Prometheus text: updates, errors, HTTP responses by status, outbox rows by status."""
-    state = get_state(request)
     counts: dict[str, int] = {}
     oldest_due: float | None = None
     try:
@@ -54,3 +70,35 @@ async def metrics(request: Request) -> PlainTextResponse:
         counts.setdefault(status, 0)
     body = state.metrics.render(outbox=counts, oldest_due_age_s=oldest_due)
     return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
+
+
+@router.get("/healthz")
+async def healthz(request: Request) -> JSONResponse:
+    """ok or not (200 / 503); the details only to holders of the metrics token."""
+    ok, details = await health(get_state(request))
+    body = details if is_operator(request) else {"ok": ok}
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    """Prometheus text for holders of the metrics token; 404 while none is configured."""
+    state = get_state(request)
+    if state.settings.web.metrics_token is None:
+        return Response(status_code=404)
+    if not is_operator(request):
+        return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    return await metrics_text(state)
+
+
+@local_router.get("/healthz")
+async def local_healthz(request: Request) -> JSONResponse:
+    """The details, on the loopback-only metrics port."""
+    ok, details = await health(get_state(request))
+    return JSONResponse(details, status_code=200 if ok else 503)
+
+
+@local_router.get("/metrics")
+async def local_metrics(request: Request) -> PlainTextResponse:
+    """Prometheus text, on the loopback-only metrics port."""
+    return await metrics_text(get_state(request))

@@ -9,7 +9,8 @@ from bot.web.auth import CSRF_HEADER
 from models import ProcessedUpdate
 from tests.web.conftest import SECRET, Web, web  # noqa: F401 (the fixture)
 
-# Open to anyone by design: the page, starting a session, the demo list, texts, health.
+# Open to anyone by design: the page, starting a session, the demo list, texts, health (ok or
+# not, nothing more). /metrics answers holders of web.metrics_token only (404 without one).
 PUBLIC = {
     ("GET", "/"),
     ("GET", "/api/session"),
@@ -18,7 +19,6 @@ PUBLIC = {
     ("GET", "/api/demo-people"),
     ("GET", "/api/i18n"),
     ("GET", "/healthz"),
-    ("GET", "/metrics"),
 }
 
 

@@ -16,6 +16,7 @@ from bot.web.auth import COOKIE, CSRF_HEADER, SessionCodec
 from models import ChannelIdentity, OutboxMessage, ProcessedUpdate, Role, RoleGrant
 from tests.conftest import Clock
 from tests.web.conftest import SECRET, Web
+from tests.web.test_ops import with_metrics_token
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
@@ -336,14 +337,16 @@ async def test_a_role_change_rotates_the_cookie(web: Web) -> None:
 async def test_health_and_metrics_show_no_secrets(web: Web) -> None:
     session = await web.start()
     await web.send(str(session["csrf"]), "metrics-key-01", kind="text", text="/start")
-    health = await web.client.get("/healthz")
+    web.app.state.web.settings = with_metrics_token(web.settings, "ops-token-01")
+    operator = {"Authorization": "Bearer ops-token-01"}
+    health = await web.client.get("/healthz", headers=operator)
     assert health.status_code == 200
     body = health.json()
     assert body["ok"] is True and body["database"] == "ok"
     assert {"pending", "due", "failed"} <= set(body["outbox"])
     assert "last_sweep_at" in body
     assert SECRET not in health.text and "postgresql" not in health.text
-    metrics = (await web.client.get("/metrics")).text
+    metrics = (await web.client.get("/metrics", headers=operator)).text
     assert 'redgrid_updates_total{channel="webchat",status="handled"} 1' in metrics
     assert 'redgrid_http_responses_total{status="200"}' in metrics
     assert 'redgrid_outbox_rows{status="sent"}' in metrics
