@@ -8,7 +8,6 @@ and grants the role to whoever opens it first. A QR code of each link is saved a
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import files
 from bot.cli.common import console, err_console, in_transaction, settings_or_exit
 from bot.config import Settings
 from bot.services import invite_links, rights
@@ -57,14 +57,6 @@ async def telegram_username(settings: Settings) -> str | None:
         await client.close()
 
 
-def save_qr(link: str, path: Path) -> None:
-    """A QR code of `link` as a PNG readable by its owner only (it admits whoever scans it)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(invite_links.qr_png(link))
-
-
 @app.command("create")
 def create(
     role: str = typer.Option(..., help="admin, grid_staff, steward, volunteer, ..."),
@@ -98,7 +90,7 @@ def create(
     console.print(f"invite {invite_id}: {role} of {unit}, single use, valid for {expires}")
     for name, link in links.items():
         path = qr_dir / f"invite-{invite_id}-{name}.png"
-        save_qr(link, path)
+        files.write_private(path, invite_links.qr_png(link))  # it admits whoever scans it
         console.print(f"  {name}: {link}", highlight=False, soft_wrap=True)
         console.print(f"    QR code: {path}", highlight=False)
     if "telegram" not in links:
