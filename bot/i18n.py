@@ -7,10 +7,12 @@ each other's files. Catalogs are read once, at first use.
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_datetime
 from babel.messages.pofile import read_po
 
 LOCALES_DIR = Path(__file__).parent / "locales"
@@ -46,6 +48,27 @@ def t(locale: str, key: str, /, **params: Any) -> str:
     if text is None:
         raise KeyError(f"no message {key!r} in the catalogs")
     return text.format(**params) if params else text
+
+
+# How a moment reads, the same in every message: "12月6日 14:32" / "6 Dec 14:32", with the year
+# when it is not the current one.
+MOMENT_PATTERNS = {
+    "zh": ("M月d日 HH:mm", "y年M月d日 HH:mm"),
+    "en": ("d MMM HH:mm", "d MMM y HH:mm"),
+}
+BABEL_LOCALES = {"zh": "zh_Hans_CN", "en": "en_GB"}
+
+
+def moment(value: datetime | None, locale: str, tz: tzinfo, *, now: datetime | None = None) -> str:
+    """A moment in the district's time zone as people read it; "-" for none. The year shows
+    when `now` is given and falls in another year."""
+    if value is None:
+        return "-"
+    local = value.astimezone(tz)
+    short, with_year = MOMENT_PATTERNS.get(locale, MOMENT_PATTERNS[DEFAULT_LOCALE])
+    other_year = now is not None and now.astimezone(tz).year != local.year
+    pattern = with_year if other_year else short
+    return format_datetime(local, pattern, locale=BABEL_LOCALES.get(locale, "zh_Hans_CN"))
 
 
 class Translator:

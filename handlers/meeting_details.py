@@ -13,6 +13,7 @@ from bot.services import meeting_views, meetings, places
 from handlers.common import cancel_row, stale_button
 from handlers.meeting_common import check_scope, parse_when
 from handlers.meeting_manage import send_notice, show_manage
+from handlers.render import when
 from models import MeetingKind, Request, ScopeKind
 
 router = Router()
@@ -94,7 +95,7 @@ async def ask_confirm(ctx: Context) -> None:
     if ctx.data.get("kind") != MeetingKind.poll.value:
         starts = datetime.fromisoformat(ctx.data["starts_at"]).astimezone(ctx.settings.tz)
         lines.append(ctx.t("meeting.place_line", place=ctx.data.get("place", "")))
-        lines.append(ctx.t("meeting.when_line", when=starts.strftime("%Y-%m-%d %H:%M")))
+        lines.append(ctx.t("meeting.when_line", when=when(ctx, starts)))
     rows = [[Button(ctx.t("meeting.button.send"), encode("mtgo"))], cancel_row(ctx)]
     ctx.reply("\n".join(lines), buttons=rows)
 

@@ -22,6 +22,7 @@ from bot.core.messages import Button
 from bot.core.router import Router
 from bot.services import ballots, meeting_cards, meeting_views, meetings, qr
 from handlers.common import cancel_row, stale_button
+from handlers.render import when
 from models import Building, Meeting, MeetingKind, MeetingStatus, PollStatus
 
 router = Router()
@@ -109,7 +110,7 @@ async def send_notice(ctx: Context, meeting: Meeting) -> None:
     building = await ctx.session.get(Building, meeting.building_id) if meeting.building_id else None
     lines = [
         ctx.t("meeting.notice.place", place=meeting.place or "-"),
-        ctx.t("meeting.notice.when", when=meeting_cards.when_text(meeting, ctx.settings)),
+        ctx.t("meeting.notice.when", when=when(ctx, meeting.starts_at)),
     ]
     if building is not None:
         lines.insert(0, ctx.t("meeting.notice.building", number=building.number))

@@ -28,6 +28,7 @@ from bot.services import ballots, meeting_cards, meetings
 from bot.services.polls import Result
 from handlers.common import cancel_row, stale_button
 from handlers.meeting_manage import _meeting, show_manage
+from handlers.render import when
 from models import Poll, PollRule, PollStatus
 
 router = Router()
@@ -143,9 +144,7 @@ async def _open(ctx: Context, poll: Poll, minutes: int | None) -> None:
         ctx.session, poll=poll, closes_at=closes_at, now=ctx.now, settings=ctx.settings
     )
     ctx.goto("")
-    closing = (
-        meeting_cards.local_time(closes_at, ctx.settings) if closes_at else ctx.t("meeting.by_hand")
-    )
+    closing = when(ctx, closes_at) if closes_at else ctx.t("meeting.by_hand")
     ctx.say("meeting.poll_opened", id=poll.id, sent=sent, closing=closing)
 
 

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from babel.dates import format_datetime
-
+from bot import i18n
 from bot.core.context import Context
 from bot.services import erasure
 from models import Category, Request, RequestEvent
 
-BABEL_LOCALES = {"zh": "zh_Hans_CN", "en": "en_GB"}
 
-
-def when(ctx: Context, moment: datetime | None) -> str:
+def when(ctx: Context, value: datetime | None) -> str:
     """A moment in the district's time zone, in the reader's language."""
-    if moment is None:
-        return "-"
-    local = moment.astimezone(ctx.settings.tz)
-    return format_datetime(local, "short", locale=BABEL_LOCALES.get(ctx.locale, "zh_Hans_CN"))
+    return i18n.moment(value, ctx.locale, ctx.settings.tz, now=ctx.now)
 
 
 def status_name(ctx: Context, status: str) -> str:

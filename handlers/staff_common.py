@@ -112,8 +112,8 @@ async def view_text(ctx: Context, request: Request) -> str:
             category=card.category.name(ctx.locale),
             place=cards.place_text(card, ctx.locale),
             description=erasure.shown(request.description, ctx.locale),
-            accept_by=cards.when(request.accept_by, ctx.settings),
-            resolve_by=cards.when(request.resolve_by, ctx.settings),
+            accept_by=when(ctx, request.accept_by),
+            resolve_by=when(ctx, request.resolve_by),
         ),
         ctx.t(
             "staff.view_counts",

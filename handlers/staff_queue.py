@@ -22,7 +22,8 @@ from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.exceptions import NotAllowed, NotFound
-from bot.services import cards, queue, scope, workflow
+from bot.services import queue, scope, workflow
+from handlers.render import when
 from handlers.staff_common import from_button, show
 from models import OrgUnit, Request, Role
 
@@ -36,7 +37,7 @@ def _item_label(ctx: Context, item: queue.QueueItem) -> str:
         mark=ctx.t(f"staff.mark.{item.group.value}"),
         reference=item.request.reference,
         category=item.category.name(ctx.locale),
-        due=cards.when(item.due, ctx.settings),
+        due=when(ctx, item.due),
     )
 
 

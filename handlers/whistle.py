@@ -27,7 +27,8 @@ from sqlalchemy import select
 from bot.core.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
-from bot.services import cards, queue, whistles
+from bot.services import queue, whistles
+from handlers.render import when
 from models import OrgUnit, UnitKind
 
 router = Router()
@@ -68,7 +69,7 @@ async def blow_whistle(ctx: Context) -> None:
         "schedule.whistle.blown",
         reference=request.reference,
         departments="、".join(unit.name(ctx.locale) for unit in departments),
-        ack_by=cards.when(summonses[0].ack_by, ctx.settings),
+        ack_by=when(ctx, summonses[0].ack_by),
     )
 
 

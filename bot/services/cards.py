@@ -12,7 +12,7 @@ from datetime import datetime
 from bot.config import Settings
 from bot.core import buttons
 from bot.core.messages import Button, Outgoing
-from bot.i18n import catalog, t
+from bot.i18n import catalog, moment, t
 from bot.services import erasure
 from models import Building, Category, Compound, Priority, Request
 
@@ -34,9 +34,9 @@ class CardContext:
     settings: Settings
 
 
-def when(value: datetime | None, settings: Settings) -> str:
-    """A deadline in the configured time zone, to the minute."""
-    return value.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") if value else "-"
+def when(value: datetime | None, settings: Settings, locale: str) -> str:
+    """A deadline in the district's time zone, as people read it (`bot.i18n.moment`)."""
+    return moment(value, locale, settings.tz)
 
 
 def place_text(ctx: CardContext, locale: str) -> str:
@@ -67,8 +67,8 @@ def card(ctx: CardContext, locale: str, *, heading: str, with_buttons: bool = Tr
             category=ctx.category.name(locale),
             place=place_text(ctx, locale),
             description=erasure.shown(request.description, locale),
-            accept_by=when(request.accept_by, ctx.settings),
-            resolve_by=when(request.resolve_by, ctx.settings),
+            accept_by=when(request.accept_by, ctx.settings, locale),
+            resolve_by=when(request.resolve_by, ctx.settings, locale),
         ),
     ]
     if request.priority != Priority.ordinary:

@@ -9,7 +9,7 @@ from datetime import datetime
 from bot.config import Settings
 from bot.core import buttons
 from bot.core.messages import Button, Outgoing
-from bot.i18n import t
+from bot.i18n import moment, t
 from bot.services.polls import Result
 from models import Meeting, MeetingKind, Poll, PollOption
 
@@ -21,14 +21,9 @@ OPEN = "mtv"  # meeting id: the meeting as the presser may see it
 RSVP_CODES = {"c": "coming", "n": "not_coming", "v": "view"}
 
 
-def local_time(moment: datetime | None, settings: Settings) -> str:
-    """A moment in the district's time zone, to the minute."""
-    return moment.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M") if moment else "-"
-
-
-def when_text(meeting: Meeting, settings: Settings) -> str:
-    """The meeting's time in the district's time zone, to the minute."""
-    return local_time(meeting.starts_at, settings)
+def local_time(value: datetime | None, settings: Settings, locale: str) -> str:
+    """A moment in the district's time zone, as people read it (`bot.i18n.moment`)."""
+    return moment(value, locale, settings.tz)
 
 
 def describe(meeting: Meeting, locale: str, *, settings: Settings) -> str:
@@ -41,7 +36,7 @@ def describe(meeting: Meeting, locale: str, *, settings: Settings) -> str:
         id=meeting.id,
         topic=meeting.topic,
         place=meeting.place or "-",
-        when=when_text(meeting, settings),
+        when=local_time(meeting.starts_at, settings, locale),
     )
 
 

@@ -122,7 +122,7 @@ def render(
             f"schedule.reminder.{deadline}",
             reference=request.reference,
             title=erasure.shown(request.title, locale) or "-",
-            deadline=cards.when(due, settings),
+            deadline=cards.when(due, settings, locale),
         )
     )
 

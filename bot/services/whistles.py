@@ -95,7 +95,7 @@ def summons_card(
         title=erasure.shown(request.title, locale) or "-",
         description=erasure.shown(request.description, locale),
         address=request.address_text or "-",
-        ack_by=cards.when(summons.ack_by, settings),
+        ack_by=cards.when(summons.ack_by, settings, locale),
     )
     if note:
         text += "\n" + t(locale, "schedule.whistle.note", note=note)
@@ -322,7 +322,7 @@ async def escalate_unacknowledged(
                     "schedule.whistle.escalated",
                     reference=r.reference,
                     department=d.name(loc),
-                    ack_by=cards.when(s.ack_by, settings),
+                    ack_by=cards.when(s.ack_by, settings, loc),
                 )
             ),
             request_id=request.id,

@@ -51,7 +51,7 @@ async def test_my_requests_shows_the_public_timeline(bot: Bot) -> None:
     await chat.press("📋 我的诉求")
     label = next(b for b in chat.buttons if reference in b)
     await chat.press(label)
-    assert reference in chat.last_text and "已受理" in chat.last_text
+    assert reference in chat.last_text and "待受理" in chat.last_text
     assert chat.buttons[:2] == ["补充信息", "撤回"]
 
 

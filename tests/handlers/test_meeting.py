@@ -74,7 +74,7 @@ async def test_roof_leak_meeting_from_convening_to_outcome(bot: Bot, notices: Pa
     await staff.press("整栋楼")
     await staff.press("楼门口")
     await staff.send("11-28 19:00")
-    assert "17号楼" in staff.last_text and "2026-11-28 19:00" in staff.last_text
+    assert "17号楼" in staff.last_text and "11月28日 19:00" in staff.last_text
     await staff.press("📨 发出邀请")
     meeting = await latest_meeting(bot)
     assert meeting.request_id == request.id and meeting.expected_households == 21

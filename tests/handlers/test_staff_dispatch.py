@@ -23,7 +23,7 @@ async def test_accept_from_the_push(bot: Bot) -> None:
     row = await request(bot, reference)
     assert row.status == RequestStatus.accepted and row.accepted_at is not None
     await pump(bot)
-    assert "已被签收" in resident.last_text
+    assert "已受理" in resident.last_text
     # A second press is refused: already accepted, nothing changes.
     await staff.press_data(f"v1:acc:{row.id}")
     assert "不能进行此操作" in staff.last_text

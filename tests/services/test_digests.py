@@ -52,7 +52,7 @@ async def test_resident_digest(db: TestDB) -> None:
         assert await digests.resident_digest(session, now=f.NOW, settings=config) == 2
         for person in (reporter, follower):
             [text] = await _texts(session, person, after=start)
-            assert "昨天以来" in text and request.reference in text and "已签收" in text
+            assert "昨天以来" in text and request.reference in text and "已受理" in text
         assert await _texts(session, quiet, after=start) == []
         assert await _texts(session, self_only, after=start) == []
         # Again the same morning (or on another worker): nothing more.

@@ -258,8 +258,8 @@ async def test_resident_journey_with_live_staff_update(running: Running, tmp_pat
                     now=utcnow(),
                     settings=running.settings,
                 )
-            await _expect(page, count, "已被签收")
-            update = page.locator("li.msg.bot .bubble", has_text="已被签收").last
+            await _expect(page, count, "已受理")
+            update = page.locator("li.msg.bot .bubble", has_text="已受理，网格").last
             assert reference in (await update.text_content() or "")
             assert await page.evaluate("window.__sameDocument") == "yes"
             assert await page.evaluate("window.__pwned") is None
