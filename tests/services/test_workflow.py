@@ -308,8 +308,7 @@ async def test_public_changes_reach_reporter_and_followers_in_their_language(db:
         )  # accepted only; internal note and contact silent
         assert to_reporter[0].payload["text"].startswith(f"Request {request.reference} has been")
         assert (
-            "已受理" in to_fan[0].payload["text"]
-            and request.reference in to_fan[0].payload["text"]
+            "已受理" in to_fan[0].payload["text"] and request.reference in to_fan[0].payload["text"]
         )
         # The actor hears nothing of their own actions: staff only has the dispatch card.
         assert len(await _to(session, request, org.staff)) == 1
