@@ -27,7 +27,7 @@ from bot.core.buttons import ButtonData, encode
 from bot.core.context import Context
 from bot.core.messages import Button
 from bot.core.router import Router
-from bot.services import classify, people, places, workflow
+from bot.services import announce, classify, people, places, workflow
 from bot.services import requests as request_service
 from handlers.common import show_main_menu, stale_button
 from handlers.render import status_name, when
@@ -282,7 +282,8 @@ async def me_too(ctx: Context, data: ButtonData) -> None:
     if request.id not in {r.id for r in offered}:
         await stale_button(ctx)
         return
-    await workflow.follow(ctx.session, request=request, person=ctx.person, now=ctx.now)
+    if await workflow.follow(ctx.session, request=request, person=ctx.person, now=ctx.now):
+        await announce.followed(ctx.session, request=request, settings=ctx.settings)
     ctx.say("rep.following", reference=request.reference)
     show_main_menu(ctx)
 

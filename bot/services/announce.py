@@ -3,7 +3,7 @@ kept informed. Each function only writes outbox rows (through `notify`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.core.messages import Outgoing
 from bot.i18n import t
-from bot.services import cards, notify, scope
+from bot.services import cards, erasure, notify, scope
 from models import (
     Building,
     Category,
     ChannelIdentity,
     Compound,
+    Evaluation,
     OutboxMessage,
     Priority,
     Request,
@@ -133,6 +134,28 @@ async def informed(
     )
 
 
+async def _tell_owner(
+    session: AsyncSession,
+    request: Request,
+    render: Callable[[str], Outgoing],
+    settings: Settings,
+    exclude: Iterable[int] = (),
+) -> list[OutboxMessage]:
+    """Push to the owner unit's staff and the request's assignee."""
+    staff = set(
+        await notify.unit_members(session, unit_id=request.owner_unit_id, roles=scope.STAFF_ROLES)
+    )
+    if request.assignee_id is not None:
+        staff.add(request.assignee_id)
+    return await notify.notify_persons(
+        session,
+        person_ids=staff - set(exclude),
+        render=render,
+        request_id=request.id,
+        settings=settings,
+    )
+
+
 async def owner_notice(
     session: AsyncSession,
     *,
@@ -143,15 +166,43 @@ async def owner_notice(
     settings: Settings,
 ) -> list[OutboxMessage]:
     """Tell the owner unit's staff and the assignee: `workflow.<key>` with the note."""
-    staff = set(
-        await notify.unit_members(session, unit_id=request.owner_unit_id, roles=scope.STAFF_ROLES)
-    )
-    if request.assignee_id is not None:
-        staff.add(request.assignee_id)
-    return await notify.notify_persons(
+    return await _tell_owner(
         session,
-        person_ids=staff - set(exclude),
-        render=lambda loc: cards.notice(request, loc, key=key, note=note),
-        request_id=request.id,
-        settings=settings,
+        request,
+        lambda loc: cards.notice(request, loc, key=key, note=note),
+        settings,
+        exclude,
     )
+
+
+async def followed(session: AsyncSession, *, request: Request, settings: Settings) -> None:
+    """Tell the owner's staff that one more household has the same problem ("me too")."""
+    households = str(1 + len(await followers(session, request_id=request.id)))
+    await _tell_owner(
+        session,
+        request,
+        lambda loc: cards.notice(request, loc, key="staff.followed", n=households),
+        settings,
+    )
+
+
+async def rated(
+    session: AsyncSession, *, request: Request, evaluation: Evaluation, settings: Settings
+) -> None:
+    """Tell the owner's staff how the reporter judged the result, with their comment."""
+
+    def render(locale: str) -> Outgoing:
+        message = cards.notice(
+            request,
+            locale,
+            key="staff.rated",
+            solved=_judgement(locale, evaluation.solved),
+            satisfaction=_judgement(locale, evaluation.satisfaction),
+        )
+        return _with_note(message, locale, erasure.shown(evaluation.comment, locale))
+
+    await _tell_owner(session, request, render, settings)
+
+
+def _judgement(locale: str, value: str) -> str:
+    return t(locale, f"ev.{value}") if value != "none" else "-"

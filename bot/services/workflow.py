@@ -475,6 +475,8 @@ async def evaluate(
         created_at=now,
     )
     session.add(evaluation)
+    # The judgement first: a reopened request's card (with Accept) then comes last.
+    await announce.rated(session, request=request, evaluation=evaluation, settings=settings)
     action = Action.reopen if solved == "not_solved" else Action.close
     await transition(
         session,
