@@ -3,14 +3,16 @@
 ```mermaid
 stateDiagram-v2
     [*] --> granted: /start inv_<token> (valid, unused, not expired)
-    granted --> [*]: staff, steward, liaison, admin: told their role
+    granted --> [*]: staff, steward, liaison, admin: told their role and next step
     granted --> skills: volunteer: registration (handlers/volunteer.py)
 ```
 """
 
 from __future__ import annotations
 
+from bot.core.buttons import encode
 from bot.core.context import Context
+from bot.core.messages import Button
 from bot.core.router import Router
 from bot.services import rights
 from handlers import volunteer
@@ -27,10 +29,17 @@ async def redeem(ctx: Context, *, token: str) -> None:
         ctx.session, token=token, person=ctx.person, now=ctx.now, settings=ctx.settings
     )
     role = ctx.t(f"admin.role.{invite.role.value}")
-    ctx.say("admin.invite.welcome", role=role, unit=unit.name(ctx.locale))
+    welcome = ctx.t("admin.invite.welcome", role=role, unit=unit.name(ctx.locale))
     if invite.role != Role.volunteer:
         ctx.goto("")
+        # What to do next, and for those who work requests, one tap to their queue.
+        rows = [[Button(ctx.t("admin.invite.to_queue"), encode("sq", 0))]]
+        ctx.reply(
+            welcome + "\n" + ctx.t(f"admin.invite.next.{invite.role.value}"),
+            buttons=rows if invite.role in (Role.grid_staff, Role.steward) else [],
+        )
         return
+    ctx.reply(welcome)
     profile = await ctx.session.get(VolunteerProfile, ctx.person.id)
     if profile is None:
         profile = VolunteerProfile(

@@ -45,6 +45,10 @@ async def test_a_grid_worker_invited_in_three_taps(bot: Bot) -> None:
     worker = bot.chat("invited-worker")
     await worker.send(f"/start {payload}")
     assert "网格员" in worker.texts[0] and "和顺社区第一网格" in worker.texts[0]
+    # The welcome says what comes next, with one tap to the queue.
+    assert "请及时签收" in worker.texts[0] and worker.buttons == ["📋 查看待办"]
+    await worker.press("📋 查看待办")
+    assert "待办" in worker.last_text or "没有" in worker.last_text
 
 
 async def test_a_team_leader_and_a_typed_unit_name(bot: Bot) -> None:
