@@ -84,6 +84,10 @@ class SlaSettings(BaseModel):
 class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    # Request bodies are refused past these, before they are read (the photo upload route
+    # allows webchat.max_upload_mb plus a small form overhead).
+    max_body_kb: int = Field(default=64, ge=1, le=10_240)  # the JSON API and every other route
+    max_webhook_kb: int = Field(default=1024, ge=1, le=10_240)  # channels' webhooks (Telegram)
 
 
 class WebchatSettings(BaseModel):
@@ -133,6 +137,9 @@ class SchedulerSettings(BaseModel):
     weekly_report: JobSettings = JobSettings(at="08:30", weekday="mon")
     meeting_reminders: JobSettings = JobSettings(every_seconds=300)
     close_polls: JobSettings = JobSettings(every_seconds=60)
+    upload_sweep: JobSettings = JobSettings(every_seconds=3600)
+    # Uploaded files no row refers to are deleted once this old.
+    orphan_upload_hours: float = Field(default=24.0, gt=0)
 
 
 class WhistleSettings(BaseModel):

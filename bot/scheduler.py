@@ -121,6 +121,12 @@ async def _close_polls(session: AsyncSession, now: datetime, settings: Settings)
     return await ballots.close_due_polls(session, now=now, settings=settings)
 
 
+async def _upload_sweep(session: AsyncSession, now: datetime, settings: Settings) -> int:
+    from bot.services import attachments
+
+    return await attachments.sweep_orphans(session, now=now, settings=settings)
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -136,6 +142,7 @@ JOBS: dict[str, Job] = {
         Job("weekly_report", _weekly_report, False, "admins: the week per child unit"),
         Job("meeting_reminders", _meeting_reminders, False, "the day and hour before meetings"),
         Job("close_polls", _close_polls, False, "close polls whose voting time is over"),
+        Job("upload_sweep", _upload_sweep, False, "delete uploads no row refers to"),
     )
 }
 

@@ -103,11 +103,12 @@ class Engine:
         self.metrics = metrics
         self.clock = clock
 
-    async def process(self, incoming: Incoming) -> ProcessResult:
-        """Handle one update exactly once; returns after its effects are committed."""
+    async def process(self, incoming: Incoming, *, admitted: bool = False) -> ProcessResult:
+        """Handle one update exactly once; returns after its effects are committed.
+        `admitted`: the channel already booked its flood slot (`FloodGate.try_admit`)."""
         incoming = clean(incoming)
         wait, warn = (0.0, False)
-        if incoming.kind != "reachability":  # not the person writing: nothing to hold
+        if incoming.kind != "reachability" and not admitted:  # not a person writing: no hold
             wait, warn = self.flood.admit((incoming.channel, incoming.user_id))
         if wait > 0:
             if warn:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from bot.channels.webchat import Hub, webchat_outputs
 from bot.config import Settings, load_settings
@@ -79,7 +79,9 @@ def web_settings(upload_dir: Path, **webchat: object) -> Settings:
     )
 
 
-def build_web(db: TestDB, settings: Settings, clock: Clock) -> tuple[FastAPI, Sender, Hub]:
+def build_web(
+    db: TestDB, settings: Settings, clock: Clock, extra_routers: Sequence[APIRouter] = ()
+) -> tuple[FastAPI, Sender, Hub]:
     """The app as `redgrid run` builds it, over the test database."""
     hub = Hub()
     outputs = webchat_outputs(hub)
@@ -102,7 +104,13 @@ def build_web(db: TestDB, settings: Settings, clock: Clock) -> tuple[FastAPI, Se
         clock=clock,
         metrics=metrics,
     )
-    app = create_app(engine=engine, sessions=db.sessions, settings=settings, metrics=metrics)
+    app = create_app(
+        engine=engine,
+        sessions=db.sessions,
+        settings=settings,
+        metrics=metrics,
+        extra_routers=extra_routers,
+    )
     return app, sender, hub
 
 
