@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,12 +115,10 @@ def build_web(
     return app, sender, hub
 
 
-@pytest.fixture
-async def web(
-    demo: TestDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock
-) -> AsyncIterator[Web]:
-    monkeypatch.setenv("REDGRID_CONFIG", "/nonexistent-config.yaml")
-    settings = web_settings(tmp_path / "uploads", max_upload_mb=1)
+@contextlib.asynccontextmanager
+async def open_web(demo: TestDB, upload_dir: Path, clock: Clock) -> AsyncIterator[Web]:
+    """The app over `demo` with uploads of at most 1 MB, and a client speaking Chinese."""
+    settings = web_settings(upload_dir, max_upload_mb=1)
     app, sender, hub = build_web(demo, settings, clock)
     transport = httpx.ASGITransport(app=app)
     headers = {"Accept-Language": "zh-CN,zh;q=0.9"}
@@ -127,3 +126,12 @@ async def web(
         transport=transport, base_url="http://testserver", headers=headers
     ) as client:
         yield Web(app, client, sender, hub, settings, demo, clock)
+
+
+@pytest.fixture
+async def web(
+    demo: TestDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> AsyncIterator[Web]:
+    monkeypatch.setenv("REDGRID_CONFIG", "/nonexistent-config.yaml")
+    async with open_web(demo, tmp_path / "uploads", clock) as opened:
+        yield opened
