@@ -128,6 +128,11 @@ class WebSettings(BaseModel):
     def _blank_is_unset(cls, value: Any) -> Any:
         return _none_if_blank(value)
 
+    # Request bodies are refused past these, before they are read (the photo upload route
+    # allows webchat.max_upload_mb plus a small form overhead).
+    max_body_kb: int = Field(default=64, ge=1, le=10_240)  # the JSON API and every other route
+    max_webhook_kb: int = Field(default=1024, ge=1, le=10_240)  # channels' webhooks (Telegram)
+
 
 class WebchatSettings(BaseModel):
     # Demo identities: the start page offers the demo district's people. For trying redgrid on
@@ -182,6 +187,9 @@ class SchedulerSettings(BaseModel):
     meeting_reminders: JobSettings = JobSettings(every_seconds=300)
     close_polls: JobSettings = JobSettings(every_seconds=60)
     expire_exports: JobSettings = JobSettings(every_seconds=3600)
+    upload_sweep: JobSettings = JobSettings(every_seconds=3600)
+    # Uploaded files no row refers to are deleted once this old.
+    orphan_upload_hours: float = Field(default=24.0, gt=0)
 
 
 class WhistleSettings(BaseModel):

@@ -130,6 +130,12 @@ async def _expire_exports(_session: AsyncSession, now: datetime, settings: Setti
     return await asyncio.to_thread(files.expire, settings.stats.export_dir, before=before)
 
 
+async def _upload_sweep(session: AsyncSession, now: datetime, settings: Settings) -> int:
+    from bot.services import attachments
+
+    return await attachments.sweep_orphans(session, now=now, settings=settings)
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -146,6 +152,7 @@ JOBS: dict[str, Job] = {
         Job("meeting_reminders", _meeting_reminders, False, "the day and hour before meetings"),
         Job("close_polls", _close_polls, False, "close polls whose voting time is over"),
         Job("expire_exports", _expire_exports, False, "delete exports past exports.keep_hours"),
+        Job("upload_sweep", _upload_sweep, False, "delete uploads no row refers to"),
     )
 }
 

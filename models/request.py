@@ -170,7 +170,8 @@ class RequestPhoto(CreatedAtMixin, Base):
         ForeignKey("requests.id", ondelete="CASCADE"), index=True
     )
     channel: Mapped[str] = mapped_column(String(20))
-    file_id: Mapped[str] = mapped_column(String(300))
+    # Indexed: an upload is kept while a request photo names it (bot.services.attachments).
+    file_id: Mapped[str] = mapped_column(String(300), index=True)
     file_size: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(10), default="photo")  # photo | voice
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))

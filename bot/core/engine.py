@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol, cast
+from typing import Literal, Protocol, cast
 
 from sqlalchemy import Table, Update, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.base import OutputChannel
 from bot.config import Settings
 from bot.core import buttons
+from bot.core.cleaning import clean
 from bot.core.context import ChatState, Context
 from bot.core.flood import SHUTDOWN_GRACE, Deferred, FloodGate, hold
 from bot.core.messages import Incoming, Outgoing
@@ -109,11 +110,12 @@ class Engine:
         period are given back unconfirmed (Deferred) instead of keeping shutdown waiting."""
         self.stopping.set()
 
-    async def process(self, incoming: Incoming) -> ProcessResult:
-        """Handle one update exactly once; returns after its effects are committed."""
-        incoming = _clean(incoming)
+    async def process(self, incoming: Incoming, *, admitted: bool = False) -> ProcessResult:
+        """Handle one update exactly once; returns after its effects are committed.
+        `admitted`: the channel already booked its flood slot (`FloodGate.try_admit`)."""
+        incoming = clean(incoming)
         wait, warn = (0.0, False)
-        if incoming.kind != "reachability":  # not the person writing: nothing to hold
+        if incoming.kind != "reachability" and not admitted:  # not a person writing: no hold
             wait, warn = self.flood.admit((incoming.channel, incoming.user_id))
         if wait > 0:
             if warn:
@@ -538,42 +540,6 @@ def _cause(error: BaseException) -> str:
     sqlstate = getattr(orig, "sqlstate", None)
     code = f" [{sqlstate}]" if isinstance(sqlstate, str) else ""
     return f"{type(error).__name__}: {lines[0] if lines else ''}{code}"[:200]
-
-
-_TEXT_FIELDS = ("text", "command", "args", "button_data", "display_name", "contact_phone")
-
-
-def _clean_text(value: str) -> str:
-    # NUL cannot be stored by PostgreSQL, and lone surrogates cannot be encoded at all.
-    value = value.replace("\x00", "")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        value = value.encode("utf-8", "replace").decode("utf-8")
-    return value
-
-
-def _count(value: int | None) -> int | None:
-    """A size or duration as the channel reported it, or None (unknown) when no real file
-    could have it: negative, or past what an INTEGER column holds."""
-    return value if value is not None and 0 <= value < 2**31 else None
-
-
-def _clean(incoming: Incoming) -> Incoming:
-    """The update with text and numbers no database or channel would choke on."""
-    changes: dict[str, Any] = {}
-    for name in _TEXT_FIELDS:
-        value = getattr(incoming, name)
-        cleaned = _clean_text(value) if value else value
-        if cleaned != value:
-            changes[name] = cleaned
-    if any(_count(p.file_size) != p.file_size for p in incoming.photos):
-        changes["photos"] = tuple(
-            replace(p, file_size=_count(p.file_size)) for p in incoming.photos
-        )
-    if _count(incoming.voice_duration) != incoming.voice_duration:
-        changes["voice_duration"] = _count(incoming.voice_duration)
-    return replace(incoming, **changes) if changes else incoming
 
 
 def _numbered_choice(ctx: Context, text: str) -> str | None:

@@ -69,11 +69,7 @@ class FloodGate:
         if self.per_minute <= 0:
             return 0.0, False
         now = self.clock()
-        seen = self._seen.setdefault(key, deque())
-        while seen and seen[0] <= now - WINDOW:
-            seen.popleft()
-        if len(self._seen) > 10_000:
-            self._forget_idle(now)
+        seen = self._window(key, now)
         if len(seen) < self.per_minute:
             seen.append(now)
             return 0.0, False
@@ -84,6 +80,27 @@ class FloodGate:
         if warn:
             self._warned[key] = now
         return start - now, warn
+
+    def try_admit(self, key: tuple[str, str]) -> float:
+        """Book a slot only if one is free now (0.0); else the seconds until one frees, and
+        nothing is booked: for what should be refused rather than held (a photo's bytes)."""
+        if self.per_minute <= 0:
+            return 0.0
+        now = self.clock()
+        seen = self._window(key, now)
+        if len(seen) < self.per_minute:
+            seen.append(now)
+            return 0.0
+        return seen[-self.per_minute] + WINDOW - now
+
+    def _window(self, key: tuple[str, str], now: float) -> deque[float]:
+        """The key's slots still inside the window."""
+        if len(self._seen) > 10_000:
+            self._forget_idle(now)  # before taking the key's deque, which it may drop
+        seen = self._seen.setdefault(key, deque())
+        while seen and seen[0] <= now - WINDOW:
+            seen.popleft()
+        return seen
 
     def _forget_idle(self, now: float) -> None:
         for key in [k for k, seen in self._seen.items() if not seen or seen[-1] <= now - WINDOW]:

@@ -25,6 +25,7 @@ from bot.web import chat, ops
 from bot.web import sessions as session_routes
 from bot.web.access_log import AccessLog
 from bot.web.auth import COOKIE, DAY_S, SessionCodec, load_secret
+from bot.web.limits import FORM_OVERHEAD, BodyLimit, LimitBodies, kb_limit
 from bot.web.state import ApiError, WebState
 from bot.web.throttle import AddressLimiter
 
@@ -78,6 +79,23 @@ def _find_hub(engine: Engine, settings: Settings) -> Hub:
     return channels[0].hub
 
 
+def body_limits(settings: Settings, extra_routers: Sequence[APIRouter]) -> dict[str, BodyLimit]:
+    """The routes whose bodies may be larger than web.max_body_kb: the photo upload, and the
+    routes other channels bring (webhooks)."""
+    mb = settings.webchat.max_upload_mb
+    limits = {
+        chat.PHOTO_ROUTE: BodyLimit(
+            mb * 1024 * 1024 + FORM_OVERHEAD, "web.photo_too_large", "photo_too_large", {"mb": mb}
+        )
+    }
+    for router in extra_routers:
+        for route in router.routes:
+            path = getattr(route, "path", None)
+            if isinstance(path, str):
+                limits[path] = kb_limit(settings.web.max_webhook_kb)
+    return limits
+
+
 def create_app(
     *,
     engine: Engine,
@@ -104,6 +122,12 @@ def create_app(
     )
     limiter = AddressLimiter(settings.webchat.sessions_per_hour)
     app.state.web = WebState(engine, sessions, settings, hub, codec, metrics, limiter)
+    # Added first, so it runs inside _Observe: its refusals are counted and carry the headers.
+    app.add_middleware(
+        LimitBodies,
+        default=kb_limit(settings.web.max_body_kb),
+        routes=body_limits(settings, extra_routers),
+    )
     app.add_middleware(_Observe, metrics=metrics)
     # Outermost: a request refused by any layer below is logged too. The other channels'
     # routes (the Telegram webhook) may carry a secret in their path.

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.datastructures import FormData
 
 from bot.channels import webchat
 from bot.core.engine import unavailable
 from bot.core.messages import Incoming, Photo
 from bot.i18n import pick_locale
+from bot.services import attachments
 from bot.web import uploads
 from bot.web.auth import WebSession
 from bot.web.state import (
@@ -38,6 +41,10 @@ router = APIRouter(prefix="/api")
 
 KEY = r"^[A-Za-z0-9-]{8,64}$"
 PAGE = 100
+# Row ids are 64-bit: a larger number cannot name a row, and the database would refuse it.
+MAX_ID = 2**63 - 1
+ID_TEXT = re.compile(r"[0-9]{1,19}")
+PHOTO_ROUTE = "/api/photo"
 # An open stream re-reads the outbox this often even without a wake (another worker's rows),
 # and sends a comment so proxies keep the connection.
 POLL_SECONDS = 15.0
@@ -105,9 +112,11 @@ def _from_body(web: WebSession, body: SendBody) -> Incoming:
     return _incoming(web, body.key, "text", body.language, text=text)
 
 
-async def _process(state: WebState, incoming: Incoming) -> dict[str, Any]:
+async def _process(
+    state: WebState, incoming: Incoming, *, admitted: bool = False
+) -> dict[str, Any]:
     try:
-        result = await state.process(incoming)
+        result = await state.engine.process(incoming, admitted=admitted)
     except Exception as error:
         if unavailable(error):  # not handled: the page sends it again
             raise ApiError(503, "web.unavailable", code="unavailable") from None
@@ -129,24 +138,40 @@ async def _person_locale(state: WebState, request: Request, web: WebSession) -> 
     return pick_locale(language, request_locale(request), state.settings.locale.default)
 
 
-@router.post("/photo")
+@router.post(PHOTO_ROUTE.removeprefix(router.prefix))
 async def send_photo(
     request: Request, web: WebSession = Depends(posting_session)
 ) -> dict[str, Any]:
-    """A photo (JPEG/PNG/WebP, size capped), with an optional caption."""
+    """A photo (JPEG/PNG/WebP, size capped), with an optional caption. Its body's size was
+    bounded before (bot.web.limits); it counts against the person's flood limit before it is
+    read, and the stored file stays only if the flow took it."""
     state = get_state(request)
-    limit = state.settings.webchat.max_upload_mb * 1024 * 1024
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + 64 * 1024:
+    wait = state.engine.flood.try_admit((web.channel, web.user_id))
+    if wait > 0:
         locale = await _person_locale(state, request, web)
         raise ApiError(
-            413,
-            "web.photo_too_large",
-            code="photo_too_large",
-            locale=locale,
-            mb=state.settings.webchat.max_upload_mb,
+            429, "limits.photo_flood", code="photo_flood", locale=locale, seconds=math.ceil(wait)
         )
     form = await request.form(max_files=1, max_fields=5)
+    try:
+        incoming = await _photo_incoming(state, request, web, form)
+    finally:
+        await form.close()
+    name = incoming.photos[0].file_id
+    kept = False
+    try:
+        answer = await _process(state, incoming, admitted=True)
+        kept = await _referenced(state, web, name)
+    finally:
+        if not kept:
+            uploads.discard(state.settings.webchat.upload_dir, name)
+    return answer
+
+
+async def _photo_incoming(
+    state: WebState, request: Request, web: WebSession, form: FormData
+) -> Incoming:
+    """The form checked and its photo stored, as the update it makes."""
     upload, key = form.get("file"), form.get("key")
     caption, language = form.get("caption") or "", form.get("language")
     if (
@@ -158,22 +183,22 @@ async def send_photo(
         or not (language is None or isinstance(language, str))
     ):
         raise ApiError(422, "web.bad_request", code="bad_request")
+    mb = state.settings.webchat.max_upload_mb
     try:
         name, size = await uploads.store_photo(
-            upload, directory=state.settings.webchat.upload_dir, max_bytes=limit
+            upload, directory=state.settings.webchat.upload_dir, max_bytes=mb * 1024 * 1024
         )
     except uploads.UploadRefused as refused:
         locale = await _person_locale(state, request, web)
         status = 413 if refused.key == "web.photo_too_large" else 415
-        raise ApiError(
-            status, refused.key, locale=locale, mb=state.settings.webchat.max_upload_mb
-        ) from None
-    finally:
-        await form.close()
-    incoming = _incoming(
-        web, key, "photo", language, photos=(Photo(name, size),), text=caption.strip()
-    )
-    return await _process(state, incoming)
+        raise ApiError(status, refused.key, locale=locale, mb=mb) from None
+    return _incoming(web, key, "photo", language, photos=(Photo(name, size),), text=caption.strip())
+
+
+async def _referenced(state: WebState, web: WebSession, name: str) -> bool:
+    """Whether the turn kept the uploaded file (a request, a flow's scratch data...)."""
+    async with state.sessions() as db:
+        return await attachments.is_referenced(db, name, channel=web.channel, chat_id=web.chat_id)
 
 
 def render_row(row: OutboxMessage) -> dict[str, Any]:
@@ -200,7 +225,9 @@ async def _read(state: WebState, web: WebSession, after: int | None) -> list[Out
 
 @router.get("/messages")
 async def messages(
-    request: Request, after: int | None = None, web: WebSession = Depends(current_session)
+    request: Request,
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    web: WebSession = Depends(current_session),
 ) -> dict[str, Any]:
     """The chat's delivered messages after `after` (none: the latest ones); `more` when cut."""
     rows = await _read(get_state(request), web, after)
@@ -208,14 +235,25 @@ async def messages(
     return {"messages": [render_row(r) for r in rows], "more": more}
 
 
+def _last_event_id(request: Request) -> int:
+    """The Last-Event-ID header as a row id (0 when absent); anything else is refused."""
+    value = request.headers.get("last-event-id", "").strip()
+    if not value:
+        return 0
+    if not ID_TEXT.fullmatch(value) or int(value) > MAX_ID:
+        raise ApiError(400, "web.bad_request", code="bad_request")
+    return int(value)
+
+
 @router.get("/events")
 async def events(
-    request: Request, after: int = 0, web: WebSession = Depends(current_session)
+    request: Request,
+    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    web: WebSession = Depends(current_session),
 ) -> StreamingResponse:
     """Server-sent events: the rows after `after` (or Last-Event-ID), then each new one."""
     state = get_state(request)
-    last_event = request.headers.get("last-event-id", "")
-    start = max(after, int(last_event) if last_event.isdigit() else 0)
+    start = max(after, _last_event_id(request))
 
     async def stream() -> AsyncIterator[str]:
         last = start

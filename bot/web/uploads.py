@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import re
+import os
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 
 from starlette.datastructures import UploadFile
 
+from bot.services import attachments
+
 CHUNK = 64 * 1024
 # A stored file's name: what `store_photo` generates, and all `photo_path` accepts.
-NAME = re.compile(r"^[0-9a-f]{32}\.(jpg|png|webp)$")
+NAME = attachments.NAME
 MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 
@@ -37,24 +40,42 @@ def sniff(head: bytes) -> str | None:
 async def store_photo(upload: UploadFile, *, directory: Path, max_bytes: int) -> tuple[str, int]:
     """Check and store an uploaded photo; returns (stored name, size). The client's file name
     is never used. Raises UploadRefused('web.photo_type' | 'web.photo_too_large' | ...)."""
-    data = bytearray()
-    while chunk := await upload.read(CHUNK):
-        data += chunk
-        if len(data) > max_bytes:
-            raise UploadRefused("web.photo_too_large")
-    if not data:
+    await upload.seek(0)
+    return await asyncio.to_thread(_copy, upload.file, directory, max_bytes)
+
+
+def _copy(source: BinaryIO, directory: Path, max_bytes: int) -> tuple[str, int]:
+    """Copy the photo chunk by chunk (never all of it in memory) into a new owner-only file."""
+    head = source.read(CHUNK)
+    if not head:
         raise UploadRefused("web.photo_empty")
-    kind = sniff(bytes(data[:16]))
+    kind = sniff(head[:16])
     if kind is None:
         raise UploadRefused("web.photo_type")
     name = f"{uuid.uuid4().hex}.{kind}"
-    await asyncio.to_thread(_write, directory, name, bytes(data))
-    return name, len(data)
+    path = _private_folder(directory) / name
+    size = 0
+    try:
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            chunk = head
+            while chunk:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UploadRefused("web.photo_too_large")
+                out.write(chunk)
+                chunk = source.read(CHUNK)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return name, size
 
 
-def _write(directory: Path, name: str, data: bytes) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / name).write_bytes(data)
+def _private_folder(directory: Path) -> Path:
+    """The upload folder, readable by this user only (photos of people's homes)."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if directory.stat().st_mode & 0o077:
+        directory.chmod(0o700)
+    return directory
 
 
 def photo_path(directory: Path, name: str) -> Path | None:
@@ -63,3 +84,8 @@ def photo_path(directory: Path, name: str) -> Path | None:
         return None
     path = directory / name
     return path if path.is_file() else None
+
+
+def discard(directory: Path, name: str) -> None:
+    """Delete an upload no flow took."""
+    attachments.delete_files(directory, [name])

@@ -33,6 +33,30 @@ def test_gate_books_slots_a_minute_apart() -> None:
     assert gate.admit(("t", "u")) == (59.0, True)
 
 
+def test_try_admit_books_a_free_slot_or_says_how_long_and_books_nothing() -> None:
+    time = FakeTime()
+    gate = FloodGate(2, clock=time)
+    assert gate.try_admit(("web", "u")) == 0.0
+    time.now += 10
+    assert gate.try_admit(("web", "u")) == 0.0
+    assert gate.try_admit(("web", "u")) == 50.0
+    assert gate.try_admit(("web", "u")) == 50.0  # the refusals took no slot
+    time.now += 50
+    assert gate.try_admit(("web", "u")) == 0.0
+    assert gate.admit(("web", "u")) == (10.0, True)
+
+
+def test_a_crowded_gate_forgets_idle_people_and_still_counts_the_next() -> None:
+    time = FakeTime()
+    gate = FloodGate(1, clock=time)
+    for n in range(10_001):
+        gate.admit(("t", str(n)))
+    time.now += 61
+    # Forgetting the idle ones must not lose the slot this update books.
+    assert gate.admit(("t", "new")) == (0.0, False)
+    assert gate.admit(("t", "new"))[0] == 60.0
+
+
 async def test_flooding_person_is_warned_once_and_nothing_is_dropped(bot: Bot) -> None:
     time = FakeTime()
     bot.engine.flood = FloodGate(20, clock=time)

@@ -12,7 +12,8 @@ engine, and checks after every update and at the end of the example:
   or it is offered to them as "the same problem" (same building and category);
 - every request has an owner and a history whose last status change ends in its status;
 - every outbox row is deliverable: its payload round-trips, button data decodes and fits in
-  64 bytes, labels are not empty; after the sender runs, nothing is left for the test channel.
+  64 bytes, labels are not empty, no text carries a bidirectional control; after the sender
+  runs, nothing is left for the test channel.
 """
 
 from __future__ import annotations
@@ -450,9 +451,13 @@ def _deliverable(payload: dict[str, Any]) -> bool:
         return False
     if not (message.text or message.photo or message.document):
         return False
+    if gen.BIDI.intersection(message.text):
+        return False
     for row in message.buttons:
         for button in row:
-            if not button.label.strip() or button_codec.decode(button.data) is None:
+            if gen.BIDI.intersection(button.label) or not button.label.strip():
+                return False
+            if button_codec.decode(button.data) is None:
                 return False
             if len(button.data.encode()) > button_codec.MAX_BYTES:
                 return False

@@ -25,6 +25,8 @@ FRAGMENTS = [
     "1 OR 1=1; SELECT * FROM persons",
     "%s %(x)s {0} {name} {reference!r} %d",
     "\u202eRTL override\u202c",
+    "\u2067عربي\u2069 JM-2026-000001",
+    "\u202a\u202b\u202d\u2066\u2068\u200e\u200f\u061c",
     "مرحبا بالعالم",
     "שלום עולם",
     "\u200b\u200c\u200d\ufeff",
@@ -43,6 +45,8 @@ FRAGMENTS = [
 ]
 
 LONG_SIZES = [3999, 4000, 4001, 4096, 5000]
+# Bidirectional controls: none may reach what the bot shows anyone.
+BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 
 
 def text() -> st.SearchStrategy[str]:
@@ -131,3 +135,20 @@ def photo_size() -> st.SearchStrategy[int | None]:
 
 def language_code() -> st.SearchStrategy[str | None]:
     return st.sampled_from(["zh", "en", None, "", "fr", "zh-hans", "EN", "x" * 20])
+
+
+NOT_IDS = ["99999999999999999999", "9223372036854775808", "-1", "abc", "1e3", "²", "٣", "0x10"]
+
+
+def id_text() -> st.SearchStrategy[str]:
+    """A query's id as typed in an address bar: ids, numbers past a 64-bit id, not numbers."""
+    return st.one_of(
+        st.sampled_from([str(i) for i in INTS if i < 2**63] + NOT_IDS + [str(2**63 - 1)]),
+        st.integers(min_value=-(2**70), max_value=2**70).map(str),
+        st.text(max_size=8),
+    )
+
+
+def body_size() -> st.SearchStrategy[int]:
+    """A request body's size around and far past the web API's 64 KB limit."""
+    return st.sampled_from([64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 200_000, 3 * 2**20])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from bot.channels.webchat import Hub, webchat_outputs
 from bot.config import Settings, load_settings
@@ -79,7 +80,9 @@ def web_settings(upload_dir: Path, **webchat: object) -> Settings:
     )
 
 
-def build_web(db: TestDB, settings: Settings, clock: Clock) -> tuple[FastAPI, Sender, Hub]:
+def build_web(
+    db: TestDB, settings: Settings, clock: Clock, extra_routers: Sequence[APIRouter] = ()
+) -> tuple[FastAPI, Sender, Hub]:
     """The app as `redgrid run` builds it, over the test database."""
     hub = Hub()
     outputs = webchat_outputs(hub)
@@ -102,16 +105,21 @@ def build_web(db: TestDB, settings: Settings, clock: Clock) -> tuple[FastAPI, Se
         clock=clock,
         metrics=metrics,
     )
-    app = create_app(engine=engine, sessions=db.sessions, settings=settings, metrics=metrics)
+    app = create_app(
+        engine=engine,
+        sessions=db.sessions,
+        settings=settings,
+        metrics=metrics,
+        extra_routers=extra_routers,
+    )
     return app, sender, hub
 
 
-@pytest.fixture
-async def web(
-    demo: TestDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock
-) -> AsyncIterator[Web]:
-    monkeypatch.setenv("REDGRID_CONFIG", "/nonexistent-config.yaml")
-    settings = web_settings(tmp_path / "uploads", max_upload_mb=1, demo=True)
+@contextlib.asynccontextmanager
+async def open_web(demo: TestDB, upload_dir: Path, clock: Clock) -> AsyncIterator[Web]:
+    """The app over `demo` with uploads of at most 1 MB, demo identities on (the app is on
+    loopback), and a client speaking Chinese."""
+    settings = web_settings(upload_dir, max_upload_mb=1, demo=True)
     app, sender, hub = build_web(demo, settings, clock)
     transport = httpx.ASGITransport(app=app)
     headers = {"Accept-Language": "zh-CN,zh;q=0.9"}
@@ -119,3 +127,12 @@ async def web(
         transport=transport, base_url="http://testserver", headers=headers
     ) as client:
         yield Web(app, client, sender, hub, settings, demo, clock)
+
+
+@pytest.fixture
+async def web(
+    demo: TestDB, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> AsyncIterator[Web]:
+    monkeypatch.setenv("REDGRID_CONFIG", "/nonexistent-config.yaml")
+    async with open_web(demo, tmp_path / "uploads", clock) as opened:
+        yield opened
