@@ -32,6 +32,14 @@ _EXACT: tuple[InstrumentedAttribute[Any], ...] = (RequestPhoto.file_id, Broadcas
 _JSON: tuple[InstrumentedAttribute[Any], ...] = (VolunteerTask.photos, Conversation.data)
 
 
+def photo_path(directory: Path, name: str) -> Path | None:
+    """The stored file called `name`, or None when the name is not one we generate."""
+    if not NAME.fullmatch(name):
+        return None
+    path = directory / name
+    return path if path.is_file() else None
+
+
 def _mentions(column: InstrumentedAttribute[Any], names: Iterable[str]) -> ColumnElement[bool]:
     text = cast(column, String)
     return or_(*(text.contains(name, autoescape=True) for name in names))

@@ -15,11 +15,9 @@ note, a task's description, a meeting's topic) are found by the words themselves
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, Text, cast, delete, or_, select, tuple_, update
@@ -27,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.i18n import pick_locale, t
-from bot.web.uploads import photo_path
 from models import (
     ChannelIdentity,
     Conversation,
@@ -233,15 +230,3 @@ async def scrub_copies(session: AsyncSession, *, words: Sequence[str], default_l
         fixed = replace_all(message.payload, words, marker)
         if fixed != message.payload:
             message.payload = fixed
-
-
-def remove_files(directory: Path, names: Iterable[str]) -> int:
-    """Delete the stored uploads among `names` (other channels' file ids are not files)."""
-    removed = 0
-    for name in set(names):
-        path = photo_path(directory, name)
-        if path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-                removed += 1
-    return removed

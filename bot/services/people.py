@@ -8,7 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.services import command_menu, erasure
+from bot.services import attachments, command_menu, erasure
 from models import (
     Building,
     ChannelIdentity,
@@ -66,7 +66,7 @@ async def erase(session: AsyncSession, *, person: Person, now: datetime, setting
     await erasure.scrub_copies(session, words=words, default_locale=settings.locale.default)
     await _forget(session, person=person, now=now)
     await session.flush()
-    return erasure.remove_files(settings.webchat.upload_dir, files)
+    return attachments.delete_files(settings.webchat.upload_dir, set(files))
 
 
 async def _forget(session: AsyncSession, *, person: Person, now: datetime) -> None:

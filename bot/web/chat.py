@@ -286,7 +286,7 @@ async def photo(
     request: Request, name: str, web: WebSession = Depends(current_session)
 ) -> FileResponse:
     """A stored photo, by the name the upload generated (any other name: 404)."""
-    path = uploads.photo_path(get_state(request).settings.webchat.upload_dir, name)
+    path = attachments.photo_path(get_state(request).settings.webchat.upload_dir, name)
     if path is None:
         raise ApiError(404, "web.not_found", code="not_found")
     media_type = uploads.MEDIA_TYPES[path.suffix.lstrip(".")]

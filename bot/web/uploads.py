@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from bot.services import attachments
 
 CHUNK = 64 * 1024
-# A stored file's name: what `store_photo` generates, and all `photo_path` accepts.
+# A stored file's name: what `store_photo` generates, and all `attachments.photo_path` accepts.
 NAME = attachments.NAME
 MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
@@ -76,14 +76,6 @@ def _private_folder(directory: Path) -> Path:
     if directory.stat().st_mode & 0o077:
         directory.chmod(0o700)
     return directory
-
-
-def photo_path(directory: Path, name: str) -> Path | None:
-    """The stored file called `name`, or None when the name is not one we generate."""
-    if not NAME.fullmatch(name):
-        return None
-    path = directory / name
-    return path if path.is_file() else None
 
 
 def discard(directory: Path, name: str) -> None:
