@@ -88,7 +88,10 @@ class RequestSettings(BaseModel):
     reference_prefix: str = Field(default="JM", pattern=r"^[A-Z]{1,6}$")
     similar_days: int = Field(default=30, ge=1)
     evaluation_days: int = Field(default=3, ge=1)
-    max_text_length: int = Field(default=4000, ge=100)
+    # One message: Telegram's own limit, so a long paste it splits is taken whole, in parts.
+    max_text_length: int = Field(default=4096, ge=100)
+    # A request's description: the messages of a report together.
+    max_description_length: int = Field(default=20000, ge=1000)
     # Updates a person may send per minute before the rest are held (0: no limit).
     flood_per_minute: int = Field(default=20, ge=0)
 

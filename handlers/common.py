@@ -134,6 +134,7 @@ async def free_text(ctx: Context) -> None:
     from handlers import onboarding, report
 
     if not people.is_registered(ctx.person):
+        ctx.keep_text()  # their first words: the report they came for, once registered
         await onboarding.begin(ctx, payload="")
         return
     if ctx.incoming.kind in ("text", "photo", "voice"):

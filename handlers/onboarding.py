@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 from bot.core.buttons import ButtonData, encode, parse_id
-from bot.core.context import Context
+from bot.core.context import KEPT, Context
 from bot.core.messages import Button
 from bot.core.router import Router
 from bot.services import people, places, routing
@@ -33,6 +33,8 @@ PAGE = 8
 S_STREET = "onb.street"
 S_ROOM = "onb.room"
 S_PHONE = "onb.phone"
+# Longer typed text that names no compound is taken for what they came to report, and kept.
+COMPOUND_NAME_AT_MOST = 15
 
 
 def _rows(buttons: list[Button], per_row: int = 2) -> list[list[Button]]:
@@ -64,6 +66,8 @@ async def begin(ctx: Context, *, payload: str) -> None:
         ctx.person.language = ctx.locale
     key = "onb.change_address" if people.is_registered(ctx.person) else "onb.welcome"
     ctx.say(key)
+    if ctx.data.get(KEPT):
+        ctx.say("onb.kept")
     await ask_street(ctx)
 
 
@@ -183,6 +187,14 @@ def ask_phone(ctx: Context) -> None:
 @router.state(S_PHONE)
 async def phone_shared(ctx: Context) -> None:
     incoming = ctx.incoming
+    if incoming.kind == "text":
+        typed = people.parse_mobile(incoming.text)
+        if typed is not None:  # typed themselves: the same consent as a shared contact
+            people.set_phone(person=ctx.person, phone=typed, now=ctx.now)
+        else:  # not a number: their words go to a report, and the phone is skipped
+            ctx.keep_text()
+        await finish(ctx)
+        return
     if incoming.kind != "contact":
         ctx.say("onb.phone_use_button")
         return
@@ -210,8 +222,14 @@ async def finish(ctx: Context) -> None:
         unit_room=ctx.person.unit_room,
         locale=ctx.locale,
     )
+    kept = ctx.take_kept()
     ctx.goto("")
     ctx.reply(ctx.t("onb.done", address=address), remove_reply_keyboard=True)
+    if kept:  # what they wrote while registering becomes the report's first part
+        from handlers import report
+
+        await report.begin(ctx, texts=kept)
+        return
     ctx.reply(ctx.t("menu.prompt"), buttons=main_menu_buttons(ctx))
 
 
@@ -227,7 +245,11 @@ async def address_input(ctx: Context) -> None:
         return
     found = await places.search_compounds(ctx.session, text=incoming.text[:50])
     if not found:
-        ctx.say("onb.search_none", text=incoming.text.strip()[:50])
+        text = incoming.text.strip()
+        if len(text) > COMPOUND_NAME_AT_MOST and ctx.keep_text():  # a complaint, not a name
+            ctx.say("onb.kept")
+            return
+        ctx.say("onb.search_none", text=text[:50])
         return
     buttons = [Button(c.name(ctx.locale), encode("cp", c.id)) for c in found]
     ctx.reply(ctx.t("onb.search_results"), buttons=_rows(buttons))

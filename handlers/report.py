@@ -51,19 +51,30 @@ def _done_button(ctx: Context) -> list[list[Button]]:
     ]
 
 
-async def begin(ctx: Context, *, first_input: bool = False) -> None:
-    """Open a new report; when the person already wrote something, keep it as the first part."""
+async def begin(ctx: Context, *, first_input: bool = False, texts: Sequence[str] = ()) -> None:
+    """Open a new report; what the person already wrote (this update, `texts`, or texts kept
+    while no flow could take them) is its first part."""
     if not people.is_registered(ctx.person):
         from handlers import onboarding
 
+        if first_input:
+            ctx.keep_text()
         ctx.say("rep.need_address")
         await onboarding.begin(ctx, payload="")
         return
-    ctx.goto(S_COLLECT, texts=[], photos=[], voices=[])
+    kept = [*texts, *ctx.take_kept()]
+    ctx.goto(S_COLLECT, texts=kept, photos=[], voices=[])
     if first_input:
         _collect(ctx)
-        return
-    ctx.reply(ctx.t("rep.describe"), buttons=_done_button(ctx))
+    elif kept:
+        quoted = _quote(" ".join(kept))
+        ctx.reply(ctx.t("rep.kept", text=quoted), buttons=_done_button(ctx))
+    else:
+        ctx.reply(ctx.t("rep.describe"), buttons=_done_button(ctx))
+
+
+def _quote(text: str, length: int = 40) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
 
 
 @router.command("new")
@@ -85,8 +96,11 @@ def _collect(ctx: Context) -> None:
     if len(texts) + len(photos) + len(voices) >= MAX_ITEMS:
         ctx.reply(ctx.t("rep.too_many"), buttons=_done_button(ctx))
         return
-    if incoming.text.strip():
-        texts.append(incoming.text.strip())
+    text = incoming.text.strip()
+    if text and texts and len(texts[-1]) >= ctx.settings.requests.max_text_length:
+        texts[-1] += text  # the channel split one long paste at its limit: join it again
+    elif text:
+        texts.append(text)
     photos += [{"file_id": p.file_id, "size": p.file_size} for p in incoming.photos]
     if incoming.voice_file_id:
         voices.append({"file_id": incoming.voice_file_id, "duration": incoming.voice_duration})

@@ -44,6 +44,10 @@ class ChatState:
         return values
 
 
+KEPT = "_kept"  # scratch data: texts typed while no flow could take them
+KEEP_AT_MOST = 10
+
+
 @dataclass
 class Context:
     """One update's unit of work, as handlers see it. Handlers never commit."""
@@ -73,9 +77,28 @@ class Context:
         return self.conversation.data
 
     def goto(self, state: str, **data: Any) -> None:
-        """Move to `state`, replacing the scratch data."""
+        """Move to `state`, replacing the scratch data. What the person typed that no flow could
+        take yet (`keep_text`) goes along, except back to the main menu."""
+        kept = self.data.get(KEPT) if state else None
         self.conversation.state = state
         self.conversation.data = dict(data)
+        if kept:
+            self.conversation.data[KEPT] = kept
+
+    def keep_text(self) -> bool:
+        """Keep the text of this update for the flow that can take it (a report, once the
+        person has registered): nothing a person types is lost. False when there is none."""
+        text = self.incoming.text.strip() if self.incoming.kind == "text" else ""
+        if text:
+            self.update_data(**{KEPT: [*self.data.get(KEPT, []), text][-KEEP_AT_MOST:]})
+        return bool(text)
+
+    def take_kept(self) -> list[str]:
+        """The texts kept so far, removed from the scratch data."""
+        kept = list(self.data.get(KEPT, []))
+        if kept:
+            self.conversation.data = {k: v for k, v in self.data.items() if k != KEPT}
+        return kept
 
     def update_data(self, **data: Any) -> None:
         """Change some scratch data, keeping the state."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -28,6 +29,18 @@ async def set_address(
         raise ValueError("building is not in the compound")
     person.compound_id = compound.id
     person.building_id = building.id if building else None
+
+
+MOBILE = re.compile(r"1[3-9]\d{9}")  # a mainland mobile number
+
+
+def parse_mobile(text: str) -> str | None:
+    """An 11-digit mainland mobile typed in any usual way (spaces, dashes, +86), or None."""
+    digits = re.sub(r"[\s\-()（）]", "", text.strip())
+    for prefix in ("+86", "0086", "86"):
+        if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
+            digits = digits[len(prefix) :]
+    return digits if MOBILE.fullmatch(digits) else None
 
 
 def set_phone(*, person: Person, phone: str, now: datetime) -> None:

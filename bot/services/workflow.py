@@ -288,7 +288,7 @@ async def submit(
     reference = await references.next_reference(
         session, prefix=settings.requests.reference_prefix, year=now.astimezone(settings.tz).year
     )
-    text = description.strip()[: settings.requests.max_text_length]
+    text = description.strip()[: settings.requests.max_description_length]
     request = Request(
         reference=reference,
         category_id=category.id,

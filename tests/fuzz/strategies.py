@@ -44,7 +44,7 @@ FRAGMENTS = [
     "+86 138 1234 5678",
 ]
 
-LONG_SIZES = [3999, 4000, 4001, 4096, 5000]
+LONG_SIZES = [3999, 4000, 4095, 4096, 4097, 5000]
 # Bidirectional controls: none may reach what the bot shows anyone.
 BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 

@@ -59,7 +59,7 @@ async def test_english_refusals(bot: Bot) -> None:
     assert "no longer valid" in intruder.last_text
     await intruder.send("/nonsense")
     assert "/help" in intruder.last_text
-    await intruder.send("x" * 4001)
+    await intruder.send("x" * 4097)
     assert "too long" in intruder.last_text
     await owner.press("📝 New request")
     await owner.send("/cancel")
