@@ -11,15 +11,16 @@ import asyncio
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import files
 from bot.cli.common import console, err_console, in_transaction, settings_or_exit
-from bot.config import Settings
-from bot.services import invite_links, rights
-from models import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.config import Settings
 
 app = typer.Typer(help="Invite links: the first admin, staff, volunteers.", no_args_is_help=True)
 
@@ -66,6 +67,10 @@ def create(
     qr_dir: Path = typer.Option(Path("data/invites"), help="Where the QR code PNGs go."),
 ) -> None:
     """Create a single-use invite; print its links and save their QR codes."""
+    from bot import files
+    from bot.services import invite_links, rights
+    from models import utcnow
+
     settings = settings_or_exit()
     lifetime = parse_duration(expires)
 

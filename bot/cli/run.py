@@ -8,8 +8,6 @@ import logging
 import typer
 
 from bot.cli.common import console, err_console, settings_or_exit
-from bot.exceptions import ConfigError
-from bot.logging_setup import configure_logging
 
 
 def register(app: typer.Typer) -> None:
@@ -19,6 +17,8 @@ def register(app: typer.Typer) -> None:
     def run() -> None:
         """Start redgrid: the web chat, Telegram when configured, the sender and the sweeps."""
         from bot import runtime
+        from bot.exceptions import ConfigError
+        from bot.logging_setup import configure_logging
 
         settings = settings_or_exit()
         configure_logging(logging.INFO, settings=settings)
