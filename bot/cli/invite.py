@@ -7,7 +7,6 @@ and grants the role to whoever opens it first. A QR code of each link is saved a
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli.common import console, err_console, in_transaction, settings_or_exit
+from bot.cli.common import console, err_console, in_transaction, run_async, settings_or_exit
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,7 +87,7 @@ def create(
         return invite.id, token
 
     invite_id, token = in_transaction(settings, _create)
-    username = asyncio.run(telegram_username(settings))
+    username = run_async(lambda: telegram_username(settings))
     links = invite_links.links(
         settings, payload=rights.INVITE_PREFIX + token, bot_username=username
     )
