@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from bot import migrate
 from bot.cli import backup as backup_commands
 from bot.cli.common import console, run_async, settings_or_exit
-from bot.db import create_engine
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -15,6 +13,9 @@ app = typer.Typer(help="Database schema.", no_args_is_help=True)
 @app.command("upgrade")
 def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
+    from bot import migrate
+    from bot.db import create_engine
+
     settings = settings_or_exit()
 
     async def _run() -> None:

@@ -7,19 +7,19 @@ and grants the role to whoever opens it first. A QR code of each link is saved a
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import files
-from bot.cli.common import console, err_console, in_transaction, settings_or_exit
-from bot.config import Settings
-from bot.services import invite_links, rights
-from models import utcnow
+from bot.cli.common import console, err_console, in_transaction, run_async, settings_or_exit
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.config import Settings
 
 app = typer.Typer(help="Invite links: the first admin, staff, volunteers.", no_args_is_help=True)
 
@@ -66,6 +66,10 @@ def create(
     qr_dir: Path = typer.Option(Path("data/invites"), help="Where the QR code PNGs go."),
 ) -> None:
     """Create a single-use invite; print its links and save their QR codes."""
+    from bot import files
+    from bot.services import invite_links, rights
+    from models import utcnow
+
     settings = settings_or_exit()
     lifetime = parse_duration(expires)
 
@@ -83,7 +87,7 @@ def create(
         return invite.id, token
 
     invite_id, token = in_transaction(settings, _create)
-    username = asyncio.run(telegram_username(settings))
+    username = run_async(lambda: telegram_username(settings))
     links = invite_links.links(
         settings, payload=rights.INVITE_PREFIX + token, bot_username=username
     )

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
-from bot import scheduler
 from bot.cli.common import console, err_console, run_async, settings_or_exit
-from bot.db import create_engine, session_factory
-from models import utcnow
 
 app = typer.Typer(help="Scheduled jobs (sweeps, reminders, digests).", no_args_is_help=True)
 
@@ -16,6 +12,11 @@ app = typer.Typer(help="Scheduled jobs (sweeps, reminders, digests).", no_args_i
 @app.command("list")
 def list_jobs() -> None:
     """Show every job, whether it is on, its schedule and its next run (local time)."""
+    from rich.table import Table
+
+    from bot import scheduler
+    from models import utcnow
+
     settings = settings_or_exit()
     table = Table("job", "on", "schedule", "next run", "what")
     for name, enabled, schedule, when in scheduler.next_runs(settings, now=utcnow()):
@@ -34,6 +35,10 @@ def run_job(
     name: str = typer.Argument(..., help="The job's name (see `redgrid jobs list`)."),
 ) -> None:
     """Run one job now against the configured database, even when it is switched off."""
+    from bot import scheduler
+    from bot.db import create_engine, session_factory
+    from models import utcnow
+
     if name not in scheduler.JOBS:
         err_console.print(f"[red]no job {name!r}; jobs: {', '.join(scheduler.JOBS)}[/red]")
         raise typer.Exit(2)

@@ -6,26 +6,24 @@ Operator output is English, like the rest of the CLI; the bot's users never see 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
-from rich.tree import Tree
 
 from bot.cli.common import console, err_console, run_async, settings_or_exit
-from bot.db import create_engine, session_factory
-from bot.exceptions import ImportFileError
-from bot.services import org_import, org_tree
-from models.org import UnitKind
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.tree import Tree
+
+    from bot.services import org_import, org_tree
 
 app = typer.Typer(
     help="District structure: org tree, places, categories, teams.", no_args_is_help=True
 )
 
-# The order rows are listed in the import summary.
+# The order rows are listed in the import summary, after the org unit kinds.
 REPORT_KINDS: tuple[str, ...] = (
-    *(kind.value for kind in UnitKind),
     "compound",
     "building",
     "category",
@@ -38,10 +36,15 @@ REPORT_KINDS: tuple[str, ...] = (
 
 
 def _summary(report: org_import.ImportReport) -> Table:
+    from rich.table import Table
+
+    from models.org import UnitKind
+
     table = Table(title="org import")
     for column in ("kind", "created", "updated", "unchanged"):
         table.add_column(column, justify="left" if column == "kind" else "right")
-    kinds = [k for k in REPORT_KINDS if k in report.kinds]
+    order = [*(kind.value for kind in UnitKind), *REPORT_KINDS]
+    kinds = [k for k in order if k in report.kinds]
     kinds += [k for k in report.kinds if k not in kinds]
     for kind in kinds:
         counts = (report.created[kind], report.updated[kind], report.unchanged[kind])
@@ -57,6 +60,13 @@ def import_file(
     ),
 ) -> None:
     """Import (or re-import) a district file; re-running updates rows, never duplicates."""
+    from rich.markup import escape
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from bot.db import create_engine, session_factory
+    from bot.exceptions import ImportFileError
+    from bot.services import org_import, org_tree
+
     settings = settings_or_exit()
 
     async def _run() -> org_import.ImportReport | None:
@@ -91,11 +101,15 @@ def import_file(
 
 
 def _unit_label(unit_kind: str, name_zh: str, name_en: str, code: str) -> str:
+    from rich.markup import escape
+
     english = f" / {escape(name_en)}" if name_en else ""
     return f"[bold]{escape(name_zh)}[/bold]{english} [dim]{unit_kind} {escape(code)}[/dim]"
 
 
 def _add(branch: Tree, node: org_tree.TreeNode) -> None:
+    from rich.markup import escape
+
     unit = node.unit
     child = branch.add(_unit_label(unit.kind.value, unit.name_zh, unit.name_en, unit.code))
     for item in node.compounds:
@@ -115,6 +129,11 @@ def _add(branch: Tree, node: org_tree.TreeNode) -> None:
 @app.command("show")
 def show() -> None:
     """Print the org tree, with each community's compounds and their building counts."""
+    from rich.tree import Tree
+
+    from bot.db import create_engine, session_factory
+    from bot.services import org_tree
+
     settings = settings_or_exit()
 
     async def _run() -> list[org_tree.TreeNode]:

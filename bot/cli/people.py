@@ -8,16 +8,17 @@ check it is the right one without the terminal becoming a copy of their data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.common import console, err_console, run_async, settings_or_exit
-from bot.config import Settings
-from bot.db import create_engine, session_factory
-from bot.services import export, people, places, rights
-from models import ChannelIdentity, Person, Request, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.config import Settings
+    from models import Person
 
 app = typer.Typer(help="People: erase a person's data.", no_args_is_help=True)
 
@@ -41,6 +42,11 @@ def mask_name(name: str) -> str:
 
 async def summary(session: AsyncSession, *, person: Person, settings: Settings) -> Summary:
     """The person as the confirmation shows them."""
+    from sqlalchemy import func, select
+
+    from bot.services import export, places
+    from models import ChannelIdentity, Request
+
     address = await places.describe_address(
         session,
         compound_id=person.compound_id,
@@ -63,6 +69,8 @@ async def summary(session: AsyncSession, *, person: Person, settings: Settings) 
 
 
 async def _find(session: AsyncSession, person_id: int, settings: Settings) -> Summary | str:
+    from models import Person
+
     person = await session.get(Person, person_id)
     if person is None:
         return f"no person {person_id}"
@@ -73,6 +81,9 @@ async def _find(session: AsyncSession, person_id: int, settings: Settings) -> Su
 
 async def _erase(session: AsyncSession, person_id: int, settings: Settings) -> int | str:
     """Erase the person and record it, in the caller's transaction; the files deleted."""
+    from bot.services import people, rights
+    from models import Person, utcnow
+
     person = await session.get(Person, person_id)
     if person is None or person.deleted_at is not None:
         return f"person {person_id} is gone or already erased"
@@ -107,6 +118,8 @@ def erase(
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
 ) -> None:
     """Erase a person's personal data everywhere (as /privacy does); requests stay, anonymised."""
+    from bot.db import create_engine, session_factory
+
     settings = settings_or_exit()
 
     async def _run(step: str) -> Summary | int | str:

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import typer
-from sqlalchemy import select
 
 from bot.cli.common import console, err_console, run_async, settings_or_exit
-from bot.db import create_engine, session_factory
-from bot.exceptions import NotFound
-from bot.services import routing
-from models import Building, Category, Compound, OrgUnit
 
 
 def register(app: typer.Typer) -> None:
@@ -24,6 +19,13 @@ def register(app: typer.Typer) -> None:
         lon: float | None = typer.Option(None, "--lon", help="Longitude of a shared location."),
     ) -> None:
         """Print the owner unit of a request and the rule that chose it."""
+        from sqlalchemy import select
+
+        from bot.db import create_engine, session_factory
+        from bot.exceptions import NotFound
+        from bot.services import routing
+        from models import Building, Category, Compound, OrgUnit
+
         if (lat is None) != (lon is None):
             err_console.print("[red]give both --lat and --lon[/red]")
             raise typer.Exit(2)

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 import typer
 
-from bot.cli.common import console, err_console, settings_or_exit
-from bot.exceptions import ConfigError
-from bot.logging_setup import configure_logging
+from bot.cli.common import console, err_console, run_async, settings_or_exit
 
 
 def register(app: typer.Typer) -> None:
@@ -18,7 +13,11 @@ def register(app: typer.Typer) -> None:
     @app.command("run")
     def run() -> None:
         """Start redgrid: the web chat, Telegram when configured, the sender and the sweeps."""
+        import logging
+
         from bot import runtime
+        from bot.exceptions import ConfigError
+        from bot.logging_setup import configure_logging
 
         settings = settings_or_exit()
         configure_logging(logging.INFO, settings=settings)
@@ -31,7 +30,7 @@ def register(app: typer.Typer) -> None:
         for line in runtime.describe(parts):
             console.print(f"  {line}")
         try:
-            asyncio.run(runtime.serve_forever(parts))
+            run_async(lambda: runtime.serve_forever(parts))
         except OSError as exc:
             err_console.print(f"[red]{exc}[/red]")
             raise typer.Exit(1) from None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.common import console, in_transaction, settings_or_exit
-from bot.services import rights
-from models import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 app = typer.Typer(help="Web chat sessions.", no_args_is_help=True)
 
@@ -15,6 +17,9 @@ app = typer.Typer(help="Web chat sessions.", no_args_is_help=True)
 @app.command("revoke")
 def revoke(person: int = typer.Option(..., help="The person's id.")) -> None:
     """End every web chat session of a person (a lost phone, a staff member who left)."""
+    from bot.services import rights
+    from models import utcnow
+
     settings = settings_or_exit()
 
     async def _revoke(session: AsyncSession) -> None:

@@ -7,18 +7,19 @@ database itself, so `export --show-phones` is theirs to choose (masked by defaul
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import files
 from bot.cli.common import console, err_console, run_async, settings_or_exit
-from bot.db import create_engine, session_factory
-from bot.exceptions import UserFacingError
-from bot.i18n import t
-from bot.services import export, rights, routing, stats
-from models import OrgUnit, utcnow
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.exceptions import UserFacingError
+    from bot.services import stats
+    from models import OrgUnit
 
 
 def _pct(value: float | None) -> str:
@@ -26,6 +27,10 @@ def _pct(value: float | None) -> str:
 
 
 def _table(report: stats.Report) -> Table:
+    from rich.table import Table
+
+    from bot.services import stats
+
     table = Table(title=f"{report.unit.code} {report.period}")
     columns = (
         "unit",
@@ -58,12 +63,16 @@ def _table(report: stats.Report) -> Table:
 
 
 async def _unit(session: AsyncSession, code: str | None) -> OrgUnit:
+    from bot.services import rights, routing
+
     if code is None:
         return await routing.root_unit(session)
     return await rights.get_unit_by_code(session, code=code)
 
 
 def _explain(error: UserFacingError) -> str:
+    from bot.i18n import t
+
     return t("en", error.key, **error.params)
 
 
@@ -76,6 +85,13 @@ def register(app: typer.Typer) -> None:
         period: str | None = typer.Option(None, "--period", help="2026-11 or 2026 (default: now)."),
     ) -> None:
         """Print the three rates per child unit and the ranking."""
+        from rich.table import Table
+
+        from bot.db import create_engine, session_factory
+        from bot.exceptions import UserFacingError
+        from bot.services import stats
+        from models import utcnow
+
         settings = settings_or_exit()
 
         async def _run() -> stats.Report:
@@ -117,6 +133,12 @@ def register(app: typer.Typer) -> None:
         show_phones: bool = typer.Option(False, "--show-phones", help="Do not mask phones."),
     ) -> None:
         """Write the requests (with events) or the volunteer service records as .xlsx."""
+        from bot import files
+        from bot.db import create_engine, session_factory
+        from bot.exceptions import UserFacingError
+        from bot.services import export, stats
+        from models import utcnow
+
         if kind not in ("requests", "service"):
             err_console.print("[red]--kind must be requests or service[/red]")
             raise typer.Exit(2)
