@@ -23,6 +23,13 @@ from bot.db import create_engine
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def postgres_admin_url() -> str | None:
     """The URL of a PostgreSQL server for tests, or None when there is none."""
     url = os.environ.get("REDGRID_TEST_POSTGRES_URL")

@@ -15,10 +15,10 @@ from bot.channels.telegram_base import TelegramAdapter
 from bot.channels.telegram_polling import poll
 from bot.channels.telegram_runtime import UpdateHandler, ensure_webhook, make_update_handler
 from bot.channels.telegram_webhook import RunningServer, make_webhook_router, serve_webhook
-from bot.config import Settings
+from bot.config import Settings, TelegramSettings
 from bot.core.engine import Engine
 from bot.outbox import Limits, Sender
-from tests.conftest import Clock, TestDB
+from tests.conftest import Clock, TestDB, free_port
 from tests.fakes.bot_api import FakeBotAPI, FakeUser
 
 SECRET = "s3cret-Token_1"
@@ -178,3 +178,23 @@ async def rig(
         yield running
     finally:
         await running.close()
+
+
+def telegram_configured(
+    settings: Settings, api: FakeBotAPI, *, framework: str, mode: str
+) -> Settings:
+    """`settings` with Telegram on the fake Bot API (its webhook on a free local port)."""
+    port = free_port()
+    telegram = TelegramSettings.model_validate(
+        {
+            "token": api.token,
+            "framework": framework,
+            "mode": mode,
+            "api_base_url": api.base_url,
+            "webhook_url": f"http://127.0.0.1:{port}/tg/hook",
+            "webhook_secret": SECRET,
+        }
+    )
+    return settings.model_copy(
+        update={"telegram": telegram, "web": settings.web.model_copy(update={"port": port})}
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,23 +13,17 @@ import pytest
 
 from bot import migrate, runtime
 from bot.channels.telegram_keeper import backoff, keep_telegram
-from bot.config import Settings, TelegramSettings, load_settings
+from bot.config import Settings, load_settings
 from bot.db import create_engine
 from bot.metrics import PartHealth
-from tests.conftest import Clock
-from tests.e2e.conftest import SECRET, make_client, make_telegram_engine
+from tests.conftest import Clock, free_port
+from tests.e2e.conftest import make_client, make_telegram_engine, telegram_configured
 from tests.fakes.bot_api import FakeBotAPI
 
 if TYPE_CHECKING:
     from tests.conftest import TestDB
 
 TOKEN = "metrics-token-for-tests"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_backoff_doubles_up_to_its_cap_with_jitter() -> None:
@@ -55,20 +48,7 @@ async def test_a_refused_start_is_retried_until_telegram_answers(
     api = FakeBotAPI()
     await api.start()
     api.fail(refused, status=502, description="Bad Gateway", times=2)
-    port = _free_port()
-    telegram = TelegramSettings.model_validate(
-        {
-            "token": api.token,
-            "framework": framework,
-            "mode": mode,
-            "api_base_url": api.base_url,
-            "webhook_url": f"http://127.0.0.1:{port}/tg/hook",
-            "webhook_secret": SECRET,
-        }
-    )
-    configured = settings.model_copy(
-        update={"telegram": telegram, "web": settings.web.model_copy(update={"port": port})}
-    )
+    configured = telegram_configured(settings, api, framework=framework, mode=mode)
     client = make_client(framework, api)
     engine, _ = make_telegram_engine(demo, configured, clock, client)
     stop, health = asyncio.Event(), PartHealth()
@@ -115,7 +95,7 @@ async def test_the_web_chat_serves_while_telegram_cannot_start(
     api = FakeBotAPI()
     await api.start()
     api.fail("getMe", status=502, description="Bad Gateway", times=10**6)
-    port = _free_port()
+    port = free_port()
     settings = _settings(tmp_path, api, port)
     database = create_engine(settings.database.url)
     await migrate.upgrade(database)

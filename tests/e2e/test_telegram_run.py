@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot.channels.telegram_runtime import run_telegram
-from bot.config import Settings, TelegramSettings
+from bot.config import Settings
 from tests.conftest import Clock
-from tests.e2e.conftest import SECRET, build_rig, make_client, make_telegram_engine, serialised
+from tests.e2e.conftest import (
+    SECRET,
+    build_rig,
+    make_client,
+    make_telegram_engine,
+    serialised,
+    telegram_configured,
+)
 from tests.fakes.bot_api import FakeBotAPI
 
 if TYPE_CHECKING:
     from tests.conftest import TestDB
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.parametrize("framework", ["ptb", "aiogram"])
@@ -33,20 +33,7 @@ async def test_run_telegram_answers_and_sets_commands(
 ) -> None:
     api = FakeBotAPI()
     await api.start()
-    port = _free_port()
-    telegram = TelegramSettings.model_validate(
-        {
-            "token": api.token,
-            "framework": framework,
-            "mode": mode,
-            "api_base_url": api.base_url,
-            "webhook_url": f"http://127.0.0.1:{port}/tg/hook",
-            "webhook_secret": SECRET,
-        }
-    )
-    configured = settings.model_copy(
-        update={"telegram": telegram, "web": settings.web.model_copy(update={"port": port})}
-    )
+    configured = telegram_configured(settings, api, framework=framework, mode=mode)
     client = make_client(framework, api)
     engine, _ = make_telegram_engine(demo, configured, clock, client)
     stop = asyncio.Event()

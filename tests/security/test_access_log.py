@@ -6,29 +6,23 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import socket
 
 import httpx
 from fastapi import APIRouter
 
 from bot.logging_setup import configure_logging
 from bot.web.app import create_app, serve
+from tests.conftest import free_port
 from tests.web.conftest import Web, web  # noqa: F401 (the fixture)
 
 HOOK = "/tg/hook-s3cret-path-0123456789"
 MARKS = ["inv_Zk8s7QmXbW2", "c_4711", "13812345678", "s3cret-path", "0532-8888-6666"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_the_access_log_masks_payloads_phones_and_secret_paths(
     web: Web,  # noqa: F811
 ) -> None:
-    port = _free_port()
+    port = free_port()
     settings = web.settings.model_copy(
         update={"web": web.settings.web.model_copy(update={"port": port})}
     )

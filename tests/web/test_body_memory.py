@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from pathlib import Path
 
 import httpx
 
 from bot.web.auth import CSRF_HEADER
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOTAL = 100 * 1024 * 1024
@@ -73,12 +73,6 @@ def _rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _frame(data: bytes, chunked: bool) -> bytes:
@@ -180,7 +174,7 @@ async def _attack(port: int, csrf: str, cookie: str) -> list[int | None]:
 async def test_eight_parallel_100_mb_posts_are_refused_without_growing_the_server(
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "REDGRID_CONFIG": "/nonexistent-config.yaml"}
     server = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import socket
 import struct
 import zlib
 from collections.abc import AsyncIterator
@@ -33,6 +32,7 @@ from bot.services.org_import import load_demo
 from bot.web import create_app, serve
 from handlers import build_router
 from models import ChannelIdentity, Person, Request, utcnow
+from tests.conftest import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
@@ -81,12 +81,6 @@ def _png() -> bytes:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @dataclass
 class Running:
     base_url: str
@@ -101,7 +95,7 @@ async def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     url = f"sqlite+aiosqlite:///{tmp_path / 'web.sqlite3'}"
     settings = load_settings(
         database={"url": url},
-        web={"host": "127.0.0.1", "port": _free_port()},
+        web={"host": "127.0.0.1", "port": free_port()},
         webchat={
             "session_secret": "browser-test",
             "upload_dir": str(tmp_path / "uploads"),

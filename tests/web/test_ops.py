@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from bot.config import Settings
 from bot.metrics import PartHealth
 from bot.web.app import serve
+from tests.conftest import free_port
 from tests.web.conftest import SECRET, Web, build_web, web  # noqa: F401 (the fixture)
 
 TOKEN = "ops-token-for-tests"
@@ -23,12 +24,6 @@ def with_metrics_token(settings: Settings, token: str) -> Settings:
     """The settings with web.metrics_token set."""
     web_settings = settings.web.model_copy(update={"metrics_token": SecretStr(token)})
     return settings.model_copy(update={"web": web_settings})
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_the_public_health_answer_is_ok_and_nothing_more(web: Web) -> None:  # noqa: F811
@@ -57,7 +52,7 @@ async def test_metrics_need_the_token(web: Web) -> None:  # noqa: F811
 
 
 async def test_the_metrics_port_serves_loopback_only(web: Web) -> None:  # noqa: F811
-    port, metrics_port = _free_port(), _free_port()
+    port, metrics_port = free_port(), free_port()
     web_settings = web.settings.web.model_copy(
         update={"host": "0.0.0.0", "port": port, "metrics_port": metrics_port}
     )
