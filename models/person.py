@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, CreatedAtMixin, UTCDateTime
 
+# The channel the demo district's people talk on (`Person.is_demo`); the web chat serves it.
+DEMO_CHANNEL = "demo"
+
 
 class Role(enum.StrEnum):
     resident = "resident"

@@ -26,9 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import SendResult
 from bot.core.messages import Outgoing
 from models import OutboxMessage
+from models.person import DEMO_CHANNEL
 
 WEBCHAT = "webchat"
-DEMO = "demo"
+DEMO = DEMO_CHANNEL
 CHANNELS: tuple[str, ...] = (WEBCHAT, DEMO)
 # Rows a browser may see: claimed for delivery (the sender is telling the page now) or sent.
 VISIBLE = ("sending", "sent")

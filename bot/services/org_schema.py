@@ -24,10 +24,9 @@ from pydantic import (
 
 from bot.exceptions import ImportFileError
 from models.org import UnitKind
-from models.person import Role
+from models.person import DEMO_CHANNEL, Role
 
 Loc = tuple[str | int, ...]
-DEMO_CHANNEL = "demo"  # bot.channels.webchat.DEMO: services may not import a channel
 
 Code = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -174,17 +173,12 @@ class PersonRow(Row):
     identities: list[IdentityRow] = Field(min_length=1)
     roles: list[RoleRow] = []
     volunteer: VolunteerRow | None = None
-    # One of the demo district's people, acted as by visitors in demo mode: they talk on the
-    # "demo" channel only, and nothing they do reaches anyone who is not a demo person.
-    demo: bool = False
+    demo: bool = False  # acted as in demo mode; talks on the "demo" channel only (demo_fence)
 
     @model_validator(mode="after")
     def _demo_channel_only(self) -> PersonRow:
-        on_demo = {ident.channel == DEMO_CHANNEL for ident in self.identities}
-        if self.demo and on_demo != {True}:
-            raise ValueError(f'a demo person talks on the "{DEMO_CHANNEL}" channel only')
-        if not self.demo and True in on_demo:
-            raise ValueError(f'an identity on the "{DEMO_CHANNEL}" channel needs demo: true')
+        if {ident.channel == DEMO_CHANNEL for ident in self.identities} != {self.demo}:
+            raise ValueError(f"demo: true and the {DEMO_CHANNEL} channel go together")
         return self
 
 
