@@ -8,15 +8,10 @@ worker.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
-
-from bot.core.engine import ProcessResult
-from bot.core.messages import Incoming
-
-Process = Callable[[Incoming], Awaitable[ProcessResult]]
 
 
 def _escape(value: str) -> str:

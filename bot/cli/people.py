@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli.common import console, err_console, run_async, settings_or_exit
+from bot.cli.common import console, err_console, in_transaction, settings_or_exit
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,21 +118,8 @@ def erase(
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
 ) -> None:
     """Erase a person's personal data everywhere (as /privacy does); requests stay, anonymised."""
-    from bot.db import create_engine, session_factory
-
     settings = settings_or_exit()
-
-    async def _run(step: str) -> Summary | int | str:
-        engine = create_engine(settings.database.url)
-        try:
-            async with session_factory(engine)() as session, session.begin():
-                if step == "find":
-                    return await _find(session, person, settings)
-                return await _erase(session, person, settings)
-        finally:
-            await engine.dispose()
-
-    found = run_async(lambda: _run("find"))
+    found = in_transaction(settings, lambda session: _find(session, person, settings))
     if isinstance(found, str):
         err_console.print(f"[red]{found}[/red]")
         raise typer.Exit(1)
@@ -141,7 +128,7 @@ def erase(
     if not yes and not typer.confirm("Erase this person's data? This cannot be undone"):
         console.print("nothing erased")
         raise typer.Exit(1)
-    done = run_async(lambda: _run("erase"))
+    done = in_transaction(settings, lambda session: _erase(session, person, settings))
     if isinstance(done, str):
         err_console.print(f"[red]{done}[/red]")
         raise typer.Exit(1)

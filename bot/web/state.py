@@ -11,7 +11,7 @@ from bot.channels.webchat import DEMO, Hub
 from bot.config import Settings
 from bot.core.engine import Engine
 from bot.i18n import pick_locale, t
-from bot.metrics import Metrics, Process
+from bot.metrics import Metrics
 from bot.web import identities
 from bot.web.auth import COOKIE, CSRF_HEADER, BadSession, SessionCodec, WebSession, csrf_ok
 from bot.web.throttle import AddressLimiter
@@ -28,11 +28,6 @@ class WebState:
     codec: SessionCodec
     metrics: Metrics
     limiter: AddressLimiter  # new sessions per client address
-
-    @property
-    def process(self) -> Process:
-        """Hand an update to the engine (which counts it)."""
-        return self.engine.process
 
 
 class ApiError(Exception):
