@@ -52,8 +52,8 @@ from bot.channels.base import SendResult
 from bot.channels.testing import TestChannel, TestChat
 from bot.config import load_settings
 from bot.core.engine import TRANSIENT_ERRORS, Engine
-from bot.core.messages import Incoming, Outgoing
 from bot.db import create_engine, session_factory
+from bot.messages import Incoming, Outgoing
 from bot.outbox import Limits, Sender
 from bot.services import classify, notify
 from bot.services.org_import import load_demo

@@ -37,8 +37,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.channels.telegram_common import CHANNEL, plan
-from bot.core.messages import Outgoing
 from bot.db import create_engine, session_factory
+from bot.messages import Outgoing
 from models import ChannelIdentity, OutboxMessage, ProcessedUpdate, Request
 from tests.fakes.bot_api import FakeBotAPI, texts
 

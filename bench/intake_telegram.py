@@ -38,8 +38,8 @@ from bot.channels.telegram_polling import poll
 from bot.channels.telegram_runtime import make_update_handler
 from bot.config import TelegramSettings, load_settings
 from bot.core.engine import Engine
-from bot.core.messages import Outgoing
 from bot.db import create_engine, session_factory
+from bot.messages import Outgoing
 from bot.outbox import Limits, Sender
 from bot.runtime import settle_heap
 from bot.services import classify

@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 from bot import files
-from bot.core.buttons import parse_id
+from bot.buttons import parse_id
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotAllowed

@@ -15,11 +15,11 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-from bot.core.buttons import ButtonData, encode
+from bot.buttons import ButtonData, encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
 from bot.exceptions import NotAllowed
+from bot.messages import Button
 from bot.services import broadcast, rights
 
 router = Router()

@@ -21,11 +21,11 @@ from __future__ import annotations
 import asyncio
 
 from bot import files
-from bot.core.buttons import ButtonData, encode
+from bot.buttons import ButtonData, encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
 from bot.exceptions import NotAllowed, NotFound
+from bot.messages import Button
 from bot.services import invite_links, rights
 from handlers.admin import admin_unit, export_dir
 from handlers.common import cancel_row

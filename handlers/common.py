@@ -3,10 +3,10 @@ Also the answers to input nobody else takes: unknown commands, stickers, stale b
 
 from __future__ import annotations
 
-from bot.core.buttons import ButtonData, encode
+from bot.buttons import ButtonData, encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
+from bot.messages import Button
 from bot.services import command_menu, people
 
 router = Router()

@@ -11,11 +11,11 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-from bot.core.buttons import ButtonData, encode
+from bot.buttons import ButtonData, encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
 from bot.exceptions import NotFound
+from bot.messages import Button
 from bot.services import requests as request_service
 from bot.services import workflow
 from handlers.common import show_main_menu, stale_button

@@ -10,10 +10,10 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-from bot.core.buttons import encode
+from bot.buttons import encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
+from bot.messages import Button
 from bot.services import rights
 from handlers import volunteer
 from models import Role, VolunteerProfile

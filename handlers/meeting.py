@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.core.buttons import ButtonData, encode
+from bot.buttons import ButtonData, encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
 from bot.exceptions import NotAllowed, NotFound
+from bot.messages import Button
 from bot.services import meetings, places, scope
 from handlers.common import cancel_row, stale_button
 from handlers.meeting_common import check_scope

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.core.buttons import ButtonData, encode
+from bot.buttons import ButtonData, encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
+from bot.messages import Button
 from bot.services import meeting_views, meetings, places
 from handlers.common import cancel_row, stale_button
 from handlers.meeting_common import check_scope, parse_when

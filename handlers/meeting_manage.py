@@ -16,10 +16,10 @@ Polls are run from handlers/meeting_polls.py. Every state answers /cancel.
 
 from __future__ import annotations
 
-from bot.core.buttons import ButtonData, encode
+from bot.buttons import ButtonData, encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
+from bot.messages import Button
 from bot.services import ballots, meeting_cards, meeting_views, meetings, qr
 from handlers.common import cancel_row, stale_button
 from handlers.render import when

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.core.buttons import ButtonData, encode, parse_id
+from bot.buttons import ButtonData, encode, parse_id
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
 from bot.exceptions import NotFound
+from bot.messages import Button
 from bot.services import ballots, meeting_cards, meetings
 from bot.services.polls import Result
 from handlers.common import cancel_row, stale_button

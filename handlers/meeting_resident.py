@@ -12,11 +12,11 @@ The view state answers /cancel. Every press re-checks that the presser lives in 
 
 from __future__ import annotations
 
-from bot.core.buttons import ButtonData, encode
+from bot.buttons import ButtonData, encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
 from bot.exceptions import NotFound
+from bot.messages import Button
 from bot.services import ballots, meeting_cards, meeting_views, meetings, people, qr
 from handlers.common import stale_button
 from handlers.meeting_manage import show_manage

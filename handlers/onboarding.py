@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import math
 
-from bot.core.buttons import ButtonData, encode, parse_id
+from bot.buttons import ButtonData, encode, parse_id
 from bot.core.context import KEPT, Context
-from bot.core.messages import Button
 from bot.core.router import Router
+from bot.messages import Button
 from bot.services import people, places, routing
 from handlers.common import main_menu_buttons, show_main_menu, stale_button
 from models import Building, Compound, UnitKind

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.core.buttons import ButtonData, encode
+from bot.buttons import ButtonData, encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
+from bot.messages import Button
 from bot.services import people, places
 from handlers.common import stale_button
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.core.buttons import ButtonData, encode
+from bot.buttons import ButtonData, encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
+from bot.messages import Button
 from bot.services import announce, classify, people, places, workflow
 from bot.services import requests as request_service
 from handlers.common import show_main_menu, stale_button

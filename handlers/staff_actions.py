@@ -24,11 +24,11 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-from bot.core.buttons import ButtonData, encode
+from bot.buttons import ButtonData, encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
 from bot.exceptions import NotAllowed, NotFound
+from bot.messages import Button
 from bot.services import casework, workflow
 from bot.services import requests as request_service
 from handlers.common import stale_button

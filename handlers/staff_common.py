@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.core.buttons import ButtonData, encode
+from bot.buttons import ButtonData, encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.exceptions import InvalidTransition
+from bot.messages import Button
 from bot.services import announce, cards, erasure, queue, workflow
 from bot.services import requests as request_service
 from handlers.render import when

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.core.buttons import ButtonData, encode
+from bot.buttons import ButtonData, encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
+from bot.messages import Button
 from bot.services import tasks, whistles
 from handlers.common import stale_button
 from handlers.staff_common import cancel_row, from_button, from_state

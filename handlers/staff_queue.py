@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.core.buttons import ButtonData, encode, parse_id
+from bot.buttons import ButtonData, encode, parse_id
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
 from bot.exceptions import NotAllowed, NotFound
+from bot.messages import Button
 from bot.services import queue, scope, workflow
 from handlers.render import when
 from handlers.staff_common import from_button, show

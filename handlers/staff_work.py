@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.buttons import ButtonData, encode
+from bot.buttons import ButtonData, encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
 from bot.exceptions import NotAllowed
+from bot.messages import Button
 from bot.services import casework, queue, workflow
 from handlers.common import stale_button
 from handlers.staff_common import Action, cancel_row, from_button, from_state, require_status, show

@@ -16,11 +16,11 @@ Every press re-reads the person's rights over the compound's workstation.
 
 from __future__ import annotations
 
-from bot.core.buttons import ButtonData, encode
+from bot.buttons import ButtonData, encode
 from bot.core.context import Context
-from bot.core.messages import Button
 from bot.core.router import Router
 from bot.exceptions import NotAllowed, NotFound
+from bot.messages import Button
 from bot.services import scope, upkeep
 from handlers.common import cancel_row, stale_button
 from models import Compound

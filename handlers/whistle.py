@@ -24,7 +24,7 @@ import re
 
 from sqlalchemy import select
 
-from bot.core.buttons import ButtonData
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.services import queue, whistles

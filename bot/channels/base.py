@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.core.messages import Outgoing
+from bot.messages import Outgoing
 
 
 @dataclass(frozen=True, slots=True)

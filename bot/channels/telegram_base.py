@@ -23,7 +23,7 @@ from bot.channels.telegram_common import (
     plan,
     with_changes,
 )
-from bot.core.messages import CommandMenu, Outgoing
+from bot.messages import CommandMenu, Outgoing
 
 log = logging.getLogger(__name__)
 

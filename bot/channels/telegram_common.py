@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.channels.base import SendResult
-from bot.core.messages import Incoming, Outgoing, Photo, ReplyRequest
 from bot.i18n import t
+from bot.messages import Incoming, Outgoing, Photo, ReplyRequest
 
 CHANNEL = "telegram"
 MAX_TEXT = 4096

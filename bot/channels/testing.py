@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from bot.channels.base import SendResult
-from bot.core.messages import Incoming, Outgoing, Photo
+from bot.messages import Incoming, Outgoing, Photo
 
 if TYPE_CHECKING:
     from bot.core.engine import Engine, ProcessResult

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import SendResult
-from bot.core.messages import Outgoing
+from bot.messages import Outgoing
 from models import OutboxMessage
 from models.person import DEMO_CHANNEL
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from bot.core.messages import Incoming
+from bot.messages import Incoming
 
 _TEXT_FIELDS = (
     "text",

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.core.messages import Button, Incoming, Outgoing, ReplyRequest
 from bot.i18n import Translator
+from bot.messages import Button, Incoming, Outgoing, ReplyRequest
 from models import Person
 
 

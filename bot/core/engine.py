@@ -25,16 +25,16 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import buttons
 from bot.channels.base import OutputChannel
 from bot.config import Settings
-from bot.core import buttons
 from bot.core.cleaning import clean
 from bot.core.context import ChatState, Context
 from bot.core.flood import SHUTDOWN_GRACE, Deferred, FloodGate, hold
-from bot.core.messages import Incoming, Outgoing
 from bot.core.router import Router
 from bot.exceptions import UserFacingError
 from bot.i18n import Translator, pick_locale
+from bot.messages import Incoming, Outgoing
 from bot.outbox.store import PENDING, SENDING, Claimed, mark_chat_unreachable
 from bot.services import command_menu
 from models import ChannelIdentity, Conversation, OutboxMessage, Person, ProcessedUpdate, utcnow

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.core.buttons import ButtonData
+from bot.buttons import ButtonData
 from bot.core.context import Context
 
 Handler = Callable[[Context], Awaitable[None]]

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.base import OutputChannel, SendResult
 from bot.config import OutboxSettings
-from bot.core.messages import Outgoing
+from bot.messages import Outgoing
 from bot.outbox import store
 from bot.outbox.limits import ChatLimits, Gate, Limits
 from bot.outbox.quiet import QuietHours

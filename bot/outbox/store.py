@@ -18,7 +18,7 @@ from sqlalchemy import Table, and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.core.messages import Outgoing
+from bot.messages import Outgoing
 from models import ChannelIdentity, OutboxMessage, utcnow
 
 PENDING = "pending"

@@ -9,8 +9,8 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.core.messages import Outgoing
 from bot.i18n import t
+from bot.messages import Outgoing
 from bot.services import cards, erasure, notify, scope
 from models import (
     Building,

@@ -15,9 +15,9 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.core.messages import Outgoing
 from bot.exceptions import InvalidTransition, NotFound
 from bot.i18n import t
+from bot.messages import Outgoing
 from bot.outbox.store import PENDING, SENDING, SENT
 from bot.services import notify, rights
 from models import (

@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot import buttons
 from bot.config import Settings
-from bot.core import buttons
-from bot.core.messages import Button, Outgoing
 from bot.i18n import catalog, moment, t
+from bot.messages import Button, Outgoing
 from bot.services import erasure
 from models import Building, Category, Compound, Priority, Request
 
-# Button actions carried in "v1:<action>:<request id>" data (see bot.core.buttons).
+# Button actions carried in "v1:<action>:<request id>" data (see bot.buttons).
 ACCEPT = "acc"
 RETURN = "ret"
 TRANSFER = "trf"  # handled by handlers/staff_actions.py

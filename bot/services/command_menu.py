@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.core.messages import CommandMenu, Outgoing
 from bot.i18n import DEFAULT_LOCALE, pick_locale
+from bot.messages import CommandMenu, Outgoing
 from models import ChannelIdentity, OutboxMessage, Person, Role, RoleGrant
 
 # Channels whose clients show a per-chat command menu. Elsewhere (the web chat, where the

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.config import Settings
-from bot.core.messages import Outgoing
 from bot.i18n import t
+from bot.messages import Outgoing
 from bot.services import erasure, notify, queue, reminders, scope, stats
 from models import (
     OPEN_STATUSES,

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot import buttons
 from bot.config import Settings
-from bot.core import buttons
-from bot.core.messages import Button, Outgoing
 from bot.i18n import moment, t
+from bot.messages import Button, Outgoing
 from bot.services.polls import Result
 from models import Meeting, MeetingKind, Poll, PollOption
 
-# Button actions: "v1:<action>:<args>" (see bot.core.buttons); unique across the project.
+# Button actions: "v1:<action>:<args>" (see bot.buttons); unique across the project.
 RSVP = "mtr"  # meeting id, c | n | v
 CHECK_IN = "mtci"  # meeting id
 VOTE = "mtvote"  # poll id, option id

@@ -8,8 +8,8 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.core.messages import Outgoing
 from bot.i18n import DEFAULT_LOCALE, pick_locale
+from bot.messages import Outgoing
 from models import ChannelIdentity, OutboxMessage, Person, Role, RoleGrant
 
 Render = Callable[[str], Outgoing]

@@ -14,8 +14,8 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from bot import files
+from bot.buttons import parse_id
 from bot.config import Settings
-from bot.core.buttons import parse_id
 
 PAYLOAD_PREFIX = "m_"
 WIDTH = 1240  # A4 width at 150 dpi

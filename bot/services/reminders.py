@@ -20,8 +20,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.core.messages import Outgoing
 from bot.i18n import t
+from bot.messages import Outgoing
 from bot.services import cards, erasure, notify, scope, transitions
 from models import Category, Priority, Request, RequestEvent, ScheduleMark, Visibility
 

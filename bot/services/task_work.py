@@ -12,10 +12,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import buttons
 from bot.config import Settings
-from bot.core import buttons
-from bot.core.messages import Button
 from bot.exceptions import InvalidTransition, NotAllowed, UserFacingError
+from bot.messages import Button
 from bot.services import notify, scope, volunteers
 from bot.services.tasks import (
     CLAIMED,

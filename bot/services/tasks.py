@@ -27,11 +27,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import buttons
 from bot.config import Settings
-from bot.core import buttons
-from bot.core.messages import Button, Outgoing
 from bot.exceptions import InvalidTransition, NotAllowed, NotFound, UserFacingError
 from bot.i18n import pick_locale, t
+from bot.messages import Button, Outgoing
 from bot.outbox.store import PENDING
 from bot.services import announce, cards, notify, routing, scope, volunteers
 from models import (
@@ -54,7 +54,7 @@ ACTIVE = (OPEN, CLAIMED, ON_WAY)
 HELD = (CLAIMED, ON_WAY)
 CANCELLED = "cancelled"  # an outbox row that must not go out any more
 MAX_ID = 2**31
-# Button actions (bot.core.buttons), handled in handlers/volunteer.py.
+# Button actions (bot.buttons), handled in handlers/volunteer.py.
 CLAIM, ON_MY_WAY, FINISH, CANNOT, RATE = "vlc", "vlw", "vld", "vlx", "vlr"
 
 

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import buttons
 from bot.config import Settings
-from bot.core import buttons
-from bot.core.messages import Button, Outgoing
 from bot.exceptions import InvalidTransition, NotAllowed, NotFound
 from bot.i18n import t
+from bot.messages import Button, Outgoing
 from bot.services import cards, erasure, notify, scope
 from models import (
     OPEN_STATUSES,

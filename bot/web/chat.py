@@ -22,8 +22,8 @@ from starlette.datastructures import FormData
 
 from bot.channels import webchat
 from bot.core.engine import unavailable
-from bot.core.messages import Incoming, Photo
 from bot.i18n import pick_locale
+from bot.messages import Incoming, Photo
 from bot.services import attachments
 from bot.web import uploads
 from bot.web.auth import WebSession

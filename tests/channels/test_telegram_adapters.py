@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.channels.telegram_base import TelegramAdapter
 from bot.channels.telegram_common import RESIDENT_COMMANDS, incoming_from_update
 from bot.channels.telegram_runtime import sync_commands, sync_default_commands
-from bot.core.messages import Button, CommandMenu, Outgoing
+from bot.messages import Button, CommandMenu, Outgoing
 from models import ChannelIdentity, OrgUnit, Person, Role, RoleGrant
 from tests.e2e.conftest import make_client
 from tests.fakes.bot_api import FakeBotAPI

@@ -17,7 +17,7 @@ from bot.channels.telegram_common import (
     reply_markup_json,
     split_text,
 )
-from bot.core.messages import Button, Outgoing
+from bot.messages import Button, Outgoing
 
 USER = {"id": 42, "is_bot": False, "first_name": "王", "last_name": "芳", "language_code": "en"}
 CHAT = {"id": 42, "type": "private"}

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram_common import command_list
 from bot.config import Settings
-from bot.core.messages import Outgoing
 from bot.i18n import t
+from bot.messages import Outgoing
 from bot.services import notify, rights
 from models import (
     ChannelIdentity,

@@ -28,10 +28,10 @@ from typing import Any
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from bot import buttons as button_codec
 from bot.channels.testing import TestChannel, TestChat
-from bot.core import buttons as button_codec
 from bot.core.engine import Engine, ProcessResult
-from bot.core.messages import Incoming, Outgoing, Photo
+from bot.messages import Incoming, Outgoing, Photo
 from bot.services import scope
 from models import (
     ChannelIdentity,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from bot.buttons import encode
 from bot.channels.testing import TestChat
-from bot.core.buttons import encode
 from bot.services import workflow
 from models import OrgUnit, Person, Request
 from tests.conftest import Bot, TestDB

@@ -137,7 +137,7 @@ async def test_broadcast_preview_progress_and_cancel(bot: Bot) -> None:
 
 
 async def test_out_of_range_ids_are_refused_not_crashed(bot: Bot) -> None:
-    from bot.core.buttons import encode
+    from bot.buttons import encode
 
     admin = await staff_chat(bot, role=Role.admin, unit="heshun")
     for action in ("vlc", "vlw", "vld", "vlx", "vlo", "vlnew", "amsend", "amprog", "amstop"):

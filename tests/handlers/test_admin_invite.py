@@ -11,8 +11,8 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import func, select
 
+from bot.buttons import encode
 from bot.config import Settings
-from bot.core.buttons import encode
 from models import Invite, OrgUnit, Role
 from tests.conftest import Bot
 from tests.handlers.staff_journey import staff_chat

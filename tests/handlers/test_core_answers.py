@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.channels.testing import TestChannel, TestChat
-from bot.core.messages import Incoming
+from bot.messages import Incoming
 from models import Request
 from tests.conftest import Bot, make_engine
 from tests.handlers.journey import onboard

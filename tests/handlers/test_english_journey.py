@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.core.buttons import encode
+from bot.buttons import encode
 from tests.conftest import Bot
 from tests.handlers.journey import onboard
 from tests.handlers.test_follow_and_judge import _request, _staff_does

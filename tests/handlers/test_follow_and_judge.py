@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.core.buttons import encode
+from bot.buttons import encode
 from bot.services import workflow
 from models import Evaluation, Person, Request, RequestEvent, RequestStatus, Role, RoleGrant
 from tests.conftest import Bot

@@ -11,7 +11,7 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import func, select
 
-from bot.core.buttons import encode
+from bot.buttons import encode
 from models import (
     MeetingInvitation,
     Poll,

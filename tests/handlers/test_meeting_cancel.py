@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from bot.buttons import encode
 from bot.channels.testing import TestChat
-from bot.core.buttons import encode
 from bot.services import meeting_reminders
 from models import (
     Meeting,

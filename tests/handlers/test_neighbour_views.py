@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.buttons import encode
+from bot.buttons import encode
 from bot.services import digests
 from tests.conftest import Bot
 from tests.handlers.privacy_journey import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.core.buttons import encode
+from bot.buttons import encode
 from models import Person, Request
 from tests.conftest import Bot
 from tests.handlers.journey import BUILDING, COMMUNITY, COMPOUND, STREET, onboard

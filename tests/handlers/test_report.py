@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
-from bot.core.buttons import encode
+from bot.buttons import encode
 from models import OrgUnit, Request, RequestFollower, RequestPhoto
 from tests.conftest import Bot
 from tests.handlers.journey import onboard, report_light

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.buttons import encode
 from bot.channels.testing import TestChat
 from bot.config import Settings
-from bot.core.buttons import encode
 from bot.services import broadcast, task_work, tasks, workflow
 from models import (
     AuditLog,

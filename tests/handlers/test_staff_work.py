@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.core.buttons import encode
+from bot.buttons import encode
 from models import (
     CategoryCorrection,
     RequestEvent,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.core.buttons import encode
+from bot.buttons import encode
 from bot.services import upkeep
 from handlers import upkeep as upkeep_handlers
 from models import Compound, Request, Role, UpkeepPlan

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.buttons import encode
 from bot.channels.testing import TestChat
-from bot.core.buttons import encode
 from models import (
     OutboxMessage,
     Person,

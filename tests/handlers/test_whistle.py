@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.core import buttons
+from bot import buttons
 from bot.services import whistles
 from models import Role, WhistleSummons
 from tests.conftest import Bot

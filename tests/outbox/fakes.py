@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.channels.base import SendResult
-from bot.core.messages import Outgoing
+from bot.messages import Outgoing
 
 
 class FakeClock:

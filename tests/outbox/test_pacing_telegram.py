@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 
 from bot import outbox
 from bot.config import OutboxSettings, Settings
-from bot.core.messages import Outgoing
+from bot.messages import Outgoing
 from models import OutboxMessage
 from tests.e2e.conftest import make_client
 from tests.fakes.bot_api import FakeBotAPI

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from bot import outbox
 from bot.channels.base import SendResult
 from bot.config import OutboxSettings
-from bot.core.messages import Outgoing
+from bot.messages import Outgoing
 from models import ChannelIdentity, OutboxMessage, Person
 from tests.conftest import TestDB
 from tests.outbox.fakes import Crash, FakeClock, RecordingChannel, Sent

@@ -23,8 +23,8 @@ from bot import migrate, outbox
 from bot.channels.base import SendResult
 from bot.channels.telegram_base import TelegramAdapter
 from bot.config import OutboxSettings
-from bot.core.messages import Outgoing
 from bot.db import create_engine, session_factory
+from bot.messages import Outgoing
 from models import OutboxMessage
 from tests.conftest import (
     PG_SKIP_REASON,

@@ -11,8 +11,8 @@ from sqlalchemy import func, insert, select
 
 from bot import migrate, outbox
 from bot.config import OutboxSettings
-from bot.core.messages import Outgoing
 from bot.db import create_engine, session_factory
+from bot.messages import Outgoing
 from models import OutboxMessage
 from tests.conftest import PG_SKIP_REASON, PG_URL, create_postgres_database, drop_postgres_database
 from tests.outbox.fakes import RecordingChannel

@@ -31,8 +31,8 @@ from bot.config import Settings
 from bot.core.context import Context
 from bot.core.engine import Engine, ProcessResult
 from bot.core.flood import FloodGate
-from bot.core.messages import Incoming
 from bot.db import create_engine, session_factory
+from bot.messages import Incoming
 from bot.outbox import Sender
 from bot.services.org_import import load_demo
 from handlers import build_router

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.core.messages import CommandMenu, Outgoing
+from bot.messages import CommandMenu, Outgoing
 from bot.services import command_menu, people, rights
 from bot.services.org_import import DEMO_FILE, import_org
 from models import ChannelIdentity, OrgUnit, OutboxMessage, Person, Role, RoleGrant

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import buttons
+from bot import buttons
 from bot.exceptions import InvalidTransition, NotAllowed, NotFound
 from bot.services import whistles
 from models import (

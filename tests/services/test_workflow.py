@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import buttons
-from bot.core.messages import Outgoing
+from bot import buttons
 from bot.exceptions import InvalidTransition, NotAllowed
+from bot.messages import Outgoing
 from bot.services import escalation, notify, workflow
 from bot.services.transitions import STAFF
 from models import (

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.core.messages import Outgoing
+from bot.messages import Outgoing
 from bot.outbox import enqueue
 from bot.web.auth import COOKIE, CSRF_HEADER, SessionCodec
 from models import ChannelIdentity, OutboxMessage, ProcessedUpdate, Role, RoleGrant

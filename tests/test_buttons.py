@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core import buttons
+from bot import buttons
 
 
 def test_round_trip_and_strict_parsing() -> None:
