@@ -55,8 +55,9 @@ from bot.core.engine import TRANSIENT_ERRORS, Engine
 from bot.db import create_engine, session_factory
 from bot.messages import Incoming, Outgoing
 from bot.outbox import Limits, Sender
-from bot.services import classify, notify
-from bot.services.org_import import load_demo
+from bot.services.cases import classify
+from bot.services.comms import notify
+from bot.services.org.importer import load_demo
 from handlers import build_router
 from models import (
     Building,

@@ -34,8 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot import migrate, scheduler
 from bot.config import load_settings
 from bot.db import create_engine, session_factory
-from bot.services import escalation, reminders, stats
-from bot.services.org_import import load_demo
+from bot.services.dispatch import escalation, reminders
+from bot.services.org.importer import load_demo
+from bot.services.reports import stats
 from models import OrgUnit, Request, UnitKind
 
 ADMIN_URL = os.environ.get(

@@ -28,7 +28,8 @@ from bot.db import create_engine, session_factory
 from bot.metrics import Metrics, PartHealth
 from bot.outbox import Sender
 from bot.scheduler import build_scheduler
-from bot.services import classify, demo_fence
+from bot.services.cases import classify
+from bot.services.org import demo_fence
 from handlers import build_router
 from models import utcnow
 

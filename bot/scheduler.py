@@ -50,74 +50,74 @@ class Job:
 
 
 async def _deadlines(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import escalation
+    from bot.services.dispatch import escalation
 
     return len(await escalation.sweep_overdue(session, now=now, settings=settings, limit=BATCH))
 
 
 async def _close_unrated(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import escalation
+    from bot.services.dispatch import escalation
 
     return len(await escalation.close_unrated(session, now=now, settings=settings, limit=BATCH))
 
 
 async def _reminders(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import reminders
+    from bot.services.dispatch import reminders
 
     return len(await reminders.remind_due(session, now=now, settings=settings, limit=BATCH))
 
 
 async def _whistles(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import whistles
+    from bot.services.whistles import summons
 
-    found = await whistles.escalate_unacknowledged(session, now=now, settings=settings, limit=BATCH)
+    found = await summons.escalate_unacknowledged(session, now=now, settings=settings, limit=BATCH)
     return len(found)
 
 
 async def _volunteer_widen(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import tasks
+    from bot.services.volunteers import tasks
 
     return len(await tasks.widen_unclaimed(session, now=now, settings=settings, limit=BATCH))
 
 
 async def _upkeep(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import upkeep
+    from bot.services.dispatch import upkeep
 
     return len(await upkeep.create_due_upkeep(session, now=now, settings=settings))
 
 
 async def _resident_digest(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import digests
+    from bot.services.reports import digests
 
     return await digests.resident_digest(session, now=now, settings=settings)
 
 
 async def _queue_digest(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import digests
+    from bot.services.reports import digests
 
     return await digests.queue_digest(session, now=now, settings=settings)
 
 
 async def _volunteer_reminder(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import digests
+    from bot.services.reports import digests
 
     return await digests.volunteer_reminder(session, now=now, settings=settings)
 
 
 async def _weekly_report(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import digests
+    from bot.services.reports import digests
 
     return await digests.weekly_report(session, now=now, settings=settings)
 
 
 async def _meeting_reminders(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import meeting_reminders
+    from bot.services.meetings import reminders as meeting_reminders
 
     return await meeting_reminders.send_meeting_reminders(session, now=now, settings=settings)
 
 
 async def _close_polls(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import ballots
+    from bot.services.meetings import ballots
 
     return await ballots.close_due_polls(session, now=now, settings=settings)
 
@@ -131,7 +131,7 @@ async def _expire_exports(_session: AsyncSession, now: datetime, settings: Setti
 
 
 async def _upload_sweep(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import attachments
+    from bot.services.storage import attachments
 
     return await attachments.sweep_orphans(session, now=now, settings=settings)
 

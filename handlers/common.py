@@ -7,7 +7,7 @@ from bot.buttons import ButtonData, encode
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.messages import Button
-from bot.services import command_menu, people
+from bot.services.org import command_menu, people
 
 router = Router()
 
@@ -35,16 +35,16 @@ def show_main_menu(ctx: Context, key: str = "menu.prompt") -> None:
 @router.command("start")
 async def start(ctx: Context) -> None:
     """Greet, then onboard (or change the address); deep-link payloads pre-select things."""
-    from handlers import onboarding
+    from handlers.org import onboarding
 
     payload = ctx.incoming.args.strip()
     if payload.startswith("m_"):  # a meeting notice's QR code (handlers/meeting_resident.py)
-        from handlers import meeting_resident
+        from handlers.meetings import resident
 
-        await meeting_resident.start_payload(ctx, payload)
+        await resident.start_payload(ctx, payload)
         return
     if payload.startswith("inv_"):  # an admin's invite link (handlers/invite.py)
-        from handlers import invite
+        from handlers.org import invite
 
         await invite.redeem(ctx, token=payload.removeprefix("inv_"))
         return
@@ -107,7 +107,7 @@ async def set_language(ctx: Context, data: ButtonData) -> None:
     if people.is_registered(ctx.person):
         show_main_menu(ctx, "core.language_set")
     else:
-        from handlers import onboarding
+        from handlers.org import onboarding
 
         ctx.say("core.language_set")
         await onboarding.ask_street(ctx)
@@ -131,7 +131,8 @@ async def too_long(ctx: Context) -> None:
 
 async def free_text(ctx: Context) -> None:
     """Input outside any flow: onboard a newcomer; treat a resident's words as a new request."""
-    from handlers import onboarding, report
+    from handlers.cases import report
+    from handlers.org import onboarding
 
     if not people.is_registered(ctx.person):
         ctx.keep_text()  # their first words: the report they came for, once registered

@@ -64,7 +64,7 @@ class Visibility(enum.StrEnum):
     internal = "internal"
 
 
-# The statuses whose deadline clocks run (bot.services.transitions.MOVABLE), as SQL.
+# The statuses whose deadline clocks run (bot.services.cases.transitions.MOVABLE), as SQL.
 _RUNNING = ", ".join(
     f"'{status}'"
     for status in (
@@ -170,7 +170,7 @@ class RequestPhoto(CreatedAtMixin, Base):
         ForeignKey("requests.id", ondelete="CASCADE"), index=True
     )
     channel: Mapped[str] = mapped_column(String(20))
-    # Indexed: an upload is kept while a request photo names it (bot.services.attachments).
+    # Indexed: an upload is kept while a request photo names it (bot.services.storage.attachments).
     file_id: Mapped[str] = mapped_column(String(300), index=True)
     file_size: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(10), default="photo")  # photo | voice

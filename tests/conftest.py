@@ -118,7 +118,7 @@ async def _migrated(url: str, *, demo: bool) -> AsyncEngine:
     engine = create_engine(url)
     await migrate.upgrade(engine)
     if demo:
-        from bot.services.org_import import load_demo
+        from bot.services.org.importer import load_demo
 
         async with async_sessionmaker(engine)() as session, session.begin():
             await load_demo(session)

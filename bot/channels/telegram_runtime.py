@@ -18,7 +18,7 @@ from bot.config import Settings, TelegramSettings
 from bot.core.engine import Engine
 from bot.exceptions import ConfigError
 from bot.i18n import LOCALES
-from bot.services import command_menu
+from bot.services.org import command_menu
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ async def sync_commands(
     default_locale: str,
 ) -> None:
     """Give a person's Telegram chats the commands of their roles, now. Role changes while
-    running travel as outbox rows instead (`bot.services.command_menu`)."""
+    running travel as outbox rows instead (`bot.services.org.command_menu`)."""
     targets = await command_menu.menu_targets(
         session, person_ids=[person_id], default_locale=default_locale, channels=[CHANNEL]
     )

@@ -13,7 +13,7 @@ def classify(
 ) -> None:
     """Print the suggested category and the top candidates as JSON."""
     # Imported here so other commands do not pay for loading jieba.
-    from bot.services import classify as classify_service
+    from bot.services.cases import classify as classify_service
 
     candidates = classify_service.suggest(text, top=top)
     typer.echo(

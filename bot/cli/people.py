@@ -44,7 +44,8 @@ async def summary(session: AsyncSession, *, person: Person, settings: Settings) 
     """The person as the confirmation shows them."""
     from sqlalchemy import func, select
 
-    from bot.services import export, places
+    from bot.services.org import places
+    from bot.services.reports import export
     from models import ChannelIdentity, Request
 
     address = await places.describe_address(
@@ -81,7 +82,7 @@ async def _find(session: AsyncSession, person_id: int, settings: Settings) -> Su
 
 async def _erase(session: AsyncSession, person_id: int, settings: Settings) -> int | str:
     """Erase the person and record it, in the caller's transaction; the files deleted."""
-    from bot.services import people, rights
+    from bot.services.org import people, rights
     from models import Person, utcnow
 
     person = await session.get(Person, person_id)

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
         from bot.db import create_engine, session_factory
         from bot.exceptions import NotFound
-        from bot.services import routing
+        from bot.services.dispatch import routing
         from models import Building, Category, Compound, OrgUnit
 
         if (lat is None) != (lon is None):

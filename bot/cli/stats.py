@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.exceptions import UserFacingError
-    from bot.services import stats
+    from bot.services.reports import stats
     from models import OrgUnit
 
 
@@ -29,7 +29,7 @@ def _pct(value: float | None) -> str:
 def _table(report: stats.Report) -> Table:
     from rich.table import Table
 
-    from bot.services import stats
+    from bot.services.reports import stats
 
     table = Table(title=f"{report.unit.code} {report.period}")
     columns = (
@@ -63,7 +63,8 @@ def _table(report: stats.Report) -> Table:
 
 
 async def _unit(session: AsyncSession, code: str | None) -> OrgUnit:
-    from bot.services import rights, routing
+    from bot.services.dispatch import routing
+    from bot.services.org import rights
 
     if code is None:
         return await routing.root_unit(session)
@@ -89,7 +90,7 @@ def register(app: typer.Typer) -> None:
 
         from bot.db import create_engine, session_factory
         from bot.exceptions import UserFacingError
-        from bot.services import stats
+        from bot.services.reports import stats
         from models import utcnow
 
         settings = settings_or_exit()
@@ -136,7 +137,7 @@ def register(app: typer.Typer) -> None:
         from bot import files
         from bot.db import create_engine, session_factory
         from bot.exceptions import UserFacingError
-        from bot.services import export, stats
+        from bot.services.reports import export, stats
         from models import utcnow
 
         if kind not in ("requests", "service"):

@@ -36,7 +36,7 @@ from bot.exceptions import UserFacingError
 from bot.i18n import Translator, pick_locale
 from bot.messages import Incoming, Outgoing
 from bot.outbox.store import PENDING, SENDING, Claimed, mark_chat_unreachable
-from bot.services import command_menu
+from bot.services.org import command_menu
 from models import ChannelIdentity, Conversation, OutboxMessage, Person, ProcessedUpdate, utcnow
 
 log = logging.getLogger(__name__)

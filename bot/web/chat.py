@@ -24,7 +24,7 @@ from bot.channels import webchat
 from bot.core.engine import unavailable
 from bot.i18n import pick_locale
 from bot.messages import Incoming, Photo
-from bot.services import attachments
+from bot.services.storage import attachments
 from bot.web import uploads
 from bot.web.auth import WebSession
 from bot.web.state import (

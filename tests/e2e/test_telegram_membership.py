@@ -14,7 +14,8 @@ from bot.channels.telegram_common import command_list
 from bot.config import Settings
 from bot.i18n import t
 from bot.messages import Outgoing
-from bot.services import notify, rights
+from bot.services.comms import notify
+from bot.services.org import rights
 from models import (
     ChannelIdentity,
     OrgUnit,

@@ -32,7 +32,7 @@ from bot import buttons as button_codec
 from bot.channels.testing import TestChannel, TestChat
 from bot.core.engine import Engine, ProcessResult
 from bot.messages import Incoming, Outgoing, Photo
-from bot.services import scope
+from bot.services.org import scope
 from models import (
     ChannelIdentity,
     OrgUnit,

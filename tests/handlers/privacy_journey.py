@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from bot.buttons import encode
 from bot.channels.testing import TestChat
-from bot.services import workflow
+from bot.services.cases import workflow
 from models import OrgUnit, Person, Request
 from tests.conftest import Bot, TestDB
 from tests.handlers.journey import onboard

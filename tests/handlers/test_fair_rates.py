@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.services import stats
+from bot.services.reports import stats
 from models import OrgUnit, Role
 from tests.conftest import Bot
 from tests.handlers.journey import onboard, report_light

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.buttons import encode
-from bot.services import workflow
+from bot.services.cases import workflow
 from models import Evaluation, Person, Request, RequestEvent, RequestStatus, Role, RoleGrant
 from tests.conftest import Bot
 from tests.handlers.journey import onboard, report_light

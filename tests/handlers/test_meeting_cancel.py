@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from bot.buttons import encode
 from bot.channels.testing import TestChat
-from bot.services import meeting_reminders
+from bot.services.meetings import reminders
 from models import (
     Meeting,
     MeetingStatus,
@@ -159,7 +159,7 @@ async def test_the_organiser_calls_a_meeting_off_and_everyone_concerned_hears_wh
 
     # No reminder goes out for it.
     async with bot.db.sessions() as session, session.begin():
-        reminded = await meeting_reminders.send_meeting_reminders(
+        reminded = await reminders.send_meeting_reminders(
             session, now=datetime(2026, 11, 28, 10, 0, tzinfo=UTC), settings=bot.engine.settings
         )
     assert reminded == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.buttons import encode
-from bot.services import digests
+from bot.services.reports import digests
 from tests.conftest import Bot
 from tests.handlers.privacy_journey import (
     ADDITION,

@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.buttons import encode
 from bot.channels.testing import TestChat
 from bot.config import Settings
-from bot.services import broadcast, task_work, tasks, workflow
+from bot.services.cases import workflow
+from bot.services.comms import broadcast
+from bot.services.volunteers import task_work, tasks
 from models import (
     AuditLog,
     Broadcast,

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.services import requests as request_service
-from bot.services import upkeep, workflow
+from bot.services.cases import lookup as request_service
+from bot.services.cases import workflow
+from bot.services.dispatch import upkeep
 from models import Building, Compound, RequestStatus, Role
 from tests.conftest import Bot
 from tests.handlers.staff_journey import pump, request, staff_chat, unit_id

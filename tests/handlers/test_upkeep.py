@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.buttons import encode
-from bot.services import upkeep
-from handlers import upkeep as upkeep_handlers
+from bot.services.dispatch import upkeep
+from handlers.dispatch import upkeep as upkeep_handlers
 from models import Compound, Request, Role, UpkeepPlan
 from tests.conftest import Bot
 from tests.handlers.staff_journey import staff_chat

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot import buttons
-from bot.services import whistles
+from bot.services.whistles import summons as whistles
 from models import Role, WhistleSummons
 from tests.conftest import Bot
 from tests.handlers.journey import onboard, report_light

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import migrate, scheduler
 from bot.db import create_engine, session_factory
-from bot.services import whistles
+from bot.services.whistles import summons
 from models import OutboxMessage, RequestEvent, Role, ScheduleMark, UnitKind
 from tests import factories as f
 from tests.conftest import (
@@ -61,7 +61,7 @@ async def test_concurrent_sweeps_act_once(engine: AsyncEngine) -> None:
         for department in departments:
             await f.person(session, role=Role.department_liaison, unit=department)
         await f.person(session, role=Role.admin, unit=org.street)
-        await whistles.blow(
+        await summons.blow(
             session,
             request=requests[0],
             department_ids=[d.id for d in departments],

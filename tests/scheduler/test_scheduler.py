@@ -159,7 +159,7 @@ def test_jobs_list_and_run(cli_database: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_the_sweep_indexes_cover_exactly_the_running_statuses() -> None:
     """The partial indexes' status list (SQL text) is the workflow's MOVABLE set."""
-    from bot.services import transitions
+    from bot.services.cases import transitions
     from models.request import _RUNNING
 
     assert {s.strip("' ") for s in _RUNNING.split(",")} == {s.value for s in transitions.MOVABLE}

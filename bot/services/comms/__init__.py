@@ -1,0 +1,1 @@
+"""Pushes: outbox rows per reachable identity (`notify`) and admins' broadcasts."""
