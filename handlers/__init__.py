@@ -10,9 +10,12 @@ def build_router() -> Router:
     """Every flow's handlers, registered in one router (staff flows first: their commands win)."""
     from handlers import common
     from handlers.cases import (
+        chat_reply,
         evaluate,
         my_requests,
         report,
+        report_choices,
+        report_similar,
         staff_actions,
         staff_help,
         staff_queue,
@@ -34,6 +37,9 @@ def build_router() -> Router:
         common,
         onboarding,
         report,
+        report_choices,
+        report_similar,
+        chat_reply,
         my_requests,
         evaluate,
         privacy,

@@ -130,8 +130,9 @@ async def too_long(ctx: Context) -> None:
 
 
 async def free_text(ctx: Context) -> None:
-    """Input outside any flow: onboard a newcomer; treat a resident's words as a new request."""
-    from handlers.cases import report
+    """Input outside any flow: onboard a newcomer; a resident's words answer what staff just
+    told them of their request, or else are a new request."""
+    from handlers.cases import chat_reply, report
     from handlers.org import onboarding
 
     if not people.is_registered(ctx.person):
@@ -139,7 +140,8 @@ async def free_text(ctx: Context) -> None:
         await onboarding.begin(ctx, payload="")
         return
     if ctx.incoming.kind in ("text", "photo", "voice"):
-        await report.begin(ctx, first_input=True)
+        if not await chat_reply.add_reply(ctx):
+            await report.begin(ctx, first_input=True)
         return
     show_main_menu(ctx)
 
