@@ -101,7 +101,12 @@ async def _collect(ctx: Context) -> None:
 @router.state(S_COLLECT)
 async def collect(ctx: Context) -> None:
     if ctx.incoming.kind not in ("text", "photo", "voice"):
-        ctx.reply(ctx.t("rep.describe"), buttons=[cancel_row(ctx)])
+        draft = ctx.data
+        if draft.get("texts") or draft.get("photos") or draft.get("voices"):
+            ctx.say("core.unsupported")
+            await show_draft(ctx)
+        else:
+            ctx.reply(ctx.t("rep.describe"), buttons=[cancel_row(ctx)])
         return
     await _collect(ctx)
 
@@ -195,8 +200,8 @@ async def submit_pressed(ctx: Context, data: ButtonData) -> None:
     if ctx.state != S_COLLECT or place not in ("", "common", "own"):
         await stale_button(ctx)
         return
-    data = ctx.data
-    if not (data.get("texts") or data.get("photos") or data.get("voices")):
+    draft = ctx.data
+    if not (draft.get("texts") or draft.get("photos") or draft.get("voices")):
         ctx.reply(ctx.t("rep.empty"), buttons=[cancel_row(ctx)])
         return
     if place:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from bot.buttons import ButtonData, encode, parse_id
+from bot.buttons import ButtonData, encode
 from bot.core.context import KEPT, Context
 from bot.core.router import Router
 from bot.messages import Button
@@ -46,13 +46,11 @@ def _rows(buttons: list[Button], per_row: int = 2) -> list[list[Button]]:
 
 
 async def begin(ctx: Context, *, payload: str) -> None:
-    """Start (or restart) onboarding; `c_<id>` pre-selects a compound."""
-    compound_id = parse_id(payload[2:]) if payload.startswith("c_") else None
-    if compound_id is not None:
-        compound = await ctx.session.get(Compound, compound_id)
-        if compound is not None:
-            await ask_building(ctx, compound, lead=ctx.t("onb.welcome"))
-            return
+    """Start (or restart) onboarding; `c_<id>` or `c_<code>` pre-selects a compound."""
+    compound = await places.get_compound_by_payload(ctx.session, payload=payload)
+    if compound is not None:  # the compound's QR code: its address questions are answered
+        await ask_building(ctx, compound, lead=ctx.t("onb.welcome"))
+        return
     if ctx.person.language is None and not ctx.incoming.language_code:
         ctx.reply(
             ctx.t("onb.welcome") + "\n" + ctx.t("core.choose_language"),
