@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
-from bot.messages import Button
+from bot.services.cases import actions, workflow
 from bot.services.cases import lookup as request_service
-from bot.services.cases import workflow
 from handlers.common import main_menu_buttons, stale_button
 from models import Conversation, Request, RequestEvent
 
@@ -51,12 +50,12 @@ async def add_reply(ctx: Context) -> bool:
     )
     rows = main_menu_buttons(ctx)
     if incoming.text.strip():
-        rows = [[Button(ctx.t("taps.reply_is_new"), encode("rrnew", event.id))], *rows]
+        rows = [[actions.REPLY_IS_NEW.button(ctx.t("taps.reply_is_new"), event.id)], *rows]
     ctx.reply(ctx.t("taps.reply_added", reference=request.reference), buttons=rows)
     return True
 
 
-@router.button("rrnew")
+@router.button(actions.REPLY_IS_NEW)
 async def reply_is_new(ctx: Context, data: ButtonData) -> None:
     """Not an addition after all: the same words start a new report."""
     from handlers.cases import report

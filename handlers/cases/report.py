@@ -22,15 +22,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.messages import Button
-from bot.services.cases import classify, place_hint, workflow
+from bot.services.cases import actions, classify, place_hint, workflow
 from bot.services.cases import lookup as request_service
 from bot.services.org import people, places
 from handlers.cases import report_similar
 from handlers.cases.render import when
+from handlers.common import cancel_row as common_cancel_row
 from handlers.common import show_main_menu, stale_button
 from models import Category, OrgUnit, Priority
 
@@ -42,7 +43,7 @@ OWN_FLAT = "own_flat"
 
 
 def cancel_row(ctx: Context) -> list[Button]:
-    return [Button(ctx.t("core.cancel"), encode("menu"))]
+    return common_cancel_row(ctx)
 
 
 async def begin(ctx: Context, *, first_input: bool = False, texts: Sequence[str] = ()) -> None:
@@ -71,7 +72,7 @@ async def new_command(ctx: Context) -> None:
     await begin(ctx)
 
 
-@router.button("new")
+@router.button(actions.NEW_REQUEST)
 async def new_button(ctx: Context, _data: ButtonData) -> None:
     await begin(ctx)
 
@@ -141,21 +142,21 @@ async def show_draft(ctx: Context) -> None:
     t = ctx.t
     if place is None:  # the category needs to know: the submit buttons say which
         rows = [
-            [Button(t("taps.submit_common"), encode("rsubmit", "common"))],
-            [Button(t("taps.submit_own"), encode("rsubmit", "own"))],
+            [actions.SUBMIT_AT.button(t("taps.submit_common"), "common")],
+            [actions.SUBMIT_AT.button(t("taps.submit_own"), "own")],
         ]
     else:
-        rows = [[Button(t("rep.submit"), encode("rsubmit"))]]
+        rows = [[actions.SUBMIT.button(t("rep.submit"))]]
     urgent = ctx.data.get("priority") == Priority.urgent.value
     chips = [
-        Button(t("taps.ordinary_chip"), encode("rurg", 0))
+        actions.PICK_URGENCY.button(t("taps.ordinary_chip"), 0)
         if urgent
-        else Button(t("taps.urgent_chip"), encode("rurg", 1)),
-        Button(t("taps.other_category"), encode("rcats")),
+        else actions.PICK_URGENCY.button(t("taps.urgent_chip"), 1),
+        actions.ALL_CATEGORIES.button(t("taps.other_category")),
     ]
     if place:
         other = "common" if place == OWN_FLAT else "own"
-        chips.append(Button(t(f"taps.to_{other}"), encode("rplace", other)))
+        chips.append(actions.PICK_PLACE.button(t(f"taps.to_{other}"), other))
     rows.append(chips)
     similar_lines, similar_rows = await report_similar.offer(ctx, category)
     rows += similar_rows
@@ -188,13 +189,13 @@ async def _draft_text(ctx: Context, category: Category, place: str | None) -> st
 
 async def list_categories(ctx: Context, *, key: str = "rep.choose_category") -> None:
     categories = await request_service.list_categories(ctx.session)
-    buttons = [Button(c.name(ctx.locale), encode("rcat", c.slug)) for c in categories]
+    buttons = [actions.PICK_CATEGORY.button(c.name(ctx.locale), c.slug) for c in categories]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     ctx.conversation.state = S_COLLECT
     ctx.reply(ctx.t(key), buttons=[*rows, cancel_row(ctx)])
 
 
-@router.button("rsubmit")
+@router.button(actions.SUBMIT, actions.SUBMIT_AT)
 async def submit_pressed(ctx: Context, data: ButtonData) -> None:
     place = data.args[0] if data.args else ""
     if ctx.state != S_COLLECT or place not in ("", "common", "own"):

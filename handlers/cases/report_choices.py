@@ -3,10 +3,10 @@ when urgent), where it is (a common area or their own flat, and the flat's room)
 
 from __future__ import annotations
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
-from bot.messages import Button
+from bot.services.cases import actions
 from bot.services.cases import lookup as request_service
 from handlers.cases import report
 from handlers.common import stale_button
@@ -19,7 +19,16 @@ S_ROOM = "rep.room"
 ROOM_AT_MOST = 40
 
 
-@router.button("rcats")
+@router.button(actions.REPORT_COLLECTED, actions.SUBMIT_ANYWAY)
+async def old_step(ctx: Context, _data: ButtonData) -> None:
+    """完成 and 仍然新提交 of a report begun before it became one draft: show the draft."""
+    if ctx.state != report.S_COLLECT:
+        await stale_button(ctx)
+        return
+    await report.show_draft(ctx)
+
+
+@router.button(actions.ALL_CATEGORIES)
 async def category_list(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != report.S_COLLECT:
         await stale_button(ctx)
@@ -27,7 +36,7 @@ async def category_list(ctx: Context, _data: ButtonData) -> None:
     await report.list_categories(ctx)
 
 
-@router.button("rcat")
+@router.button(actions.PICK_CATEGORY)
 async def category_chosen(ctx: Context, data: ButtonData) -> None:
     category = await request_service.get_category(
         ctx.session, slug=data.args[0] if data.args else ""
@@ -39,7 +48,7 @@ async def category_chosen(ctx: Context, data: ButtonData) -> None:
     await report.show_draft(ctx)
 
 
-@router.button("rplace")
+@router.button(actions.PICK_PLACE)
 async def place_chosen(ctx: Context, data: ButtonData) -> None:
     place = data.args[0] if data.args else ""
     if ctx.state != report.S_COLLECT or place not in ("common", "own"):
@@ -49,7 +58,7 @@ async def place_chosen(ctx: Context, data: ButtonData) -> None:
     await report.show_draft(ctx)
 
 
-@router.button("rurg")
+@router.button(actions.PICK_URGENCY)
 async def urgency_chosen(ctx: Context, data: ButtonData) -> None:
     value = data.int_arg()
     if ctx.state != report.S_COLLECT or value not in (0, 1):
@@ -78,7 +87,7 @@ def ask_room(ctx: Context) -> None:
     ctx.conversation.state = S_ROOM
     ctx.reply(
         ctx.t("taps.ask_room"),
-        buttons=[[Button(ctx.t("core.skip"), encode("rroom"))], report.cancel_row(ctx)],
+        buttons=[[actions.SKIP_ROOM.button(ctx.t("core.skip"))], report.cancel_row(ctx)],
     )
 
 
@@ -92,7 +101,7 @@ async def room_typed(ctx: Context) -> None:
     await _submit(ctx)
 
 
-@router.button("rroom")
+@router.button(actions.SKIP_ROOM)
 async def room_skipped(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != S_ROOM:
         await stale_button(ctx)

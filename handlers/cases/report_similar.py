@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.messages import Button
-from bot.services.cases import announce, workflow
+from bot.services.cases import actions, announce, workflow
 from bot.services.cases import lookup as request_service
 from handlers.cases.render import status_name, when
 from handlers.common import show_main_menu, stale_button
@@ -45,12 +45,12 @@ async def offer(ctx: Context, category: Category) -> tuple[list[str], list[list[
             f"{when(ctx, request.created_at)}"
         )
         rows.append(
-            [Button(ctx.t("rep.me_too", reference=request.reference), encode("rmetoo", request.id))]
+            [actions.ME_TOO.button(ctx.t("rep.me_too", reference=request.reference), request.id)]
         )
     return lines, rows
 
 
-@router.button("rmetoo")
+@router.button(actions.ME_TOO)
 async def me_too(ctx: Context, data: ButtonData) -> None:
     from handlers.cases.report import S_COLLECT
 

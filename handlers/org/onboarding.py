@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import math
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import KEPT, Context
 from bot.core.router import Router
 from bot.messages import Button
 from bot.services.dispatch import routing
-from bot.services.org import people, places
+from bot.services.org import actions, people, places
 from handlers.common import main_menu_buttons, show_main_menu, stale_button
 from models import Building, Compound, UnitKind
 
@@ -56,8 +56,8 @@ async def begin(ctx: Context, *, payload: str) -> None:
             ctx.t("onb.welcome") + "\n" + ctx.t("core.choose_language"),
             buttons=[
                 [
-                    Button("中文", encode("setlang", "zh")),
-                    Button("English", encode("setlang", "en")),
+                    actions.SET_LANGUAGE.button("中文", "zh"),
+                    actions.SET_LANGUAGE.button("English", "en"),
                 ]
             ],
         )
@@ -75,8 +75,8 @@ async def ask_street(ctx: Context, *, lead: str = "") -> None:
     """First step of the address, in one message with what leads to it: streets, or type a
     compound name, or share a location (a button, since one message holds one keyboard)."""
     streets = await places.list_units(ctx.session, kind=UnitKind.street)
-    rows = _rows([Button(s.name(ctx.locale), encode("st", s.id)) for s in streets])
-    rows.append([Button(ctx.t("onb.share_location"), encode("onbloc"))])
+    rows = _rows([actions.PICK_STREET.button(s.name(ctx.locale), s.id) for s in streets])
+    rows.append([actions.SHARE_LOCATION.button(ctx.t("onb.share_location"))])
     ctx.goto(S_STREET)
     ctx.reply(_lead(lead, ctx.t("onb.ask_street")), buttons=rows)
 
@@ -85,7 +85,7 @@ def _lead(lead: str, text: str) -> str:
     return f"{lead}\n{text}" if lead else text
 
 
-@router.button("onbloc")
+@router.button(actions.SHARE_LOCATION)
 async def location_wanted(ctx: Context, _data: ButtonData) -> None:
     """The keyboard that shares a location (one message holds one keyboard)."""
     if ctx.state != S_STREET:
@@ -97,7 +97,7 @@ async def location_wanted(ctx: Context, _data: ButtonData) -> None:
     )
 
 
-@router.button("st")
+@router.button(actions.PICK_STREET)
 async def street_chosen(ctx: Context, data: ButtonData) -> None:
     street_id = data.int_arg()
     street = await places.get_unit(ctx.session, unit_id=street_id or 0, kind=UnitKind.street)
@@ -105,12 +105,12 @@ async def street_chosen(ctx: Context, data: ButtonData) -> None:
         await stale_button(ctx)
         return
     communities = await places.list_units(ctx.session, kind=UnitKind.community, parent_id=street.id)
-    buttons = [Button(c.name(ctx.locale), encode("cm", c.id, 0)) for c in communities]
+    buttons = [actions.PICK_COMMUNITY.button(c.name(ctx.locale), c.id, 0) for c in communities]
     ctx.goto(S_STREET)
     ctx.reply(ctx.t("onb.ask_community", street=street.name(ctx.locale)), buttons=_rows(buttons))
 
 
-@router.button("cm")
+@router.button(actions.PICK_COMMUNITY)
 async def community_chosen(ctx: Context, data: ButtonData) -> None:
     community = await places.get_unit(
         ctx.session, unit_id=data.int_arg() or 0, kind=UnitKind.community
@@ -121,9 +121,9 @@ async def community_chosen(ctx: Context, data: ButtonData) -> None:
     page = data.int_arg(1) or 0
     compounds = await places.list_compounds(ctx.session, community_id=community.id)
     shown = compounds[page * PAGE : (page + 1) * PAGE]
-    rows = _rows([Button(c.name(ctx.locale), encode("cp", c.id)) for c in shown])
+    rows = _rows([actions.PICK_COMPOUND.button(c.name(ctx.locale), c.id) for c in shown])
     if len(compounds) > (page + 1) * PAGE:
-        rows.append([Button(ctx.t("core.more"), encode("cm", community.id, page + 1))])
+        rows.append([actions.PICK_COMMUNITY.button(ctx.t("core.more"), community.id, page + 1)])
     ctx.goto(S_STREET)
     if not shown:
         ctx.say("onb.no_compounds")
@@ -131,7 +131,7 @@ async def community_chosen(ctx: Context, data: ButtonData) -> None:
     ctx.reply(ctx.t("onb.ask_compound", community=community.name(ctx.locale)), buttons=rows)
 
 
-@router.button("cp")
+@router.button(actions.PICK_COMPOUND)
 async def compound_chosen(ctx: Context, data: ButtonData) -> None:
     compound = await ctx.session.get(Compound, data.int_arg() or 0)
     if compound is None:
@@ -147,25 +147,27 @@ async def ask_building(
     way back for a compound that was only guessed."""
     buildings = await places.list_buildings(ctx.session, compound_id=compound.id)
     ctx.goto(S_STREET)
-    buttons = [Button(places.building_label(b, ctx.locale), encode("bd", b.id)) for b in buildings]
+    buttons = [
+        actions.PICK_BUILDING.button(places.building_label(b, ctx.locale), b.id) for b in buildings
+    ]
     if not buttons:
         await people.set_address(ctx.session, person=ctx.person, compound=compound, building=None)
         ask_phone(ctx, lead=lead)
         return
     rows = _rows(buttons, per_row=4)
     if not_this:
-        rows.append([Button(ctx.t("taps.not_this_compound"), encode("onbst"))])
+        rows.append([actions.NOT_THIS_COMPOUND.button(ctx.t("taps.not_this_compound"))])
     text = ctx.t("onb.ask_building", compound=compound.name(ctx.locale))
     ctx.reply(_lead(lead, text), buttons=rows)
 
 
-@router.button("onbst")
+@router.button(actions.NOT_THIS_COMPOUND)
 async def streets_again(ctx: Context, _data: ButtonData) -> None:
     """Not the compound that was guessed: back to the streets."""
     await ask_street(ctx)
 
 
-@router.button("bd")
+@router.button(actions.PICK_BUILDING)
 async def building_chosen(ctx: Context, data: ButtonData) -> None:
     building = await ctx.session.get(Building, data.int_arg() or 0)
     compound = await ctx.session.get(Compound, building.compound_id) if building else None
@@ -187,7 +189,7 @@ async def room_typed(ctx: Context) -> None:
     ask_phone(ctx)
 
 
-@router.button("skiproom")
+@router.button(actions.SKIP_ROOM)
 async def room_skipped(ctx: Context, _data: ButtonData) -> None:
     if ctx.person.compound_id is None:
         await stale_button(ctx)
@@ -199,7 +201,7 @@ def ask_phone(ctx: Context, *, lead: str = "") -> None:
     ctx.goto(S_PHONE)
     ctx.reply(
         _lead(lead, ctx.t("onb.ask_phone")),
-        buttons=[[Button(ctx.t("core.skip"), encode("skipphone"))]],
+        buttons=[[actions.SKIP_PHONE.button(ctx.t("core.skip"))]],
         reply_requests=[(ctx.t("onb.share_phone"), "contact")],
     )
 
@@ -225,7 +227,7 @@ async def phone_shared(ctx: Context) -> None:
     await finish(ctx)
 
 
-@router.button("skipphone")
+@router.button(actions.SKIP_PHONE)
 async def phone_skipped(ctx: Context, _data: ButtonData) -> None:
     if ctx.person.compound_id is None:
         await stale_button(ctx)
@@ -279,7 +281,7 @@ async def address_input(ctx: Context) -> None:
         lead = ctx.t("taps.found_one", compound=compound.name(ctx.locale))
         await ask_building(ctx, compound, lead=lead, not_this=True)
         return
-    buttons = [Button(c.name(ctx.locale), encode("cp", c.id)) for c in found]
+    buttons = [actions.PICK_COMPOUND.button(c.name(ctx.locale), c.id) for c in found]
     ctx.reply(ctx.t("onb.search_results"), buttons=_rows(buttons))
 
 
