@@ -13,7 +13,8 @@ from urllib.parse import urlparse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram_base import TelegramAdapter
-from bot.channels.telegram_common import CHANNEL, command_list, incoming_from_update
+from bot.channels.telegram_commands import command_list
+from bot.channels.telegram_common import CHANNEL, incoming_from_update
 from bot.config import Settings, TelegramSettings
 from bot.core.engine import Engine
 from bot.exceptions import ConfigError
