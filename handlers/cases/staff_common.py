@@ -11,6 +11,7 @@ from bot.exceptions import InvalidTransition
 from bot.messages import Button
 from bot.services.cases import announce, cards, queue, workflow
 from bot.services.cases import lookup as request_service
+from bot.services.dispatch import explain
 from bot.services.org import erasure
 from handlers.cases.render import when
 from models import OrgUnit, Request, RequestEvent, RequestPhoto, Visibility
@@ -90,7 +91,11 @@ async def _history(ctx: Context, request: Request) -> list[str]:
             "staff.history_internal" if event.visibility == Visibility.internal else "staff.history"
         )
         shown = erasure.shown(event.note, ctx.locale)
-        note = ctx.t("staff.history_note", note=shown) if event.note else ""
+        if event.kind == "routed":  # told as its rule and why, in the reader's language
+            label, shown = await explain.describe(
+                ctx.session, detail=event.detail, note=event.note, locale=ctx.locale
+            )
+        note = ctx.t("staff.history_note", note=shown) if shown else ""
         lines.append(ctx.t(key, at=when(ctx, event.at), event=label, status=status, note=note))
     return lines
 
