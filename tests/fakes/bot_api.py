@@ -501,7 +501,13 @@ class FakeBotAPI:
             if not isinstance(item, dict) or item.get("type") != "photo":
                 raise ApiError(400, "Bad Request: only photos are sent in albums here")
             file_id, _ = self._file_ref(ref, "photo.jpg")
-            size = {"file_id": file_id, "file_unique_id": f"u{file_id}", "width": 800}
+            size = {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "width": 800,
+                "height": 600,
+                "file_size": len(self.files[file_id]),
+            }
             sent.append(
                 self._message({"chat_id": p["chat_id"]}, photo=[size], media_group_id=group)
             )
