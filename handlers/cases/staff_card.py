@@ -15,18 +15,18 @@ from __future__ import annotations
 from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
-from bot.services.cases import cards, contact
-from handlers.cases.staff_common import MORE, from_button, show
+from bot.services.cases import actions, contact
+from handlers.cases.staff_common import from_button, show
 
 router = Router()
 
 
-@router.button(MORE)
+@router.button(actions.MORE_ACTIONS)
 async def more_actions(ctx: Context, data: ButtonData) -> None:
     await show(ctx, await from_button(ctx, data), expanded=True)
 
 
-@router.button(cards.PHONE)
+@router.button(actions.SHOW_PHONE)
 async def show_phone(ctx: Context, data: ButtonData) -> None:
     request = await from_button(ctx, data)
     phone = await contact.reveal_phone(

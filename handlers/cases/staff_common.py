@@ -5,47 +5,59 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonAction, ButtonData
 from bot.core.context import Context
 from bot.exceptions import InvalidTransition
 from bot.messages import Button
-from bot.services.cases import announce, cards, queue, workflow
+from bot.services.cases import actions, announce, cards, queue, workflow
 from bot.services.cases import lookup as request_service
 from bot.services.dispatch import explain
+from bot.services.meetings import actions as meetings_actions
 from bot.services.org import erasure
 from handlers.cases.render import when
 from models import OrgUnit, Request, RequestEvent, RequestPhoto, Visibility
 
 Action = workflow.Action
 HISTORY = 5
-ACCEPT, RETURN, TRANSFER = cards.ACCEPT, cards.RETURN, cards.TRANSFER
 
 # (action the workflow must allow, label key, button action), in display order.
-ACTION_BUTTONS: tuple[tuple[Action, str, str], ...] = (
-    (Action.accept, "staff.button.accept", ACCEPT),
-    (Action.start, "staff.button.start", "sst"),
-    (Action.contact, "staff.button.contact", "sct"),
-    (Action.note, "staff.button.public_note", "snp"),
-    (Action.note, "staff.button.internal_note", "sni"),
-    (Action.ask_info, "staff.button.ask_info", "sai"),
-    (Action.resolve, "staff.button.resolve", "srs"),
-    (Action.return_, "staff.button.return", RETURN),
-    (Action.transfer, "staff.button.transfer", TRANSFER),
-    (Action.merge, "staff.button.merge", "smg"),
+ACTION_BUTTONS: tuple[tuple[Action, str, ButtonAction], ...] = (
+    (Action.accept, "staff.button.accept", actions.ACCEPT),
+    (Action.start, "staff.button.start", actions.START),
+    (Action.contact, "staff.button.contact", actions.CONTACT),
+    (Action.note, "staff.button.public_note", actions.PUBLIC_NOTE),
+    (Action.note, "staff.button.internal_note", actions.INTERNAL_NOTE),
+    (Action.ask_info, "staff.button.ask_info", actions.ASK_INFO),
+    (Action.resolve, "staff.button.resolve", actions.RESOLVE),
+    (Action.return_, "staff.button.return", actions.RETURN),
+    (Action.transfer, "staff.button.transfer", actions.TRANSFER),
+    (Action.merge, "staff.button.merge", actions.MERGE),
 )
 # The actions a card shows first, in this order (four at most); the rest are behind "more":
 # a request waiting to be accepted, and one being worked on.
-PRIMARY_PENDING: tuple[str, ...] = (ACCEPT, RETURN, TRANSFER, cards.PHONE)
-PRIMARY_WORKING: tuple[str, ...] = ("sst", "sct", "srs", cards.PHONE, "snp", "sai", "sni")
+PRIMARY_PENDING: tuple[ButtonAction, ...] = (
+    actions.ACCEPT,
+    actions.RETURN,
+    actions.TRANSFER,
+    actions.SHOW_PHONE,
+)
+PRIMARY_WORKING: tuple[ButtonAction, ...] = (
+    actions.START,
+    actions.CONTACT,
+    actions.RESOLVE,
+    actions.SHOW_PHONE,
+    actions.PUBLIC_NOTE,
+    actions.ASK_INFO,
+    actions.INTERNAL_NOTE,
+)
 PRIMARY_COUNT = 4
-MORE = "smore"
 # Buttons for any open request the presser may work on.
-OPEN_BUTTONS: tuple[tuple[str, str], ...] = (
-    ("staff.button.photos", "sph"),
-    ("staff.button.category", "scat"),
-    ("staff.button.meeting", "mtnew"),  # handlers/meeting.py convenes from it
-    ("staff.button.whistle", "swh"),  # handlers/staff_help.py
-    ("staff.button.task", "stk"),
+OPEN_BUTTONS: tuple[tuple[str, ButtonAction], ...] = (
+    ("staff.button.photos", actions.ADD_PHOTOS),
+    ("staff.button.category", actions.CHANGE_CATEGORY),
+    ("staff.button.meeting", meetings_actions.CONVENE),  # handlers/meetings/convene.py
+    ("staff.button.whistle", actions.WHISTLE),  # handlers/cases/staff_help.py
+    ("staff.button.task", actions.VOLUNTEER_TASK),
 )
 
 
@@ -73,7 +85,7 @@ def require_status(request: Request, action: Action) -> None:
 
 
 def cancel_row(ctx: Context) -> list[Button]:
-    return [Button(ctx.t("staff.button.cancel"), encode("scx"))]
+    return [actions.STAFF_CANCEL.button(ctx.t("staff.button.cancel"))]
 
 
 async def _history(ctx: Context, request: Request) -> list[str]:
@@ -134,10 +146,10 @@ async def view_text(
     return "\n".join(lines)
 
 
-async def _actions(ctx: Context, request: Request) -> list[tuple[str, Button]]:
+async def _actions(ctx: Context, request: Request) -> list[tuple[ButtonAction, Button]]:
     """(button action, button) for what the status allows and the presser may do."""
     allowed = set(workflow.allowed_actions(request.status))
-    found: list[tuple[str, Button]] = []
+    found: list[tuple[ButtonAction, Button]] = []
     may: dict[Action, bool] = {}
     for action, key, button in ACTION_BUTTONS:
         if action not in allowed:
@@ -149,9 +161,9 @@ async def _actions(ctx: Context, request: Request) -> list[tuple[str, Button]]:
                 ctx.session, request=request, action=action, actor=ctx.person
             )
         if may[action]:
-            found.append((button, Button(ctx.t(key), encode(button, request.id))))
+            found.append((button, button.button(ctx.t(key), request.id)))
     if request.status in workflow.OPEN and may.get(Action.note, False):
-        found += [(b, Button(ctx.t(key), encode(b, request.id))) for key, b in OPEN_BUTTONS]
+        found += [(b, b.button(ctx.t(key), request.id)) for key, b in OPEN_BUTTONS]
     return found
 
 
@@ -166,20 +178,20 @@ async def view_buttons(
     `expanded`: every action the status allows and the presser may do, two per row."""
     found = await _actions(ctx, request)
     if (phone := cards.phone_button(card, ctx.locale)) is not None:
-        found.append((cards.PHONE, phone))
+        found.append((actions.SHOW_PHONE, phone))
     if expanded:
         rows = _pairs([button for _, button in found])
         rows.append(
             [
-                Button(ctx.t("cards.button.less"), encode("so", request.id)),
-                Button(ctx.t("staff.button.queue"), encode("sq", 0)),
+                actions.QUEUE_OPEN.button(ctx.t("cards.button.less"), request.id),
+                actions.QUEUE.button(ctx.t("staff.button.queue"), 0),
             ]
         )
         return rows
-    order = PRIMARY_PENDING if any(a == ACCEPT for a, _ in found) else PRIMARY_WORKING
+    order = PRIMARY_PENDING if any(a == actions.ACCEPT for a, _ in found) else PRIMARY_WORKING
     ranked = sorted((a for a, _ in found if a in order), key=order.index)[:PRIMARY_COUNT]
     rows = _pairs([button for action, button in found if action in ranked])
-    rows.append([Button(ctx.t("cards.button.more"), encode(MORE, request.id))])
+    rows.append([actions.MORE_ACTIONS.button(ctx.t("cards.button.more"), request.id)])
     return rows
 
 
@@ -200,7 +212,8 @@ async def show(
         text = ctx.t(key, reference=request.reference) + "\n\n" + text
     buttons = await view_buttons(ctx, request, card, expanded=expanded)
     if phone is not None:  # shown: the tap has done its work
-        buttons = [[b for b in row if b.data != encode(cards.PHONE, request.id)] for row in buttons]
+        shown = actions.SHOW_PHONE.data(request.id)
+        buttons = [[b for b in row if b.data != shown] for row in buttons]
     message = ctx.reply(text, buttons=[row for row in buttons if row])
     if ctx.incoming.kind == "button":
         message.edit_message_id = ctx.incoming.message_id

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.buttons import encode
 from bot.channels.testing import TestChat
-from bot.services.cases import cards, workflow
+from bot.services.cases import actions, workflow
 from models import AuditLog, Category, Person, RequestEvent
 from tests.conftest import Bot
 from tests.handlers.journey import onboard, report_light
@@ -62,9 +61,9 @@ async def test_the_card_shows_place_resident_and_photos_and_reveals_the_phone(bo
 
     # Rights are read again on every tap: another grid's worker and the resident get nothing.
     stranger = await staff_chat(bot, unit="heshun-2")
-    await stranger.press_data(encode(cards.PHONE, row.id))
+    await stranger.press_data(actions.SHOW_PHONE.data(row.id))
     assert "不在你的管辖范围内" in stranger.last_text and PHONE not in stranger.last_text
-    await resident.press_data(encode(cards.PHONE, row.id))
+    await resident.press_data(actions.SHOW_PHONE.data(row.id))
     assert PHONE not in resident.last_text
     assert len(await _audits(bot)) == 1
 

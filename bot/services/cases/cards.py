@@ -9,22 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from bot import buttons
 from bot.config import Settings
 from bot.i18n import catalog, moment, t
 from bot.messages import Button, Outgoing
+from bot.services.cases import actions
 from bot.services.org import erasure
 from bot.services.storage import attachments
 from models import Building, Category, Compound, Priority, Request
 
-# Button actions carried in "v1:<action>:<request id>" data (see bot.buttons).
-ACCEPT = "acc"
-RETURN = "ret"
-TRANSFER = "trf"  # handled by handlers/staff_actions.py
-RATE = "ev"  # starts the evaluation flow (handlers/evaluate.py)
-
-
-PHONE = "sphone"  # shows the reporter's phone number, audited (handlers/cases/staff_phone.py)
 ALBUM_SIZE = 10  # photos sent with a card at most (one Telegram media group)
 
 
@@ -113,7 +105,7 @@ def phone_button(ctx: CardContext, locale: str) -> Button | None:
     """ "Show phone" when the reporter left a number (the press re-checks who may see it)."""
     if ctx.reporter is None or not ctx.reporter.has_phone:
         return None
-    return Button(t(locale, "cards.button.phone"), buttons.encode(PHONE, ctx.request.id))
+    return actions.SHOW_PHONE.button(t(locale, "cards.button.phone"), ctx.request.id)
 
 
 def card(ctx: CardContext, locale: str, *, heading: str, with_buttons: bool = True) -> Outgoing:
@@ -137,9 +129,9 @@ def card(ctx: CardContext, locale: str, *, heading: str, with_buttons: bool = Tr
     if with_buttons:
         rows.append(
             [
-                Button(t(locale, "workflow.button.accept"), buttons.encode(ACCEPT, request.id)),
-                Button(t(locale, "workflow.button.return"), buttons.encode(RETURN, request.id)),
-                Button(t(locale, "workflow.button.transfer"), buttons.encode(TRANSFER, request.id)),
+                actions.ACCEPT.button(t(locale, "workflow.button.accept"), request.id),
+                actions.RETURN.button(t(locale, "workflow.button.return"), request.id),
+                actions.TRANSFER.button(t(locale, "workflow.button.transfer"), request.id),
             ]
         )
         if (phone := phone_button(ctx, locale)) is not None:
@@ -184,5 +176,5 @@ def notice(
         text += "\n" + t(locale, "workflow.note", note=erasure.shown(note, locale))
     rows: list[list[Button]] = []
     if key == "notify.resolved":
-        rows.append([Button(t(locale, "workflow.button.rate"), buttons.encode(RATE, request.id))])
+        rows.append([actions.RATE.button(t(locale, "workflow.button.rate"), request.id)])
     return Outgoing(text=text, buttons=rows)
