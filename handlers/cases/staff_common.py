@@ -13,7 +13,7 @@ from bot.services.cases import announce, cards, queue, workflow
 from bot.services.cases import lookup as request_service
 from bot.services.org import erasure
 from handlers.cases.render import when
-from models import OrgUnit, Request, RequestEvent, RequestPhoto, Visibility
+from models import EventKind, OrgUnit, Request, RequestEvent, RequestPhoto, Visibility
 
 Action = workflow.Action
 HISTORY = 5
@@ -89,7 +89,7 @@ async def _history(ctx: Context, request: Request) -> list[str]:
     return lines
 
 
-EVENT_KINDS = frozenset({a.value for a in Action} | {"submitted", "routed"})
+EVENT_KINDS = frozenset({a.value for a in Action} | {EventKind.submitted, EventKind.routed})
 
 
 async def view_text(ctx: Context, request: Request) -> str:

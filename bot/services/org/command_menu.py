@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.i18n import DEFAULT_LOCALE, pick_locale
 from bot.messages import CommandMenu, Outgoing
+from bot.outbox.store import enqueue
 from models import ChannelIdentity, OutboxMessage, Person, Role, RoleGrant
 
 # Channels whose clients show a per-chat command menu. Elsewhere (the web chat, where the
@@ -107,15 +108,16 @@ async def queue_menus(
         session, person_ids=person_ids, default_locale=default, staff_only=staff_only
     )
     rows = [
-        OutboxMessage(
+        await enqueue(
+            session,
             channel=target.channel,
             chat_id=target.chat_id,
+            message=Outgoing(menu=target.menu),
             person_id=target.person_id,
-            payload=Outgoing(menu=target.menu).to_payload(),
             urgent=True,
+            flush=False,
         )
         for target in targets
     ]
-    session.add_all(rows)
     await session.flush()
     return rows

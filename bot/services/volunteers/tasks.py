@@ -32,31 +32,32 @@ from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed, NotFound, UserFacingError
 from bot.i18n import pick_locale, t
 from bot.messages import Button, Outgoing
-from bot.outbox.store import PENDING
+from bot.outbox.store import enqueue
 from bot.services.cases import announce, cards
 from bot.services.comms import notify
 from bot.services.dispatch import routing
 from bot.services.org import scope
 from bot.services.volunteers import roster
+from bot.sweeps import sweep
 from models import (
+    ACTIVE_TASK_STATUSES,
     OPEN_STATUSES,
+    EventKind,
     OutboxMessage,
+    OutboxStatus,
     Person,
     Request,
     RequestEvent,
     Role,
     RoleGrant,
     TaskPush,
+    TaskStatus,
     TeamPairing,
     Visibility,
     VolunteerProfile,
     VolunteerTask,
 )
 
-OPEN, CLAIMED, ON_WAY, DONE = "open", "claimed", "on_way", "done"
-ACTIVE = (OPEN, CLAIMED, ON_WAY)
-HELD = (CLAIMED, ON_WAY)
-CANCELLED = "cancelled"  # an outbox row that must not go out any more
 MAX_ID = 2**31
 # Button actions (bot.buttons), handled in handlers/volunteer.py.
 CLAIM, ON_MY_WAY, FINISH, CANNOT, RATE = "vlc", "vlw", "vld", "vlx", "vlr"
@@ -65,7 +66,7 @@ CLAIM, ON_MY_WAY, FINISH, CANNOT, RATE = "vlc", "vlw", "vld", "vlx", "vlr"
 def task_buttons(task: VolunteerTask, locale: str) -> list[list[Button]]:
     """The claimed task's actions: On my way / Done / Cannot do."""
     row = []
-    if task.status == CLAIMED:
+    if task.status == TaskStatus.claimed:
         row.append(Button(t(locale, "volunteer.button.on_way"), buttons.encode(ON_MY_WAY, task.id)))
     row.append(Button(t(locale, "volunteer.button.done"), buttons.encode(FINISH, task.id)))
     row.append(Button(t(locale, "volunteer.button.cannot"), buttons.encode(CANNOT, task.id)))
@@ -223,7 +224,7 @@ async def create_from_request(
         raise InvalidTransition("volunteer.error.request_closed", reference=request.reference)
     active = await session.execute(
         select(VolunteerTask.id).where(
-            VolunteerTask.request_id == request.id, VolunteerTask.status.in_(ACTIVE)
+            VolunteerTask.request_id == request.id, VolunteerTask.status.in_(ACTIVE_TASK_STATUSES)
         )
     )
     if active.first() is not None:
@@ -242,7 +243,7 @@ async def create_from_request(
         request_id=request.id,
         skill=decision.volunteer_skill,
         community_id=decision.community_id,
-        status=OPEN,
+        status=TaskStatus.open,
         description=(description.strip() or request.description)[:2000],
         owner_unit_id=request.owner_unit_id,
         created_by_id=actor.id if actor else None,
@@ -258,7 +259,7 @@ async def create_from_request(
         request,
         at=now,
         actor_id=actor.id if actor else None,
-        kind="volunteer_task",
+        kind=EventKind.volunteer_task,
         note=task.description,
         visibility=Visibility.internal,
     )
@@ -285,8 +286,8 @@ async def claim(
         raise NotAllowed("volunteer.error.not_pushed")
     won = await session.execute(
         update(VolunteerTask)
-        .where(VolunteerTask.id == task.id, VolunteerTask.status == OPEN)
-        .values(status=CLAIMED, claimed_by_id=person.id, claimed_at=now)
+        .where(VolunteerTask.id == task.id, VolunteerTask.status == TaskStatus.open)
+        .values(status=TaskStatus.claimed, claimed_by_id=person.id, claimed_at=now)
         .returning(VolunteerTask.id)
         .execution_options(synchronize_session=False)
     )
@@ -299,7 +300,7 @@ async def claim(
         request,
         at=now,
         actor_id=person.id,
-        kind="volunteer_claimed",
+        kind=EventKind.volunteer_claimed,
         visibility=Visibility.internal,
     )
     await _mark_taken(session, task=task, winner=person.id, settings=settings)
@@ -323,22 +324,22 @@ async def _mark_taken(
             message = Outgoing(
                 text=t(locale, "volunteer.taken"), edit_message_id=row.external_message_id
             )
-            session.add(
-                OutboxMessage(
-                    channel=row.channel,
-                    chat_id=row.chat_id,
-                    person_id=row.person_id,
-                    request_id=row.request_id,
-                    payload=message.to_payload(),
-                )
+            await enqueue(
+                session,
+                channel=row.channel,
+                chat_id=row.chat_id,
+                message=message,
+                person_id=row.person_id,
+                request_id=row.request_id,
+                flush=False,
             )
-        elif row.status == PENDING:
+        elif row.status == OutboxStatus.pending:
             unsent.append(row.id)
     if unsent:
         await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(unsent), OutboxMessage.status == PENDING)
-            .values(status=CANCELLED)
+            .where(OutboxMessage.id.in_(unsent), OutboxMessage.status == OutboxStatus.pending)
+            .values(status=OutboxStatus.cancelled)
             .execution_options(synchronize_session=False)
         )
     await session.flush()
@@ -354,6 +355,7 @@ def notice(
     return Outgoing(text=t(locale, key, **params), buttons=rows or [])
 
 
+@sweep("volunteer_widen", description="unclaimed tasks go to more teams", batched=True)
 async def widen_unclaimed(
     session: AsyncSession, *, now: datetime, settings: Settings, limit: int = 100
 ) -> list[VolunteerTask]:
@@ -364,7 +366,7 @@ async def widen_unclaimed(
     query = (
         select(VolunteerTask)
         .where(
-            VolunteerTask.status == OPEN,
+            VolunteerTask.status == TaskStatus.open,
             VolunteerTask.stage < 2,
             VolunteerTask.pushed_at <= max(widen_cutoff, tell_cutoff),
         )

@@ -17,6 +17,7 @@ from bot.services.volunteers import roster, task_work, tasks
 from models import (
     OrgUnit,
     OutboxMessage,
+    OutboxStatus,
     Person,
     Request,
     Role,
@@ -144,7 +145,7 @@ async def test_claim_done_rate_and_cannot_do(db: TestDB, settings: Settings) -> 
                 .where(TaskPush.person_id == second.id)
             )
         ).scalar_one()
-        assert second_push == tasks.CANCELLED
+        assert second_push == OutboxStatus.cancelled
         with pytest.raises(NotAllowed):
             await task_work.on_my_way(
                 session, task_id=task.id, person=second, now=NOW, settings=settings
