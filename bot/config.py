@@ -192,6 +192,7 @@ class SchedulerSettings(BaseModel):
     expire_exports: JobSettings = JobSettings(every_seconds=3600)
     upload_sweep: JobSettings = JobSettings(every_seconds=3600)
     broadcast_progress: JobSettings = JobSettings(every_seconds=60)
+    retrain_classifier: JobSettings = JobSettings(at="03:30", weekday="sun")
     # Uploaded files no row refers to are deleted once this old.
     orphan_upload_hours: float = Field(default=24.0, gt=0)
 

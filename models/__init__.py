@@ -2,6 +2,7 @@
 
 from models.admin import Broadcast, BroadcastMessage, Invite
 from models.base import Base, utcnow
+from models.classifier import ClassifierRun
 from models.delivery import (
     AuditLog,
     Conversation,
@@ -67,6 +68,7 @@ __all__ = [
     "Category",
     "CategoryCorrection",
     "ChannelIdentity",
+    "ClassifierRun",
     "Compound",
     "Conversation",
     "Counter",

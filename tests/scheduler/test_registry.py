@@ -26,6 +26,7 @@ SCHEDULES = {
     "expire_exports": "every 3600s",
     "upload_sweep": "every 3600s",
     "broadcast_progress": "every 60s",
+    "retrain_classifier": "sun 03:30",
 }
 
 
@@ -43,10 +44,13 @@ def test_each_sweep_is_declared_in_its_domain_package() -> None:
     assert all(home.startswith("bot.services.") for home in homes.values()), homes
     assert homes["escalate"] == "bot.services.dispatch.escalation"
     assert homes["broadcast_progress"] == "bot.services.comms.broadcast"
+    assert homes["retrain_classifier"] == "bot.services.cases.learning"
     batched = {name for name, job in scheduler.JOBS.items() if job.batched}
     assert batched == {"escalate", "reminders", "whistles", "close_unrated", "volunteer_widen"}
     assert [name for name, job in scheduler.JOBS.items() if job.heartbeat] == ["escalate"]
-    assert [name for name, job in scheduler.JOBS.items() if job.own_sessions] == []
+    assert [name for name, job in scheduler.JOBS.items() if job.own_sessions] == [
+        "retrain_classifier"
+    ]
 
 
 def test_the_former_deadlines_key_still_sets_the_escalate_sweep() -> None:
