@@ -52,7 +52,7 @@ class VolunteerTask(CreatedAtMixin, Base):
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Claim and push bookkeeping (bot/services/tasks.py): who created it, which push round it
+    # Claim and push bookkeeping (bot/services/volunteers/tasks.py): who created it, which push round it
     # is in (0 paired teams, 1 widened to other teams, 2 the owner unit was told) and when
     # that round went out, so the widening sweep is one indexed range scan.
     owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
