@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from bot.cli.common import run_async, settings_or_exit
+from bot.cli.common import settings_or_exit, with_sessions
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
 def classify(
@@ -47,20 +50,13 @@ def classify(
 
 def _retrain() -> dict[str, Any]:
     """Run one retraining against the configured database; its figures."""
-    from bot.db import create_engine, session_factory
     from bot.services.cases import learning
     from models import utcnow
 
-    settings = settings_or_exit()
+    async def _run(sessions: async_sessionmaker[AsyncSession]) -> learning.Outcome:
+        return await learning.retrain(sessions, now=utcnow())
 
-    async def _run() -> learning.Outcome:
-        engine = create_engine(settings.database.url)
-        try:
-            return await learning.retrain(session_factory(engine), now=utcnow())
-        finally:
-            await engine.dispose()
-
-    outcome = run_async(_run)
+    outcome = with_sessions(settings_or_exit(), _run)
     return {
         "top1_before": round(outcome.before, 4),
         "top1_after": round(outcome.after, 4),
