@@ -54,12 +54,17 @@ def sweep(
 
     def register(function: F) -> F:
         known = REGISTRY.get(name)
-        if known is not None and known.run is not function:
+        # The same function seen again (its module imported anew) replaces itself.
+        if known is not None and _where(known.run) != _where(function):
             raise ValueError(f"two sweeps are named {name!r}")
         REGISTRY[name] = Sweep(name, function, description, batched, own_sessions, heartbeat)
         return function
 
     return register
+
+
+def _where(function: Callable[..., Any]) -> tuple[str, str]:
+    return function.__module__, function.__qualname__
 
 
 def handled(result: int | Sized) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from collections.abc import Iterator
 
 import pytest
@@ -76,8 +77,11 @@ def test_two_sweeps_cannot_share_a_name() -> None:
     async def second(session: object) -> int:
         return 0
 
+    # The same function from its module imported anew: another object, the same name.
+    again = types.FunctionType(first.__code__, first.__globals__)
+
     sweeps.sweep("scratch", description="one")(first)
-    sweeps.sweep("scratch", description="one")(first)  # importing a module twice is harmless
+    sweeps.sweep("scratch", description="one")(again)
     with pytest.raises(ValueError, match="scratch"):
         sweeps.sweep("scratch", description="two")(second)
 
