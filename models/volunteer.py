@@ -52,9 +52,9 @@ class VolunteerTask(CreatedAtMixin, Base):
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Claim and push bookkeeping (bot/services/volunteers/tasks.py): who created it, which push round it
-    # is in (0 paired teams, 1 widened to other teams, 2 the owner unit was told) and when
-    # that round went out, so the widening sweep is one indexed range scan.
+    # Claim and push bookkeeping (bot/services/volunteers/tasks.py): who created it, which
+    # push round it is in (0 paired teams, 1 widened to other teams, 2 the owner unit was
+    # told) and when that round went out, so the widening sweep is one indexed range scan.
     owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
     stage: Mapped[int] = mapped_column(Integer, default=0)
