@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -148,10 +149,16 @@ async def retrain(sessions: async_sessionmaker[AsyncSession], *, now: datetime) 
 
 
 async def load(sessions: async_sessionmaker[AsyncSession]) -> bool:
-    """Build the newest adopted run's model (or the shipped one); False if already loaded."""
+    """Build the newest adopted run's model (or the shipped one); False if already loaded.
+    A database that cannot be read now leaves the model in use (or the shipped one)."""
     global _loaded
-    async with sessions() as session:
-        recipe = await read_recipe(session)
+    try:
+        async with sessions() as session:
+            recipe = await read_recipe(session)
+    except SQLAlchemyError:
+        log.warning("classifier: corrections unreadable, the model in use stays", exc_info=True)
+        await asyncio.to_thread(classify.warm_up)
+        return False
     if recipe.run_id is None:
         await asyncio.to_thread(classify.warm_up)
         return False

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from bot import scheduler
 from bot.cli import app
+from bot.db import create_engine, session_factory
 from bot.services.cases import classify, learning
 from models import CategoryCorrection, ClassifierRun
 from tests import factories as f
@@ -98,6 +99,16 @@ async def test_a_restart_rebuilds_the_adopted_model(db: TestDB) -> None:
 async def test_without_an_adopted_run_a_start_builds_the_shipped_model(db: TestDB) -> None:
     classify._model = None
     assert not await learning.load(db.sessions)
+    assert classify.suggest("楼道灯坏了", top=1)[0].category == "lighting"
+
+
+async def test_an_unreadable_database_leaves_the_shipped_model(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'no-tables.sqlite3'}")
+    try:
+        classify._model = None
+        assert not await learning.load(session_factory(engine))
+    finally:
+        await engine.dispose()
     assert classify.suggest("楼道灯坏了", top=1)[0].category == "lighting"
 
 
