@@ -17,6 +17,7 @@ def build_router() -> Router:
         report_choices,
         report_similar,
         staff_actions,
+        staff_card,
         staff_help,
         staff_queue,
         staff_work,
@@ -32,6 +33,7 @@ def build_router() -> Router:
     for module in (
         staff_queue,
         staff_actions,
+        staff_card,
         staff_work,
         staff_help,
         common,
