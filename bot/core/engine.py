@@ -26,11 +26,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import buttons
-from bot.channels.base import OutputChannel
 from bot.config import Settings
 from bot.core.cleaning import clean
 from bot.core.context import ChatState, Context
 from bot.core.flood import SHUTDOWN_GRACE, Deferred, FloodGate, hold
+from bot.core.output import OutputChannel
 from bot.core.router import Router
 from bot.exceptions import UserFacingError
 from bot.i18n import Translator, pick_locale
