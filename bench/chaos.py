@@ -50,7 +50,8 @@ from bench.chaos_kill import phase_kills
 from bot import migrate
 from bot.channels.testing import TestChannel, TestChat
 from bot.config import load_settings
-from bot.core.engine import TRANSIENT_ERRORS, Engine
+from bot.core.engine import Engine
+from bot.core.outage import TRANSIENT_ERRORS
 from bot.core.output import SendResult
 from bot.db import create_engine, session_factory
 from bot.messages import Incoming, Outgoing
