@@ -18,6 +18,7 @@ def build_router() -> Router:
         staff_queue,
         staff_work,
     )
+    from handlers.cobuild import members as cobuild_members
     from handlers.comms import broadcast
     from handlers.dispatch import upkeep
     from handlers.meetings import convene, details, manage, polls, resident
@@ -49,6 +50,7 @@ def build_router() -> Router:
         admin_invite,
         broadcast,
         upkeep,
+        cobuild_members,
     ):
         router.include(module.router)
     return router

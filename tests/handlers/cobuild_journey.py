@@ -1,0 +1,52 @@
+"""Steps shared by the dual-reporting conversation tests: liaisons, admins, members."""
+
+from __future__ import annotations
+
+import itertools
+
+from sqlalchemy import select
+
+from bot.channels.testing import TestChat
+from models import ChannelIdentity, Person, ReportingUnit, Role, UnitLiaison
+from tests.conftest import Bot
+from tests.handlers.journey import onboard
+from tests.handlers.staff_journey import pump, staff_chat
+
+_liaisons = itertools.count(1)
+
+
+async def liaison_chat(bot: Bot, unit: str = "zjj") -> TestChat:
+    """A chat of a new person acting for the reporting unit with code `unit`."""
+    user_id = f"liaison-{unit}-{next(_liaisons)}"
+    async with bot.db.sessions() as session, session.begin():
+        person = Person(display_name=user_id, language="zh")
+        session.add(person)
+        await session.flush()
+        session.add(
+            ChannelIdentity(
+                person_id=person.id, channel="test", external_id=user_id, chat_id=user_id
+            )
+        )
+        query = select(ReportingUnit.id).where(ReportingUnit.code == unit)
+        unit_id = (await session.execute(query)).scalar_one()
+        session.add(UnitLiaison(unit_id=unit_id, person_id=person.id))
+    return bot.chat(user_id)
+
+
+async def community_admin(bot: Bot, community: str = "heshun") -> TestChat:
+    """A chat of an admin of the community."""
+    return await staff_chat(bot, role=Role.admin, unit=community)
+
+
+async def confirmed_member(
+    bot: Bot, admin: TestChat, *, unit_label: str = "区住建局", room: str = "3-101"
+) -> TestChat:
+    """A resident of 和顺社区 who reports in for a unit and whom `admin` confirms."""
+    member = bot.chat()
+    await onboard(member, room=room)
+    await member.send("/reportin")
+    await member.press(unit_label)
+    await pump(bot)
+    await admin.press("✅ 确认")
+    await pump(bot)
+    return member
