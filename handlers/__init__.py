@@ -19,6 +19,7 @@ def build_router() -> Router:
         staff_work,
     )
     from handlers.cobuild import members as cobuild_members
+    from handlers.cobuild import needs as cobuild_needs
     from handlers.comms import broadcast
     from handlers.dispatch import upkeep
     from handlers.meetings import convene, details, manage, polls, resident
@@ -51,6 +52,7 @@ def build_router() -> Router:
         broadcast,
         upkeep,
         cobuild_members,
+        cobuild_needs,
     ):
         router.include(module.router)
     return router

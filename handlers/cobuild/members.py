@@ -25,7 +25,8 @@ from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import InvalidTransition
 from bot.messages import Button
-from bot.services.cobuild import actions, activities, members, rights
+from bot.services.cobuild import actions, activities, members
+from handlers.cobuild import common
 
 router = Router()
 
@@ -75,15 +76,9 @@ async def decide_member(ctx: Context, data: ButtonData) -> None:
 @router.command("callout")
 async def call_out(ctx: Context) -> None:
     """`/callout [community code] <title>`: call the community's members to an activity."""
-    words = ctx.incoming.args.strip().split(maxsplit=1)
-    communities = await rights.administered_communities(ctx.session, person=ctx.person)
-    chosen = next((c for c in communities if words and c.code == words[0]), None)
-    title = (words[1] if len(words) > 1 else "") if chosen else ctx.incoming.args
-    if chosen is None and len(communities) == 1:
-        chosen = communities[0]
+    chosen, title, communities = await common.admin_community(ctx)
     if chosen is None or not title.strip():
-        codes = ", ".join(c.code for c in communities) or "-"
-        ctx.say("cobuild.activity.usage", communities=codes)
+        ctx.say("cobuild.activity.usage", communities=common.codes(communities))
         return
     activity, called = await activities.call_out(
         ctx.session,

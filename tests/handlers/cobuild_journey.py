@@ -50,3 +50,30 @@ async def confirmed_member(
     await admin.press("✅ 确认")
     await pump(bot)
     return member
+
+
+async def report_parking(chat: TestChat, text: str, *, me_too: str | None = None) -> str:
+    """Report a parking problem (or say "me too" on `me_too`); returns the reference."""
+    await chat.send(text)
+    await chat.press("✅ 完成")
+    await chat.press("✔ 是的，停车管理")
+    await chat.press("一般")
+    if me_too is not None:
+        await chat.press(f"我也遇到了 {me_too}")
+        return me_too
+    if "仍然新提交" in chat.buttons:
+        await chat.press("仍然新提交")
+    await chat.press("✅ 提交")
+    submitted = next(t for t in chat.texts if "诉求编号" in t)
+    return submitted.split("诉求编号 ")[1].split("。")[0]
+
+
+async def parking_cluster(bot: Bot) -> tuple[list[TestChat], list[str]]:
+    """Three households of 海盛·新阳光地带 on parking: two requests and one "me too"."""
+    residents = [bot.chat() for _ in range(3)]
+    for resident, room in zip(residents, ("1-101", "1-202", "2-303"), strict=True):
+        await onboard(resident, room=room)
+    first = await report_parking(residents[0], "小区里车乱停，消防通道被堵")
+    second = await report_parking(residents[1], "晚上没有停车位，车停不下")
+    await report_parking(residents[2], "车位太少了", me_too=first)
+    return residents, [first, second]
