@@ -20,6 +20,7 @@ def build_router() -> Router:
     )
     from handlers.cobuild import members as cobuild_members
     from handlers.cobuild import needs as cobuild_needs
+    from handlers.cobuild import projects as cobuild_projects
     from handlers.comms import broadcast
     from handlers.dispatch import upkeep
     from handlers.meetings import convene, details, manage, polls, resident
@@ -53,6 +54,7 @@ def build_router() -> Router:
         upkeep,
         cobuild_members,
         cobuild_needs,
+        cobuild_projects,
     ):
         router.include(module.router)
     return router

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -180,6 +181,15 @@ async def in_scope(session: AsyncSession, *, need: Need, person: Person) -> bool
         return person.compound_id == need.compound_id
     compound = await session.get(Compound, person.compound_id)
     return compound is not None and compound.community_id == need.community_id
+
+
+def residents_in_scope(need: Need) -> Select[Any]:
+    """The ids of the (not erased) people living where the need is, as a subquery."""
+    query = select(Person.id).where(Person.deleted_at.is_(None))
+    if need.compound_id is not None:
+        return query.where(Person.compound_id == need.compound_id)
+    compounds = select(Compound.id).where(Compound.community_id == need.community_id)
+    return query.where(Person.compound_id.in_(compounds))
 
 
 async def support(
