@@ -5,40 +5,40 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonAction, ButtonData
 from bot.core.context import Context
 from bot.exceptions import InvalidTransition
 from bot.messages import Button
-from bot.services.cases import announce, cards, queue, workflow
+from bot.services.cases import actions, announce, cards, queue, workflow
 from bot.services.cases import lookup as request_service
+from bot.services.meetings import actions as meetings_actions
 from bot.services.org import erasure
 from handlers.cases.render import when
 from models import OrgUnit, Request, RequestEvent, RequestPhoto, Visibility
 
 Action = workflow.Action
 HISTORY = 5
-ACCEPT, RETURN, TRANSFER = cards.ACCEPT, cards.RETURN, cards.TRANSFER
 
 # (action the workflow must allow, label key, button action), in display order.
-ACTION_BUTTONS: tuple[tuple[Action, str, str], ...] = (
-    (Action.accept, "staff.button.accept", ACCEPT),
-    (Action.start, "staff.button.start", "sst"),
-    (Action.contact, "staff.button.contact", "sct"),
-    (Action.note, "staff.button.public_note", "snp"),
-    (Action.note, "staff.button.internal_note", "sni"),
-    (Action.ask_info, "staff.button.ask_info", "sai"),
-    (Action.resolve, "staff.button.resolve", "srs"),
-    (Action.return_, "staff.button.return", RETURN),
-    (Action.transfer, "staff.button.transfer", TRANSFER),
-    (Action.merge, "staff.button.merge", "smg"),
+ACTION_BUTTONS: tuple[tuple[Action, str, ButtonAction], ...] = (
+    (Action.accept, "staff.button.accept", actions.ACCEPT),
+    (Action.start, "staff.button.start", actions.START),
+    (Action.contact, "staff.button.contact", actions.CONTACT),
+    (Action.note, "staff.button.public_note", actions.PUBLIC_NOTE),
+    (Action.note, "staff.button.internal_note", actions.INTERNAL_NOTE),
+    (Action.ask_info, "staff.button.ask_info", actions.ASK_INFO),
+    (Action.resolve, "staff.button.resolve", actions.RESOLVE),
+    (Action.return_, "staff.button.return", actions.RETURN),
+    (Action.transfer, "staff.button.transfer", actions.TRANSFER),
+    (Action.merge, "staff.button.merge", actions.MERGE),
 )
 # Buttons for any open request the presser may work on.
-OPEN_BUTTONS: tuple[tuple[str, str], ...] = (
-    ("staff.button.photos", "sph"),
-    ("staff.button.category", "scat"),
-    ("staff.button.meeting", "mtnew"),  # handlers/meeting.py convenes from it
-    ("staff.button.whistle", "swh"),  # handlers/staff_help.py
-    ("staff.button.task", "stk"),
+OPEN_BUTTONS: tuple[tuple[str, ButtonAction], ...] = (
+    ("staff.button.photos", actions.ADD_PHOTOS),
+    ("staff.button.category", actions.CHANGE_CATEGORY),
+    ("staff.button.meeting", meetings_actions.CONVENE),  # handlers/meetings/convene.py
+    ("staff.button.whistle", actions.WHISTLE),  # handlers/cases/staff_help.py
+    ("staff.button.task", actions.VOLUNTEER_TASK),
 )
 
 
@@ -66,7 +66,7 @@ def require_status(request: Request, action: Action) -> None:
 
 
 def cancel_row(ctx: Context) -> list[Button]:
-    return [Button(ctx.t("staff.button.cancel"), encode("scx"))]
+    return [actions.STAFF_CANCEL.button(ctx.t("staff.button.cancel"))]
 
 
 async def _history(ctx: Context, request: Request) -> list[str]:
@@ -145,11 +145,11 @@ async def view_buttons(ctx: Context, request: Request) -> list[list[Button]]:
                 ctx.session, request=request, action=action, actor=ctx.person
             )
         if may[action]:
-            found.append(Button(ctx.t(key), encode(button, request.id)))
+            found.append(button.button(ctx.t(key), request.id))
     if request.status in workflow.OPEN and may.get(Action.note, False):
-        found += [Button(ctx.t(key), encode(button, request.id)) for key, button in OPEN_BUTTONS]
+        found += [button.button(ctx.t(key), request.id) for key, button in OPEN_BUTTONS]
     rows = [found[i : i + 2] for i in range(0, len(found), 2)]
-    rows.append([Button(ctx.t("staff.button.queue"), encode("sq", 0))])
+    rows.append([actions.QUEUE.button(ctx.t("staff.button.queue"), 0)])
     return rows
 
 

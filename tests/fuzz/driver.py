@@ -32,6 +32,7 @@ from bot import buttons as button_codec
 from bot.channels.testing import TestChannel, TestChat
 from bot.core.engine import Engine, ProcessResult
 from bot.messages import Incoming, Outgoing, Photo
+from bot.services.cases import actions as cases_actions
 from bot.services.org import scope
 from models import (
     ChannelIdentity,
@@ -377,7 +378,8 @@ class Fuzz:
                 decoded.args[0]
                 for row in message.buttons
                 for b in row
-                if (decoded := button_codec.decode(b.data)) and decoded.action == "rmetoo"
+                if (decoded := button_codec.decode(b.data))
+                and decoded.action == cases_actions.ME_TOO.wire
             }
             for reference in set(REFERENCE.findall(message.text)):
                 async with self.db.sessions() as session:

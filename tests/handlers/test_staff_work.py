@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.buttons import encode
+from bot.services.cases import actions as cases_actions
 from models import (
     CategoryCorrection,
     RequestEvent,
@@ -45,7 +45,7 @@ async def test_public_note_reaches_the_resident_internal_note_does_not(bot: Bot)
     pushed = [m.text for m in resident.messages[seen:]]
     assert len(pushed) == 1 and "明天上午上门" in pushed[0]
     row = await request(bot, reference)
-    await resident.press_data(encode("rq", row.id))
+    await resident.press_data(cases_actions.MY_REQUEST.data(row.id))
     assert "明天上午上门" in resident.last_text
     assert "老王" not in resident.last_text
     async with bot.db.sessions() as session:
@@ -72,7 +72,7 @@ async def test_ask_info_then_resident_answers_then_back_in_progress(bot: Bot) ->
     await pump(bot)
     assert "几单元几楼" in resident.last_text
     row = await request(bot, reference)
-    await resident.press_data(encode("radd", row.id))
+    await resident.press_data(cases_actions.ADD_INFO.data(row.id))
     await resident.send("二单元三楼和四楼")
     await resident.press("✅ 完成")
     assert (await request(bot, reference)).status == RequestStatus.in_progress

@@ -9,18 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot import buttons
 from bot.config import Settings
 from bot.i18n import catalog, moment, t
 from bot.messages import Button, Outgoing
+from bot.services.cases import actions
 from bot.services.org import erasure
 from models import Building, Category, Compound, Priority, Request
-
-# Button actions carried in "v1:<action>:<request id>" data (see bot.buttons).
-ACCEPT = "acc"
-RETURN = "ret"
-TRANSFER = "trf"  # handled by handlers/staff_actions.py
-RATE = "ev"  # starts the evaluation flow (handlers/evaluate.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +77,9 @@ def card(ctx: CardContext, locale: str, *, heading: str, with_buttons: bool = Tr
     if with_buttons:
         rows.append(
             [
-                Button(t(locale, "workflow.button.accept"), buttons.encode(ACCEPT, request.id)),
-                Button(t(locale, "workflow.button.return"), buttons.encode(RETURN, request.id)),
-                Button(t(locale, "workflow.button.transfer"), buttons.encode(TRANSFER, request.id)),
+                actions.ACCEPT.button(t(locale, "workflow.button.accept"), request.id),
+                actions.RETURN.button(t(locale, "workflow.button.return"), request.id),
+                actions.TRANSFER.button(t(locale, "workflow.button.transfer"), request.id),
             ]
         )
     return Outgoing(text="\n".join(lines), buttons=rows)
@@ -110,5 +104,5 @@ def notice(
         text += "\n" + t(locale, "workflow.note", note=erasure.shown(note, locale))
     rows: list[list[Button]] = []
     if key == "notify.resolved":
-        rows.append([Button(t(locale, "workflow.button.rate"), buttons.encode(RATE, request.id))])
+        rows.append([actions.RATE.button(t(locale, "workflow.button.rate"), request.id)])
     return Outgoing(text=text, buttons=rows)

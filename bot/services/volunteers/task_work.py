@@ -12,20 +12,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import buttons
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed, UserFacingError
-from bot.messages import Button
 from bot.services.comms import notify
 from bot.services.org import scope
-from bot.services.volunteers import roster
+from bot.services.volunteers import actions, roster
 from bot.services.volunteers.tasks import (
     CLAIMED,
     DONE,
     HELD,
     ON_WAY,
     OPEN,
-    RATE,
     add_event,
     get_task,
     notice,
@@ -133,9 +130,7 @@ async def complete(
                 render=lambda loc: notice(
                     "volunteer.notify.rate",
                     loc,
-                    rows=[
-                        [Button("⭐" * n, buttons.encode(RATE, task.id, n)) for n in range(1, 6)]
-                    ],
+                    rows=[[actions.RATE.button("⭐" * n, task.id, n) for n in range(1, 6)]],
                     reference=request.reference,
                 ),
                 request_id=request.id,

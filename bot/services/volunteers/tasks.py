@@ -27,7 +27,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import buttons
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed, NotFound, UserFacingError
 from bot.i18n import pick_locale, t
@@ -37,7 +36,7 @@ from bot.services.cases import announce, cards
 from bot.services.comms import notify
 from bot.services.dispatch import routing
 from bot.services.org import scope
-from bot.services.volunteers import roster
+from bot.services.volunteers import actions, roster
 from models import (
     OPEN_STATUSES,
     OutboxMessage,
@@ -58,17 +57,15 @@ ACTIVE = (OPEN, CLAIMED, ON_WAY)
 HELD = (CLAIMED, ON_WAY)
 CANCELLED = "cancelled"  # an outbox row that must not go out any more
 MAX_ID = 2**31
-# Button actions (bot.buttons), handled in handlers/volunteer.py.
-CLAIM, ON_MY_WAY, FINISH, CANNOT, RATE = "vlc", "vlw", "vld", "vlx", "vlr"
 
 
 def task_buttons(task: VolunteerTask, locale: str) -> list[list[Button]]:
     """The claimed task's actions: On my way / Done / Cannot do."""
     row = []
     if task.status == CLAIMED:
-        row.append(Button(t(locale, "volunteer.button.on_way"), buttons.encode(ON_MY_WAY, task.id)))
-    row.append(Button(t(locale, "volunteer.button.done"), buttons.encode(FINISH, task.id)))
-    row.append(Button(t(locale, "volunteer.button.cannot"), buttons.encode(CANNOT, task.id)))
+        row.append(actions.ON_MY_WAY.button(t(locale, "volunteer.button.on_way"), task.id))
+    row.append(actions.FINISH.button(t(locale, "volunteer.button.done"), task.id))
+    row.append(actions.CANNOT.button(t(locale, "volunteer.button.cannot"), task.id))
     return [row]
 
 
@@ -98,7 +95,7 @@ def _push_message(task: VolunteerTask, info: dict[str, Any], locale: str) -> Out
         skill=skill,
         description=task.description,
     )
-    claim = Button(t(locale, "volunteer.button.claim"), buttons.encode(CLAIM, task.id))
+    claim = actions.CLAIM.button(t(locale, "volunteer.button.claim"), task.id)
     return Outgoing(text=text, buttons=[[claim]])
 
 

@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import buttons
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed, NotFound
 from bot.i18n import t
-from bot.messages import Button, Outgoing
+from bot.messages import Outgoing
 from bot.services.cases import cards
 from bot.services.comms import notify
 from bot.services.org import erasure, scope
+from bot.services.whistles import actions
 from models import (
     OPEN_STATUSES,
     OrgUnit,
@@ -37,11 +37,6 @@ from models import (
     Whistle,
     WhistleSummons,
 )
-
-# Button actions: "v1:<action>:<summons id>" (handlers/whistle.py).
-ACKNOWLEDGE = "whack"
-ON_SITE = "whsite"
-DONE = "whdone"
 
 
 class Step(enum.StrEnum):
@@ -102,12 +97,9 @@ def summons_card(
     if note:
         text += "\n" + t(locale, "schedule.whistle.note", note=note)
     row = [
-        Button(
-            t(locale, "schedule.whistle.button.acknowledge"),
-            buttons.encode(ACKNOWLEDGE, summons.id),
-        ),
-        Button(t(locale, "schedule.whistle.button.on_site"), buttons.encode(ON_SITE, summons.id)),
-        Button(t(locale, "schedule.whistle.button.done"), buttons.encode(DONE, summons.id)),
+        actions.ACKNOWLEDGE.button(t(locale, "schedule.whistle.button.acknowledge"), summons.id),
+        actions.ON_SITE.button(t(locale, "schedule.whistle.button.on_site"), summons.id),
+        actions.DONE.button(t(locale, "schedule.whistle.button.done"), summons.id),
     ]
     return Outgoing(text=text, buttons=[row])
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import buttons
 from bot.exceptions import InvalidTransition, NotAllowed
 from bot.messages import Outgoing
+from bot.services.cases import actions as cases_actions
 from bot.services.cases import workflow
 from bot.services.cases.transitions import STAFF
 from bot.services.comms import notify
@@ -236,9 +236,9 @@ async def test_submit_dispatches_a_card_to_the_grid(db: TestDB) -> None:
         for payload in (zh, en):
             assert request.reference in payload["text"]
             assert [b[1] for b in payload["buttons"][0]] == [
-                buttons.encode("acc", request.id),
-                buttons.encode("ret", request.id),
-                buttons.encode("trf", request.id),
+                cases_actions.ACCEPT.data(request.id),
+                cases_actions.RETURN.data(request.id),
+                cases_actions.TRANSFER.data(request.id),
             ]
         assert config.requests.reference_prefix == "JM"
 
@@ -318,7 +318,7 @@ async def test_public_changes_reach_reporter_and_followers_in_their_language(db:
             session, request=request, action="resolve", actor=org.staff, now=f.NOW, settings=config
         )
         resolved = (await _to(session, request, reporter))[-1].payload
-        assert resolved["buttons"][0][0][1] == buttons.encode("ev", request.id)
+        assert resolved["buttons"][0][0][1] == cases_actions.RATE.data(request.id)
         # Every push about this request names it.
         assert all(request.reference in r.payload["text"] for r in await _outbox(session, request))
 
