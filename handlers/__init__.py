@@ -18,6 +18,7 @@ def build_router() -> Router:
         staff_queue,
         staff_work,
     )
+    from handlers.cobuild import board as cobuild_board
     from handlers.cobuild import members as cobuild_members
     from handlers.cobuild import needs as cobuild_needs
     from handlers.cobuild import projects as cobuild_projects
@@ -55,6 +56,7 @@ def build_router() -> Router:
         cobuild_members,
         cobuild_needs,
         cobuild_projects,
+        cobuild_board,
     ):
         router.include(module.router)
     return router

@@ -128,6 +128,17 @@ SENT: dict[str, str] = {
     "whistle.acknowledge": "whack",
     "whistle.done": "whdone",
     "whistle.on_site": "whsite",
+    "cobuild.report_in": "cbru",
+    "cobuild.member_confirm": "cbmok",
+    "cobuild.member_decline": "cbmno",
+    "cobuild.join": "cbjoin",
+    "cobuild.hours_confirm": "cbhok",
+    "cobuild.need_raise": "cbraise",
+    "cobuild.need_support": "cbsup",
+    "cobuild.board": "cbboard",
+    "cobuild.project_confirm": "cbpok",
+    "cobuild.project_decline": "cbpno",
+    "cobuild.grade": "cbgrade",
 }
 
 

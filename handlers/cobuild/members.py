@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import re
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import InvalidTransition
-from bot.messages import Button
 from bot.services.cobuild import actions, activities, members
 from handlers.cobuild import common
 
@@ -39,7 +38,7 @@ async def report_in(ctx: Context) -> None:
     member = await members.get_membership(ctx.session, person_id=ctx.person.id)
     if member is not None:
         ctx.say(f"cobuild.member.status.{member.status}")
-    rows = [[Button(u.name(ctx.locale), encode(actions.REPORT_TO, u.id))] for u in units]
+    rows = [[actions.REPORT_TO.button(u.name(ctx.locale), u.id)] for u in units]
     ctx.reply(ctx.t("cobuild.member.choose", community=community.name(ctx.locale)), buttons=rows)
 
 
@@ -64,7 +63,7 @@ async def decide_member(ctx: Context, data: ButtonData) -> None:
     member, changed = await members.decide(
         ctx.session,
         member_id=data.int_arg() or 0,
-        confirm=data.action == actions.MEMBER_CONFIRM,
+        confirm=data.action == actions.MEMBER_CONFIRM.wire,
         actor=ctx.person,
         now=ctx.now,
         settings=ctx.settings,

@@ -6,7 +6,7 @@ publishes a typed need). No conversation state; every press re-checks rights.
 
 from __future__ import annotations
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.messages import Button
@@ -36,7 +36,7 @@ async def _show_admin(ctx: Context, community: OrgUnit) -> None:
             voices=cluster.voices,
         )
         lines.append(label)
-        data = encode(actions.RAISE, cluster.request_ids[0])
+        data = actions.RAISE.data(cluster.request_ids[0])
         rows.append([Button(ctx.t("cobuild.button.raise", label=label)[:60], data)])
     listed = await needs.list_needs(ctx.session, community_id=community.id)
     ctx.reply(
@@ -54,7 +54,7 @@ async def show_needs_to_resident(ctx: Context, community: OrgUnit) -> None:
     """The community's open needs, most supported first, each with a Support button."""
     listed = await needs.list_needs(ctx.session, community_id=community.id)
     rows = [
-        [Button(ctx.t("cobuild.button.support", id=need.id), encode(actions.SUPPORT, need.id))]
+        [actions.SUPPORT.button(ctx.t("cobuild.button.support", id=need.id), need.id)]
         for need, _count in listed[:10]
     ]
     text = ctx.t(

@@ -19,12 +19,12 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import InvalidTransition
-from bot.messages import Button
 from bot.services.cobuild import actions, closing, grades, projects
+from bot.services.org import actions as org_actions
 
 router = Router()
 
@@ -93,7 +93,7 @@ async def decide_project(ctx: Context, data: ButtonData) -> None:
     project, changed = await projects.decide(
         ctx.session,
         project_id=data.int_arg() or 0,
-        confirm=data.action == actions.PROJECT_CONFIRM,
+        confirm=data.action == actions.PROJECT_CONFIRM.wire,
         actor=ctx.person,
         now=ctx.now,
         settings=ctx.settings,
@@ -171,7 +171,7 @@ async def grade(ctx: Context, data: ButtonData) -> None:
         ctx.say("cobuild.grade.household_already", id=project.id)
         return
     ctx.goto(S_COMMENT, grade_id=row.id)
-    skip = [[Button(ctx.t("cobuild.button.skip"), encode("menu"))]]
+    skip = [[org_actions.MENU.button(ctx.t("cobuild.button.skip"))]]
     ctx.reply(ctx.t("cobuild.grade.thanks", score=row.score), buttons=skip)
 
 

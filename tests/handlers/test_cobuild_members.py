@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import buttons
 from bot.services.cobuild import actions
 from models import Activity, Member, ServiceHours
 from tests.conftest import Bot
@@ -40,7 +39,7 @@ async def test_a_member_reports_in_and_is_confirmed_by_the_community_only(bot: B
     assert row.status == "pending"
 
     for intruder in (other_admin, member):
-        await intruder.press_data(buttons.encode(actions.MEMBER_CONFIRM, row.id))
+        await intruder.press_data(actions.MEMBER_CONFIRM.data(row.id))
         assert "未做任何更改" in intruder.last_text
     assert (await _member(bot)).status == "pending"
 
@@ -49,9 +48,9 @@ async def test_a_member_reports_in_and_is_confirmed_by_the_community_only(bot: B
     await pump(bot)
     assert "已确认您的报到" in member.last_text
     assert (await _member(bot)).status == "confirmed"
-    await admin.press_data(buttons.encode(actions.MEMBER_CONFIRM, row.id))
+    await admin.press_data(actions.MEMBER_CONFIRM.data(row.id))
     assert "无需重复" in admin.last_text
-    await member.press_data(buttons.encode(actions.REPORT_TO, 999999))
+    await member.press_data(actions.REPORT_TO.data(999999))
     assert "没有找到" in member.last_text
 
 
@@ -71,7 +70,7 @@ async def test_calls_joins_and_hours_confirmed_by_the_organiser(bot: Bot) -> Non
     async with bot.db.sessions() as session:
         activity = (await session.scalars(select(Activity))).one()
 
-    await bystander.press_data(buttons.encode(actions.JOIN, activity.id))
+    await bystander.press_data(actions.JOIN.data(activity.id))
     assert "还不是" in bystander.last_text
     await member.press("🙋 我报名")
     assert f"/hours {activity.id}" in member.last_text
@@ -89,7 +88,7 @@ async def test_calls_joins_and_hours_confirmed_by_the_organiser(bot: Bot) -> Non
     async with bot.db.sessions() as session:
         entry = (await session.scalars(select(ServiceHours))).one()
     for intruder in (other_admin, bystander, member):
-        await intruder.press_data(buttons.encode(actions.HOURS_CONFIRM, entry.id))
+        await intruder.press_data(actions.HOURS_CONFIRM.data(entry.id))
         assert "未做任何更改" in intruder.last_text
     await admin.press("✅ 确认")
     assert "已确认 2.5 小时" in admin.last_text

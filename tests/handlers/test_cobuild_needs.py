@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import buttons
 from bot.services.cobuild import actions
 from models import ChannelIdentity, Compound, Need, NeedRequest, NeedSupport, Person, RequestEvent
 from tests.conftest import Bot
@@ -34,7 +33,7 @@ async def test_a_need_raised_from_a_cluster_and_supported_per_household(bot: Bot
     assert "停车管理" in admin.last_text and "2 件诉求，3 人反映" in admin.last_text
     raise_label = next(label for label in admin.buttons if "停车管理" in label)
     first = await load_request(bot, references[0])
-    await other_admin.press_data(buttons.encode(actions.RAISE, first.id))
+    await other_admin.press_data(actions.RAISE.data(first.id))
     assert "未做任何更改" in other_admin.last_text
     await admin.press(raise_label)
     assert "关联 2 件居民诉求" in admin.last_text
@@ -60,13 +59,13 @@ async def test_a_need_raised_from_a_cluster_and_supported_per_household(bot: Bot
     assert "已为您家支持" in residents[0].last_text
     housemate = bot.chat()
     await onboard(housemate, room="1-101")
-    await housemate.press_data(buttons.encode(actions.SUPPORT, need.id))
+    await housemate.press_data(actions.SUPPORT.data(need.id))
     assert "每户一票" in housemate.last_text
-    await residents[1].press_data(buttons.encode(actions.SUPPORT, need.id))
+    await residents[1].press_data(actions.SUPPORT.data(need.id))
     outsider = bot.chat()
     await onboard(outsider, room="9-909")
     await _move_to(bot, outsider.user_id, "dahua-machinery-dorm")
-    await outsider.press_data(buttons.encode(actions.SUPPORT, need.id))
+    await outsider.press_data(actions.SUPPORT.data(need.id))
     assert "未做任何更改" in outsider.last_text
     async with bot.db.sessions() as session:
         count = len(list(await session.scalars(select(NeedSupport))))
@@ -74,6 +73,6 @@ async def test_a_need_raised_from_a_cluster_and_supported_per_household(bot: Bot
     await residents[2].send("/needs")
     assert residents[2].last_text.index("停车管理") < residents[2].last_text.index("栅栏")
     assert "2 户支持" in residents[2].last_text
-    await bot.chat().press_data(buttons.encode(actions.SUPPORT, need.id))  # no address
-    await other_admin.press_data(buttons.encode(actions.SUPPORT, 999999))
+    await bot.chat().press_data(actions.SUPPORT.data(need.id))  # no address
+    await other_admin.press_data(actions.SUPPORT.data(999999))
     assert "没有找到" in other_admin.last_text

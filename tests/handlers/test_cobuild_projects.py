@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import buttons
 from bot.services.cobuild import actions
 from models import Need, Project, ProjectGrade, RequestEvent
 from tests.conftest import Bot
@@ -51,7 +50,7 @@ async def test_a_project_pledged_confirmed_reported_completed_and_graded(bot: Bo
     assert "划设规范停车位200余个" in admin.last_text and admin.buttons == ["✅ 确认", "✖ 不同意"]
     project = await _project(bot)
     for intruder in (other_admin, liaison, residents[0]):
-        await intruder.press_data(buttons.encode(actions.PROJECT_CONFIRM, project.id))
+        await intruder.press_data(actions.PROJECT_CONFIRM.data(project.id))
         assert "未做任何更改" in intruder.last_text
     assert (await _project(bot)).status == "pledged"
     await admin.press("✅ 确认")
@@ -94,15 +93,15 @@ async def test_a_project_pledged_confirmed_reported_completed_and_graded(bot: Bo
     assert "5 星" in residents[2].last_text
     await residents[2].send("车好停多了")
     assert "评价已记录" in residents[2].last_text
-    await residents[2].press_data(buttons.encode(actions.GRADE, project.id, 1))
+    await residents[2].press_data(actions.GRADE.data(project.id, 1))
     assert "每户一次" in residents[2].last_text
     outsider = bot.chat()
     await onboard(outsider, room="8-808")
-    await other_admin.press_data(buttons.encode(actions.GRADE, project.id, 1))  # no address
+    await other_admin.press_data(actions.GRADE.data(project.id, 1))  # no address
     assert "未做任何更改" in other_admin.last_text
-    await residents[0].press_data(buttons.encode(actions.GRADE, project.id, 9))
+    await residents[0].press_data(actions.GRADE.data(project.id, 9))
     assert "1到5星" in residents[0].last_text
-    await residents[0].press_data(buttons.encode(actions.GRADE, project.id, 4))
+    await residents[0].press_data(actions.GRADE.data(project.id, 4))
     async with bot.db.sessions() as session:
         grades = list(await session.scalars(select(ProjectGrade).order_by(ProjectGrade.id)))
     assert [(g.score, g.comment) for g in grades] == [(5, "车好停多了"), (4, "")]
@@ -110,7 +109,7 @@ async def test_a_project_pledged_confirmed_reported_completed_and_graded(bot: Bo
     assert "不在实施中" in liaison.last_text
 
     bot.clock.advance(days=8)
-    await residents[0].press_data(buttons.encode(actions.GRADE, project.id, 3))
+    await residents[0].press_data(actions.GRADE.data(project.id, 3))
     assert "评分已结束" in residents[0].last_text
 
 

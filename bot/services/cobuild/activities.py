@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy import extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.buttons import encode
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed, NotFound
 from bot.i18n import t
@@ -45,7 +44,7 @@ async def call_out(
     def render(loc: str) -> Outgoing:
         text = t(loc, "cobuild.activity.call", community=community.name(loc), title=title)
         label = t(loc, "cobuild.button.join")
-        return Outgoing(text=text, buttons=[[Button(label, encode(actions.JOIN, activity.id))]])
+        return Outgoing(text=text, buttons=[[actions.JOIN.button(label, activity.id)]])
 
     await notify.notify_persons(
         session, person_ids=[m.person_id for m in called], render=render, settings=settings
@@ -116,7 +115,7 @@ async def report_hours(
                 title=activity.title,
             )
             label = t(loc, "cobuild.button.confirm")
-            data = encode(actions.HOURS_CONFIRM, entry.id)
+            data = actions.HOURS_CONFIRM.data(entry.id)
             return Outgoing(text=text, buttons=[[Button(label, data)]])
 
         await notify.notify_person(

@@ -12,11 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.buttons import encode
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed
 from bot.i18n import t
-from bot.messages import Button, Outgoing
+from bot.messages import Outgoing
 from bot.services.cobuild import actions, needs
 from bot.services.cobuild.projects import get_project
 from bot.services.comms import notify
@@ -45,7 +44,7 @@ def grading_card(project: Project, need: Need, unit: ReportingUnit, locale: str)
         need=need.title,
         note=project.completion_note,
     )
-    row = [Button("⭐" * score, encode(actions.GRADE, project.id, score)) for score in SCORES]
+    row = [actions.GRADE.button("⭐" * score, project.id, score) for score in SCORES]
     return Outgoing(text=text, buttons=[row[:3], row[3:]])
 
 

@@ -8,11 +8,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.buttons import encode
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotFound
 from bot.i18n import t
-from bot.messages import Button, Outgoing
+from bot.messages import Outgoing
 from bot.services.cobuild import actions, rights
 from bot.services.comms import notify
 from bot.services.org import people
@@ -54,8 +53,8 @@ def _decision_card(
         community=community.name(locale),
     )
     row = [
-        Button(t(locale, "cobuild.button.confirm"), encode(actions.MEMBER_CONFIRM, member.id)),
-        Button(t(locale, "cobuild.button.decline"), encode(actions.MEMBER_DECLINE, member.id)),
+        actions.MEMBER_CONFIRM.button(t(locale, "cobuild.button.confirm"), member.id),
+        actions.MEMBER_DECLINE.button(t(locale, "cobuild.button.decline"), member.id),
     ]
     return Outgoing(text=text, buttons=[row])
 

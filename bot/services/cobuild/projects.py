@@ -11,11 +11,10 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.buttons import encode
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed, NotFound
 from bot.i18n import t
-from bot.messages import Button, Outgoing
+from bot.messages import Outgoing
 from bot.services.cobuild import actions, needs, rights
 from bot.services.comms import notify
 from models import ChannelIdentity, Person, RequestEvent, Visibility
@@ -85,8 +84,8 @@ def _decision_card(project: Project, need: Need, unit: ReportingUnit, locale: st
         resources=project.resources or "-",
     )
     row = [
-        Button(t(locale, "cobuild.button.confirm"), encode(actions.PROJECT_CONFIRM, project.id)),
-        Button(t(locale, "cobuild.button.decline"), encode(actions.PROJECT_DECLINE, project.id)),
+        actions.PROJECT_CONFIRM.button(t(locale, "cobuild.button.confirm"), project.id),
+        actions.PROJECT_DECLINE.button(t(locale, "cobuild.button.decline"), project.id),
     ]
     return Outgoing(text=text, buttons=[row])
 
@@ -248,3 +247,18 @@ async def report_progress(
         settings=settings,
     )
     return update, len({row.person_id for row in rows})
+
+
+async def list_for_community(
+    session: AsyncSession, *, community_id: int
+) -> list[tuple[Project, Need, ReportingUnit]]:
+    """The community's projects (declined ones left out) with their needs and units, newest
+    first."""
+    query = (
+        select(Project, Need, ReportingUnit)
+        .join(Need, Need.id == Project.need_id)
+        .join(ReportingUnit, ReportingUnit.id == Project.unit_id)
+        .where(Need.community_id == community_id, Project.status != ProjectStatus.declined)
+        .order_by(Project.id.desc())
+    )
+    return [(p, n, u) for p, n, u in (await session.execute(query)).all()]
