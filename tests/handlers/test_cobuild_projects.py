@@ -112,6 +112,15 @@ async def test_a_project_pledged_confirmed_reported_completed_and_graded(bot: Bo
     await residents[0].press_data(actions.GRADE.data(project.id, 3))
     assert "评分已结束" in residents[0].last_text
 
+    # Erasing the grader's data erases their comment and their room in the household key.
+    await residents[2].send("/privacy")
+    await residents[2].press("🗑 删除我的账户")
+    await residents[2].press("确定删除")
+    async with bot.db.sessions() as session:
+        erased = (await session.scalars(select(ProjectGrade).order_by(ProjectGrade.id))).first()
+    assert erased is not None and erased.comment == "[erased]"
+    assert erased.household.startswith("erased:") and erased.score == 5
+
 
 async def test_a_liaison_pledges_only_for_communities_their_unit_is_paired_with(bot: Bot) -> None:
     dahua_admin = await community_admin(bot, "dahua")
