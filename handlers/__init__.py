@@ -22,6 +22,7 @@ def build_router() -> Router:
     from handlers.cobuild import members as cobuild_members
     from handlers.cobuild import needs as cobuild_needs
     from handlers.cobuild import projects as cobuild_projects
+    from handlers.cobuild import property_ratings as cobuild_property
     from handlers.cobuild import ranking as cobuild_ranking
     from handlers.comms import broadcast
     from handlers.dispatch import upkeep
@@ -59,6 +60,7 @@ def build_router() -> Router:
         cobuild_projects,
         cobuild_board,
         cobuild_ranking,
+        cobuild_property,
     ):
         router.include(module.router)
     return router

@@ -239,3 +239,21 @@ class ProjectGrade(CreatedAtMixin, Base):
     comment: Mapped[str] = mapped_column(Text, default="")
 
     __table_args__ = (UniqueConstraint("project_id", "household"),)
+
+
+class PropertyRating(CreatedAtMixin, Base):
+    """A household's quarterly rating (1-5) of its compound's property service: the steward
+    workstation for a compound without a property company, else the company."""
+
+    __tablename__ = "cobuild_property_ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(
+        ForeignKey("compounds.id", ondelete="CASCADE"), index=True
+    )
+    quarter: Mapped[str] = mapped_column(String(7))  # "2026Q4", in the district's time zone
+    household: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    score: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("compound_id", "quarter", "household"),)

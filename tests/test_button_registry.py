@@ -139,6 +139,7 @@ SENT: dict[str, str] = {
     "cobuild.project_confirm": "cbpok",
     "cobuild.project_decline": "cbpno",
     "cobuild.grade": "cbgrade",
+    "cobuild.property_rate": "cbprop",
 }
 
 

@@ -7,7 +7,7 @@ import itertools
 from sqlalchemy import select
 
 from bot.channels.testing import TestChat
-from models import ChannelIdentity, Person, ReportingUnit, Role, UnitLiaison
+from models import ChannelIdentity, Compound, Person, ReportingUnit, Role, UnitLiaison
 from tests.conftest import Bot
 from tests.handlers.journey import onboard
 from tests.handlers.staff_journey import pump, staff_chat
@@ -77,3 +77,13 @@ async def parking_cluster(bot: Bot) -> tuple[list[TestChat], list[str]]:
     second = await report_parking(residents[1], "晚上没有停车位，车停不下")
     await report_parking(residents[2], "车位太少了", me_too=first)
     return residents, [first, second]
+
+
+async def move_to(bot: Bot, user_id: str, compound: str) -> None:
+    """Move a resident to another compound (out of a need's scope)."""
+    async with bot.db.sessions() as session, session.begin():
+        query = select(ChannelIdentity.person_id).where(ChannelIdentity.external_id == user_id)
+        person = await session.get(Person, (await session.execute(query)).scalar_one())
+        found = await session.execute(select(Compound).where(Compound.code == compound))
+        assert person is not None
+        person.compound_id, person.building_id = found.scalar_one().id, None

@@ -7,21 +7,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.services.cobuild import actions
-from models import ChannelIdentity, Compound, Need, NeedRequest, NeedSupport, Person, RequestEvent
+from models import Need, NeedRequest, NeedSupport, RequestEvent
 from tests.conftest import Bot
-from tests.handlers.cobuild_journey import community_admin, parking_cluster
+from tests.handlers.cobuild_journey import community_admin, move_to, parking_cluster
 from tests.handlers.journey import onboard
 from tests.handlers.staff_journey import request as load_request
-
-
-async def _move_to(bot: Bot, user_id: str, compound: str) -> None:
-    """Move a resident to another compound (out of a need's scope)."""
-    async with bot.db.sessions() as session, session.begin():
-        query = select(ChannelIdentity.person_id).where(ChannelIdentity.external_id == user_id)
-        person = await session.get(Person, (await session.execute(query)).scalar_one())
-        found = await session.execute(select(Compound).where(Compound.code == compound))
-        assert person is not None
-        person.compound_id, person.building_id = found.scalar_one().id, None
 
 
 async def test_a_need_raised_from_a_cluster_and_supported_per_household(bot: Bot) -> None:
@@ -64,7 +54,7 @@ async def test_a_need_raised_from_a_cluster_and_supported_per_household(bot: Bot
     await residents[1].press_data(actions.SUPPORT.data(need.id))
     outsider = bot.chat()
     await onboard(outsider, room="9-909")
-    await _move_to(bot, outsider.user_id, "dahua-machinery-dorm")
+    await move_to(bot, outsider.user_id, "dahua-machinery-dorm")
     await outsider.press_data(actions.SUPPORT.data(need.id))
     assert "未做任何更改" in outsider.last_text
     async with bot.db.sessions() as session:

@@ -27,3 +27,6 @@ BOARD = declare("cobuild.board", "cbboard")
 PROJECT_CONFIRM = declare("cobuild.project_confirm", "cbpok", "project_id")
 PROJECT_DECLINE = declare("cobuild.project_decline", "cbpno", "project_id")
 GRADE = declare("cobuild.grade", "cbgrade", "project_id", "score")
+
+# handlers/cobuild/property_ratings.py
+PROPERTY_RATE = declare("cobuild.property_rate", "cbprop", "compound_id", "score")
