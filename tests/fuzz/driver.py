@@ -402,7 +402,7 @@ class Fuzz:
                     request.reporter_id in actor.person_ids
                     or follows > 0
                     or str(request.id) in offered
-                    or _echoed(reference, self.log),
+                    or _echoed(reference, self.log, actor.chat.user_id),
                     f"resident {actor.chat.user_id} was shown {reference}, not theirs",
                 )
 
@@ -466,9 +466,10 @@ def _deliverable(payload: dict[str, Any]) -> bool:
     return True
 
 
-def _echoed(reference: str, log: list[str]) -> bool:
-    """The reference appears in what the person typed (echoing their own input is fine)."""
-    return any(reference in line for line in log[-1:])
+def _echoed(reference: str, log: list[str], user_id: str) -> bool:
+    """The person typed the reference themselves: echoing their own input is fine, at once or
+    later (words typed while a question waits are kept and quoted back)."""
+    return any(line.startswith(f"{user_id} ") and reference in line for line in log)
 
 
 def _short(incoming: Incoming) -> str:
