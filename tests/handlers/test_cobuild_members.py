@@ -96,3 +96,20 @@ async def test_calls_joins_and_hours_confirmed_by_the_organiser(bot: Bot) -> Non
     assert "已确认" in member.last_text
     await member.send("/hours")
     assert "已确认共 2.5 小时" in member.last_text and "周六清理楼道小广告" in member.last_text
+
+
+async def test_english_speakers_get_english(bot: Bot) -> None:
+    admin = await community_admin(bot)
+    member = bot.chat(language_code="en")
+    await onboard(member, "en")
+    await member.send("/reportin")
+    assert "Heshun Community" in member.last_text and "Choose your work unit" in member.last_text
+    await member.press("District Housing and Urban-Rural Development Bureau")
+    assert "waiting for the community to confirm" in member.last_text
+    await pump(bot)
+    await admin.press("✅ 确认")
+    await pump(bot)
+    assert "confirmed your report-in" in member.last_text
+    await member.send("/board")
+    assert "Co-building projects of Heshun Community" in member.texts[0]
+    assert "No needs yet" in member.texts[1]

@@ -7,7 +7,7 @@ pairing's date follows the file), those it does not list are left alone, like te
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,15 +56,6 @@ def check(document: OrgDocument, known: Known, problems: Problems) -> None:
                 problems.add(("reporting_units", i, "liaisons", j), f"no person with {ref!r}")
 
 
-def _assign(row: Any, values: dict[str, Any]) -> bool:
-    changed = False
-    for name, value in values.items():
-        if getattr(row, name) != value:
-            setattr(row, name, value)
-            changed = True
-    return changed
-
-
 async def _persons_by_identity(session: AsyncSession, refs: Iterable[str]) -> dict[str, int]:
     keys = {ref: split_identity(ref) for ref in refs}
     if not keys:
@@ -97,7 +88,10 @@ async def write(session: AsyncSession, document: OrgDocument, report: ImportRepo
             session.add(unit)
             report.note("reporting_unit", created=True)
         else:
-            report.note("reporting_unit", changed=_assign(unit, values))
+            changed = {name: v for name, v in values.items() if getattr(unit, name) != v}
+            for name, value in changed.items():
+                setattr(unit, name, value)
+            report.note("reporting_unit", changed=bool(changed))
     await session.flush()
     await _write_links(session, document, units, report)
 
@@ -138,5 +132,6 @@ async def _write_links(
                 session.add(pairings[pkey])
                 report.note("cobuild_pairing", created=True)
             else:
-                report.note("cobuild_pairing", changed=_assign(existing, {"since": pair.since}))
+                report.note("cobuild_pairing", changed=existing.since != pair.since)
+                existing.since = pair.since
     await session.flush()
