@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -209,6 +210,9 @@ class RequestEvent(Base):
         Enum(Visibility, native_enum=False, length=10), default=Visibility.public
     )
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    # What a person reads is rendered from codes and ids in their language when they read it:
+    # a routed event keeps its rule and steps here (bot.services.dispatch.explain).
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Evaluation(CreatedAtMixin, Base):

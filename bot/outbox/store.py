@@ -1,6 +1,7 @@
 """The outbox table's statements: enqueue, claim, record outcomes, report the backlog.
 
-Row lifecycle: pending -> sending (claimed) -> sent | pending (retry) | failed | unreachable.
+Row lifecycle: pending -> sending (claimed) -> sent | pending (retry) | failed | unreachable;
+a command menu row still pending when a newer menu for its chat is written is superseded.
 While a row is 'sending', `not_before` holds its lease deadline: like a queue's visibility
 timeout, the row is invisible to other workers until then, and the exact value doubles as the
 claim token, so a worker whose lease ran out cannot overwrite the next owner's outcome.
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import String, Table, and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,6 +28,7 @@ SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
 UNREACHABLE = "unreachable"
+SUPERSEDED = "superseded"  # a menu row a newer menu for the same chat made pointless
 
 M = OutboxMessage
 _NO_SYNC = {"synchronize_session": False}
@@ -260,6 +263,43 @@ async def mark_chat_unreachable(
         .values(unreachable_at=now)
         .execution_options(**_NO_SYNC)
     )
+
+
+async def supersede_menus(
+    session: AsyncSession, *, channel: str, chats: Sequence[str] | None = None
+) -> int:
+    """Coalesce the channel's waiting command-menu rows (of `chats` only, when given): each
+    chat keeps its newest, which says all the older ones did. Returns how many were
+    superseded."""
+    # A cheap prefilter on the JSON text ('"menu"' appears unescaped only as the payload's
+    # key), then the payload itself decides.
+    query = (
+        select(M.id, M.chat_id, M.payload)
+        .where(
+            M.channel == channel,
+            M.status == PENDING,
+            sql_cast(M.payload, String).contains('"menu"'),
+        )
+        .order_by(M.id.desc())
+    )
+    if chats is not None:
+        query = query.where(M.chat_id.in_(list(chats)))
+    newest: set[str] = set()
+    stale: list[int] = []
+    for row_id, chat_id, payload in await session.execute(query):
+        if not isinstance(payload, dict) or payload.get("menu") is None:
+            continue
+        if chat_id in newest:
+            stale.append(row_id)
+        newest.add(chat_id)
+    for start in range(0, len(stale), 500):
+        await session.execute(
+            update(M)
+            .where(M.id.in_(stale[start : start + 500]), M.status == PENDING)
+            .values(status=SUPERSEDED)
+            .execution_options(**_NO_SYNC)
+        )
+    return len(stale)
 
 
 async def chats_of(session: AsyncSession, *, row_ids: Sequence[int]) -> list[tuple[str, str]]:

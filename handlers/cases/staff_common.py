@@ -11,6 +11,7 @@ from bot.exceptions import InvalidTransition
 from bot.messages import Button
 from bot.services.cases import actions, announce, cards, queue, workflow
 from bot.services.cases import lookup as request_service
+from bot.services.dispatch import explain
 from bot.services.meetings import actions as meetings_actions
 from bot.services.org import erasure
 from handlers.cases.render import when
@@ -32,6 +33,24 @@ ACTION_BUTTONS: tuple[tuple[Action, str, ButtonAction], ...] = (
     (Action.transfer, "staff.button.transfer", actions.TRANSFER),
     (Action.merge, "staff.button.merge", actions.MERGE),
 )
+# The actions a card shows first, in this order (four at most); the rest are behind "more":
+# a request waiting to be accepted, and one being worked on.
+PRIMARY_PENDING: tuple[ButtonAction, ...] = (
+    actions.ACCEPT,
+    actions.RETURN,
+    actions.TRANSFER,
+    actions.SHOW_PHONE,
+)
+PRIMARY_WORKING: tuple[ButtonAction, ...] = (
+    actions.START,
+    actions.CONTACT,
+    actions.RESOLVE,
+    actions.SHOW_PHONE,
+    actions.PUBLIC_NOTE,
+    actions.ASK_INFO,
+    actions.INTERNAL_NOTE,
+)
+PRIMARY_COUNT = 4
 # Buttons for any open request the presser may work on.
 OPEN_BUTTONS: tuple[tuple[str, ButtonAction], ...] = (
     ("staff.button.photos", actions.ADD_PHOTOS),
@@ -84,7 +103,11 @@ async def _history(ctx: Context, request: Request) -> list[str]:
             "staff.history_internal" if event.visibility == Visibility.internal else "staff.history"
         )
         shown = erasure.shown(event.note, ctx.locale)
-        note = ctx.t("staff.history_note", note=shown) if event.note else ""
+        if event.kind == "routed":  # told as its rule and why, in the reader's language
+            label, shown = await explain.describe(
+                ctx.session, detail=event.detail, note=event.note, locale=ctx.locale
+            )
+        note = ctx.t("staff.history_note", note=shown) if shown else ""
         lines.append(ctx.t(key, at=when(ctx, event.at), event=label, status=status, note=note))
     return lines
 
@@ -92,9 +115,10 @@ async def _history(ctx: Context, request: Request) -> list[str]:
 EVENT_KINDS = frozenset({a.value for a in Action} | {"submitted", "routed"})
 
 
-async def view_text(ctx: Context, request: Request) -> str:
+async def view_text(
+    ctx: Context, request: Request, card: cards.CardContext, *, phone: str | None = None
+) -> str:
     """The request as staff see it: card, owner, counts, deadline group and recent history."""
-    card = await announce.card_context(ctx.session, request=request, settings=ctx.settings)
     owner = await ctx.session.get(OrgUnit, request.owner_unit_id)
     photos = await ctx.session.execute(
         select(func.count()).where(RequestPhoto.request_id == request.id)
@@ -107,15 +131,7 @@ async def view_text(ctx: Context, request: Request) -> str:
             status=ctx.t(f"workflow.status.{request.status.value}"),
             unit=owner.name(ctx.locale) if owner else "-",
         ),
-        ctx.t(
-            "workflow.card",
-            reference=request.reference,
-            category=card.category.name(ctx.locale),
-            place=cards.place_text(card, ctx.locale),
-            description=erasure.shown(request.description, ctx.locale),
-            accept_by=when(ctx, request.accept_by),
-            resolve_by=when(ctx, request.resolve_by),
-        ),
+        cards.body(card, ctx.locale, phone=phone),
         ctx.t(
             "staff.view_counts",
             followers=await request_service.count_followers(ctx.session, request_id=request.id),
@@ -130,10 +146,10 @@ async def view_text(ctx: Context, request: Request) -> str:
     return "\n".join(lines)
 
 
-async def view_buttons(ctx: Context, request: Request) -> list[list[Button]]:
-    """The actions the status allows and the presser may do, two per row."""
+async def _actions(ctx: Context, request: Request) -> list[tuple[ButtonAction, Button]]:
+    """(button action, button) for what the status allows and the presser may do."""
     allowed = set(workflow.allowed_actions(request.status))
-    found: list[Button] = []
+    found: list[tuple[ButtonAction, Button]] = []
     may: dict[Action, bool] = {}
     for action, key, button in ACTION_BUTTONS:
         if action not in allowed:
@@ -145,18 +161,59 @@ async def view_buttons(ctx: Context, request: Request) -> list[list[Button]]:
                 ctx.session, request=request, action=action, actor=ctx.person
             )
         if may[action]:
-            found.append(button.button(ctx.t(key), request.id))
+            found.append((button, button.button(ctx.t(key), request.id)))
     if request.status in workflow.OPEN and may.get(Action.note, False):
-        found += [button.button(ctx.t(key), request.id) for key, button in OPEN_BUTTONS]
-    rows = [found[i : i + 2] for i in range(0, len(found), 2)]
-    rows.append([actions.QUEUE.button(ctx.t("staff.button.queue"), 0)])
+        found += [(b, b.button(ctx.t(key), request.id)) for key, b in OPEN_BUTTONS]
+    return found
+
+
+def _pairs(buttons: list[Button]) -> list[list[Button]]:
+    return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+
+
+async def view_buttons(
+    ctx: Context, request: Request, card: cards.CardContext, *, expanded: bool = False
+) -> list[list[Button]]:
+    """At most four primary actions (what the status calls for first) and "more actions";
+    `expanded`: every action the status allows and the presser may do, two per row."""
+    found = await _actions(ctx, request)
+    if (phone := cards.phone_button(card, ctx.locale)) is not None:
+        found.append((actions.SHOW_PHONE, phone))
+    if expanded:
+        rows = _pairs([button for _, button in found])
+        rows.append(
+            [
+                actions.QUEUE_OPEN.button(ctx.t("cards.button.less"), request.id),
+                actions.QUEUE.button(ctx.t("staff.button.queue"), 0),
+            ]
+        )
+        return rows
+    order = PRIMARY_PENDING if any(a == actions.ACCEPT for a, _ in found) else PRIMARY_WORKING
+    ranked = sorted((a for a, _ in found if a in order), key=order.index)[:PRIMARY_COUNT]
+    rows = _pairs([button for action, button in found if action in ranked])
+    rows.append([actions.MORE_ACTIONS.button(ctx.t("cards.button.more"), request.id)])
     return rows
 
 
-async def show(ctx: Context, request: Request, *, key: str | None = None) -> None:
-    """Reply with the staff view (after an optional one-line message), leaving any flow."""
+async def show(
+    ctx: Context,
+    request: Request,
+    *,
+    key: str | None = None,
+    phone: str | None = None,
+    expanded: bool = False,
+) -> None:
+    """Reply with the staff view (after an optional one-line message), leaving any flow. A
+    press edits the message it was on (the card staff work from) instead of adding one."""
     ctx.goto("")
-    text = await view_text(ctx, request)
+    card = await announce.card_context(ctx.session, request=request, settings=ctx.settings)
+    text = await view_text(ctx, request, card, phone=phone)
     if key is not None:
         text = ctx.t(key, reference=request.reference) + "\n\n" + text
-    ctx.reply(text, buttons=await view_buttons(ctx, request))
+    buttons = await view_buttons(ctx, request, card, expanded=expanded)
+    if phone is not None:  # shown: the tap has done its work
+        shown = actions.SHOW_PHONE.data(request.id)
+        buttons = [[b for b in row if b.data != shown] for row in buttons]
+    message = ctx.reply(text, buttons=[row for row in buttons if row])
+    if ctx.incoming.kind == "button":
+        message.edit_message_id = ctx.incoming.message_id

@@ -1,7 +1,7 @@
 """cobuild: dual reporting units, pairings, members, needs, projects, grades
 
 Revision ID: 0010_dual
-Revises: 0009
+Revises: 0010_cards
 Create Date: 2026-12-06 08:46:58.711841
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import models.base
 
 revision: str = '0010_dual'
-down_revision: str | None = '0009'
+down_revision: str | None = '0010_cards'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

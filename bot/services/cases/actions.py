@@ -4,9 +4,9 @@ queue, card actions, work and calls for help. Cards built here (`cards`) carry s
 Declared once here, where both the services that build the buttons and the handlers that answer
 them may import them (see docs/buttons.md). Handled in `handlers.cases.report`,
 `handlers.cases.my_requests`, `handlers.cases.evaluate`, `handlers.cases.staff_queue`,
-`handlers.cases.staff_actions`, `handlers.cases.staff_work`, `handlers.cases.staff_help`, as the
-comment above each group says. A wire code is what buttons already sent carry: never change or
-reuse one; declare a new version instead.
+`handlers.cases.staff_actions`, `handlers.cases.staff_card`, `handlers.cases.staff_work`,
+`handlers.cases.staff_help`, as the comment above each group says. A wire code is what buttons
+already sent carry: never change or reuse one; declare a new version instead.
 """
 
 from __future__ import annotations
@@ -68,3 +68,7 @@ WHISTLE = declare("request.whistle", "swh", "request_id")
 WHISTLE_DEPARTMENT = declare("request.whistle_department", "swd", "request_id", "unit_id")
 WHISTLE_BLOW = declare("request.whistle_blow", "swok")
 VOLUNTEER_TASK = declare("request.volunteer_task", "stk", "request_id")
+
+# handlers/cases/staff_card.py
+SHOW_PHONE = declare("request.show_phone", "sphone", "request_id")
+MORE_ACTIONS = declare("request.more_actions", "smore", "request_id")

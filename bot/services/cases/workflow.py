@@ -344,7 +344,7 @@ async def submit(
                 at=now,
                 actor_id=None,
                 kind="routed",
-                note=f"{decision.rule}: {decision.reason}",
+                detail={"rule": decision.rule, "steps": list(decision.steps)},
                 visibility=Visibility.internal,
                 to_status=S.submitted.value,
                 from_status=S.submitted.value,

@@ -13,6 +13,8 @@ from bot.messages import Outgoing
 from models import ChannelIdentity, OutboxMessage, Person, Role, RoleGrant
 
 Render = Callable[[str], Outgoing]
+# A rendered message made fit for one channel (the photos that channel can show...).
+Adapt = Callable[[Outgoing, str], Outgoing]
 
 
 def _default_locale(settings: Settings | None) -> str:
@@ -50,9 +52,11 @@ async def notify_where(
     request_id: int | None = None,
     urgent: bool = False,
     settings: Settings | None = None,
+    adapt: Adapt | None = None,
 ) -> list[OutboxMessage]:
     """`notify_persons` for the people a condition on ChannelIdentity.person_id picks (a
-    subquery of followers, of a unit's staff...), found in the same statement."""
+    subquery of followers, of a unit's staff...), found in the same statement; `adapt` fits
+    each rendered message to the recipient's channel."""
     query = (
         select(ChannelIdentity, Person.language)
         .join(Person, Person.id == ChannelIdentity.person_id)
@@ -61,18 +65,23 @@ async def notify_where(
     )
     default = _default_locale(settings)
     rendered: dict[str, Outgoing] = {}  # one render per locale, however many recipients
+    fitted: dict[tuple[str, str], Outgoing] = {}  # and one fitting per channel
     rows: list[OutboxMessage] = []
     for identity, language in (await session.execute(query)).all():
         locale = pick_locale(language, None, default)
         if locale not in rendered:
             rendered[locale] = render(locale)
+        key = (locale, identity.channel)
+        if key not in fitted:
+            message = rendered[locale]
+            fitted[key] = adapt(message, identity.channel) if adapt else message
         rows.append(
             OutboxMessage(
                 channel=identity.channel,
                 chat_id=identity.chat_id,
                 person_id=identity.person_id,
                 request_id=request_id,
-                payload=rendered[locale].to_payload(),
+                payload=fitted[key].to_payload(),
                 urgent=urgent,
             )
         )
@@ -121,6 +130,7 @@ async def notify_unit(
     urgent: bool = False,
     settings: Settings | None = None,
     exclude: Iterable[int] = (),
+    adapt: Adapt | None = None,
 ) -> list[OutboxMessage]:
     """Write outbox rows for everyone holding one of `roles` on exactly this unit."""
     members = select(RoleGrant.person_id).where(
@@ -130,5 +140,11 @@ async def notify_unit(
     if skip := sorted(set(exclude)):
         who = who & ChannelIdentity.person_id.not_in(skip)
     return await notify_where(
-        session, who=who, render=render, request_id=request_id, urgent=urgent, settings=settings
+        session,
+        who=who,
+        render=render,
+        request_id=request_id,
+        urgent=urgent,
+        settings=settings,
+        adapt=adapt,
     )

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.config import Settings
+from bot.services.dispatch import explain
 from bot.services.org import erasure, scope
 from models import (
     Building,
@@ -255,6 +256,11 @@ async def _event_rows(
             .order_by(RequestEvent.request_id, RequestEvent.at, RequestEvent.id)
         )
         for event in (await session.execute(query_events)).scalars():
+            note = event.note
+            if event.kind == "routed":
+                note = await explain.sentence(
+                    session, detail=event.detail, note=note, locale=settings.locale.default
+                )
             events.append(
                 [
                     references[event.request_id],
@@ -263,7 +269,7 @@ async def _event_rows(
                     event.from_status or "",
                     event.to_status or "",
                     event.visibility.value,
-                    event.note,
+                    note,
                 ]
             )
     return events
