@@ -2,6 +2,7 @@
 
 from models.admin import Broadcast, BroadcastMessage, Invite
 from models.base import Base, utcnow
+from models.classifier import ClassifierRun
 from models.cobuild import (
     Activity,
     CobuildPairing,
@@ -21,7 +22,13 @@ from models.cobuild import (
     ServiceHours,
     UnitLiaison,
 )
-from models.delivery import AuditLog, Conversation, OutboxMessage, ProcessedUpdate
+from models.delivery import (
+    AuditLog,
+    Conversation,
+    OutboxMessage,
+    OutboxStatus,
+    ProcessedUpdate,
+)
 from models.meeting import (
     Flat,
     Meeting,
@@ -45,6 +52,7 @@ from models.request import (
     CategoryCorrection,
     Counter,
     Evaluation,
+    EventKind,
     Priority,
     Request,
     RequestEvent,
@@ -56,11 +64,20 @@ from models.request import (
 from models.schedule import ScheduleMark
 from models.task_push import TaskPush
 from models.upkeep import UpkeepPlan, UpkeepRun
-from models.volunteer import ServiceRecord, VolunteerProfile, VolunteerTask
+from models.volunteer import (
+    ACTIVE_TASK_STATUSES,
+    HELD_TASK_STATUSES,
+    ServiceRecord,
+    TaskStatus,
+    VolunteerProfile,
+    VolunteerTask,
+)
 from models.whistle import SummonsStatus, Whistle, WhistleSummons
 
 __all__ = [
+    "ACTIVE_TASK_STATUSES",
     "ESCALATION_LADDER",
+    "HELD_TASK_STATUSES",
     "OPEN_STATUSES",
     "Activity",
     "AuditLog",
@@ -71,11 +88,13 @@ __all__ = [
     "Category",
     "CategoryCorrection",
     "ChannelIdentity",
+    "ClassifierRun",
     "CobuildPairing",
     "Compound",
     "Conversation",
     "Counter",
     "Evaluation",
+    "EventKind",
     "Flat",
     "Invite",
     "Meeting",
@@ -90,6 +109,7 @@ __all__ = [
     "NeedSupport",
     "OrgUnit",
     "OutboxMessage",
+    "OutboxStatus",
     "Person",
     "Poll",
     "PollOption",
@@ -119,6 +139,7 @@ __all__ = [
     "ServiceRecord",
     "SummonsStatus",
     "TaskPush",
+    "TaskStatus",
     "TeamPairing",
     "UnitKind",
     "UnitLiaison",

@@ -15,7 +15,7 @@ from bot.services.dispatch import explain
 from bot.services.meetings import actions as meetings_actions
 from bot.services.org import erasure
 from handlers.cases.render import when
-from models import OrgUnit, Request, RequestEvent, RequestPhoto, Visibility
+from models import EventKind, OrgUnit, Request, RequestEvent, RequestPhoto, Visibility
 
 Action = workflow.Action
 HISTORY = 5
@@ -112,7 +112,7 @@ async def _history(ctx: Context, request: Request) -> list[str]:
     return lines
 
 
-EVENT_KINDS = frozenset({a.value for a in Action} | {"submitted", "routed"})
+EVENT_KINDS = frozenset({a.value for a in Action} | {EventKind.submitted, EventKind.routed})
 
 
 async def view_text(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.i18n import DEFAULT_LOCALE, pick_locale
 from bot.messages import Outgoing
+from bot.outbox.store import enqueue
 from models import ChannelIdentity, OutboxMessage, Person, Role, RoleGrant
 
 Render = Callable[[str], Outgoing]
@@ -76,16 +77,17 @@ async def notify_where(
             message = rendered[locale]
             fitted[key] = adapt(message, identity.channel) if adapt else message
         rows.append(
-            OutboxMessage(
+            await enqueue(
+                session,
                 channel=identity.channel,
                 chat_id=identity.chat_id,
+                message=fitted[key],
                 person_id=identity.person_id,
                 request_id=request_id,
-                payload=fitted[key].to_payload(),
                 urgent=urgent,
+                flush=False,
             )
         )
-    session.add_all(rows)
     await session.flush()
     return rows
 

@@ -93,24 +93,21 @@ async def menu_targets(
     ]
 
 
-def _rows(targets: Iterable[MenuTarget]) -> list[OutboxMessage]:
-    # Urgent: a menu pings nobody, so quiet hours need not hold it.
-    return [
-        OutboxMessage(
+async def _write(session: AsyncSession, targets: list[MenuTarget]) -> list[OutboxMessage]:
+    """One menu row per target; a chat's menu rows still waiting are superseded by it.
+    Urgent: a menu pings nobody, so quiet hours need not hold it."""
+    rows = [
+        await store.enqueue(
+            session,
             channel=target.channel,
             chat_id=target.chat_id,
+            message=Outgoing(menu=target.menu),
             person_id=target.person_id,
-            payload=Outgoing(menu=target.menu).to_payload(),
             urgent=True,
+            flush=False,
         )
         for target in targets
     ]
-
-
-async def _write(session: AsyncSession, targets: list[MenuTarget]) -> list[OutboxMessage]:
-    """One menu row per target; a chat's menu rows still waiting are superseded by it."""
-    rows = _rows(targets)
-    session.add_all(rows)
     await session.flush()
     for channel in sorted({target.channel for target in targets}):
         chats = [target.chat_id for target in targets if target.channel == channel]

@@ -12,9 +12,10 @@ Two protections:
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from openpyxl import Workbook
@@ -22,9 +23,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot import files
 from bot.config import Settings
 from bot.services.dispatch import explain
 from bot.services.org import erasure, scope
+from bot.sweeps import sweep
 from models import (
     Building,
     Category,
@@ -322,3 +325,11 @@ async def service_workbook(
     workbook.remove(workbook.active)  # type: ignore[arg-type]
     _sheet(workbook, "service_records", SERVICE_COLUMNS, rows)
     return _save(workbook)
+
+
+@sweep("expire_exports", description="delete exports past exports.keep_hours")
+async def expire_exports(_session: AsyncSession, *, now: datetime, settings: Settings) -> int:
+    """Delete export files older than `exports.keep_hours`; returns how many went."""
+    # Exports carry residents' names and numbers: they live only as long as the download needs.
+    before = now - timedelta(hours=settings.exports.keep_hours)
+    return await asyncio.to_thread(files.expire, settings.stats.export_dir, before=before)

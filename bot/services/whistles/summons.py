@@ -24,8 +24,10 @@ from bot.services.cases import cards
 from bot.services.comms import notify
 from bot.services.org import erasure, scope
 from bot.services.whistles import actions
+from bot.sweeps import sweep
 from models import (
     OPEN_STATUSES,
+    EventKind,
     OrgUnit,
     Person,
     Request,
@@ -166,7 +168,7 @@ async def blow(
     session.add(
         _event(
             request,
-            kind="whistle",
+            kind=EventKind.whistle,
             now=now,
             actor_id=whistle.blown_by_id,
             unit_id=unit.id,
@@ -233,7 +235,7 @@ async def answer(
     session.add(
         _event(
             request,
-            kind=f"whistle_{target.value}",
+            kind=EventKind(f"whistle_{target.value}"),
             now=now,
             actor_id=actor.id,
             unit_id=department.id,
@@ -272,6 +274,7 @@ async def _street_admins(session: AsyncSession, *, unit: OrgUnit) -> list[int]:
     return []
 
 
+@sweep("whistles", description="unacknowledged whistles go to the street", batched=True)
 async def escalate_unacknowledged(
     session: AsyncSession, *, now: datetime, settings: Settings, limit: int = 100
 ) -> list[WhistleSummons]:
@@ -300,7 +303,7 @@ async def escalate_unacknowledged(
         session.add(
             _event(
                 request,
-                kind="whistle_escalated",
+                kind=EventKind.whistle_escalated,
                 now=now,
                 actor_id=None,
                 unit_id=unit.id,

@@ -1,7 +1,7 @@
 """cobuild: dual reporting units, pairings, members, needs, projects, grades
 
-Revision ID: 0010_dual
-Revises: 0010_cards
+Revision ID: 0012_dual
+Revises: 0011_sweeps
 Create Date: 2026-12-06 08:46:58.711841
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import models.base
 
-revision: str = '0010_dual'
-down_revision: str | None = '0010_cards'
+revision: str = '0012_dual'
+down_revision: str | None = '0011_sweeps'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
