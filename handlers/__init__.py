@@ -22,6 +22,12 @@ def build_router() -> Router:
         staff_queue,
         staff_work,
     )
+    from handlers.cobuild import board as cobuild_board
+    from handlers.cobuild import members as cobuild_members
+    from handlers.cobuild import needs as cobuild_needs
+    from handlers.cobuild import projects as cobuild_projects
+    from handlers.cobuild import property_ratings as cobuild_property
+    from handlers.cobuild import ranking as cobuild_ranking
     from handlers.comms import broadcast
     from handlers.dispatch import upkeep
     from handlers.meetings import convene, details, manage, polls, resident
@@ -57,6 +63,12 @@ def build_router() -> Router:
         admin_invite,
         broadcast,
         upkeep,
+        cobuild_members,
+        cobuild_needs,
+        cobuild_projects,
+        cobuild_board,
+        cobuild_ranking,
+        cobuild_property,
     ):
         router.include(module.router)
     return router

@@ -8,6 +8,7 @@ from bot.core.context import Context
 from bot.core.router import Router
 from bot.messages import Button
 from bot.services.cases import actions as cases_actions
+from bot.services.cobuild import actions as cobuild_actions
 from bot.services.org import actions as org_actions
 from bot.services.org import command_menu, people
 
@@ -26,6 +27,7 @@ def main_menu_buttons(ctx: Context) -> list[list[Button]]:
             org_actions.CHOOSE_LANGUAGE.button(t("menu.language")),
             org_actions.PRIVACY.button(t("menu.privacy")),
         ],
+        [cobuild_actions.BOARD.button(t("menu.cobuild"))],
     ]
 
 
