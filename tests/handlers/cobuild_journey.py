@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.channels.testing import TestChat
 from models import ChannelIdentity, Compound, Person, ReportingUnit, Role, UnitLiaison
 from tests.conftest import Bot
-from tests.handlers.journey import onboard
+from tests.handlers.journey import onboard, reference_in
 from tests.handlers.staff_journey import pump, staff_chat
 
 _liaisons = itertools.count(1)
@@ -38,12 +38,10 @@ async def community_admin(bot: Bot, community: str = "heshun") -> TestChat:
     return await staff_chat(bot, role=Role.admin, unit=community)
 
 
-async def confirmed_member(
-    bot: Bot, admin: TestChat, *, unit_label: str = "区住建局", room: str = "3-101"
-) -> TestChat:
+async def confirmed_member(bot: Bot, admin: TestChat, *, unit_label: str = "区住建局") -> TestChat:
     """A resident of 和顺社区 who reports in for a unit and whom `admin` confirms."""
     member = bot.chat()
-    await onboard(member, room=room)
+    await onboard(member)
     await member.send("/reportin")
     await member.press(unit_label)
     await pump(bot)
@@ -53,26 +51,36 @@ async def confirmed_member(
 
 
 async def report_parking(chat: TestChat, text: str, *, me_too: str | None = None) -> str:
-    """Report a parking problem (or say "me too" on `me_too`); returns the reference."""
+    """Report a parking problem, the category read from the words (or say "me too" on `me_too`,
+    offered on the draft); returns the reference."""
     await chat.send(text)
-    await chat.press("✅ 完成")
-    await chat.press("✔ 是的，停车管理")
-    await chat.press("一般")
+    assert "分类：停车管理" in chat.last_text, chat.last_text
     if me_too is not None:
         await chat.press(f"我也遇到了 {me_too}")
         return me_too
-    if "仍然新提交" in chat.buttons:
-        await chat.press("仍然新提交")
     await chat.press("✅ 提交")
-    submitted = next(t for t in chat.texts if "诉求编号" in t)
-    return submitted.split("诉求编号 ")[1].split("。")[0]
+    return reference_in(chat)
+
+
+async def report_in_own_flat(
+    chat: TestChat, room: str, text: str = "家里卫生间的水管漏水了"
+) -> str:
+    """Report a leak in the resident's own flat: the report asks the flat's room, which is kept
+    on the person (so the household is building and room); returns the reference."""
+    await chat.send(text)
+    assert "位置：自家屋内" in chat.last_text, chat.last_text
+    await chat.press("✅ 提交")
+    assert "门牌" in chat.last_text
+    await chat.send(room)
+    return reference_in(chat)
 
 
 async def parking_cluster(bot: Bot) -> tuple[list[TestChat], list[str]]:
-    """Three households of 海盛·新阳光地带 on parking: two requests and one "me too"."""
+    """Three residents of 海盛·新阳光地带 on parking, each their own household (no room asked):
+    two requests and one "me too"."""
     residents = [bot.chat() for _ in range(3)]
-    for resident, room in zip(residents, ("1-101", "1-202", "2-303"), strict=True):
-        await onboard(resident, room=room)
+    for resident in residents:
+        await onboard(resident)
     first = await report_parking(residents[0], "小区里车乱停，消防通道被堵")
     second = await report_parking(residents[1], "晚上没有停车位，车停不下")
     await report_parking(residents[2], "车位太少了", me_too=first)

@@ -66,3 +66,21 @@ async def test_a_need_raised_from_a_cluster_and_supported_per_household(bot: Bot
     await bot.chat().press_data(actions.SUPPORT.data(need.id))  # no address
     await other_admin.press_data(actions.SUPPORT.data(999999))
     assert "没有找到" in other_admin.last_text
+
+
+async def test_a_need_raised_from_a_request_does_not_take_the_reporters_next_words(
+    bot: Bot,
+) -> None:
+    """The reporters are not told when their request is listed as a need, so what they type
+    next is a new report, not an addition to that request."""
+    admin = await community_admin(bot)
+    residents, references = await parking_cluster(bot)
+    await admin.send("/needs")
+    await admin.press(next(label for label in admin.buttons if "停车管理" in label))
+    assert "关联 2 件居民诉求" in admin.last_text
+    await residents[0].send("小区门口的路灯不亮")
+    assert "已补充" not in residents[0].last_text and "✅ 提交" in residents[0].buttons
+    async with bot.db.sessions() as session:
+        query = select(RequestEvent.kind).where(RequestEvent.kind == "add_info")
+        assert (await session.scalars(query)).all() == []
+    assert references[0] not in residents[0].last_text

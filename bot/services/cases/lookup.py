@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.cases.transitions import Action
 from models import (
     OPEN_STATUSES,
     Category,
@@ -16,6 +17,8 @@ from models import (
     RequestFollower,
     Visibility,
 )
+
+_STAFF_ACTIONS = [action.value for action in Action]
 
 
 async def get_category(session: AsyncSession, *, slug: str) -> Category | None:
@@ -113,7 +116,9 @@ async def get_replied_request(
     session: AsyncSession, *, person_id: int, since: datetime
 ) -> Request | None:
     """The reporter's open request that staff last told them of at or after `since` (when their
-    chat last moved): what the message they type now answers. None when nothing was said."""
+    chat last moved): what the message they type now answers. None when nothing was said. Only
+    staff's actions on the request count: other lines of its history (a need raised from it,
+    a project's progress) are not said to the reporter about this request."""
     stmt = (
         select(Request)
         .join(RequestEvent, RequestEvent.request_id == Request.id)
@@ -123,6 +128,7 @@ async def get_replied_request(
             RequestEvent.visibility == Visibility.public,
             RequestEvent.actor_id.is_not(None),
             RequestEvent.actor_id != person_id,
+            RequestEvent.kind.in_(_STAFF_ACTIONS),
             RequestEvent.at >= since,
         )
         .order_by(RequestEvent.at.desc(), RequestEvent.id.desc())
