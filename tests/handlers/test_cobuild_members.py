@@ -58,7 +58,7 @@ async def test_calls_joins_and_hours_confirmed_by_the_organiser(bot: Bot) -> Non
     admin = await community_admin(bot)
     member = await confirmed_member(bot, admin)
     bystander = bot.chat()
-    await onboard(bystander, room="5-502")
+    await onboard(bystander)
     other_admin = await community_admin(bot, "dahua")
 
     await bystander.send("/callout 清理楼道小广告")

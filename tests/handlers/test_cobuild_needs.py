@@ -9,7 +9,12 @@ from sqlalchemy import select
 from bot.services.cobuild import actions
 from models import Need, NeedRequest, NeedSupport, RequestEvent
 from tests.conftest import Bot
-from tests.handlers.cobuild_journey import community_admin, move_to, parking_cluster
+from tests.handlers.cobuild_journey import (
+    community_admin,
+    move_to,
+    parking_cluster,
+    report_in_own_flat,
+)
 from tests.handlers.journey import onboard
 from tests.handlers.staff_journey import request as load_request
 
@@ -42,18 +47,21 @@ async def test_a_need_raised_from_a_cluster_and_supported_per_household(bot: Bot
     await residents[0].send("/need 我也想发布")
     assert "用法" in residents[0].last_text
 
-    # Residents see the list and support; one voice per household.
+    # Residents see the list and support; one voice per household (building and room: the
+    # first resident and a housemate give room 1-101 when reporting a leak in their flat).
+    await report_in_own_flat(residents[0], "1-101")
     await residents[0].send("/needs")
     assert "停车管理" in residents[0].last_text and "栅栏" in residents[0].last_text
     await residents[0].press(f"👍 支持 #{need.id}")
     assert "已为您家支持" in residents[0].last_text
     housemate = bot.chat()
-    await onboard(housemate, room="1-101")
+    await onboard(housemate)
+    await report_in_own_flat(housemate, "1-101", "我家厨房的水管也在漏水")
     await housemate.press_data(actions.SUPPORT.data(need.id))
     assert "每户一票" in housemate.last_text
     await residents[1].press_data(actions.SUPPORT.data(need.id))
     outsider = bot.chat()
-    await onboard(outsider, room="9-909")
+    await onboard(outsider)
     await move_to(bot, outsider.user_id, "dahua-machinery-dorm")
     await outsider.press_data(actions.SUPPORT.data(need.id))
     assert "未做任何更改" in outsider.last_text

@@ -14,6 +14,7 @@ from tests.handlers.cobuild_journey import (
     community_admin,
     liaison_chat,
     parking_cluster,
+    report_in_own_flat,
 )
 from tests.handlers.journey import onboard
 from tests.handlers.staff_journey import pump
@@ -31,6 +32,7 @@ async def test_a_project_pledged_confirmed_reported_completed_and_graded(bot: Bo
     liaison = await liaison_chat(bot, "zjj")
     stranger_liaison = await liaison_chat(bot, "wenquan-group")
     residents, references = await parking_cluster(bot)
+    await report_in_own_flat(residents[2], "2-303")  # a leak: no cluster, the room kept
     await admin.send("/needs")
     await admin.press(next(label for label in admin.buttons if "停车管理" in label))
     async with bot.db.sessions() as session:
@@ -96,7 +98,7 @@ async def test_a_project_pledged_confirmed_reported_completed_and_graded(bot: Bo
     await residents[2].press_data(actions.GRADE.data(project.id, 1))
     assert "每户一次" in residents[2].last_text
     outsider = bot.chat()
-    await onboard(outsider, room="8-808")
+    await onboard(outsider)
     await other_admin.press_data(actions.GRADE.data(project.id, 1))  # no address
     assert "未做任何更改" in other_admin.last_text
     await residents[0].press_data(actions.GRADE.data(project.id, 9))
@@ -105,6 +107,7 @@ async def test_a_project_pledged_confirmed_reported_completed_and_graded(bot: Bo
     async with bot.db.sessions() as session:
         grades = list(await session.scalars(select(ProjectGrade).order_by(ProjectGrade.id)))
     assert [(g.score, g.comment) for g in grades] == [(5, "车好停多了"), (4, "")]
+    assert grades[0].household.endswith(":2-303")
     await liaison.send(f"/progress {project.id} 还在做")
     assert "不在实施中" in liaison.last_text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.services.cobuild import actions
 from tests.conftest import Bot
-from tests.handlers.cobuild_journey import community_admin, move_to
+from tests.handlers.cobuild_journey import community_admin, move_to, report_in_own_flat
 from tests.handlers.journey import onboard
 from tests.handlers.staff_journey import pump
 
@@ -13,8 +13,9 @@ from tests.handlers.staff_journey import pump
 async def test_quarterly_property_ratings_and_their_ranking(bot: Bot) -> None:
     admin = await community_admin(bot)
     residents = [bot.chat() for _ in range(3)]
-    for resident, room in zip(residents, ("1-101", "1-202", "1-303"), strict=True):
-        await onboard(resident, room=room)
+    for resident in residents:
+        await onboard(resident)
+    await report_in_own_flat(residents[0], "1-101")  # the room, asked by a report in the flat
     await move_to(bot, residents[2].user_id, "heshun-lane-9")  # no property company
 
     await residents[0].send("/propertypoll")
@@ -29,7 +30,8 @@ async def test_quarterly_property_ratings_and_their_ranking(bot: Bot) -> None:
     await residents[1].press("⭐⭐")
     await residents[2].press("⭐⭐⭐⭐⭐")
     housemate = bot.chat()
-    await onboard(housemate, room="1-101")
+    await onboard(housemate)
+    await report_in_own_flat(housemate, "1-101", "我家厨房的水管也在漏水")
     await housemate.press_data(
         actions.PROPERTY_RATE.data(residents[0].messages[-2].buttons[0][0].data.split(":")[2], 1)
     )

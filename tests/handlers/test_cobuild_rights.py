@@ -28,9 +28,9 @@ async def _world(bot: Bot) -> dict[str, TestChat]:
         "resident": bot.chat(),
         "resident_elsewhere": bot.chat(),
     }
-    chats["member"] = await confirmed_member(bot, chats["admin"], room="7-707")
-    await onboard(chats["resident"], room="4-404")
-    await onboard(chats["resident_elsewhere"], room="4-405")
+    chats["member"] = await confirmed_member(bot, chats["admin"])
+    await onboard(chats["resident"])
+    await onboard(chats["resident_elsewhere"])
     await move_to(bot, chats["resident_elsewhere"].user_id, "dahua-machinery-dorm")
     await chats["admin"].send("/need 楼道加装扶手")
     return chats
