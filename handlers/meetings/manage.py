@@ -20,8 +20,9 @@ from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.messages import Button
-from bot.services.meetings import actions, ballots, cards, convene
+from bot.services.meetings import actions, attendance, audience, ballots, cards, convene
 from bot.services.meetings import notice as qr
+from bot.services.meetings import outcome as meeting_outcome
 from bot.services.meetings import views as meeting_views
 from handlers.cases.render import when
 from handlers.common import cancel_row, stale_button
@@ -140,7 +141,7 @@ async def send_notice(ctx: Context, meeting: Meeting) -> None:
 @router.button(actions.NOTICE)
 async def notice(ctx: Context, data: ButtonData) -> None:
     meeting = await _meeting(ctx, data)
-    convene.refuse_cancelled(meeting)
+    attendance.refuse_cancelled(meeting)
     await send_notice(ctx, meeting)
 
 
@@ -185,7 +186,7 @@ async def households(ctx: Context, data: ButtonData) -> None:
 @router.button(actions.MINUTES)
 async def minutes(ctx: Context, data: ButtonData) -> None:
     meeting = await _meeting(ctx, data)
-    convene.refuse_cancelled(meeting)
+    attendance.refuse_cancelled(meeting)
     ctx.goto(S_MINUTES, meeting_id=meeting.id)
     ctx.reply(ctx.t("meeting.ask_minutes"), buttons=[cancel_row(ctx)])
 
@@ -197,8 +198,8 @@ async def minutes_typed(ctx: Context) -> None:
         ctx.say("meeting.ask_minutes")
         return
     meeting = await _meeting(ctx)
-    convene.refuse_cancelled(meeting)
-    convene.set_minutes(meeting=meeting, text=text[:TEXT_LIMIT])
+    attendance.refuse_cancelled(meeting)
+    meeting_outcome.set_minutes(meeting=meeting, text=text[:TEXT_LIMIT])
     ctx.goto("")
     ctx.say("meeting.minutes_saved")
     await show_manage(ctx, meeting)
@@ -207,7 +208,7 @@ async def minutes_typed(ctx: Context) -> None:
 @router.button(actions.OUTCOME)
 async def outcome(ctx: Context, data: ButtonData) -> None:
     meeting = await _meeting(ctx, data)
-    convene.require_scheduled(meeting)
+    attendance.require_scheduled(meeting)
     ctx.goto(S_DECISION, meeting_id=meeting.id)
     ctx.reply(ctx.t("meeting.ask_decision"), buttons=[cancel_row(ctx)])
 
@@ -247,9 +248,9 @@ async def no_actions(ctx: Context, _data: ButtonData) -> None:
 
 async def _record(ctx: Context, actions: str) -> None:
     meeting = await _meeting(ctx)
-    convene.require_scheduled(meeting)
+    attendance.require_scheduled(meeting)
     closed = await ballots.closed_polls(ctx.session, meeting_id=meeting.id)
-    await convene.record_outcome(
+    await meeting_outcome.record_outcome(
         ctx.session,
         meeting=meeting,
         actor=ctx.person,
@@ -271,8 +272,8 @@ async def _record(ctx: Context, actions: str) -> None:
 async def call_off(ctx: Context, data: ButtonData) -> None:
     """Ask why (the reason goes to the residents) before calling the meeting off."""
     meeting = await _meeting(ctx, data)
-    convene.require_scheduled(meeting)
-    invited = len(await convene.invitee_ids(ctx.session, meeting=meeting))
+    attendance.require_scheduled(meeting)
+    invited = len(await audience.invitee_ids(ctx.session, meeting=meeting))
     ctx.goto(S_CANCEL, meeting_id=meeting.id)
     rows = [
         [actions.CALL_OFF_NOW.button(ctx.t("meeting.button.call_off_now"))],
@@ -302,7 +303,7 @@ async def call_off_now(ctx: Context, _data: ButtonData) -> None:
 
 async def _call_off(ctx: Context, reason: str) -> None:
     meeting = await _meeting(ctx)
-    told = await convene.cancel(
+    told = await meeting_outcome.cancel(
         ctx.session,
         meeting=meeting,
         actor=ctx.person,
