@@ -26,7 +26,7 @@ from bot.services.meetings import outcome as meeting_outcome
 from bot.services.meetings import views as meeting_views
 from handlers.cases.render import when
 from handlers.common import cancel_row, stale_button
-from models import Building, Meeting, MeetingKind, MeetingStatus, PollStatus
+from models import Building, Meeting, MeetingKind, MeetingStatus, Poll, PollStatus
 
 router = Router()
 
@@ -42,6 +42,40 @@ async def _meeting(ctx: Context, data: ButtonData | None = None) -> Meeting:
     return await convene.get_managed(
         ctx.session, meeting_id=int(meeting_id or 0), person=ctx.person
     )
+
+
+def _poll_row(ctx: Context, poll: Poll) -> list[Button]:
+    """A poll's buttons: open a draft; status and close an open one; the result of a closed one."""
+    if poll.status == PollStatus.draft:
+        return [actions.OPEN_POLL.button(ctx.t("meeting.button.open_poll", id=poll.id), poll.id)]
+    if poll.status == PollStatus.open:
+        return [
+            actions.POLL_STATUS.button(ctx.t("meeting.button.poll_status", id=poll.id), poll.id),
+            actions.CLOSE_POLL.button(ctx.t("meeting.button.close_poll", id=poll.id), poll.id),
+        ]
+    return [actions.POLL_STATUS.button(ctx.t("meeting.button.poll_result", id=poll.id), poll.id)]
+
+
+def _meeting_rows(ctx: Context, meeting: Meeting) -> list[list[Button]]:
+    """The organiser's actions on the meeting itself, as far as its status allows."""
+    rows: list[list[Button]] = []
+    if meeting.status == MeetingStatus.scheduled:
+        rows.append(
+            [
+                actions.NEW_POLL.button(ctx.t("meeting.button.new_poll"), meeting.id),
+                actions.HOUSEHOLDS.button(ctx.t("meeting.button.households"), meeting.id),
+            ]
+        )
+        rows.append(
+            [
+                actions.MINUTES.button(ctx.t("meeting.button.minutes"), meeting.id),
+                actions.OUTCOME.button(ctx.t("meeting.button.outcome"), meeting.id),
+            ]
+        )
+        rows.append([actions.CALL_OFF.button(ctx.t("meeting.button.call_off"), meeting.id)])
+    if meeting.kind == MeetingKind.meeting and meeting.status != MeetingStatus.cancelled:
+        rows.append([actions.NOTICE.button(ctx.t("meeting.button.notice"), meeting.id)])
+    return rows
 
 
 async def show_manage(ctx: Context, meeting: Meeting) -> None:
@@ -71,46 +105,8 @@ async def show_manage(ctx: Context, meeting: Meeting) -> None:
         lines.append(
             ctx.t(f"meeting.poll_line.{poll.status.value}", id=poll.id, question=poll.question)
         )
-        if poll.status == PollStatus.draft:
-            rows.append(
-                [actions.OPEN_POLL.button(ctx.t("meeting.button.open_poll", id=poll.id), poll.id)]
-            )
-        elif poll.status == PollStatus.open:
-            rows.append(
-                [
-                    actions.POLL_STATUS.button(
-                        ctx.t("meeting.button.poll_status", id=poll.id), poll.id
-                    ),
-                    actions.CLOSE_POLL.button(
-                        ctx.t("meeting.button.close_poll", id=poll.id), poll.id
-                    ),
-                ]
-            )
-        else:
-            rows.append(
-                [
-                    actions.POLL_STATUS.button(
-                        ctx.t("meeting.button.poll_result", id=poll.id), poll.id
-                    )
-                ]
-            )
-    if meeting.status == MeetingStatus.scheduled:
-        rows.append(
-            [
-                actions.NEW_POLL.button(ctx.t("meeting.button.new_poll"), meeting.id),
-                actions.HOUSEHOLDS.button(ctx.t("meeting.button.households"), meeting.id),
-            ]
-        )
-        rows.append(
-            [
-                actions.MINUTES.button(ctx.t("meeting.button.minutes"), meeting.id),
-                actions.OUTCOME.button(ctx.t("meeting.button.outcome"), meeting.id),
-            ]
-        )
-        rows.append([actions.CALL_OFF.button(ctx.t("meeting.button.call_off"), meeting.id)])
-    if meeting.kind == MeetingKind.meeting and meeting.status != MeetingStatus.cancelled:
-        rows.append([actions.NOTICE.button(ctx.t("meeting.button.notice"), meeting.id)])
-    ctx.reply("\n".join(lines), buttons=rows)
+        rows.append(_poll_row(ctx, poll))
+    ctx.reply("\n".join(lines), buttons=rows + _meeting_rows(ctx, meeting))
 
 
 async def send_notice(ctx: Context, meeting: Meeting) -> None:
