@@ -24,6 +24,17 @@ CHECK_IN_OPENS = timedelta(hours=2)
 CHECK_IN_CLOSES = timedelta(hours=6)
 
 
+def new_invitation(meeting: Meeting, person: Person, *, now: datetime) -> MeetingInvitation:
+    """An invitation for the person's household as it is now (not yet added to the session)."""
+    return MeetingInvitation(
+        meeting_id=meeting.id,
+        person_id=person.id,
+        building_id=person.building_id,
+        unit_room=person.unit_room,
+        invited_at=now,
+    )
+
+
 async def invitation_for(
     session: AsyncSession, *, meeting: Meeting, person: Person, now: datetime
 ) -> MeetingInvitation:
@@ -32,13 +43,7 @@ async def invitation_for(
     if not in_scope(meeting, person):
         raise NotAllowed("core.not_allowed")
     if found is None:
-        found = MeetingInvitation(
-            meeting_id=meeting.id,
-            person_id=person.id,
-            building_id=person.building_id,
-            unit_room=person.unit_room,
-            invited_at=now,
-        )
+        found = new_invitation(meeting, person, now=now)
         session.add(found)
     # The household is where the person lives now.
     found.building_id, found.unit_room = person.building_id, person.unit_room

@@ -17,13 +17,13 @@ from bot.config import Settings
 from bot.exceptions import NotAllowed, NotFound
 from bot.services.comms import notify
 from bot.services.meetings import cards
+from bot.services.meetings.attendance import new_invitation
 from bot.services.meetings.audience import Scope, household_of, scope_residents
 from bot.services.meetings.outcome import timeline_event
 from bot.services.org import scope
 from models import (
     EventKind,
     Meeting,
-    MeetingInvitation,
     MeetingKind,
     Person,
     Request,
@@ -104,16 +104,7 @@ async def convene(
     residents = await scope_residents(session, meeting=meeting)
     registered = {household_of(p) for p in residents}
     meeting.expected_households = max(scope_.expected_households(), len(registered))
-    session.add_all(
-        MeetingInvitation(
-            meeting_id=meeting.id,
-            person_id=p.id,
-            building_id=p.building_id,
-            unit_room=p.unit_room,
-            invited_at=now,
-        )
-        for p in residents
-    )
+    session.add_all(new_invitation(meeting, p, now=now) for p in residents)
     await session.flush()
     if request is not None:
         note = cards.timeline_note(meeting, settings, key="convened")
