@@ -38,6 +38,7 @@ from models.schedule import ScheduleMark
 from models.task_push import TaskPush
 from models.upkeep import UpkeepPlan, UpkeepRun
 from models.volunteer import ServiceRecord, VolunteerProfile, VolunteerTask
+from models.wechat import WechatNonce, WechatToken, WechatWindow
 from models.whistle import SummonsStatus, Whistle, WhistleSummons
 
 __all__ = [
@@ -91,6 +92,9 @@ __all__ = [
     "Visibility",
     "VolunteerProfile",
     "VolunteerTask",
+    "WechatNonce",
+    "WechatToken",
+    "WechatWindow",
     "Whistle",
     "WhistleSummons",
     "utcnow",

@@ -1,0 +1,219 @@
+"""`GET/POST /wechat/callback`: WeChat's URL check and its pushes.
+
+A push is checked (signature in constant time, timestamp within the allowed skew, a nonce not
+replayed with another body, msg_signature and decryption in safe and compatible mode), its
+window and waiting pushes are recorded, and it is handed to the engine. The answer, within
+WeChat's 5 seconds: the turn's first reply when it is ready within `reply_budget_s` (sealed
+when the push was), else `success` once the update is committed (the replies then go by the
+customer-service API); a push not committed in time (the database is away) is answered 503
+and WeChat tries again: nothing is answered before it is saved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.background import BackgroundTask
+
+from bot.channels.wechat import CALLBACK_PATH, inbound, render, window
+from bot.channels.wechat.crypto import BadCallback, Envelope, fresh, signature_ok
+from bot.channels.wechat.inbound import Inbound
+from bot.channels.wechat.media import MediaFetcher
+from bot.channels.wechat.outbound import WechatChannel
+from bot.channels.wechat.passive import Slot
+from bot.channels.wechat.replay import NonceBook
+from bot.config import WechatSettings
+from bot.core.engine import Engine, ProcessResult
+from bot.outbox import Sender
+
+log = logging.getLogger(__name__)
+SUCCESS = "success"
+
+
+class Callback:
+    """What the route needs: settings, keys, the engine and the channel."""
+
+    def __init__(
+        self,
+        *,
+        settings: WechatSettings,
+        engine: Engine,
+        channel: WechatChannel,
+        sessions: async_sessionmaker[AsyncSession],
+        sender: Sender | None,
+        clock: Callable[[], datetime],
+        media: MediaFetcher | None = None,
+    ) -> None:
+        assert settings.token is not None
+        self.settings = settings
+        self.token = settings.token.get_secret_value()
+        keys = [
+            key.get_secret_value()
+            for key in (settings.encoding_aes_key, settings.previous_encoding_aes_key)
+            if key is not None
+        ]
+        self.envelope = (
+            Envelope(token=self.token, app_id=settings.app_id, encoding_aes_keys=keys)
+            if keys
+            else None
+        )
+        self.engine = engine
+        self.channel = channel
+        self.sessions = sessions
+        self.sender = sender
+        self.clock = clock
+        self.media = media
+        self.nonces = NonceBook(skew_s=settings.max_clock_skew_s)
+        self._turns: set[asyncio.Task[ProcessResult]] = set()
+        self._wakes: set[asyncio.Task[None]] = set()
+
+    def signed(self, request: Request) -> bool:
+        """The query's signature is WeChat's and its timestamp is fresh."""
+        query = request.query_params
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        if not fresh(timestamp, now=self.clock().timestamp(), skew=self.settings.max_clock_skew_s):
+            return False
+        return signature_ok(query.get("signature", ""), self.token, timestamp, nonce)
+
+    def plain_body(self, request: Request, body: bytes) -> tuple[str, bool]:
+        """The push's plain XML, and whether it came sealed (BadCallback when refused)."""
+        query = request.query_params
+        if query.get("encrypt_type", "raw") == "aes":
+            if self.envelope is None:
+                raise BadCallback("an encrypted push, but no EncodingAESKey is set")
+            xml = self.envelope.open(
+                body,
+                msg_signature=query.get("msg_signature", ""),
+                timestamp=query.get("timestamp", ""),
+                nonce=query.get("nonce", ""),
+            )
+            return xml, True
+        if self.settings.encrypt_mode == "safe":
+            raise BadCallback("a plain push in safe mode")
+        return body.decode("utf-8"), False
+
+    async def record(self, push: Inbound, request: Request, body: bytes) -> list[int] | None:
+        """Refuse a replay (None); else open the resident's window and wake their waiting
+        pushes (returns their ids), in one short transaction."""
+        query, now = request.query_params, self.clock()
+        async with self.sessions() as session, session.begin():
+            admitted = await self.nonces.admit(
+                session,
+                timestamp=query.get("timestamp", ""),
+                nonce=query.get("nonce", ""),
+                body=body,
+                now=now,
+            )
+            if not admitted:
+                return None
+            if push.interaction is None or push.incoming is None:
+                return []
+            if push.incoming.kind == "reachability":
+                return []
+            await window.open_window(
+                session,
+                openid=push.openid,
+                now=now,
+                event=push.interaction == "event",
+                settings=self.settings,
+            )
+            return await window.wake(session, openid=push.openid, now=now)
+
+    async def turn(self, push: Inbound) -> tuple[Slot, asyncio.Task[ProcessResult]]:
+        """Hand the update to the engine in a task of its own (it finishes even if WeChat
+        hangs up), with a slot open for its first reply."""
+        assert push.incoming is not None
+        incoming = push.incoming
+        if push.media_id and self.media is not None:
+            incoming = await self.media.attach(push)
+        slot = self.channel.slots.open(push.openid)
+        task = asyncio.create_task(self.engine.process(incoming))
+        self._turns.add(task)
+        task.add_done_callback(self._finished)
+        return slot, task
+
+    async def answer(self, push: Inbound, sealed: bool, nonce: str, woken: list[int]) -> Response:
+        """Wait for the first reply, the commit or the budget; then answer. Pushes that
+        waited for the resident go out after the turn."""
+        slot, task = await self.turn(push)
+        task.add_done_callback(lambda _task: self.wake(woken))
+        waits: set[asyncio.Future[object]] = {slot.reply, task}  # type: ignore[arg-type]
+        await asyncio.wait(
+            waits,
+            timeout=self.settings.reply_budget_s,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        close = BackgroundTask(self.channel.slots.written, push.openid, slot)
+        if slot.reply.done() and slot.reply.result() is not None:
+            text = slot.reply.result()
+            assert text is not None
+            now = int(self.clock().timestamp())
+            xml = render.passive_xml(openid=push.openid, account=push.account, text=text, now=now)
+            if sealed and self.envelope is not None:
+                xml = self.envelope.seal(xml, nonce=nonce)
+            return Response(xml, media_type="application/xml", background=close)
+        self.channel.slots.close(push.openid, slot)
+        if slot.reply.done() or (task.done() and task.exception() is None):
+            return Response(SUCCESS, media_type="text/plain")
+        return Response(status_code=503)  # not saved yet (or failed): WeChat tries again
+
+    def _finished(self, task: asyncio.Task[ProcessResult]) -> None:
+        self._turns.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("wechat update not handled; WeChat will try again")
+
+    def wake(self, row_ids: list[int]) -> None:
+        """Deliver the resident's waiting pushes, in order, in the background."""
+        if row_ids and self.sender is not None:
+            task = self.sender.deliver_soon(row_ids)
+            self._wakes.add(task)
+            task.add_done_callback(self._wakes.discard)
+
+    async def idle(self) -> None:
+        """Wait until every turn in flight (and the deliveries it woke) has finished."""
+        while self._turns or self._wakes:
+            await asyncio.gather(*self._turns, *self._wakes, return_exceptions=True)
+
+
+def make_wechat_router(callback: Callback) -> APIRouter:
+    """The callback route of the HTTP app."""
+    router = APIRouter()
+
+    @router.get(CALLBACK_PATH, include_in_schema=False)
+    async def verify(request: Request) -> Response:
+        if not callback.signed(request):
+            return Response(status_code=403)
+        return Response(request.query_params.get("echostr", ""), media_type="text/plain")
+
+    @router.post(CALLBACK_PATH, include_in_schema=False)
+    async def push(request: Request) -> Response:
+        if not callback.signed(request):
+            return Response(status_code=403)
+        body = await request.body()
+        try:
+            xml, sealed = callback.plain_body(request, body)
+            parsed = inbound.parse(xml)
+        except (BadCallback, ValueError, UnicodeDecodeError) as bad:
+            log.warning("wechat callback refused: %s", bad)
+            return Response(status_code=400)
+        try:
+            woken = await callback.record(parsed, request, body)
+        except Exception:
+            log.warning("wechat callback not recorded; WeChat will try again", exc_info=True)
+            return Response(status_code=503)
+        if woken is None:
+            log.warning("wechat callback refused: a nonce replayed with another body")
+            return Response(status_code=403)
+        if parsed.incoming is None:
+            callback.wake(woken)
+            return Response(SUCCESS, media_type="text/plain")
+        nonce = request.query_params.get("nonce") or secrets.token_hex(8)
+        return await callback.answer(parsed, sealed, nonce, woken)
+
+    return router

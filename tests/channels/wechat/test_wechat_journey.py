@@ -1,0 +1,133 @@
+"""The resident journey through WeChat, in plain and safe mode, on SQLite and PostgreSQL:
+registering by scanning the compound's QR code, reporting with a photo and a voice note,
+following, adding information and rating, with the outcomes of the test channel."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from models import (
+    ChannelIdentity,
+    Compound,
+    Evaluation,
+    OutboxMessage,
+    Person,
+    Request,
+    RequestEvent,
+    RequestPhoto,
+    RequestStatus,
+)
+from tests.channels.wechat.conftest import WechatRig
+from tests.fakes.wechat_api import AMR, JPEG
+from tests.fakes.wechat_callback import WechatUser
+from tests.handlers.journey import report_light
+from tests.handlers.test_follow_and_judge import _staff_does
+
+
+async def compound_id(rig: WechatRig, name: str = "海盛·新阳光地带") -> int:
+    async with rig.db.sessions() as session:
+        return int(await session.scalar(select(Compound.id).where(Compound.name_zh == name)))
+
+
+async def register_by_qr(rig: WechatRig, user: WechatUser) -> None:
+    """Follow through the compound's QR code, then building, room, no phone."""
+    delivery = await user.subscribe(str(await compound_id(rig)))
+    assert delivery.ok and delivery.passive, delivery
+    if "中文" in user.buttons:
+        await user.press("中文")
+    await user.press("17号楼")
+    await user.send("2-301")
+    await user.press("跳过")
+
+
+async def request_of(rig: WechatRig, reference: str) -> Request:
+    async with rig.db.sessions() as session:
+        return (
+            await session.execute(select(Request).where(Request.reference == reference))
+        ).scalar_one()
+
+
+async def test_resident_journey(rig: WechatRig) -> None:
+    user = rig.driver.user(f"o_journey_{rig.settings.wechat.encrypt_mode}")
+    await register_by_qr(rig, user)
+    async with rig.db.sessions() as session:
+        person = (
+            await session.execute(
+                select(Person)
+                .join(ChannelIdentity, ChannelIdentity.person_id == Person.id)
+                .where(
+                    ChannelIdentity.channel == "wechat", ChannelIdentity.external_id == user.openid
+                )
+            )
+        ).scalar_one()
+    assert person.building_id is not None, user.all_texts
+    # A report with a photo and a voice note.
+    rig.api.add_media("m_photo", JPEG, "image/jpeg")
+    rig.api.add_media("m_voice", AMR, "audio/amr")
+    await user.send("楼道灯坏了好几天了，晚上黑漆漆的")
+    await user.send_image("m_photo")
+    await user.send_voice("m_voice", recognition="三楼也不亮")
+    reference = await report_light(user, text="")  # type: ignore[arg-type]
+    assert re.fullmatch(r"JM-\d{4}-\d{6}", reference), reference
+    request = await request_of(rig, reference)
+    async with rig.db.sessions() as session:
+        photos = (
+            (
+                await session.execute(
+                    select(RequestPhoto).where(RequestPhoto.request_id == request.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert photos, "the photo and voice note were not kept"
+    stored = {p.file_id for p in photos}
+    for name in stored:
+        assert (rig.settings.webchat.upload_dir / name).is_file(), name
+    # Follow and add information.
+    await user.send("/my")
+    label = next(b for b in user.buttons if reference in b)
+    await user.press(label)
+    assert reference in " ".join(user.texts)
+    await user.press("补充信息")
+    await user.send("三楼和四楼的灯都不亮")
+    await user.press("✅ 完成")
+    assert any("已补充" in t for t in user.texts), user.texts
+    async with rig.db.sessions() as session:
+        notes = (
+            await session.scalars(
+                select(RequestEvent.note).where(RequestEvent.request_id == request.id)
+            )
+        ).all()
+    assert any("三楼和四楼" in note for note in notes)
+    # Staff resolve it; the resident is asked, answers and rates.
+    await _staff_does(rig, reference, "accept", "start", "resolve")  # type: ignore[arg-type]
+    while await rig.sender.pump():
+        pass
+    assert "请评价" in user.last_text, user.all_texts[-3:]
+    await user.press("评价")
+    assert "解决了吗" in user.last_text, user.texts
+    await user.press("已解决")
+    await user.press("满意")
+    await user.send("师傅很负责")
+    assert any("感谢" in t for t in user.texts), user.texts
+    request = await request_of(rig, reference)
+    assert request.status == RequestStatus.closed
+    async with rig.db.sessions() as session:
+        evaluation = (
+            await session.execute(select(Evaluation).where(Evaluation.request_id == request.id))
+        ).scalar_one()
+    assert (evaluation.solved, evaluation.satisfaction) == ("solved", "satisfied")
+    # Every reply went back in the callbacks' answers or by the API: none is left behind.
+    async with rig.db.sessions() as session:
+        left = (
+            await session.execute(
+                select(OutboxMessage.status, OutboxMessage.last_error).where(
+                    OutboxMessage.channel == "wechat", OutboxMessage.status != "sent"
+                )
+            )
+        ).all()
+    assert left == [], left
+    assert any(m.get("passive") for m in user.messages)
