@@ -75,6 +75,7 @@ class WechatDriver:
         # Waits until the app has finished what a push started (its turn's API sends).
         self.settle = settle
         self.http = httpx.AsyncClient(timeout=attempt_timeout)
+        self._signed: dict[tuple[str, str, str], tuple[dict[str, str], str]] = {}
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -116,7 +117,10 @@ class WechatDriver:
         """Post a push, trying again as WeChat does when no good answer came in time."""
         nonce = nonce or str(next(_nonces))
         timestamp = timestamp or str(int(self.clock().timestamp()))
-        query, body = self.signed(xml, nonce=nonce, timestamp=timestamp)
+        key = (xml, nonce, timestamp)
+        if key not in self._signed:  # a push delivered again is the same bytes
+            self._signed[key] = self.signed(xml, nonce=nonce, timestamp=timestamp)
+        query, body = self._signed[key]
         delivery = Delivery()
         for _ in range(self.tries):
             try:
@@ -129,7 +133,8 @@ class WechatDriver:
                 delivery.body = response.text
                 delivery.passive = self.read_passive(response.text)
                 return delivery
-            await asyncio.sleep(0)
+            if self.settle is not None:  # WeChat tries again 5 seconds later
+                await self.settle()
         return delivery
 
     def read_passive(self, answer: str) -> str | None:

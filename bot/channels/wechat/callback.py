@@ -158,8 +158,12 @@ class Callback:
             if sealed and self.envelope is not None:
                 xml = self.envelope.seal(xml, nonce=nonce)
             return Response(xml, media_type="application/xml", background=close)
+        # Saved: the engine sends replies only after its commit, and returns after it.
+        saved = slot.reply.done() or (
+            task.done() and not task.cancelled() and task.exception() is None
+        )
         self.channel.slots.close(push.openid, slot)
-        if slot.reply.done() or (task.done() and task.exception() is None):
+        if saved:
             return Response(SUCCESS, media_type="text/plain")
         return Response(status_code=503)  # not saved yet (or failed): WeChat tries again
 
