@@ -12,7 +12,6 @@ replies (marked `passive`) and what the channel sent by the API, in order.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import re
 from collections.abc import Awaitable, Callable
