@@ -134,6 +134,7 @@ class FakeWechatAPI:
             failure.times -= 1
             if failure.stall:
                 await asyncio.sleep(failure.stall)
+            self.calls[-1] += f" -> {failure.code}"
             return _error(failure.code)
         if path in ("token", "stable_token"):
             return self._issue_token(path, await _body(request))

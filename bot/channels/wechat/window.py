@@ -83,20 +83,15 @@ async def close(session: AsyncSession, *, openid: str, now: datetime, used_up: b
 
 
 async def wake(session: AsyncSession, *, openid: str, now: datetime) -> list[int]:
-    """The resident wrote: their waiting pushes are due now (in order, by the sender)."""
-    rows = await session.scalars(
-        select(OutboxMessage.id).where(
-            OutboxMessage.channel == CHANNEL,
-            OutboxMessage.chat_id == openid,
-            OutboxMessage.status == PENDING,
-            OutboxMessage.not_before > now + timedelta(days=1),
-        )
-    )
-    ids = list(rows)
+    """The resident wrote: their waiting pushes are due now. Returns the ids of all their
+    pending rows, for the sender to deliver in order."""
+    pending = (OutboxMessage.channel == CHANNEL) & (OutboxMessage.chat_id == openid)
+    pending &= OutboxMessage.status == PENDING
+    ids = list(await session.scalars(select(OutboxMessage.id).where(pending)))
     if ids:
         await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(ids))
+            .where(pending, OutboxMessage.not_before > now + timedelta(days=1))
             .values(not_before=now)
             .execution_options(synchronize_session=False)
         )
