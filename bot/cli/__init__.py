@@ -15,6 +15,7 @@ from bot.cli import route as route_commands
 from bot.cli import run as run_commands
 from bot.cli import sessions as session_commands
 from bot.cli import stats as stats_commands
+from bot.cli import wechat as wechat_commands
 
 app = typer.Typer(
     help="redgrid: residents' requests to the grid that must act.", no_args_is_help=True
@@ -25,6 +26,7 @@ app.add_typer(jobs_commands.app, name="jobs")
 app.add_typer(invite_commands.app, name="invite")
 app.add_typer(session_commands.app, name="sessions")
 app.add_typer(people_commands.app, name="people")
+app.add_typer(wechat_commands.app, name="wechat")
 app.command("classify")(classify_commands.classify)
 run_commands.register(app)
 route_commands.register(app)

@@ -1,7 +1,7 @@
 """A callback's plain XML as one neutral `Incoming`, parsed by wechatpy.
 
-The update id is `MsgId` for messages and `FromUserName + CreateTime + Event` for events, so
-WeChat's retries and duplicate deliveries of one push are one update. Menu clicks are the
+The update id is `MsgId` for messages and `FromUserName + CreateTime + Event` (+ its key) for
+events, so WeChat's retries and duplicate deliveries of one push are one update. Menu clicks are the
 commands of the same name; following through a compound's QR code (or scanning it) is
 `/start c_<compound>`; unfollowing makes the identity unreachable.
 """
@@ -67,7 +67,10 @@ def _update_id(data: dict[str, Any]) -> str:
     msg_id = data.get("MsgId") or data.get("MsgID")
     if msg_id:
         return f"m{msg_id}"
-    return f"e{data.get('FromUserName')}:{data.get('CreateTime')}:{data.get('Event')}"
+    # The event's key too: two different menu clicks within one second are two updates
+    # (WeChat's retries of one push carry the same key).
+    key = data.get("EventKey") or ""
+    return f"e{data.get('FromUserName')}:{data.get('CreateTime')}:{data.get('Event')}:{key}"
 
 
 def _message(
