@@ -258,8 +258,9 @@ class WechatSettings(BaseModel):
     # Push kind -> template; a push whose kind has none waits for the resident to write.
     templates: dict[str, WechatTemplate] = Field(default_factory=dict)
     # WeChat waits 5 s for an answer: the turn's first reply goes back in the answer when it
-    # is ready within this, else by the customer-service API.
-    reply_budget_s: float = Field(default=4.0, gt=0, lt=5)
+    # is ready within this (counted from the push's arrival), else by the customer-service
+    # API. The rest of the 5 s is the network's and a busy worker's margin.
+    reply_budget_s: float = Field(default=3.0, gt=0, lt=5)
     max_clock_skew_s: int = Field(default=300, ge=1)
     window_hours: float = Field(default=48.0, gt=0)
     quota_per_message: int = Field(default=5, ge=1)

@@ -61,7 +61,7 @@ class WechatDriver:
         aes_key: str = AES_KEY,
         attempt_timeout: float = 5.0,
         tries: int = 3,
-        settle: Callable[[], Awaitable[None]] | None = None,
+        settle: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.url = url
         self.api = api
@@ -71,7 +71,7 @@ class WechatDriver:
         self.crypto = WeChatCrypto(token, aes_key, APP_ID)
         self.attempt_timeout = attempt_timeout
         self.tries = tries
-        # Waits until the app has finished what a push started (its turn's API sends).
+        # Waits until the app has finished what a resident's push started (its API sends).
         self.settle = settle
         self.http = httpx.AsyncClient(timeout=attempt_timeout)
         self._signed: dict[tuple[str, str, str], tuple[dict[str, str], str]] = {}
@@ -133,7 +133,7 @@ class WechatDriver:
                 delivery.passive = self.read_passive(response.text)
                 return delivery
             if self.settle is not None:  # WeChat tries again 5 seconds later
-                await self.settle()
+                await self.settle(query["openid"])
         return delivery
 
     def read_passive(self, answer: str) -> str | None:
@@ -177,7 +177,7 @@ class WechatUser:
             self.messages.insert(at, reply)
         self.last = delivery
         if self.driver.settle is not None:
-            await self.driver.settle()
+            await self.driver.settle(self.openid)
         return delivery
 
     async def send(self, text: str) -> Delivery:

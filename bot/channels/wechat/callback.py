@@ -70,8 +70,10 @@ class Callback:
         self.clock = clock
         self.media = media
         self.nonces = NonceBook(skew_s=settings.max_clock_skew_s)
-        self._turns: set[asyncio.Task[ProcessResult]] = set()
-        self._wakes: set[asyncio.Task[None]] = set()
+        # Work in flight, with the openid it is for (see `idle`).
+        self._turns: dict[asyncio.Task[ProcessResult], str] = {}
+        self._wakes: dict[asyncio.Task[None], str] = {}
+        self._by_update: dict[str, asyncio.Task[ProcessResult]] = {}
 
     def signed(self, request: Request) -> bool:
         """The query's signature is WeChat's and its timestamp is fresh."""
@@ -134,21 +136,27 @@ class Callback:
             incoming = await self.media.attach(push)
         slot = self.channel.slots.open(push.openid)
         task = asyncio.create_task(self.engine.process(incoming))
-        self._turns.add(task)
+        self._turns[task] = push.openid
+        self._by_update[incoming.update_id] = task
         task.add_done_callback(self._finished)
         return slot, task
 
-    async def answer(self, push: Inbound, sealed: bool, nonce: str, woken: list[int]) -> Response:
-        """Wait for the first reply, the commit or the budget; then answer. Pushes that
-        waited for the resident go out after the turn."""
+    async def answer(
+        self, push: Inbound, sealed: bool, nonce: str, woken: list[int], deadline: float
+    ) -> Response:
+        """Wait for the first reply, the commit or the deadline (the budget from the push's
+        arrival); then answer. Pushes that waited for the resident go out after the turn."""
+        assert push.incoming is not None
+        running = self._by_update.get(push.incoming.update_id)
+        if running is not None:
+            # The same push again while its first delivery runs in this process: the turn's
+            # replies belong to that delivery; this one only says whether it is saved.
+            await asyncio.wait({running}, timeout=_left(deadline))
+            return _saved_or_retry(running.done() and _succeeded(running))
         slot, task = await self.turn(push)
-        task.add_done_callback(lambda _task: self.wake(woken))
+        task.add_done_callback(lambda _task: self.wake(woken, push.openid))
         waits: set[asyncio.Future[object]] = {slot.reply, task}  # type: ignore[arg-type]
-        await asyncio.wait(
-            waits,
-            timeout=self.settings.reply_budget_s,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
+        await asyncio.wait(waits, timeout=_left(deadline), return_when=asyncio.FIRST_COMPLETED)
         close = BackgroundTask(self.channel.slots.written, push.openid, slot)
         if slot.reply.done() and slot.reply.result() is not None:
             text = slot.reply.result()
@@ -159,30 +167,35 @@ class Callback:
                 xml = self.envelope.seal(xml, nonce=nonce)
             return Response(xml, media_type="application/xml", background=close)
         # Saved: the engine sends replies only after its commit, and returns after it.
-        saved = slot.reply.done() or (
-            task.done() and not task.cancelled() and task.exception() is None
-        )
+        saved = slot.reply.done() or (task.done() and _succeeded(task))
         self.channel.slots.close(push.openid, slot)
-        if saved:
-            return Response(SUCCESS, media_type="text/plain")
-        return Response(status_code=503)  # not saved yet (or failed): WeChat tries again
+        return _saved_or_retry(saved)
 
     def _finished(self, task: asyncio.Task[ProcessResult]) -> None:
-        self._turns.discard(task)
+        self._turns.pop(task, None)
+        self._by_update = {key: t for key, t in self._by_update.items() if t is not task}
         if not task.cancelled() and task.exception() is not None:
             log.debug("wechat update not handled; WeChat will try again")
 
-    def wake(self, row_ids: list[int]) -> None:
+    def wake(self, row_ids: list[int], openid: str) -> None:
         """Deliver the resident's waiting pushes, in order, in the background."""
         if row_ids and self.sender is not None:
             task = self.sender.deliver_soon(row_ids)
-            self._wakes.add(task)
-            task.add_done_callback(self._wakes.discard)
+            self._wakes[task] = openid
+            task.add_done_callback(lambda done: self._wakes.pop(done, None))
 
-    async def idle(self) -> None:
-        """Wait until every turn in flight (and the deliveries it woke) has finished."""
-        while self._turns or self._wakes:
-            await asyncio.gather(*self._turns, *self._wakes, return_exceptions=True)
+    async def idle(self, openid: str | None = None) -> None:
+        """Wait until the turns in flight (and the deliveries they woke) have finished: all
+        of them, or those of one resident."""
+        while True:
+            tasks = [
+                task
+                for task, owner in [*self._turns.items(), *self._wakes.items()]
+                if openid is None or owner == openid
+            ]
+            if not tasks:
+                return
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def make_wechat_router(callback: Callback) -> APIRouter:
@@ -197,6 +210,7 @@ def make_wechat_router(callback: Callback) -> APIRouter:
 
     @router.post(CALLBACK_PATH, include_in_schema=False)
     async def push(request: Request) -> Response:
+        deadline = asyncio.get_running_loop().time() + callback.settings.reply_budget_s
         if not callback.signed(request):
             return Response(status_code=403)
         body = await request.body()
@@ -207,7 +221,7 @@ def make_wechat_router(callback: Callback) -> APIRouter:
             log.warning("wechat callback refused: %s", bad)
             return Response(status_code=400)
         try:
-            woken = await callback.record(parsed, request, body)
+            woken = await asyncio.wait_for(callback.record(parsed, request, body), _left(deadline))
         except Exception:
             log.warning("wechat callback not recorded; WeChat will try again", exc_info=True)
             return Response(status_code=503)
@@ -215,9 +229,24 @@ def make_wechat_router(callback: Callback) -> APIRouter:
             log.warning("wechat callback refused: a nonce replayed with another body")
             return Response(status_code=403)
         if parsed.incoming is None:
-            callback.wake(woken)
+            callback.wake(woken, parsed.openid)
             return Response(SUCCESS, media_type="text/plain")
         nonce = request.query_params.get("nonce") or secrets.token_hex(8)
-        return await callback.answer(parsed, sealed, nonce, woken)
+        return await callback.answer(parsed, sealed, nonce, woken, deadline)
 
     return router
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - asyncio.get_running_loop().time())
+
+
+def _succeeded(task: asyncio.Task[ProcessResult]) -> bool:
+    return not task.cancelled() and task.exception() is None
+
+
+def _saved_or_retry(saved: bool) -> Response:
+    """`success` once the push is saved; else 503, and WeChat tries again."""
+    if saved:
+        return Response(SUCCESS, media_type="text/plain")
+    return Response(status_code=503)
