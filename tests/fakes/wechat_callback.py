@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,7 @@ class Delivery:
     """One push as WeChat saw it: each try's status, and the answer that ended it."""
 
     statuses: list[int | None] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # how long each try took
     body: str = ""
     passive: str | None = None  # the passive reply's text, decrypted
 
@@ -122,12 +124,15 @@ class WechatDriver:
         query, body = self._signed[key]
         delivery = Delivery()
         for _ in range(self.tries):
+            started = time.perf_counter()
             try:
                 response = await self.http.post(self.url, params=query, content=body.encode())
             except httpx.TimeoutException:
                 delivery.statuses.append(None)
+                delivery.seconds.append(time.perf_counter() - started)
                 continue
             delivery.statuses.append(response.status_code)
+            delivery.seconds.append(time.perf_counter() - started)
             if response.status_code == 200:
                 delivery.body = response.text
                 delivery.passive = self.read_passive(response.text)
