@@ -18,20 +18,12 @@ from bot.channels.wechat.setup import make_callback, make_channel
 from bot.config import Settings, load_settings
 from bot.core.engine import Engine
 from bot.core.flood import FloodGate
-from bot.outbox import Limits, Sender
+from bot.outbox import Sender
 from handlers import build_router
 from tests.conftest import Clock, TestDB
+from tests.e2e.conftest import UNLIMITED
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWechatAPI
 from tests.fakes.wechat_callback import AES_KEY, TOKEN, WechatDriver
-
-UNLIMITED = Limits(
-    global_rate=1e9,
-    chat_rate=1e9,
-    group_rate_per_minute=1e9,
-    global_burst=1e9,
-    chat_burst=1e9,
-    group_burst=1e9,
-)
 
 
 def wechat_settings(api: FakeWechatAPI, upload_dir: Path, mode: str, **wechat: Any) -> Settings:

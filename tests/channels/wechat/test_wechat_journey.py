@@ -61,21 +61,9 @@ async def request_of(rig: WechatRig, reference: str) -> Request:
         ).scalar_one()
 
 
-async def test_resident_journey(rig: WechatRig) -> None:
-    user = rig.driver.user(f"o_journey_{rig.settings.wechat.encrypt_mode}")
-    await register_by_qr(rig, user)
-    async with rig.db.sessions() as session:
-        person = (
-            await session.execute(
-                select(Person)
-                .join(ChannelIdentity, ChannelIdentity.person_id == Person.id)
-                .where(
-                    ChannelIdentity.channel == "wechat", ChannelIdentity.external_id == user.openid
-                )
-            )
-        ).scalar_one()
-    assert person.building_id is not None, user.all_texts
-    # A report with a photo and a voice note.
+async def report_with_media(rig: WechatRig, user: WechatUser) -> Request:
+    """A report with a photo and a voice note: both kept (downloaded within their 3 days),
+    the voice note's recognised words part of the description."""
     rig.api.add_media("m_photo", JPEG, "image/jpeg")
     rig.api.add_media("m_voice", AMR, "audio/amr")
     await user.send("楼道灯坏了好几天了，晚上黑漆漆的")
@@ -85,39 +73,32 @@ async def test_resident_journey(rig: WechatRig) -> None:
     assert re.fullmatch(r"JM-\d{4}-\d{6}", reference), reference
     request = await request_of(rig, reference)
     async with rig.db.sessions() as session:
-        photos = (
-            (
-                await session.execute(
-                    select(RequestPhoto).where(RequestPhoto.request_id == request.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    # The photo and the voice note are kept (downloaded within their 3 days), the voice
-    # note's recognised words are part of the description.
-    stored = {p.file_id for p in photos}
+        query = select(RequestPhoto.file_id).where(RequestPhoto.request_id == request.id)
+        stored = set(await session.scalars(query))
     assert {name.rsplit(".", 1)[1] for name in stored} == {"jpg", "amr"}, stored
     assert "三楼也不亮" in request.description
     for name in stored:
         assert (rig.settings.webchat.upload_dir / name).is_file(), name
-    # Follow and add information.
+    return request
+
+
+async def follow_and_add(rig: WechatRig, user: WechatUser, request: Request) -> None:
     await user.send("/my")
-    label = next(b for b in user.buttons if reference in b)
+    label = next(b for b in user.buttons if request.reference in b)
     await user.press(label)
-    assert reference in " ".join(user.texts)
+    assert request.reference in " ".join(user.texts)
     await user.press("补充信息")
     await user.send("三楼和四楼的灯都不亮")
     await user.press("✅ 完成")
     assert any("已补充" in t for t in user.texts), user.texts
     async with rig.db.sessions() as session:
-        notes = (
-            await session.scalars(
-                select(RequestEvent.note).where(RequestEvent.request_id == request.id)
-            )
-        ).all()
+        query = select(RequestEvent.note).where(RequestEvent.request_id == request.id)
+        notes = list(await session.scalars(query))
     assert any("三楼和四楼" in note for note in notes)
-    # Staff resolve it; the resident is asked, answers and rates.
+
+
+async def rate(rig: WechatRig, user: WechatUser, reference: str) -> None:
+    """Staff resolve the request; the resident is asked (a push), answers and rates."""
     await _staff_does(rig, reference, "accept", "start", "resolve")  # type: ignore[arg-type]
     while await rig.sender.pump():
         pass
@@ -131,18 +112,29 @@ async def test_resident_journey(rig: WechatRig) -> None:
     request = await request_of(rig, reference)
     assert request.status == RequestStatus.closed
     async with rig.db.sessions() as session:
-        evaluation = (
-            await session.execute(select(Evaluation).where(Evaluation.request_id == request.id))
-        ).scalar_one()
+        query = select(Evaluation).where(Evaluation.request_id == request.id)
+        evaluation = (await session.execute(query)).scalar_one()
     assert (evaluation.solved, evaluation.satisfaction) == ("solved", "satisfied")
+
+
+async def test_resident_journey(rig: WechatRig) -> None:
+    user = rig.driver.user(f"o_journey_{rig.settings.wechat.encrypt_mode}")
+    await register_by_qr(rig, user)
+    async with rig.db.sessions() as session:
+        query = (
+            select(Person.building_id)
+            .join(ChannelIdentity, ChannelIdentity.person_id == Person.id)
+            .where(ChannelIdentity.channel == "wechat", ChannelIdentity.external_id == user.openid)
+        )
+        assert await session.scalar(query) is not None, user.all_texts
+    request = await report_with_media(rig, user)
+    await follow_and_add(rig, user, request)
+    await rate(rig, user, request.reference)
     # Every reply went back in the callbacks' answers or by the API: none is left behind.
     async with rig.db.sessions() as session:
-        left = (
-            await session.execute(
-                select(OutboxMessage.status, OutboxMessage.last_error).where(
-                    OutboxMessage.channel == "wechat", OutboxMessage.status != "sent"
-                )
-            )
-        ).all()
+        query = select(OutboxMessage.status, OutboxMessage.last_error).where(
+            OutboxMessage.channel == "wechat", OutboxMessage.status != "sent"
+        )
+        left = (await session.execute(query)).all()
     assert left == [], left
     assert any(m.get("passive") for m in user.messages)
