@@ -88,6 +88,10 @@ class Outgoing:
     reply_requests: list[tuple[str, ReplyRequest]] = field(default_factory=list)
     remove_reply_keyboard: bool = False
     photo: str | None = None  # a channel file id, or a local path to upload
+    # Photos shown together before the text (Telegram: one media group, then the text with its
+    # buttons); each a channel file id or a local path. Channels without albums skip them:
+    # the text must say what they show (a request card counts its photos).
+    album: list[str] = field(default_factory=list)
     document: str | None = None
     document_name: str | None = None
     edit_message_id: str | None = None
@@ -107,6 +111,8 @@ class Outgoing:
             value = getattr(self, key)
             if value is not None:
                 payload[key] = value
+        if self.album:
+            payload["album"] = list(self.album)
         if self.menu is not None:
             payload["menu"] = {"roles": list(self.menu.roles), "locale": self.menu.locale}
         return payload
@@ -123,6 +129,7 @@ class Outgoing:
             reply_requests=[(label, what) for label, what in payload.get("reply_requests", [])],
             remove_reply_keyboard=bool(payload.get("remove_reply_keyboard", False)),
             photo=payload.get("photo"),
+            album=[str(item) for item in payload.get("album", [])],
             document=payload.get("document"),
             document_name=payload.get("document_name"),
             edit_message_id=payload.get("edit_message_id"),

@@ -28,7 +28,7 @@ from bot.db import create_engine, session_factory
 from bot.metrics import Metrics, PartHealth
 from bot.outbox import Sender
 from bot.scheduler import build_scheduler
-from bot.services.cases import classify
+from bot.services.cases import learning
 from bot.services.org import demo_fence
 from handlers import build_router
 from models import utcnow
@@ -146,8 +146,9 @@ async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> 
 
     if not runtime.settings.webchat.demo:
         await end_demo(runtime.sessions)
-    # The classifier's model before the first resident waits for it; then the heap settles.
-    await asyncio.to_thread(classify.warm_up)
+    # The classifier's model (the newest one learnt from staff corrections, or the shipped
+    # one) before the first resident waits for it; then the heap settles.
+    await learning.load(runtime.sessions)
     settle_heap()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

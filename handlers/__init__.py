@@ -14,6 +14,7 @@ def build_router() -> Router:
         my_requests,
         report,
         staff_actions,
+        staff_card,
         staff_help,
         staff_queue,
         staff_work,
@@ -29,6 +30,7 @@ def build_router() -> Router:
     for module in (
         staff_queue,
         staff_actions,
+        staff_card,
         staff_work,
         staff_help,
         common,

@@ -35,16 +35,12 @@ class Summary:
     requests: int
 
 
-def mask_name(name: str) -> str:
-    """Keep the first character: 张三丰 -> 张**."""
-    return name[:1] + "*" * (len(name) - 1) if name else "-"
-
-
 async def summary(session: AsyncSession, *, person: Person, settings: Settings) -> Summary:
     """The person as the confirmation shows them."""
     from sqlalchemy import func, select
 
     from bot.services.org import places
+    from bot.services.org.people import mask_name
     from bot.services.reports import export
     from models import ChannelIdentity, Request
 

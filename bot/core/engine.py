@@ -35,9 +35,17 @@ from bot.core.router import Router
 from bot.exceptions import UserFacingError
 from bot.i18n import Translator, pick_locale
 from bot.messages import Incoming, Outgoing
-from bot.outbox.store import PENDING, SENDING, Claimed, mark_chat_unreachable
+from bot.outbox.store import Claimed, mark_chat_unreachable
 from bot.services.org import command_menu
-from models import ChannelIdentity, Conversation, OutboxMessage, Person, ProcessedUpdate, utcnow
+from models import (
+    ChannelIdentity,
+    Conversation,
+    OutboxMessage,
+    OutboxStatus,
+    Person,
+    ProcessedUpdate,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -391,7 +399,7 @@ class Engine:
                         "urgent": True,
                         "is_reply": True,
                         "created_at": ctx.now,
-                        "status": SENDING if held else PENDING,
+                        "status": OutboxStatus.sending if held else OutboxStatus.pending,
                         "attempts": 1 if held else 0,
                         "not_before": lease_until if held else None,
                     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.buttons import ButtonData
+from bot.buttons import ButtonAction, ButtonData
 from bot.core.context import Context
 
 Handler = Callable[[Context], Awaitable[None]]
@@ -17,7 +17,7 @@ class Router:
     """The wiring of every flow; built once in `handlers.build_router`."""
 
     commands: dict[str, Handler] = field(default_factory=dict)
-    buttons: dict[str, ButtonHandler] = field(default_factory=dict)
+    buttons: dict[str, ButtonHandler] = field(default_factory=dict)  # by wire code
     states: dict[str, Handler] = field(default_factory=dict)
     default: Handler | None = None
     unknown_command: Handler | None = None
@@ -35,12 +35,14 @@ class Router:
 
         return register
 
-    def button(self, *actions: str) -> Callable[[ButtonHandler], ButtonHandler]:
-        """Register a handler for button data with these actions."""
+    def button(self, *actions: ButtonAction) -> Callable[[ButtonHandler], ButtonHandler]:
+        """Register the handler of these declared button actions (`bot.buttons.declare`)."""
 
         def register(func: ButtonHandler) -> ButtonHandler:
             for action in actions:
-                self.buttons[action] = func
+                if action.wire in self.buttons:
+                    raise ValueError(f"button action {action.name} handled twice")
+                self.buttons[action.wire] = func
             return func
 
         return register

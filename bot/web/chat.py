@@ -201,12 +201,22 @@ async def _referenced(state: WebState, web: WebSession, name: str) -> bool:
         return await attachments.is_referenced(db, name, channel=web.channel, chat_id=web.chat_id)
 
 
+def _upload_name(ref: Any) -> str | None:
+    """The name of a web chat upload a message shows (by name or by its path), else None."""
+    name = ref.rsplit("/", 1)[-1] if isinstance(ref, str) else ""
+    return name if uploads.NAME.fullmatch(name) else None
+
+
 def render_row(row: OutboxMessage) -> dict[str, Any]:
-    """One delivered message as the page gets it."""
+    """One delivered message as the page gets it; `edits`: the id of the message it replaces."""
     payload = row.payload
     photo = payload.get("photo")
+    album = [_upload_name(ref) for ref in payload.get("album", [])]
+    edits = str(payload.get("edit_message_id") or "")
     return {
         "id": row.id,
+        "edits": int(edits) if edits.isdigit() else None,
+        "photos": [name for name in album if name],
         "text": payload.get("text", ""),
         "buttons": payload.get("buttons", []),
         "reply_requests": payload.get("reply_requests", []),

@@ -11,13 +11,12 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotFound
-from bot.messages import Button
+from bot.services.cases import actions, workflow
 from bot.services.cases import lookup as request_service
-from bot.services.cases import workflow
 from handlers.common import show_main_menu, stale_button
 from models import Request, RequestStatus
 
@@ -40,19 +39,22 @@ async def _resolved_own(ctx: Context, request_id: int) -> Request:
     return request
 
 
-@router.button("ev")
+@router.button(actions.RATE)
 async def start(ctx: Context, data: ButtonData) -> None:
     request = await _resolved_own(ctx, data.int_arg() or 0)
     ctx.goto("")
     ctx.reply(
         ctx.t("ev.ask_solved", reference=request.reference),
         buttons=[
-            [Button(ctx.t(f"ev.{v}"), encode("evs", request.id, i)) for i, v in enumerate(SOLVED)]
+            [
+                actions.RATE_SOLVED.button(ctx.t(f"ev.{v}"), request.id, i)
+                for i, v in enumerate(SOLVED)
+            ]
         ],
     )
 
 
-@router.button("evs")
+@router.button(actions.RATE_SOLVED)
 async def solved_chosen(ctx: Context, data: ButtonData) -> None:
     request = await _resolved_own(ctx, data.int_arg() or 0)
     choice = data.int_arg(1)
@@ -63,14 +65,14 @@ async def solved_chosen(ctx: Context, data: ButtonData) -> None:
         ctx.t("ev.ask_satisfaction", reference=request.reference),
         buttons=[
             [
-                Button(ctx.t(f"ev.{v}"), encode("evf", request.id, choice, i))
+                actions.RATE_SATISFIED.button(ctx.t(f"ev.{v}"), request.id, choice, i)
                 for i, v in enumerate(SATISFACTION)
             ]
         ],
     )
 
 
-@router.button("evf")
+@router.button(actions.RATE_SATISFIED)
 async def satisfaction_chosen(ctx: Context, data: ButtonData) -> None:
     request = await _resolved_own(ctx, data.int_arg() or 0)
     solved, satisfied = data.int_arg(1), data.int_arg(2)
@@ -88,7 +90,10 @@ async def satisfaction_chosen(ctx: Context, data: ButtonData) -> None:
         solved=SOLVED[solved],
         satisfaction=SATISFACTION[satisfied],
     )
-    ctx.reply(ctx.t("ev.ask_comment"), buttons=[[Button(ctx.t("core.skip"), encode("evc"))]])
+    ctx.reply(
+        ctx.t("ev.ask_comment"),
+        buttons=[[actions.RATE_SKIP_COMMENT.button(ctx.t("core.skip"))]],
+    )
 
 
 @router.state(S_COMMENT)
@@ -99,7 +104,7 @@ async def comment_typed(ctx: Context) -> None:
     await _finish(ctx, ctx.incoming.text.strip()[:1000])
 
 
-@router.button("evc")
+@router.button(actions.RATE_SKIP_COMMENT)
 async def comment_skipped(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != S_COMMENT:
         await stale_button(ctx)

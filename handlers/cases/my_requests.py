@@ -14,13 +14,14 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotFound
 from bot.messages import Button
+from bot.services.cases import actions, workflow
 from bot.services.cases import lookup as request_service
-from bot.services.cases import workflow
+from bot.services.org import actions as org_actions
 from handlers.cases.render import request_line, timeline
 from handlers.common import show_main_menu, stale_button
 from models import OPEN_STATUSES, Category, Request, RequestStatus
@@ -36,7 +37,7 @@ async def my_command(ctx: Context) -> None:
     await list_requests(ctx)
 
 
-@router.button("my")
+@router.button(actions.MY_REQUESTS)
 async def my_button(ctx: Context, _data: ButtonData) -> None:
     await list_requests(ctx)
 
@@ -46,12 +47,15 @@ async def list_requests(ctx: Context) -> None:
     requests = await request_service.list_for_resident(ctx.session, person_id=ctx.person.id)
     ctx.goto("")
     if not requests:
-        ctx.reply(ctx.t("req.none"), buttons=[[Button(ctx.t("menu.new_request"), encode("new"))]])
+        ctx.reply(
+            ctx.t("req.none"),
+            buttons=[[actions.NEW_REQUEST.button(ctx.t("menu.new_request"))]],
+        )
         return
     rows = []
     for request in requests:
         category = await ctx.session.get(Category, request.category_id)
-        rows.append([Button(request_line(ctx, request, category), encode("rq", request.id))])
+        rows.append([actions.MY_REQUEST.button(request_line(ctx, request, category), request.id)])
     ctx.reply(ctx.t("req.list"), buttons=rows)
 
 
@@ -65,7 +69,7 @@ async def _own(ctx: Context, data: ButtonData) -> tuple[Request, bool]:
     return found
 
 
-@router.button("rq")
+@router.button(actions.MY_REQUEST)
 async def open_request(ctx: Context, data: ButtonData) -> None:
     request, is_reporter = await _own(ctx, data)
     category = await ctx.session.get(Category, request.category_id)
@@ -78,18 +82,18 @@ async def open_request(ctx: Context, data: ButtonData) -> None:
     if is_reporter and request.status in OPEN_STATUSES:
         rows.append(
             [
-                Button(ctx.t("req.add"), encode("radd", request.id)),
-                Button(ctx.t("req.withdraw"), encode("rwd", request.id)),
+                actions.ADD_INFO.button(ctx.t("req.add"), request.id),
+                actions.WITHDRAW.button(ctx.t("req.withdraw"), request.id),
             ]
         )
     if is_reporter and request.status == RequestStatus.resolved:
-        rows.append([Button(ctx.t("ev.rate"), encode("ev", request.id))])
-    rows.append([Button(ctx.t("core.back"), encode("my"))])
+        rows.append([actions.RATE.button(ctx.t("ev.rate"), request.id)])
+    rows.append([actions.MY_REQUESTS.button(ctx.t("core.back"))])
     ctx.goto("")
     ctx.reply(text, buttons=rows)
 
 
-@router.button("radd")
+@router.button(actions.ADD_INFO)
 async def add_info(ctx: Context, data: ButtonData) -> None:
     request, is_reporter = await _own(ctx, data)
     if not is_reporter or request.status not in OPEN_STATUSES:
@@ -97,7 +101,7 @@ async def add_info(ctx: Context, data: ButtonData) -> None:
     ctx.goto(S_ADD, request_id=request.id, texts=[], photos=[])
     ctx.reply(
         ctx.t("req.add_prompt", reference=request.reference),
-        buttons=[[Button(ctx.t("rep.done"), encode("raddok"))]],
+        buttons=[[actions.ADD_INFO_DONE.button(ctx.t("rep.done"))]],
     )
 
 
@@ -115,10 +119,10 @@ async def add_input(ctx: Context) -> None:
     if incoming.voice_file_id:
         photos.append([incoming.voice_file_id, None, "voice"])
     ctx.update_data(texts=texts[:20], photos=photos[:20])
-    ctx.reply(ctx.t("rep.received"), buttons=[[Button(ctx.t("rep.done"), encode("raddok"))]])
+    ctx.reply(ctx.t("rep.received"), buttons=[[actions.ADD_INFO_DONE.button(ctx.t("rep.done"))]])
 
 
-@router.button("raddok")
+@router.button(actions.ADD_INFO_DONE)
 async def add_done(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != S_ADD:
         await stale_button(ctx)
@@ -147,7 +151,7 @@ async def add_done(ctx: Context, _data: ButtonData) -> None:
     show_main_menu(ctx)
 
 
-@router.button("rwd")
+@router.button(actions.WITHDRAW)
 async def withdraw(ctx: Context, data: ButtonData) -> None:
     request, is_reporter = await _own(ctx, data)
     if not is_reporter or request.status not in OPEN_STATUSES:
@@ -155,7 +159,7 @@ async def withdraw(ctx: Context, data: ButtonData) -> None:
     ctx.goto(S_WITHDRAW, request_id=request.id)
     ctx.reply(
         ctx.t("req.withdraw_reason", reference=request.reference),
-        buttons=[[Button(ctx.t("core.cancel"), encode("menu"))]],
+        buttons=[[org_actions.MENU.button(ctx.t("core.cancel"))]],
     )
 
 

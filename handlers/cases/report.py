@@ -23,12 +23,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.messages import Button
-from bot.services.cases import announce, classify, workflow
+from bot.services.cases import actions, announce, classify, workflow
 from bot.services.cases import lookup as request_service
+from bot.services.org import actions as org_actions
 from bot.services.org import people, places
 from handlers.cases.render import status_name, when
 from handlers.common import show_main_menu, stale_button
@@ -48,7 +49,10 @@ MAX_ITEMS = 20
 
 def _done_button(ctx: Context) -> list[list[Button]]:
     return [
-        [Button(ctx.t("rep.done"), encode("rdone")), Button(ctx.t("core.cancel"), encode("menu"))]
+        [
+            actions.REPORT_COLLECTED.button(ctx.t("rep.done")),
+            org_actions.MENU.button(ctx.t("core.cancel")),
+        ]
     ]
 
 
@@ -83,7 +87,7 @@ async def new_command(ctx: Context) -> None:
     await begin(ctx)
 
 
-@router.button("new")
+@router.button(actions.NEW_REQUEST)
 async def new_button(ctx: Context, _data: ButtonData) -> None:
     await begin(ctx)
 
@@ -117,7 +121,7 @@ async def collect(ctx: Context) -> None:
     _collect(ctx)
 
 
-@router.button("rdone")
+@router.button(actions.REPORT_COLLECTED)
 async def collected(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != S_COLLECT:
         await stale_button(ctx)
@@ -140,27 +144,26 @@ async def collected(ctx: Context, _data: ButtonData) -> None:
         return
     rows = [
         [
-            Button(
-                ctx.t("rep.yes_category", category=first.name(ctx.locale)),
-                encode("rcat", first.slug),
+            actions.PICK_CATEGORY.button(
+                ctx.t("rep.yes_category", category=first.name(ctx.locale)), first.slug
             )
         ]
     ]
     others = [categories[s] for s in slugs[1:] if s in categories]
     if others:
-        rows.append([Button(c.name(ctx.locale), encode("rcat", c.slug)) for c in others])
-    rows.append([Button(ctx.t("rep.other_category"), encode("rcats"))])
+        rows.append([actions.PICK_CATEGORY.button(c.name(ctx.locale), c.slug) for c in others])
+    rows.append([actions.ALL_CATEGORIES.button(ctx.t("rep.other_category"))])
     ctx.reply(ctx.t("rep.suggest_category", category=first.name(ctx.locale)), buttons=rows)
 
 
 async def _list_categories(ctx: Context) -> None:
     categories = await request_service.list_categories(ctx.session)
-    buttons = [Button(c.name(ctx.locale), encode("rcat", c.slug)) for c in categories]
+    buttons = [actions.PICK_CATEGORY.button(c.name(ctx.locale), c.slug) for c in categories]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     ctx.reply(ctx.t("rep.choose_category"), buttons=rows)
 
 
-@router.button("rcats")
+@router.button(actions.ALL_CATEGORIES)
 async def category_list(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != S_CATEGORY:
         await stale_button(ctx)
@@ -168,7 +171,7 @@ async def category_list(ctx: Context, _data: ButtonData) -> None:
     await _list_categories(ctx)
 
 
-@router.button("rcat")
+@router.button(actions.PICK_CATEGORY)
 async def category_chosen(ctx: Context, data: ButtonData) -> None:
     category = await request_service.get_category(
         ctx.session, slug=data.args[0] if data.args else ""
@@ -183,8 +186,8 @@ async def category_chosen(ctx: Context, data: ButtonData) -> None:
             ctx.t("rep.ask_place"),
             buttons=[
                 [
-                    Button(ctx.t("rep.place_common"), encode("rplace", "common")),
-                    Button(ctx.t("rep.place_own"), encode("rplace", "own")),
+                    actions.PICK_PLACE.button(ctx.t("rep.place_common"), "common"),
+                    actions.PICK_PLACE.button(ctx.t("rep.place_own"), "own"),
                 ]
             ],
         )
@@ -192,7 +195,7 @@ async def category_chosen(ctx: Context, data: ButtonData) -> None:
     _ask_urgency(ctx)
 
 
-@router.button("rplace")
+@router.button(actions.PICK_PLACE)
 async def place_chosen(ctx: Context, data: ButtonData) -> None:
     place = data.args[0] if data.args else ""
     if ctx.state != S_PLACE or place not in ("common", "own"):
@@ -208,14 +211,14 @@ def _ask_urgency(ctx: Context) -> None:
         ctx.t("rep.ask_urgency"),
         buttons=[
             [
-                Button(ctx.t("rep.ordinary"), encode("rurg", 0)),
-                Button(ctx.t("rep.urgent"), encode("rurg", 1)),
+                actions.PICK_URGENCY.button(ctx.t("rep.ordinary"), 0),
+                actions.PICK_URGENCY.button(ctx.t("rep.urgent"), 1),
             ]
         ],
     )
 
 
-@router.button("rurg")
+@router.button(actions.PICK_URGENCY)
 async def urgency_chosen(ctx: Context, data: ButtonData) -> None:
     value = data.int_arg()
     if ctx.state != S_URGENCY or value not in (0, 1):
@@ -271,13 +274,13 @@ async def _offer_similar(ctx: Context) -> None:
             f"{when(ctx, request.created_at)}"
         )
         rows.append(
-            [Button(ctx.t("rep.me_too", reference=request.reference), encode("rmetoo", request.id))]
+            [actions.ME_TOO.button(ctx.t("rep.me_too", reference=request.reference), request.id)]
         )
-    rows.append([Button(ctx.t("rep.submit_anyway"), encode("rnew"))])
+    rows.append([actions.SUBMIT_ANYWAY.button(ctx.t("rep.submit_anyway"))])
     ctx.reply("\n".join(lines), buttons=rows)
 
 
-@router.button("rnew")
+@router.button(actions.SUBMIT_ANYWAY)
 async def submit_anyway(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != S_SIMILAR:
         await stale_button(ctx)
@@ -285,7 +288,7 @@ async def submit_anyway(ctx: Context, _data: ButtonData) -> None:
     await _confirm(ctx)
 
 
-@router.button("rmetoo")
+@router.button(actions.ME_TOO)
 async def me_too(ctx: Context, data: ButtonData) -> None:
     request = await ctx.session.get(Request, data.int_arg() or 0)
     category = await request_service.get_category(ctx.session, slug=ctx.data.get("category", ""))
@@ -329,14 +332,14 @@ async def _confirm(ctx: Context) -> None:
         summary,
         buttons=[
             [
-                Button(ctx.t("rep.submit"), encode("rsubmit")),
-                Button(ctx.t("core.cancel"), encode("menu")),
+                actions.SUBMIT.button(ctx.t("rep.submit")),
+                org_actions.MENU.button(ctx.t("core.cancel")),
             ]
         ],
     )
 
 
-@router.button("rsubmit")
+@router.button(actions.SUBMIT)
 async def submit(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != S_CONFIRM:
         await stale_button(ctx)

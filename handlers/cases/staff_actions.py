@@ -24,17 +24,14 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotAllowed, NotFound
 from bot.messages import Button
-from bot.services.cases import casework, workflow
+from bot.services.cases import actions, casework, workflow
 from bot.services.cases import lookup as request_service
 from handlers.cases.staff_common import (
-    ACCEPT,
-    RETURN,
-    TRANSFER,
     Action,
     cancel_row,
     from_button,
@@ -66,22 +63,22 @@ async def _do(ctx: Context, data: ButtonData, action: Action, key: str) -> None:
     await show(ctx, request, key=key)
 
 
-@router.button(ACCEPT)
+@router.button(actions.ACCEPT)
 async def accept(ctx: Context, data: ButtonData) -> None:
     await _do(ctx, data, Action.accept, "staff.accepted")
 
 
-@router.button("sst")
+@router.button(actions.START)
 async def start(ctx: Context, data: ButtonData) -> None:
     await _do(ctx, data, Action.start, "staff.started")
 
 
-@router.button("sct")
+@router.button(actions.CONTACT)
 async def contacted(ctx: Context, data: ButtonData) -> None:
     await _do(ctx, data, Action.contact, "staff.contacted")
 
 
-@router.button("scx")
+@router.button(actions.STAFF_CANCEL)
 async def cancel(ctx: Context, _data: ButtonData) -> None:
     ctx.goto("")
     ctx.say("staff.cancelled")
@@ -105,7 +102,7 @@ def _typed(ctx: Context) -> str | None:
     return text[:TEXT_LIMIT]
 
 
-@router.button(RETURN)
+@router.button(actions.RETURN)
 async def return_(ctx: Context, data: ButtonData) -> None:
     await _ask_text(ctx, data, Action.return_, S_RETURN, "staff.return_prompt")
 
@@ -132,9 +129,9 @@ async def return_reason(ctx: Context) -> None:
     )
 
 
-@router.button("snp", "sni")
+@router.button(actions.PUBLIC_NOTE, actions.INTERNAL_NOTE)
 async def note(ctx: Context, data: ButtonData) -> None:
-    internal = data.action == "sni"
+    internal = data.action == actions.INTERNAL_NOTE.wire
     key = "staff.internal_note_prompt" if internal else "staff.public_note_prompt"
     await _ask_text(ctx, data, Action.note, S_NOTE, key)
     visibility = Visibility.internal if internal else Visibility.public
@@ -161,7 +158,7 @@ async def note_text(ctx: Context) -> None:
     await show(ctx, request, key=f"staff.noted_{visibility.value}")
 
 
-@router.button("sai")
+@router.button(actions.ASK_INFO)
 async def ask_info(ctx: Context, data: ButtonData) -> None:
     await _ask_text(ctx, data, Action.ask_info, S_ASK, "staff.ask_prompt")
 
@@ -194,19 +191,19 @@ async def _tree(ctx: Context, request: Request, units: list[OrgUnit], up: int | 
     for unit in units:
         row = []
         if unit.id != request.owner_unit_id:
-            row.append(Button(unit.name(ctx.locale), encode("trfc", request.id, unit.id)))
+            row.append(actions.TRANSFER_TO.button(unit.name(ctx.locale), request.id, unit.id))
         if await casework.has_transfer_children(ctx.session, unit_id=unit.id):
             label = ctx.t("staff.button.drill", unit=unit.name(ctx.locale))
-            row.append(Button(label, encode("trfu", request.id, unit.id)))
+            row.append(actions.TRANSFER_DRILL.button(label, request.id, unit.id))
         if row:
             rows.append(row)
     if up is not None:
-        rows.append([Button(ctx.t("staff.button.up"), encode("trfu", request.id, up))])
+        rows.append([actions.TRANSFER_DRILL.button(ctx.t("staff.button.up"), request.id, up)])
     rows.append(cancel_row(ctx))
     ctx.reply(ctx.t("staff.transfer_prompt"), buttons=rows)
 
 
-@router.button(TRANSFER)
+@router.button(actions.TRANSFER)
 async def transfer(ctx: Context, data: ButtonData) -> None:
     request = await from_button(ctx, data)
     require_status(request, Action.transfer)
@@ -219,7 +216,7 @@ async def transfer(ctx: Context, data: ButtonData) -> None:
         await _tree(ctx, request, roots, None)
 
 
-@router.button("trfu")
+@router.button(actions.TRANSFER_DRILL)
 async def transfer_drill(ctx: Context, data: ButtonData) -> None:
     request = await from_button(ctx, data)
     unit = await ctx.session.get(OrgUnit, data.int_arg(1) or 0)
@@ -235,7 +232,7 @@ async def transfer_drill(ctx: Context, data: ButtonData) -> None:
     await _tree(ctx, request, children, None if is_root else unit.parent_id)
 
 
-@router.button("trfc")
+@router.button(actions.TRANSFER_TO)
 async def transfer_chosen(ctx: Context, data: ButtonData) -> None:
     request = await from_button(ctx, data)
     unit = await ctx.session.get(OrgUnit, data.int_arg(1) or 0)
@@ -259,11 +256,11 @@ async def transfer_chosen(ctx: Context, data: ButtonData) -> None:
 # --- category correction, meeting hint -----------------------------------------------------
 
 
-@router.button("scat")
+@router.button(actions.CHANGE_CATEGORY)
 async def category(ctx: Context, data: ButtonData) -> None:
     request = await from_button(ctx, data)
     rows = [
-        [Button(c.name(ctx.locale), encode("scc", request.id, c.id))]
+        [actions.CATEGORY_CHOSEN.button(c.name(ctx.locale), request.id, c.id)]
         for c in await request_service.list_categories(ctx.session)
         if c.id != request.category_id
     ]
@@ -271,7 +268,7 @@ async def category(ctx: Context, data: ButtonData) -> None:
     ctx.reply(ctx.t("staff.category_prompt", reference=request.reference), buttons=rows)
 
 
-@router.button("scc")
+@router.button(actions.CATEGORY_CHOSEN)
 async def category_chosen(ctx: Context, data: ButtonData) -> None:
     request = await from_button(ctx, data)
     chosen = await ctx.session.get(Category, data.int_arg(1) or 0)

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
-from bot.messages import Button
+from bot.services.cases import actions
 from bot.services.volunteers import tasks
 from bot.services.whistles import summons
 from handlers.cases.staff_common import cancel_row, from_button, from_state
@@ -39,13 +39,15 @@ async def _choose(ctx: Context, request: Request, chosen: list[int]) -> None:
     rows = []
     for unit in await _departments(ctx):
         mark = "✅ " if unit.id in chosen else ""
-        rows.append([Button(mark + unit.name(ctx.locale), encode("swd", request.id, unit.id))])
-    rows.append([Button(ctx.t("staff.button.blow"), encode("swok"))])
+        rows.append(
+            [actions.WHISTLE_DEPARTMENT.button(mark + unit.name(ctx.locale), request.id, unit.id)]
+        )
+    rows.append([actions.WHISTLE_BLOW.button(ctx.t("staff.button.blow"))])
     rows.append(cancel_row(ctx))
     ctx.reply(ctx.t("staff.whistle_prompt", reference=request.reference), buttons=rows)
 
 
-@router.button("swh")
+@router.button(actions.WHISTLE)
 async def whistle(ctx: Context, data: ButtonData) -> None:
     request = await from_button(ctx, data)
     category = await ctx.session.get(Category, request.category_id)
@@ -55,7 +57,7 @@ async def whistle(ctx: Context, data: ButtonData) -> None:
     await _choose(ctx, request, chosen)
 
 
-@router.button("swd")
+@router.button(actions.WHISTLE_DEPARTMENT)
 async def toggle_department(ctx: Context, data: ButtonData) -> None:
     if ctx.state != S_WHISTLE or ctx.data.get("request_id") != data.int_arg():
         await stale_button(ctx)
@@ -71,7 +73,7 @@ async def toggle_department(ctx: Context, data: ButtonData) -> None:
     await _choose(ctx, request, chosen)
 
 
-@router.button("swok")
+@router.button(actions.WHISTLE_BLOW)
 async def blow(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != S_WHISTLE:
         await stale_button(ctx)
@@ -91,7 +93,7 @@ async def blow(ctx: Context, _data: ButtonData) -> None:
     ctx.say("staff.whistle_blown", reference=request.reference, departments="、".join(names))
 
 
-@router.button("stk")
+@router.button(actions.VOLUNTEER_TASK)
 async def volunteer_task(ctx: Context, data: ButtonData) -> None:
     request = await from_button(ctx, data)
     _task, pushed = await tasks.create_from_request(

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.buttons import ButtonData, encode, parse_id
+from bot.buttons import ButtonData, parse_id
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotAllowed, NotFound
 from bot.messages import Button
-from bot.services.cases import queue, workflow
+from bot.services.cases import actions, queue, workflow
 from bot.services.org import scope
 from handlers.cases.render import when
 from handlers.cases.staff_common import from_button, show
@@ -61,12 +61,12 @@ async def show_queue(ctx: Context, page: int) -> None:
             group = item.group
             lines.append(ctx.t(f"staff.group.{group.value}"))
         lines.append(_item_label(ctx, item))
-        rows.append([Button(_item_label(ctx, item), encode("so", item.request.id))])
+        rows.append([actions.QUEUE_OPEN.button(_item_label(ctx, item), item.request.id)])
     nav = []
     if found.page > 0:
-        nav.append(Button(ctx.t("staff.button.previous"), encode("sq", found.page - 1)))
+        nav.append(actions.QUEUE.button(ctx.t("staff.button.previous"), found.page - 1))
     if found.page + 1 < found.pages:
-        nav.append(Button(ctx.t("staff.button.next"), encode("sq", found.page + 1)))
+        nav.append(actions.QUEUE.button(ctx.t("staff.button.next"), found.page + 1))
     if nav:
         rows.append(nav)
     ctx.reply("\n".join(lines), buttons=rows)
@@ -78,12 +78,12 @@ async def queue_command(ctx: Context) -> None:
     await show_queue(ctx, page - 1 if page else 0)
 
 
-@router.button("sq")
+@router.button(actions.QUEUE)
 async def queue_page(ctx: Context, data: ButtonData) -> None:
     await show_queue(ctx, data.int_arg() or 0)
 
 
-@router.button("so")
+@router.button(actions.QUEUE_OPEN)
 async def open_request(ctx: Context, data: ButtonData) -> None:
     await show(ctx, await from_button(ctx, data))
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonAction, ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotAllowed
 from bot.messages import Button
-from bot.services.cases import casework, queue, workflow
+from bot.services.cases import actions, casework, queue, workflow
 from handlers.cases.staff_common import (
     Action,
     cancel_row,
@@ -45,11 +45,11 @@ S_MERGE = "staff.merge"
 MAX_ITEMS = 20
 
 
-def _done_rows(ctx: Context, action: str) -> list[list[Button]]:
-    return [[Button(ctx.t("staff.button.done"), encode(action))], cancel_row(ctx)]
+def _done_rows(ctx: Context, done: ButtonAction) -> list[list[Button]]:
+    return [[done.button(ctx.t("staff.button.done"))], cancel_row(ctx)]
 
 
-def _collect(ctx: Context, done: str) -> None:
+def _collect(ctx: Context, done: ButtonAction) -> None:
     """Keep the texts and photos sent in a collecting state."""
     incoming = ctx.incoming
     if incoming.kind not in ("text", "photo"):
@@ -75,19 +75,19 @@ async def _may_work(ctx: Context, data: ButtonData, action: Action) -> int:
     return request.id
 
 
-@router.button("sph")
+@router.button(actions.ADD_PHOTOS)
 async def photos(ctx: Context, data: ButtonData) -> None:
     request_id = await _may_work(ctx, data, Action.note)
     ctx.goto(S_PHOTOS, request_id=request_id, texts=[], photos=[])
-    ctx.reply(ctx.t("staff.photos_prompt"), buttons=_done_rows(ctx, "sphok"))
+    ctx.reply(ctx.t("staff.photos_prompt"), buttons=_done_rows(ctx, actions.ADD_PHOTOS_DONE))
 
 
 @router.state(S_PHOTOS)
 async def photos_input(ctx: Context) -> None:
-    _collect(ctx, "sphok")
+    _collect(ctx, actions.ADD_PHOTOS_DONE)
 
 
-@router.button("sphok")
+@router.button(actions.ADD_PHOTOS_DONE)
 async def photos_done(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != S_PHOTOS:
         await stale_button(ctx)
@@ -109,19 +109,19 @@ async def photos_done(ctx: Context, _data: ButtonData) -> None:
     await show(ctx, request, key="staff.photos_added")
 
 
-@router.button("srs")
+@router.button(actions.RESOLVE)
 async def resolve(ctx: Context, data: ButtonData) -> None:
     request_id = await _may_work(ctx, data, Action.resolve)
     ctx.goto(S_RESOLVE, request_id=request_id, texts=[], photos=[])
-    ctx.reply(ctx.t("staff.resolve_prompt"), buttons=_done_rows(ctx, "srsok"))
+    ctx.reply(ctx.t("staff.resolve_prompt"), buttons=_done_rows(ctx, actions.RESOLVE_DONE))
 
 
 @router.state(S_RESOLVE)
 async def resolve_input(ctx: Context) -> None:
-    _collect(ctx, "srsok")
+    _collect(ctx, actions.RESOLVE_DONE)
 
 
-@router.button("srsok")
+@router.button(actions.RESOLVE_DONE)
 async def resolve_done(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != S_RESOLVE:
         await stale_button(ctx)
@@ -144,7 +144,7 @@ async def resolve_done(ctx: Context, _data: ButtonData) -> None:
     await show(ctx, request, key="staff.resolved")
 
 
-@router.button("smg")
+@router.button(actions.MERGE)
 async def merge(ctx: Context, data: ButtonData) -> None:
     request_id = await _may_work(ctx, data, Action.merge)
     ctx.goto(S_MERGE, request_id=request_id)

@@ -15,12 +15,12 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotAllowed
 from bot.messages import Button
-from bot.services.comms import broadcast
+from bot.services.comms import actions, broadcast
 from bot.services.org import rights
 
 router = Router()
@@ -59,8 +59,8 @@ async def text_given(ctx: Context) -> None:
         photo=photo,
         buttons=[
             [
-                Button(ctx.t("admin.button.send"), encode("amsend", draft.id)),
-                Button(ctx.t("admin.button.cancel"), encode("amstop", draft.id)),
+                actions.SEND.button(ctx.t("admin.button.send"), draft.id),
+                actions.STOP.button(ctx.t("admin.button.cancel"), draft.id),
             ]
         ],
     )
@@ -69,13 +69,13 @@ async def text_given(ctx: Context) -> None:
 def _progress_buttons(ctx: Context, broadcast_id: int) -> list[list[Button]]:
     return [
         [
-            Button(ctx.t("admin.button.progress"), encode("amprog", broadcast_id)),
-            Button(ctx.t("admin.button.stop"), encode("amstop", broadcast_id)),
+            actions.PROGRESS.button(ctx.t("admin.button.progress"), broadcast_id),
+            actions.STOP.button(ctx.t("admin.button.stop"), broadcast_id),
         ]
     ]
 
 
-@router.button("amsend")
+@router.button(actions.SEND)
 async def send(ctx: Context, data: ButtonData) -> None:
     sent = await broadcast.send(
         ctx.session,
@@ -90,7 +90,7 @@ async def send(ctx: Context, data: ButtonData) -> None:
     )
 
 
-@router.button("amprog")
+@router.button(actions.PROGRESS)
 async def show_progress(ctx: Context, data: ButtonData) -> None:
     item, progress = await broadcast.get_progress(
         ctx.session, broadcast_id=data.int_arg() or 0, actor=ctx.person, now=ctx.now
@@ -109,7 +109,7 @@ async def show_progress(ctx: Context, data: ButtonData) -> None:
     message.edit_message_id = ctx.incoming.message_id  # update the progress message in place
 
 
-@router.button("amstop")
+@router.button(actions.STOP)
 async def stop(ctx: Context, data: ButtonData) -> None:
     stopped = await broadcast.cancel(
         ctx.session, broadcast_id=data.int_arg() or 0, actor=ctx.person, now=ctx.now

@@ -16,12 +16,12 @@ Every press re-reads the person's rights over the compound's workstation.
 
 from __future__ import annotations
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotAllowed, NotFound
 from bot.messages import Button
-from bot.services.dispatch import upkeep
+from bot.services.dispatch import actions, upkeep
 from bot.services.org import scope
 from handlers.common import cancel_row, stale_button
 from models import Compound
@@ -75,18 +75,18 @@ async def name_typed(ctx: Context) -> None:
 
 
 def _offer(ctx: Context, compounds: list[Compound]) -> None:
-    rows = [[Button(c.name(ctx.locale), encode("upk", c.id))] for c in compounds]
+    rows = [[actions.UPKEEP_COMPOUND.button(c.name(ctx.locale), c.id)] for c in compounds]
     ctx.reply(ctx.t("upkeep.pick"), buttons=rows)
 
 
-@router.button("upk")
+@router.button(actions.UPKEEP_COMPOUND)
 async def open_compound(ctx: Context, data: ButtonData) -> None:
     await show(ctx, await _compound(ctx, data))
 
 
-@router.button("upkc")
+@router.button(actions.UPKEEP_SET)
 async def change(ctx: Context, data: ButtonData) -> None:
-    """upkc:<compound id>:<check>:<week | month | off | on>"""
+    """A compound's check set to week / month / off / on."""
     compound = await _compound(ctx, data)
     kind, how = (*data.args, "", "")[1:3]
     every, active = CHANGES.get(how, (None, None))
@@ -127,8 +127,8 @@ async def show(ctx: Context, compound: Compound) -> None:
 
 
 def _button(ctx: Context, compound: Compound, kind: str, how: str, check: str) -> Button:
-    return Button(
-        ctx.t(f"upkeep.button.{how}", check=check), encode("upkc", compound.id, kind, how)
+    return actions.UPKEEP_SET.button(
+        ctx.t(f"upkeep.button.{how}", check=check), compound.id, kind, how
     )
 
 

@@ -25,12 +25,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotAllowed, NotFound
-from bot.messages import Button
-from bot.services.meetings import convene
+from bot.services.meetings import actions, convene
 from bot.services.org import places, scope
 from handlers.common import cancel_row, stale_button
 from handlers.meetings.common import check_scope
@@ -88,7 +87,7 @@ async def begin(ctx: Context, *, kind: MeetingKind, request: Request | None) -> 
     rows = []
     if request is not None:
         ctx.update_data(title=(request.title or request.description)[:100])
-        rows.append([Button(ctx.t("meeting.button.use_title"), encode("mttp"))])
+        rows.append([actions.TOPIC_FROM_REQUEST.button(ctx.t("meeting.button.use_title"))])
         ctx.say("meeting.linked", reference=request.reference)
     rows.append(cancel_row(ctx))
     key = "meeting.ask_topic_poll" if kind == MeetingKind.poll else "meeting.ask_topic"
@@ -103,7 +102,7 @@ async def meeting_command(ctx: Context) -> None:
     await begin(ctx, kind=kind, request=request)
 
 
-@router.button("mtnew")
+@router.button(actions.CONVENE)
 async def meeting_from_request(ctx: Context, data: ButtonData) -> None:
     """The "convene a meeting" action on a request (for the staff view's buttons)."""
     request = await ctx.session.get(Request, data.int_arg() or 0)
@@ -123,7 +122,7 @@ async def topic_typed(ctx: Context) -> None:
     await ask_scope(ctx)
 
 
-@router.button("mttp")
+@router.button(actions.TOPIC_FROM_REQUEST)
 async def topic_from_request(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != S_TOPIC or not ctx.data.get("title"):
         await stale_button(ctx)
@@ -155,7 +154,7 @@ async def compound_typed(ctx: Context) -> None:
     if not found:
         ctx.reply(ctx.t("meeting.compound_not_found"), buttons=[cancel_row(ctx)])
         return
-    rows = [[Button(c.name(ctx.locale), encode("mtcp", c.id))] for c in found]
+    rows = [[actions.PICK_COMPOUND.button(c.name(ctx.locale), c.id)] for c in found]
     ctx.reply(ctx.t("meeting.pick_compound"), buttons=[*rows, cancel_row(ctx)])
 
 
@@ -163,7 +162,7 @@ def _in_flow(ctx: Context) -> bool:
     return ctx.state.startswith("mt.") and bool(ctx.data.get("topic"))
 
 
-@router.button("mtcp")
+@router.button(actions.PICK_COMPOUND)
 async def compound_chosen(ctx: Context, data: ButtonData) -> None:
     compound = await ctx.session.get(Compound, data.int_arg() or 0)
     if compound is None or not _in_flow(ctx):
@@ -176,10 +175,13 @@ async def ask_building(ctx: Context, compound: Compound) -> None:
     """The compound's buildings, and the whole compound."""
     buildings = await places.list_buildings(ctx.session, compound_id=compound.id)
     labels = [
-        Button(places.building_label(b, ctx.locale), encode("mtsc", "b", b.id)) for b in buildings
+        actions.PICK_SCOPE.button(places.building_label(b, ctx.locale), "b", b.id)
+        for b in buildings
     ]
     rows = [labels[i : i + 3] for i in range(0, len(labels), 3)]
-    rows.append([Button(ctx.t("meeting.button.whole_compound"), encode("mtsc", "c", compound.id))])
+    rows.append(
+        [actions.PICK_SCOPE.button(ctx.t("meeting.button.whole_compound"), "c", compound.id)]
+    )
     ctx.conversation.state = S_COMPOUND
     ctx.reply(
         ctx.t("meeting.pick_building", compound=compound.name(ctx.locale)),
@@ -191,15 +193,14 @@ async def ask_building_scope(ctx: Context, building: Building) -> None:
     """The whole building or some of its units."""
     ctx.conversation.state = S_COMPOUND
     rows = [
-        [Button(ctx.t("meeting.button.whole_building"), encode("mtsc", "w", building.id))],
-        [Button(ctx.t("meeting.button.some_units"), encode("mtsc", "u", building.id))],
+        [actions.PICK_SCOPE.button(ctx.t("meeting.button.whole_building"), "w", building.id)],
+        [actions.PICK_SCOPE.button(ctx.t("meeting.button.some_units"), "u", building.id)],
     ]
     if building.compound_id:
         rows.append(
             [
-                Button(
-                    ctx.t("meeting.button.whole_compound"),
-                    encode("mtsc", "c", building.compound_id),
+                actions.PICK_SCOPE.button(
+                    ctx.t("meeting.button.whole_compound"), "c", building.compound_id
                 )
             ]
         )
@@ -209,7 +210,7 @@ async def ask_building_scope(ctx: Context, building: Building) -> None:
     )
 
 
-@router.button("mtsc")
+@router.button(actions.PICK_SCOPE)
 async def scope_chosen(ctx: Context, data: ButtonData) -> None:
     kind, target = (data.args[0] if data.args else ""), data.int_arg(1) or 0
     if not _in_flow(ctx) or kind not in ("b", "w", "u", "c"):
@@ -242,18 +243,17 @@ async def ask_units(ctx: Context, building: Building) -> None:
     """Toggle buttons for the building's units, then 确定."""
     chosen = set(ctx.data.get("units", []))
     buttons = [
-        Button(
-            ("✅ " if str(n) in chosen else "") + ctx.t("meeting.unit", n=n),
-            encode("mtun", building.id, n),
+        actions.PICK_UNIT.button(
+            ("✅ " if str(n) in chosen else "") + ctx.t("meeting.unit", n=n), building.id, n
         )
         for n in range(1, max(building.units, 1) + 1)
     ]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    rows.append([Button(ctx.t("meeting.button.units_done"), encode("mtud"))])
+    rows.append([actions.UNITS_DONE.button(ctx.t("meeting.button.units_done"))])
     ctx.reply(ctx.t("meeting.pick_units"), buttons=[*rows, cancel_row(ctx)])
 
 
-@router.button("mtun")
+@router.button(actions.PICK_UNIT)
 async def unit_toggled(ctx: Context, data: ButtonData) -> None:
     building = await ctx.session.get(Building, data.int_arg() or 0)
     number = data.int_arg(1)
@@ -273,7 +273,7 @@ async def unit_toggled(ctx: Context, data: ButtonData) -> None:
     await ask_units(ctx, building)
 
 
-@router.button("mtud")
+@router.button(actions.UNITS_DONE)
 async def units_done(ctx: Context, _data: ButtonData) -> None:
     if not _in_flow(ctx) or ctx.data.get("scope") != "units":
         await stale_button(ctx)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
-from bot.messages import Button
+from bot.services.meetings import actions, views
 from bot.services.meetings import convene as meetings
-from bot.services.meetings import views
 from bot.services.org import places
 from handlers.cases.render import when
 from handlers.common import cancel_row, stale_button
@@ -32,8 +31,8 @@ async def ask_place(ctx: Context) -> None:
     ctx.conversation.state = S_PLACE
     rows = [
         [
-            Button(ctx.t("meeting.place.door"), encode("mtpl", "door")),
-            Button(ctx.t("meeting.place.square"), encode("mtpl", "square")),
+            actions.PICK_PLACE.button(ctx.t("meeting.place.door"), "door"),
+            actions.PICK_PLACE.button(ctx.t("meeting.place.square"), "square"),
         ],
         cancel_row(ctx),
     ]
@@ -50,7 +49,7 @@ async def place_typed(ctx: Context) -> None:
     ask_when(ctx)
 
 
-@router.button("mtpl")
+@router.button(actions.PICK_PLACE)
 async def place_chosen(ctx: Context, data: ButtonData) -> None:
     which = data.args[0] if data.args else ""
     if ctx.state != S_PLACE or which not in ("door", "square"):
@@ -98,7 +97,7 @@ async def ask_confirm(ctx: Context) -> None:
         starts = datetime.fromisoformat(ctx.data["starts_at"]).astimezone(ctx.settings.tz)
         lines.append(ctx.t("meeting.place_line", place=ctx.data.get("place", "")))
         lines.append(ctx.t("meeting.when_line", when=when(ctx, starts)))
-    rows = [[Button(ctx.t("meeting.button.send"), encode("mtgo"))], cancel_row(ctx)]
+    rows = [[actions.SEND.button(ctx.t("meeting.button.send"))], cancel_row(ctx)]
     ctx.reply("\n".join(lines), buttons=rows)
 
 
@@ -114,7 +113,7 @@ def scope_label(ctx: Context, found: meetings.Scope) -> str:
     return ctx.t("meeting.scope.units", compound=name, building=building, units=units)
 
 
-@router.button("mtgo")
+@router.button(actions.SEND)
 async def convene(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != S_CONFIRM or not ctx.data.get("topic"):
         await stale_button(ctx)

@@ -16,11 +16,11 @@ Polls are run from handlers/meeting_polls.py. Every state answers /cancel.
 
 from __future__ import annotations
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.messages import Button
-from bot.services.meetings import ballots, cards, convene
+from bot.services.meetings import actions, ballots, cards, convene
 from bot.services.meetings import notice as qr
 from bot.services.meetings import views as meeting_views
 from handlers.cases.render import when
@@ -72,37 +72,43 @@ async def show_manage(ctx: Context, meeting: Meeting) -> None:
         )
         if poll.status == PollStatus.draft:
             rows.append(
-                [Button(ctx.t("meeting.button.open_poll", id=poll.id), encode("mtpo", poll.id))]
+                [actions.OPEN_POLL.button(ctx.t("meeting.button.open_poll", id=poll.id), poll.id)]
             )
         elif poll.status == PollStatus.open:
             rows.append(
                 [
-                    Button(
-                        ctx.t("meeting.button.poll_status", id=poll.id), encode("mtps", poll.id)
+                    actions.POLL_STATUS.button(
+                        ctx.t("meeting.button.poll_status", id=poll.id), poll.id
                     ),
-                    Button(ctx.t("meeting.button.close_poll", id=poll.id), encode("mtpc", poll.id)),
+                    actions.CLOSE_POLL.button(
+                        ctx.t("meeting.button.close_poll", id=poll.id), poll.id
+                    ),
                 ]
             )
         else:
             rows.append(
-                [Button(ctx.t("meeting.button.poll_result", id=poll.id), encode("mtps", poll.id))]
+                [
+                    actions.POLL_STATUS.button(
+                        ctx.t("meeting.button.poll_result", id=poll.id), poll.id
+                    )
+                ]
             )
     if meeting.status == MeetingStatus.scheduled:
         rows.append(
             [
-                Button(ctx.t("meeting.button.new_poll"), encode("mtpn", meeting.id)),
-                Button(ctx.t("meeting.button.households"), encode("mthh", meeting.id)),
+                actions.NEW_POLL.button(ctx.t("meeting.button.new_poll"), meeting.id),
+                actions.HOUSEHOLDS.button(ctx.t("meeting.button.households"), meeting.id),
             ]
         )
         rows.append(
             [
-                Button(ctx.t("meeting.button.minutes"), encode("mtmin", meeting.id)),
-                Button(ctx.t("meeting.button.outcome"), encode("mtout", meeting.id)),
+                actions.MINUTES.button(ctx.t("meeting.button.minutes"), meeting.id),
+                actions.OUTCOME.button(ctx.t("meeting.button.outcome"), meeting.id),
             ]
         )
-        rows.append([Button(ctx.t("meeting.button.call_off"), encode("mtcx", meeting.id))])
+        rows.append([actions.CALL_OFF.button(ctx.t("meeting.button.call_off"), meeting.id)])
     if meeting.kind == MeetingKind.meeting and meeting.status != MeetingStatus.cancelled:
-        rows.append([Button(ctx.t("meeting.button.notice"), encode("mtqr", meeting.id))])
+        rows.append([actions.NOTICE.button(ctx.t("meeting.button.notice"), meeting.id)])
     ctx.reply("\n".join(lines), buttons=rows)
 
 
@@ -131,14 +137,14 @@ async def send_notice(ctx: Context, meeting: Meeting) -> None:
     )
 
 
-@router.button("mtqr")
+@router.button(actions.NOTICE)
 async def notice(ctx: Context, data: ButtonData) -> None:
     meeting = await _meeting(ctx, data)
     convene.refuse_cancelled(meeting)
     await send_notice(ctx, meeting)
 
 
-@router.button("mthh")
+@router.button(actions.HOUSEHOLDS)
 async def households(ctx: Context, data: ButtonData) -> None:
     """Every registered household, who lives there and what each answered."""
     meeting = await _meeting(ctx, data)
@@ -167,16 +173,16 @@ async def households(ctx: Context, data: ButtonData) -> None:
         views = [inv.view_text for _, inv in row.members if inv.view_text]
         lines += [ctx.t("meeting.view_line", view=v) for v in views]
     lines.append(ctx.t("meeting.unregistered", n=report.unregistered))
-    rows = [[Button(ctx.t("meeting.button.back"), encode("mtv", meeting.id))]]
+    rows = [[actions.OPEN.button(ctx.t("meeting.button.back"), meeting.id)]]
     if report.unregistered and meeting.kind == MeetingKind.meeting:
-        rows.insert(0, [Button(ctx.t("meeting.button.notice"), encode("mtqr", meeting.id))])
+        rows.insert(0, [actions.NOTICE.button(ctx.t("meeting.button.notice"), meeting.id)])
     ctx.reply("\n".join(lines), buttons=rows)
 
 
 # --- minutes and outcome ------------------------------------------------------------------------
 
 
-@router.button("mtmin")
+@router.button(actions.MINUTES)
 async def minutes(ctx: Context, data: ButtonData) -> None:
     meeting = await _meeting(ctx, data)
     convene.refuse_cancelled(meeting)
@@ -198,7 +204,7 @@ async def minutes_typed(ctx: Context) -> None:
     await show_manage(ctx, meeting)
 
 
-@router.button("mtout")
+@router.button(actions.OUTCOME)
 async def outcome(ctx: Context, data: ButtonData) -> None:
     meeting = await _meeting(ctx, data)
     convene.require_scheduled(meeting)
@@ -215,7 +221,10 @@ async def decision_typed(ctx: Context) -> None:
     await _meeting(ctx)
     ctx.update_data(decision=text[:TEXT_LIMIT])
     ctx.conversation.state = S_ACTIONS
-    rows = [[Button(ctx.t("meeting.button.no_actions"), encode("mtna"))], cancel_row(ctx)]
+    rows = [
+        [actions.NO_ACTIONS.button(ctx.t("meeting.button.no_actions"))],
+        cancel_row(ctx),
+    ]
     ctx.reply(ctx.t("meeting.ask_actions"), buttons=rows)
 
 
@@ -228,7 +237,7 @@ async def actions_typed(ctx: Context) -> None:
     await _record(ctx, text[:TEXT_LIMIT])
 
 
-@router.button("mtna")
+@router.button(actions.NO_ACTIONS)
 async def no_actions(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != S_ACTIONS:
         await stale_button(ctx)
@@ -258,7 +267,7 @@ async def _record(ctx: Context, actions: str) -> None:
 # --- calling it off -----------------------------------------------------------------------------
 
 
-@router.button("mtcx")
+@router.button(actions.CALL_OFF)
 async def call_off(ctx: Context, data: ButtonData) -> None:
     """Ask why (the reason goes to the residents) before calling the meeting off."""
     meeting = await _meeting(ctx, data)
@@ -266,8 +275,8 @@ async def call_off(ctx: Context, data: ButtonData) -> None:
     invited = len(await convene.invitee_ids(ctx.session, meeting=meeting))
     ctx.goto(S_CANCEL, meeting_id=meeting.id)
     rows = [
-        [Button(ctx.t("meeting.button.call_off_now"), encode("mtcxy"))],
-        [Button(ctx.t("meeting.button.keep"), encode("mtv", meeting.id))],
+        [actions.CALL_OFF_NOW.button(ctx.t("meeting.button.call_off_now"))],
+        [actions.OPEN.button(ctx.t("meeting.button.keep"), meeting.id)],
     ]
     ctx.reply(
         ctx.t("meeting.ask_call_off", id=meeting.id, topic=meeting.topic, n=invited), buttons=rows
@@ -283,7 +292,7 @@ async def call_off_reason(ctx: Context) -> None:
     await _call_off(ctx, text[:TEXT_LIMIT])
 
 
-@router.button("mtcxy")
+@router.button(actions.CALL_OFF_NOW)
 async def call_off_now(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != S_CANCEL:
         await stale_button(ctx)

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.buttons import ButtonData, encode, parse_id
+from bot.buttons import ButtonData, parse_id
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotFound
-from bot.messages import Button
-from bot.services.meetings import ballots, cards, convene
+from bot.services.meetings import actions, ballots, cards, convene
 from bot.services.meetings.poll_rules import Result
 from handlers.cases.render import when
 from handlers.common import cancel_row, stale_button
@@ -41,7 +40,7 @@ S_CLOSING = "mt.poll_close"
 # --- polls ------------------------------------------------------------------------------------
 
 
-@router.button("mtpn")
+@router.button(actions.NEW_POLL)
 async def new_poll(ctx: Context, data: ButtonData) -> None:
     meeting = await _meeting(ctx, data)
     convene.require_scheduled(meeting)
@@ -58,13 +57,13 @@ async def question_typed(ctx: Context) -> None:
     await _meeting(ctx)
     ctx.update_data(question=question[:300])
     rows = [
-        [Button(ctx.t(f"meeting.rule.{rule.value}"), encode("mtpr", rule.value))]
+        [actions.POLL_RULE.button(ctx.t(f"meeting.rule.{rule.value}"), rule.value)]
         for rule in PollRule
     ]
     ctx.reply(ctx.t("meeting.ask_rule"), buttons=[*rows, cancel_row(ctx)])
 
 
-@router.button("mtpr")
+@router.button(actions.POLL_RULE)
 async def rule_chosen(ctx: Context, data: ButtonData) -> None:
     value = data.args[0] if data.args else ""
     if (
@@ -96,13 +95,13 @@ async def option_typed(ctx: Context) -> None:
     options = await ballots.list_options(ctx.session, poll_id=poll.id)
     listing = "\n".join(f"{n}. {o.text}" for n, o in enumerate(options, start=1))
     rows = [
-        [Button(ctx.t("meeting.button.options_done"), encode("mtod", poll.id))],
+        [actions.OPTIONS_DONE.button(ctx.t("meeting.button.options_done"), poll.id)],
         cancel_row(ctx),
     ]
     ctx.reply(ctx.t("meeting.options_so_far", options=listing), buttons=rows)
 
 
-@router.button("mtod")
+@router.button(actions.OPTIONS_DONE)
 async def options_done(ctx: Context, data: ButtonData) -> None:
     poll, meeting = await ballots.get_managed(
         ctx.session, poll_id=data.int_arg() or 0, person=ctx.person
@@ -118,17 +117,17 @@ async def options_done(ctx: Context, data: ButtonData) -> None:
 async def ask_closing(ctx: Context, poll: Poll) -> None:
     ctx.goto(S_CLOSING, poll_id=poll.id)
     rows = [
-        [Button(ctx.t("meeting.button.close_by_hand"), encode("mtpoh", poll.id, 0))],
+        [actions.OPEN_POLL_FOR.button(ctx.t("meeting.button.close_by_hand"), poll.id, 0)],
         [
-            Button(ctx.t("meeting.button.close_in_hour"), encode("mtpoh", poll.id, 60)),
-            Button(ctx.t("meeting.button.close_in_day"), encode("mtpoh", poll.id, 1440)),
+            actions.OPEN_POLL_FOR.button(ctx.t("meeting.button.close_in_hour"), poll.id, 60),
+            actions.OPEN_POLL_FOR.button(ctx.t("meeting.button.close_in_day"), poll.id, 1440),
         ],
         cancel_row(ctx),
     ]
     ctx.reply(ctx.t("meeting.ask_closing"), buttons=rows)
 
 
-@router.button("mtpo")
+@router.button(actions.OPEN_POLL)
 async def open_poll_button(ctx: Context, data: ButtonData) -> None:
     poll, _meeting_row = await ballots.get_managed(
         ctx.session, poll_id=data.int_arg() or 0, person=ctx.person
@@ -148,7 +147,7 @@ async def _open(ctx: Context, poll: Poll, minutes: int | None) -> None:
     ctx.say("meeting.poll_opened", id=poll.id, sent=sent, closing=closing)
 
 
-@router.button("mtpoh")
+@router.button(actions.OPEN_POLL_FOR)
 async def open_poll_chosen(ctx: Context, data: ButtonData) -> None:
     poll, _meeting_row = await ballots.get_managed(
         ctx.session, poll_id=data.int_arg() or 0, person=ctx.person
@@ -183,7 +182,7 @@ async def open_poll_command(ctx: Context) -> None:
     await _open(ctx, poll, None)
 
 
-@router.button("mtpc")
+@router.button(actions.CLOSE_POLL)
 async def close_poll_button(ctx: Context, data: ButtonData) -> None:
     await _close(ctx, data.int_arg() or 0)
 
@@ -203,17 +202,17 @@ async def _close(ctx: Context, poll_id: int) -> None:
     ctx.goto("")
     ctx.reply(
         cards.result_text(poll, options, result, ctx.locale),
-        buttons=[[Button(ctx.t("meeting.button.back"), encode("mtv", meeting.id))]],
+        buttons=[[actions.OPEN.button(ctx.t("meeting.button.back"), meeting.id)]],
     )
 
 
-@router.button("mtps")
+@router.button(actions.POLL_STATUS)
 async def poll_status(ctx: Context, data: ButtonData) -> None:
     """While open: participation and who answered per household; once closed: the result."""
     poll, meeting = await ballots.get_managed(
         ctx.session, poll_id=data.int_arg() or 0, person=ctx.person
     )
-    back = [[Button(ctx.t("meeting.button.back"), encode("mtv", meeting.id))]]
+    back = [[actions.OPEN.button(ctx.t("meeting.button.back"), meeting.id)]]
     if poll.status == PollStatus.closed and poll.result is not None:
         options = await ballots.list_options(ctx.session, poll_id=poll.id)
         result = Result.from_dict(poll.result)

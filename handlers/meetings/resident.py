@@ -12,12 +12,13 @@ The view state answers /cancel. Every press re-checks that the presser lives in 
 
 from __future__ import annotations
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotFound
 from bot.messages import Button
-from bot.services.meetings import ballots, cards, convene, notice, views
+from bot.services.meetings import actions, ballots, cards, convene, notice, views
+from bot.services.org import actions as org_actions
 from bot.services.org import people
 from handlers.common import stale_button
 from handlers.meetings.manage import show_manage
@@ -43,7 +44,7 @@ async def _meeting(ctx: Context, meeting_id: int) -> Meeting:
     return meeting
 
 
-@router.button("mtv")
+@router.button(actions.OPEN)
 async def open_meeting(ctx: Context, data: ButtonData) -> None:
     meeting = await _meeting(ctx, data.int_arg() or 0)
     if await convene.may_manage(ctx.session, meeting=meeting, person=ctx.person):
@@ -80,7 +81,7 @@ async def show_resident(ctx: Context, meeting: Meeting) -> None:
     scheduled = meeting.status == MeetingStatus.scheduled
     rows = cards.rsvp_buttons(meeting, ctx.locale) if scheduled else []
     if convene.check_in_open(meeting, ctx.now) and invitation.checked_in_at is None:
-        rows.append([Button(ctx.t("meeting.button.check_in"), encode(cards.CHECK_IN, meeting.id))])
+        rows.append([actions.CHECK_IN.button(ctx.t("meeting.button.check_in"), meeting.id)])
     ctx.reply("\n".join(lines), buttons=rows)
     for poll in await ballots.list_polls(ctx.session, meeting_id=meeting.id):
         if poll.status == PollStatus.open:
@@ -89,7 +90,7 @@ async def show_resident(ctx: Context, meeting: Meeting) -> None:
             ctx.reply(ballot.text, buttons=ballot.buttons)
 
 
-@router.button(cards.RSVP)
+@router.button(actions.RSVP)
 async def rsvp(ctx: Context, data: ButtonData) -> None:
     code = data.args[1] if len(data.args) > 1 else ""
     if code not in cards.RSVP_CODES:
@@ -101,7 +102,8 @@ async def rsvp(ctx: Context, data: ButtonData) -> None:
         await convene.invitation_for(ctx.session, meeting=meeting, person=ctx.person, now=ctx.now)
         ctx.goto(S_VIEW, meeting_id=meeting.id)
         ctx.reply(
-            ctx.t("meeting.ask_view"), buttons=[[Button(ctx.t("core.cancel"), encode("menu"))]]
+            ctx.t("meeting.ask_view"),
+            buttons=[[org_actions.MENU.button(ctx.t("core.cancel"))]],
         )
         return
     response = Rsvp(cards.RSVP_CODES[code])
@@ -134,7 +136,7 @@ async def view_typed(ctx: Context) -> None:
     ctx.say("meeting.answered.view", topic=meeting.topic)
 
 
-@router.button(cards.CHECK_IN)
+@router.button(actions.CHECK_IN)
 async def check_in_button(ctx: Context, data: ButtonData) -> None:
     meeting = await convene.get_open(ctx.session, meeting_id=data.int_arg() or 0)
     await _check_in(ctx, meeting)
@@ -167,7 +169,7 @@ async def start_payload(ctx: Context, payload: str) -> None:
     await show_resident(ctx, meeting)
 
 
-@router.button(cards.VOTE)
+@router.button(actions.VOTE)
 async def vote(ctx: Context, data: ButtonData) -> None:
     cast = await ballots.cast_vote(
         ctx.session,
@@ -201,5 +203,5 @@ async def list_meetings(ctx: Context) -> None:
             lines.append(label)
             if meeting.status == MeetingStatus.cancelled:  # listed with the past ones
                 lines.append(ctx.t("meeting.status.cancelled"))
-            rows.append([Button(label.splitlines()[0][:60], encode("mtv", meeting.id))])
+            rows.append([actions.OPEN.button(label.splitlines()[0][:60], meeting.id)])
     ctx.reply("\n".join(lines), buttons=rows)

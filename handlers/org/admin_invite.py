@@ -21,12 +21,11 @@ from __future__ import annotations
 import asyncio
 
 from bot import files
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotAllowed, NotFound
-from bot.messages import Button
-from bot.services.org import invite_links, rights
+from bot.services.org import actions, invite_links, rights
 from handlers.common import cancel_row
 from handlers.org.admin import admin_unit, export_dir
 from models import OrgUnit, Role
@@ -44,7 +43,7 @@ async def invite(ctx: Context) -> None:
         await admin_unit(ctx, None)  # an admin somewhere, or refused
         ctx.goto("")
         rows = [
-            [Button(ctx.t(f"admin.role.{role.value}"), encode("ainr", role.value))]
+            [actions.INVITE_ROLE.button(ctx.t(f"admin.role.{role.value}"), role.value)]
             for role in rights.GRANTABLE
         ]
         ctx.reply(ctx.t("admin.invite.pick_role"), buttons=[*rows, cancel_row(ctx)])
@@ -58,9 +57,9 @@ async def invite(ctx: Context) -> None:
     await _make(ctx, role, unit, leader=len(parts) == 3)
 
 
-@router.button("ainr")
+@router.button(actions.INVITE_ROLE)
 async def role_picked(ctx: Context, data: ButtonData) -> None:
-    """ainr:<role>"""
+    """The role to invite to was picked."""
     role = _role(data)
     units = await rights.list_invitable_units(ctx.session, person_id=ctx.person.id, role=role)
     role_name = ctx.t(f"admin.role.{role.value}")
@@ -95,31 +94,35 @@ async def name_typed(ctx: Context) -> None:
 
 
 def _offer(ctx: Context, role: Role, units: list[OrgUnit]) -> None:
-    action = "ainv" if role == Role.volunteer else "ainc"
-    rows = [[Button(u.name(ctx.locale), encode(action, role.value, u.id, 0))] for u in units]
+    action = actions.INVITE_TEAM if role == Role.volunteer else actions.INVITE_CREATE
+    rows = [[action.button(u.name(ctx.locale), role.value, u.id, 0)] for u in units]
     role_name = ctx.t(f"admin.role.{role.value}")
     ctx.reply(ctx.t("admin.invite.pick_unit", role=role_name), buttons=rows)
 
 
-@router.button("ainv")
+@router.button(actions.INVITE_TEAM)
 async def team_picked(ctx: Context, data: ButtonData) -> None:
-    """ainv:volunteer:<team id>:0: a member or the team's leader?"""
+    """A team was picked: a member or the team's leader?"""
     unit = await _unit(ctx, data)
     await rights.require_admin(ctx.session, person_id=ctx.person.id, unit=unit)
     ctx.reply(
         ctx.t("admin.invite.leader_question", unit=unit.name(ctx.locale)),
         buttons=[
             [
-                Button(ctx.t("admin.invite.as_member"), encode("ainc", "volunteer", unit.id, 0)),
-                Button(ctx.t("admin.invite.as_leader"), encode("ainc", "volunteer", unit.id, 1)),
+                actions.INVITE_CREATE.button(
+                    ctx.t("admin.invite.as_member"), "volunteer", unit.id, 0
+                ),
+                actions.INVITE_CREATE.button(
+                    ctx.t("admin.invite.as_leader"), "volunteer", unit.id, 1
+                ),
             ]
         ],
     )
 
 
-@router.button("ainc")
+@router.button(actions.INVITE_CREATE)
 async def create(ctx: Context, data: ButtonData) -> None:
-    """ainc:<role>:<unit id>:<leader 0|1>"""
+    """The invite for a role in a unit, as a leader or not."""
     await _make(ctx, _role(data), await _unit(ctx, data), leader=data.args[2:3] == ("1",))
 
 

@@ -10,10 +10,9 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-from bot.buttons import encode
 from bot.core.context import Context
 from bot.core.router import Router
-from bot.messages import Button
+from bot.services.cases import actions as cases_actions
 from bot.services.org import rights
 from handlers.volunteers import volunteer
 from models import Role, VolunteerProfile
@@ -33,7 +32,7 @@ async def redeem(ctx: Context, *, token: str) -> None:
     if invite.role != Role.volunteer:
         ctx.goto("")
         # What to do next, and for those who work requests, one tap to their queue.
-        rows = [[Button(ctx.t("admin.invite.to_queue"), encode("sq", 0))]]
+        rows = [[cases_actions.QUEUE.button(ctx.t("admin.invite.to_queue"), 0)]]
         ctx.reply(
             welcome + "\n" + ctx.t(f"admin.invite.next.{invite.role.value}"),
             buttons=rows if invite.role in (Role.grid_staff, Role.steward) else [],

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import math
 
-from bot.buttons import ButtonData, encode, parse_id
+from bot.buttons import ButtonData, parse_id
 from bot.core.context import KEPT, Context
 from bot.core.router import Router
 from bot.messages import Button
 from bot.services.dispatch import routing
-from bot.services.org import people, places
+from bot.services.org import actions, people, places
 from handlers.common import main_menu_buttons, show_main_menu, stale_button
 from models import Building, Compound, UnitKind
 
@@ -56,8 +56,8 @@ async def begin(ctx: Context, *, payload: str) -> None:
             ctx.t("onb.welcome") + "\n" + ctx.t("core.choose_language"),
             buttons=[
                 [
-                    Button("中文", encode("setlang", "zh")),
-                    Button("English", encode("setlang", "en")),
+                    actions.SET_LANGUAGE.button("中文", "zh"),
+                    actions.SET_LANGUAGE.button("English", "en"),
                 ]
             ],
         )
@@ -75,7 +75,7 @@ async def begin(ctx: Context, *, payload: str) -> None:
 async def ask_street(ctx: Context) -> None:
     """First step of the address: streets, or type a compound name, or share a location."""
     streets = await places.list_units(ctx.session, kind=UnitKind.street)
-    buttons = [Button(s.name(ctx.locale), encode("st", s.id)) for s in streets]
+    buttons = [actions.PICK_STREET.button(s.name(ctx.locale), s.id) for s in streets]
     ctx.goto(S_STREET)
     ctx.reply(
         ctx.t("onb.ask_street"),
@@ -84,7 +84,7 @@ async def ask_street(ctx: Context) -> None:
     )
 
 
-@router.button("st")
+@router.button(actions.PICK_STREET)
 async def street_chosen(ctx: Context, data: ButtonData) -> None:
     street_id = data.int_arg()
     street = await places.get_unit(ctx.session, unit_id=street_id or 0, kind=UnitKind.street)
@@ -92,12 +92,12 @@ async def street_chosen(ctx: Context, data: ButtonData) -> None:
         await stale_button(ctx)
         return
     communities = await places.list_units(ctx.session, kind=UnitKind.community, parent_id=street.id)
-    buttons = [Button(c.name(ctx.locale), encode("cm", c.id, 0)) for c in communities]
+    buttons = [actions.PICK_COMMUNITY.button(c.name(ctx.locale), c.id, 0) for c in communities]
     ctx.goto(S_STREET)
     ctx.reply(ctx.t("onb.ask_community", street=street.name(ctx.locale)), buttons=_rows(buttons))
 
 
-@router.button("cm")
+@router.button(actions.PICK_COMMUNITY)
 async def community_chosen(ctx: Context, data: ButtonData) -> None:
     community = await places.get_unit(
         ctx.session, unit_id=data.int_arg() or 0, kind=UnitKind.community
@@ -108,9 +108,9 @@ async def community_chosen(ctx: Context, data: ButtonData) -> None:
     page = data.int_arg(1) or 0
     compounds = await places.list_compounds(ctx.session, community_id=community.id)
     shown = compounds[page * PAGE : (page + 1) * PAGE]
-    rows = _rows([Button(c.name(ctx.locale), encode("cp", c.id)) for c in shown])
+    rows = _rows([actions.PICK_COMPOUND.button(c.name(ctx.locale), c.id) for c in shown])
     if len(compounds) > (page + 1) * PAGE:
-        rows.append([Button(ctx.t("core.more"), encode("cm", community.id, page + 1))])
+        rows.append([actions.PICK_COMMUNITY.button(ctx.t("core.more"), community.id, page + 1)])
     ctx.goto(S_STREET)
     if not shown:
         ctx.say("onb.no_compounds")
@@ -118,7 +118,7 @@ async def community_chosen(ctx: Context, data: ButtonData) -> None:
     ctx.reply(ctx.t("onb.ask_compound", community=community.name(ctx.locale)), buttons=rows)
 
 
-@router.button("cp")
+@router.button(actions.PICK_COMPOUND)
 async def compound_chosen(ctx: Context, data: ButtonData) -> None:
     compound = await ctx.session.get(Compound, data.int_arg() or 0)
     if compound is None:
@@ -131,7 +131,9 @@ async def ask_building(ctx: Context, compound: Compound) -> None:
     """Offer the compound's buildings."""
     buildings = await places.list_buildings(ctx.session, compound_id=compound.id)
     ctx.goto(S_STREET)
-    buttons = [Button(places.building_label(b, ctx.locale), encode("bd", b.id)) for b in buildings]
+    buttons = [
+        actions.PICK_BUILDING.button(places.building_label(b, ctx.locale), b.id) for b in buildings
+    ]
     if not buttons:
         await people.set_address(ctx.session, person=ctx.person, compound=compound, building=None)
         ask_room(ctx)
@@ -142,7 +144,7 @@ async def ask_building(ctx: Context, compound: Compound) -> None:
     )
 
 
-@router.button("bd")
+@router.button(actions.PICK_BUILDING)
 async def building_chosen(ctx: Context, data: ButtonData) -> None:
     building = await ctx.session.get(Building, data.int_arg() or 0)
     compound = await ctx.session.get(Compound, building.compound_id) if building else None
@@ -155,7 +157,7 @@ async def building_chosen(ctx: Context, data: ButtonData) -> None:
 
 def ask_room(ctx: Context) -> None:
     ctx.goto(S_ROOM)
-    ctx.reply(ctx.t("onb.ask_room"), buttons=[[Button(ctx.t("core.skip"), encode("skiproom"))]])
+    ctx.reply(ctx.t("onb.ask_room"), buttons=[[actions.SKIP_ROOM.button(ctx.t("core.skip"))]])
 
 
 @router.state(S_ROOM)
@@ -168,7 +170,7 @@ async def room_typed(ctx: Context) -> None:
     ask_phone(ctx)
 
 
-@router.button("skiproom")
+@router.button(actions.SKIP_ROOM)
 async def room_skipped(ctx: Context, _data: ButtonData) -> None:
     if ctx.person.compound_id is None:
         await stale_button(ctx)
@@ -180,7 +182,7 @@ def ask_phone(ctx: Context) -> None:
     ctx.goto(S_PHONE)
     ctx.reply(
         ctx.t("onb.ask_phone"),
-        buttons=[[Button(ctx.t("core.skip"), encode("skipphone"))]],
+        buttons=[[actions.SKIP_PHONE.button(ctx.t("core.skip"))]],
         reply_requests=[(ctx.t("onb.share_phone"), "contact")],
     )
 
@@ -206,7 +208,7 @@ async def phone_shared(ctx: Context) -> None:
     await finish(ctx)
 
 
-@router.button("skipphone")
+@router.button(actions.SKIP_PHONE)
 async def phone_skipped(ctx: Context, _data: ButtonData) -> None:
     if ctx.person.compound_id is None:
         await stale_button(ctx)
@@ -252,7 +254,7 @@ async def address_input(ctx: Context) -> None:
             return
         ctx.say("onb.search_none", text=text[:50])
         return
-    buttons = [Button(c.name(ctx.locale), encode("cp", c.id)) for c in found]
+    buttons = [actions.PICK_COMPOUND.button(c.name(ctx.locale), c.id) for c in found]
     ctx.reply(ctx.t("onb.search_results"), buttons=_rows(buttons))
 
 

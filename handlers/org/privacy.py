@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
-from bot.messages import Button
-from bot.services.org import people, places
+from bot.services.org import actions, people, places
 from handlers.common import stale_button
 
 router = Router()
@@ -17,7 +16,7 @@ async def privacy_command(ctx: Context) -> None:
     await show(ctx)
 
 
-@router.button("privacy")
+@router.button(actions.PRIVACY)
 async def privacy_button(ctx: Context, _data: ButtonData) -> None:
     await show(ctx)
 
@@ -44,25 +43,25 @@ async def show(ctx: Context) -> None:
             channels=", ".join(sorted({i.channel for i in identities})) or "-",
             requests=await people.count_requests(ctx.session, person_id=person.id),
         ),
-        buttons=[[Button(ctx.t("privacy.delete"), encode("pdel"))]],
+        buttons=[[actions.DELETE_DATA.button(ctx.t("privacy.delete"))]],
     )
 
 
-@router.button("pdel")
+@router.button(actions.DELETE_DATA)
 async def ask_delete(ctx: Context, _data: ButtonData) -> None:
     ctx.goto("privacy.confirm")
     ctx.reply(
         ctx.t("erase.confirm"),
         buttons=[
             [
-                Button(ctx.t("privacy.confirm_yes"), encode("pdelok")),
-                Button(ctx.t("core.cancel"), encode("menu")),
+                actions.DELETE_DATA_CONFIRMED.button(ctx.t("privacy.confirm_yes")),
+                actions.MENU.button(ctx.t("core.cancel")),
             ]
         ],
     )
 
 
-@router.button("pdelok")
+@router.button(actions.DELETE_DATA_CONFIRMED)
 async def delete(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != "privacy.confirm":
         await stale_button(ctx)

@@ -19,13 +19,12 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotFound
-from bot.messages import Button
 from bot.services.reports import stats
-from bot.services.volunteers import roster, task_work, tasks
+from bot.services.volunteers import actions, roster, task_work, tasks
 from handlers.common import stale_button
 from models import Request, VolunteerTask
 
@@ -49,15 +48,14 @@ def _show_skills(ctx: Context) -> None:
     chosen = set(ctx.data.get("skills", []))
     rows = [
         [
-            Button(
-                ("✓ " if skill in chosen else "") + ctx.t(f"volunteer.skill.{skill}"),
-                encode("vls", index),
+            actions.SKILL.button(
+                ("✓ " if skill in chosen else "") + ctx.t(f"volunteer.skill.{skill}"), index
             )
             for index, skill in enumerate(roster.SKILLS[start : start + 3], start=start)
         ]
         for start in range(0, len(roster.SKILLS), 3)
     ]
-    rows.append([Button(ctx.t("volunteer.button.next"), encode("vlsd"))])
+    rows.append([actions.SKILLS_DONE.button(ctx.t("volunteer.button.next"))])
     ctx.reply(ctx.t("volunteer.ask_skills"), buttons=rows)
 
 
@@ -66,7 +64,7 @@ async def skills_command(ctx: Context) -> None:
     await ask_skills(ctx)
 
 
-@router.button("vls")
+@router.button(actions.SKILL)
 async def toggle_skill(ctx: Context, data: ButtonData) -> None:
     index = data.int_arg()
     await roster.require_volunteer(ctx.session, person=ctx.person)
@@ -79,7 +77,7 @@ async def toggle_skill(ctx: Context, data: ButtonData) -> None:
     _show_skills(ctx)
 
 
-@router.button("vlsd")
+@router.button(actions.SKILLS_DONE)
 async def skills_done(ctx: Context, _data: ButtonData) -> None:
     await roster.require_volunteer(ctx.session, person=ctx.person)
     if ctx.state != S_SKILLS:
@@ -89,15 +87,12 @@ async def skills_done(ctx: Context, _data: ButtonData) -> None:
     ctx.reply(
         ctx.t("volunteer.ask_days"),
         buttons=[
-            [
-                Button(ctx.t(f"volunteer.days.{d}"), encode("vlad", i))
-                for i, d in enumerate(roster.DAYS)
-            ]
+            [actions.DAY.button(ctx.t(f"volunteer.days.{d}"), i) for i, d in enumerate(roster.DAYS)]
         ],
     )
 
 
-@router.button("vlad")
+@router.button(actions.DAY)
 async def days_chosen(ctx: Context, data: ButtonData) -> None:
     index = data.int_arg()
     await roster.require_volunteer(ctx.session, person=ctx.person)
@@ -111,18 +106,16 @@ async def days_chosen(ctx: Context, data: ButtonData) -> None:
 def _show_times(ctx: Context) -> None:
     chosen = set(ctx.data.get("times", []))
     row = [
-        Button(
-            ("✓ " if name in chosen else "") + ctx.t(f"volunteer.times.{name}"), encode("vlat", i)
-        )
+        actions.TIME.button(("✓ " if name in chosen else "") + ctx.t(f"volunteer.times.{name}"), i)
         for i, name in enumerate(roster.TIMES)
     ]
     ctx.reply(
         ctx.t("volunteer.ask_times"),
-        buttons=[row, [Button(ctx.t("volunteer.button.save"), encode("vlatd"))]],
+        buttons=[row, [actions.PROFILE_DONE.button(ctx.t("volunteer.button.save"))]],
     )
 
 
-@router.button("vlat")
+@router.button(actions.TIME)
 async def toggle_time(ctx: Context, data: ButtonData) -> None:
     index = data.int_arg()
     names = list(roster.TIMES)
@@ -134,7 +127,7 @@ async def toggle_time(ctx: Context, data: ButtonData) -> None:
     _show_times(ctx)
 
 
-@router.button("vlatd")
+@router.button(actions.PROFILE_DONE)
 async def profile_done(ctx: Context, _data: ButtonData) -> None:
     if ctx.state != S_TIMES:
         await roster.require_volunteer(ctx.session, person=ctx.person)
@@ -162,7 +155,7 @@ async def _task_text(ctx: Context, task: VolunteerTask) -> str:
     )
 
 
-@router.button(tasks.CLAIM)
+@router.button(actions.CLAIM)
 async def claim(ctx: Context, data: ButtonData) -> None:
     won = await tasks.claim(
         ctx.session,
@@ -181,13 +174,13 @@ async def claim(ctx: Context, data: ButtonData) -> None:
     )
 
 
-@router.button("vlo")
+@router.button(actions.OPEN_TASK)
 async def open_task(ctx: Context, data: ButtonData) -> None:
     task = await task_work.get_held(ctx.session, task_id=data.int_arg() or 0, person=ctx.person)
     ctx.reply(await _task_text(ctx, task), buttons=tasks.task_buttons(task, ctx.locale))
 
 
-@router.button(tasks.ON_MY_WAY)
+@router.button(actions.ON_MY_WAY)
 async def on_my_way(ctx: Context, data: ButtonData) -> None:
     task = await task_work.on_my_way(
         ctx.session,
@@ -199,13 +192,13 @@ async def on_my_way(ctx: Context, data: ButtonData) -> None:
     ctx.reply(ctx.t("volunteer.on_way_ok"), buttons=tasks.task_buttons(task, ctx.locale))
 
 
-@router.button(tasks.FINISH)
+@router.button(actions.FINISH)
 async def finish(ctx: Context, data: ButtonData) -> None:
     task = await task_work.get_held(ctx.session, task_id=data.int_arg() or 0, person=ctx.person)
     ctx.goto(S_PHOTOS, task_id=task.id, photos=[])
     ctx.reply(
         ctx.t("volunteer.ask_photos"),
-        buttons=[[Button(ctx.t("volunteer.button.next"), encode("vldp", task.id))]],
+        buttons=[[actions.PHOTOS_DONE.button(ctx.t("volunteer.button.next"), task.id)]],
     )
 
 
@@ -219,11 +212,11 @@ async def photo_added(ctx: Context) -> None:
     task_id = int(ctx.data.get("task_id", 0))
     ctx.reply(
         ctx.t("volunteer.photo_added", count=len(photos)),
-        buttons=[[Button(ctx.t("volunteer.button.next"), encode("vldp", task_id))]],
+        buttons=[[actions.PHOTOS_DONE.button(ctx.t("volunteer.button.next"), task_id)]],
     )
 
 
-@router.button("vldp")
+@router.button(actions.PHOTOS_DONE)
 async def photos_done(ctx: Context, data: ButtonData) -> None:
     task = await task_work.get_held(ctx.session, task_id=data.int_arg() or 0, person=ctx.person)
     if ctx.state != S_PHOTOS or int(ctx.data.get("task_id", 0)) != task.id:
@@ -232,11 +225,11 @@ async def photos_done(ctx: Context, data: ButtonData) -> None:
     ctx.goto(S_HOURS, task_id=task.id, photos=ctx.data.get("photos", []))
     ctx.reply(
         ctx.t("volunteer.ask_hours"),
-        buttons=[[Button(str(h), encode("vldh", task.id, h)) for h in HOUR_CHOICES]],
+        buttons=[[actions.HOURS.button(str(h), task.id, h) for h in HOUR_CHOICES]],
     )
 
 
-@router.button("vldh")
+@router.button(actions.HOURS)
 async def hours_chosen(ctx: Context, data: ButtonData) -> None:
     if ctx.state != S_HOURS or int(ctx.data.get("task_id", -1)) != (data.int_arg() or 0):
         await task_work.get_held(ctx.session, task_id=data.int_arg() or 0, person=ctx.person)
@@ -270,7 +263,7 @@ async def _complete(ctx: Context, hours: float) -> None:
     ctx.say("volunteer.done_ok", hours=f"{hours:g}")
 
 
-@router.button(tasks.CANNOT)
+@router.button(actions.CANNOT)
 async def cannot(ctx: Context, data: ButtonData) -> None:
     task = await task_work.get_held(ctx.session, task_id=data.int_arg() or 0, person=ctx.person)
     ctx.goto(S_REASON, task_id=task.id)
@@ -294,7 +287,7 @@ async def reason_typed(ctx: Context) -> None:
     ctx.say("volunteer.released", count=pushed)
 
 
-@router.button(tasks.RATE)
+@router.button(actions.RATE)
 async def rate(ctx: Context, data: ButtonData) -> None:
     rating = data.int_arg(1) or 0
     await task_work.rate(
@@ -303,7 +296,7 @@ async def rate(ctx: Context, data: ButtonData) -> None:
     ctx.say("volunteer.rated", stars="⭐" * rating)
 
 
-@router.button("vlnew")
+@router.button(actions.NEW_TASK)
 async def create_task(ctx: Context, data: ButtonData) -> None:
     """Staff of the request's owner unit ask volunteers for help (button on their screens)."""
     request_id = data.int_arg() or 0
@@ -329,7 +322,7 @@ async def my_tasks(ctx: Context) -> None:
     for task in held:
         text = await _task_text(ctx, task)
         lines.append(text)
-        rows.append([Button(text.splitlines()[0][:40], encode("vlo", task.id))])
+        rows.append([actions.OPEN_TASK.button(text.splitlines()[0][:40], task.id)])
     ctx.reply("\n".join(lines), buttons=rows)
 
 

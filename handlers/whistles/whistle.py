@@ -28,6 +28,7 @@ from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.services.cases import queue
+from bot.services.whistles import actions
 from bot.services.whistles import summons as whistles
 from handlers.cases.render import when
 from models import OrgUnit, UnitKind
@@ -35,9 +36,9 @@ from models import OrgUnit, UnitKind
 router = Router()
 
 STEPS = {
-    whistles.ACKNOWLEDGE: whistles.Step.acknowledge,
-    whistles.ON_SITE: whistles.Step.on_site,
-    whistles.DONE: whistles.Step.done,
+    actions.ACKNOWLEDGE.wire: whistles.Step.acknowledge,
+    actions.ON_SITE.wire: whistles.Step.on_site,
+    actions.DONE.wire: whistles.Step.done,
 }
 
 
@@ -74,7 +75,7 @@ async def blow_whistle(ctx: Context) -> None:
     )
 
 
-@router.button(whistles.ACKNOWLEDGE, whistles.ON_SITE, whistles.DONE)
+@router.button(actions.ACKNOWLEDGE, actions.ON_SITE, actions.DONE)
 async def answer_whistle(ctx: Context, data: ButtonData) -> None:
     """A liaison presses Acknowledge / On site / Done on a summons."""
     summons, request, changed = await whistles.answer(

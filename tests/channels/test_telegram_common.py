@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 
+from bot.channels.telegram_commands import RESIDENT_COMMANDS, ROLE_COMMANDS, command_list
 from bot.channels.telegram_common import (
     ALLOWED_UPDATES,
     MAX_TEXT,
-    RESIDENT_COMMANDS,
-    ROLE_COMMANDS,
     classify_failure,
-    command_list,
     escape,
     incoming_from_update,
     plan,

@@ -91,8 +91,8 @@ async def test_concurrent_sweeps_act_once(engine: AsyncEngine) -> None:
     assert sum(await race("reminders", clock)) == 0
 
     clock.advance(minutes=30)  # accept deadlines (2 h) passed; whistles (30 min) too
-    assert sum(await race("deadlines", clock)) == REQUESTS
+    assert sum(await race("escalate", clock)) == REQUESTS
     assert await _count(engine, _events("escalate")) == REQUESTS
     assert sum(await race("whistles", clock)) == len(departments)
     assert await _count(engine, _events("whistle_escalated")) == len(departments)
-    assert sum(await race("deadlines", clock)) + sum(await race("whistles", clock)) == 0
+    assert sum(await race("escalate", clock)) + sum(await race("whistles", clock)) == 0

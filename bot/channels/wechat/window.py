@@ -15,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.wechat import CHANNEL
 from bot.channels.wechat.sql import insert_ignoring
 from bot.config import WechatSettings
-from bot.outbox.store import PENDING
-from models import OutboxMessage, WechatWindow
+from models import OutboxMessage, OutboxStatus, WechatWindow
 
 # A push waiting for the resident to write is pending until then (or this long).
 WAIT = timedelta(days=30)
@@ -86,7 +85,7 @@ async def wake(session: AsyncSession, *, openid: str, now: datetime) -> list[int
     """The resident wrote: their waiting pushes are due now. Returns the ids of all their
     pending rows, for the sender to deliver in order."""
     pending = (OutboxMessage.channel == CHANNEL) & (OutboxMessage.chat_id == openid)
-    pending &= OutboxMessage.status == PENDING
+    pending &= OutboxMessage.status == OutboxStatus.pending
     ids = list(await session.scalars(select(OutboxMessage.id).where(pending)))
     if ids:
         await session.execute(

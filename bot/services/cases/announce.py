@@ -13,7 +13,7 @@ from bot.i18n import t
 from bot.messages import Outgoing
 from bot.services.cases import cards
 from bot.services.comms import notify
-from bot.services.org import erasure, scope
+from bot.services.org import erasure, people, scope
 from models import (
     Building,
     Category,
@@ -21,11 +21,26 @@ from models import (
     Compound,
     Evaluation,
     OutboxMessage,
+    Person,
     Priority,
     Request,
     RequestFollower,
+    RequestPhoto,
     Role,
 )
+
+
+async def _reporter(session: AsyncSession, request: Request) -> cards.Reporter | None:
+    """The reporter as staff see them (None when nobody is on file, or they were erased)."""
+    person = await session.get(Person, request.reporter_id) if request.reporter_id else None
+    if person is None or person.deleted_at is not None:
+        return None
+    at_home = request.building_id is not None and person.building_id == request.building_id
+    return cards.Reporter(
+        name=people.mask_name(person.display_name) if person.display_name else "",
+        room=person.unit_room if at_home else "",
+        has_phone=bool(person.phone),
+    )
 
 
 async def card_context(
@@ -36,7 +51,20 @@ async def card_context(
     assert category is not None  # a foreign key guarantees it
     compound = await session.get(Compound, request.compound_id) if request.compound_id else None
     building = await session.get(Building, request.building_id) if request.building_id else None
-    return cards.CardContext(request, category, compound, building, settings)
+    photos = await session.execute(
+        select(RequestPhoto.channel, RequestPhoto.file_id)
+        .where(RequestPhoto.request_id == request.id, RequestPhoto.kind == "photo")
+        .order_by(RequestPhoto.id)
+    )
+    return cards.CardContext(
+        request,
+        category,
+        compound,
+        building,
+        settings,
+        reporter=await _reporter(session, request),
+        photos=tuple((channel, file_id) for channel, file_id in photos),
+    )
 
 
 async def followers(session: AsyncSession, *, request_id: int) -> list[int]:
@@ -112,6 +140,7 @@ async def owner_card(
         urgent=_urgent(request),
         settings=settings,
         exclude=exclude,
+        adapt=lambda message, channel: cards.with_album(message, ctx, channel),
     )
 
 
@@ -133,6 +162,7 @@ async def informed(
         request_id=request.id,
         urgent=_urgent(request),
         settings=settings,
+        adapt=lambda message, channel: cards.with_album(message, ctx, channel),
     )
 
 

@@ -6,7 +6,8 @@ word tokens with their character 3-grams; English words also bring the features 
 glosses (`glossary.tsv`), and per-category domain words (`keywords.tsv`, plus `Category.keywords`
 when given) add evidence. It trains from `bot/data/classify/labelled.tsv` in about 0.4 s, so the
 model is built at first use instead of being shipped as a binary; staff corrections
-(`CategoryCorrection`) are folded in with `retrain`.
+(`CategoryCorrection`) are folded in with `retrain`, which `learning` calls weekly when they
+do not lower the cross-validated accuracy.
 """
 
 from __future__ import annotations
@@ -166,9 +167,18 @@ class Model:
 
     def scores(self, text: str) -> list[float]:
         """Probabilities per category, in the order of `categories`."""
+        return self.scores_of(features(text))
+
+    def best_of(self, found: Iterable[tuple[str, str]]) -> str:
+        """The likeliest category of a text given as its `features`."""
+        scores = self.scores_of(found)
+        return self.categories[scores.index(max(scores))]
+
+    def scores_of(self, found: Iterable[tuple[str, str]]) -> list[float]:
+        """`scores` of a text given as its `features`."""
         totals = list(self._priors)
         weight = 0.0
-        for kind, feature in features(text):
+        for kind, feature in found:
             row = self._table.get(kind + ":" + feature)
             if row is None:
                 continue
@@ -202,7 +212,17 @@ def train(
     examples: Iterable[tuple[str, str]], *, keywords: Mapping[str, Iterable[str]] | None = None
 ) -> Model:
     """Train a model from (category, text) pairs; the built-in and given keywords add evidence."""
-    pairs = [(category, text) for category, text in examples if category]
+    return fit(
+        [(category, features(text)) for category, text in examples if category], keywords=keywords
+    )
+
+
+def fit(
+    pairs: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+    *,
+    keywords: Mapping[str, Iterable[str]] | None = None,
+) -> Model:
+    """`train` on examples already turned into their `features` (cross-validation reuses them)."""
     extra: dict[str, list[str]] = load_keywords()
     for category, words in (keywords or {}).items():
         extra.setdefault(category, []).extend(words)
@@ -214,20 +234,20 @@ def train(
     )
     totals = [0.0] * len(categories)
 
-    def add(i: int, text: str, multiplier: float) -> None:
-        for pair in features(text):
+    def add(i: int, found: Sequence[tuple[str, str]], multiplier: float) -> None:
+        for pair in found:
             weight = WEIGHTS[pair[0]] * multiplier
             counts[pair][i] += weight
             totals[i] += weight
 
-    for category, text in pairs:
+    for category, found in pairs:
         docs[index[category]] += 1
-        add(index[category], text, 1.0)
+        add(index[category], found, 1.0)
     for category, words in extra.items():
         # Keywords only inform the categories the examples know (a tiny test set stays tiny).
         if category in index:
             for word in words:
-                add(index[category], word, KEYWORD_WEIGHT)
+                add(index[category], features(word), KEYWORD_WEIGHT)
     size = len(counts) or 1
     denominators = [math.log(total + ALPHA * size) for total in totals]
     # Most features occur in one or two categories: start from the row of an unseen feature
@@ -294,13 +314,15 @@ def retrain(
         _model = model
 
 
-async def corrections_as_examples(session: AsyncSession) -> list[tuple[str, str]]:
-    """Staff corrections as (category, text) training pairs, oldest first."""
-    rows = await session.execute(
-        select(CategoryCorrection.corrected, CategoryCorrection.text).order_by(
-            CategoryCorrection.id
-        )
-    )
+async def corrections_as_examples(
+    session: AsyncSession, *, upto: int | None = None
+) -> list[tuple[str, str]]:
+    """Staff corrections (with an id up to `upto`, when given) as (category, text) training
+    pairs, oldest first."""
+    query = select(CategoryCorrection.corrected, CategoryCorrection.text)
+    if upto is not None:
+        query = query.where(CategoryCorrection.id <= upto)
+    rows = await session.execute(query.order_by(CategoryCorrection.id))
     return [(corrected, text) for corrected, text in rows.all() if text.strip()]
 
 

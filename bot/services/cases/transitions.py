@@ -13,8 +13,6 @@ from bot.exceptions import InvalidTransition, NotAllowed
 from bot.services.org import scope
 from models import OPEN_STATUSES, OrgUnit, Person, Request, RequestStatus
 
-S = RequestStatus
-
 
 class Action(enum.StrEnum):
     accept = "accept"
@@ -46,28 +44,40 @@ class Rule:
 
 
 # Waiting for the owner unit to accept.
-PENDING = frozenset({S.submitted, S.transferred, S.returned, S.escalated, S.reopened})
-WORKING = frozenset({S.accepted, S.in_progress})
+PENDING = frozenset(
+    {
+        RequestStatus.submitted,
+        RequestStatus.transferred,
+        RequestStatus.returned,
+        RequestStatus.escalated,
+        RequestStatus.reopened,
+    }
+)
+WORKING = frozenset({RequestStatus.accepted, RequestStatus.in_progress})
 OPEN = OPEN_STATUSES
-MOVABLE = OPEN - {S.waiting_for_resident}
+MOVABLE = OPEN - {RequestStatus.waiting_for_resident}
 ANY = frozenset(RequestStatus)
 _STAFF, _REPORTER = frozenset({STAFF}), frozenset({REPORTER})
 
 RULES: dict[Action, Rule] = {
-    Action.accept: Rule(PENDING, S.accepted, _STAFF),
-    Action.start: Rule(frozenset({S.accepted}), S.in_progress, _STAFF),
-    Action.ask_info: Rule(WORKING, S.waiting_for_resident, _STAFF),
+    Action.accept: Rule(PENDING, RequestStatus.accepted, _STAFF),
+    Action.start: Rule(frozenset({RequestStatus.accepted}), RequestStatus.in_progress, _STAFF),
+    Action.ask_info: Rule(WORKING, RequestStatus.waiting_for_resident, _STAFF),
     Action.add_info: Rule(OPEN, None, _REPORTER, system=False),
     Action.contact: Rule(OPEN, None, _STAFF),
-    Action.resolve: Rule(WORKING | {S.waiting_for_resident}, S.resolved, _STAFF),
-    Action.return_: Rule(PENDING, S.returned, _STAFF),
-    Action.transfer: Rule(MOVABLE, S.transferred, _STAFF),
-    Action.merge: Rule(OPEN, S.merged, _STAFF),
-    Action.reject: Rule(OPEN, S.rejected, _STAFF),
-    Action.escalate: Rule(MOVABLE, S.escalated, _STAFF),
-    Action.withdraw: Rule(OPEN, S.withdrawn, _REPORTER, system=False),
-    Action.reopen: Rule(frozenset({S.resolved, S.closed}), S.reopened, _REPORTER),
-    Action.close: Rule(frozenset({S.resolved}), S.closed, _REPORTER),
+    Action.resolve: Rule(
+        WORKING | {RequestStatus.waiting_for_resident}, RequestStatus.resolved, _STAFF
+    ),
+    Action.return_: Rule(PENDING, RequestStatus.returned, _STAFF),
+    Action.transfer: Rule(MOVABLE, RequestStatus.transferred, _STAFF),
+    Action.merge: Rule(OPEN, RequestStatus.merged, _STAFF),
+    Action.reject: Rule(OPEN, RequestStatus.rejected, _STAFF),
+    Action.escalate: Rule(MOVABLE, RequestStatus.escalated, _STAFF),
+    Action.withdraw: Rule(OPEN, RequestStatus.withdrawn, _REPORTER, system=False),
+    Action.reopen: Rule(
+        frozenset({RequestStatus.resolved, RequestStatus.closed}), RequestStatus.reopened, _REPORTER
+    ),
+    Action.close: Rule(frozenset({RequestStatus.resolved}), RequestStatus.closed, _REPORTER),
     Action.note: Rule(ANY, None, _STAFF),
 }
 
@@ -84,7 +94,9 @@ CARD_ACTIONS = {
 }
 # Actions the owner unit's staff hear about as a plain notice.
 STAFF_NOTICE_ACTIONS = {Action.add_info, Action.withdraw}
-TERMINAL = frozenset({S.closed, S.merged, S.rejected, S.withdrawn})
+TERMINAL = frozenset(
+    {RequestStatus.closed, RequestStatus.merged, RequestStatus.rejected, RequestStatus.withdrawn}
+)
 SOLVED_VALUES = frozenset({"solved", "partly", "not_solved", "none"})
 SATISFACTION_VALUES = frozenset({"satisfied", "basic", "unsatisfied", "none"})
 
@@ -150,6 +162,6 @@ async def check(
     if action == Action.merge:
         if merge_into is None or merge_into.id == request.id:
             raise InvalidTransition("workflow.error.merge_target")
-        if merge_into.status not in OPEN and merge_into.status != S.resolved:
+        if merge_into.status not in OPEN and merge_into.status != RequestStatus.resolved:
             raise InvalidTransition("workflow.error.merge_target")
     return None

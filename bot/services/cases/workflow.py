@@ -23,6 +23,7 @@ from models import (
     Category,
     CategoryCorrection,
     Evaluation,
+    EventKind,
     Person,
     Priority,
     Request,
@@ -34,7 +35,6 @@ from models import (
     Visibility,
 )
 
-S = RequestStatus
 # A photo or voice note: (channel file id, size in bytes or None, "photo" | "voice").
 PhotoInput = tuple[str, int | None, str]
 TITLE_LENGTH = 80
@@ -60,13 +60,13 @@ async def _wait_started(session: AsyncSession, request: Request) -> RequestStatu
         select(RequestEvent.from_status)
         .where(
             RequestEvent.request_id == request.id,
-            RequestEvent.to_status == S.waiting_for_resident.value,
+            RequestEvent.to_status == RequestStatus.waiting_for_resident.value,
         )
         .order_by(RequestEvent.at.desc(), RequestEvent.id.desc())
         .limit(1)
     )
     before = (await session.execute(query)).scalar_one_or_none()
-    return S(before) if before in WORKING else S.in_progress
+    return RequestStatus(before) if before in WORKING else RequestStatus.in_progress
 
 
 async def _category(session: AsyncSession, request: Request) -> Category:
@@ -99,9 +99,12 @@ async def _apply(
     """Change the request's status, owner, timestamps and deadlines; returns the new status."""
     before = request.status
     target = RULES[action].target
-    if action == Action.add_info and before == S.waiting_for_resident:
+    if action == Action.add_info and before == RequestStatus.waiting_for_resident:
         target = await _wait_started(session, request)
-    if before == S.waiting_for_resident and target not in (None, S.waiting_for_resident):
+    if before == RequestStatus.waiting_for_resident and target not in (
+        None,
+        RequestStatus.waiting_for_resident,
+    ):
         await sla.resume(session, request=request, now=now)
     if new_owner is not None:
         request.owner_unit_id = new_owner
@@ -302,7 +305,7 @@ async def submit(
         compound_id=compound_id if compound_id is not None else decision.compound_id,
         building_id=building_id,
         owner_unit_id=decision.owner_unit_id,
-        status=S.submitted,
+        status=RequestStatus.submitted,
         priority=priority,
         urgent_reason=urgent_reason,
         reporter_id=reporter.id if reporter is not None else None,
@@ -334,20 +337,20 @@ async def submit(
                 request_id=request.id,
                 at=now,
                 actor_id=actor_id,
-                kind="submitted",
+                kind=EventKind.submitted,
                 from_status=None,
-                to_status=S.submitted.value,
+                to_status=RequestStatus.submitted.value,
                 unit_id=decision.owner_unit_id,
             ),
             RequestEvent(
                 request_id=request.id,
                 at=now,
                 actor_id=None,
-                kind="routed",
-                note=f"{decision.rule}: {decision.reason}",
+                kind=EventKind.routed,
+                detail={"rule": decision.rule, "steps": list(decision.steps)},
                 visibility=Visibility.internal,
-                to_status=S.submitted.value,
-                from_status=S.submitted.value,
+                to_status=RequestStatus.submitted.value,
+                from_status=RequestStatus.submitted.value,
                 unit_id=decision.owner_unit_id,
             ),
         ]
@@ -460,7 +463,7 @@ async def evaluate(
         raise ValueError(f"unknown evaluation {solved!r}/{satisfaction!r}")
     if request.reporter_id != person.id:
         raise NotAllowed("workflow.error.no_right")
-    if request.status != S.resolved:
+    if request.status != RequestStatus.resolved:
         raise InvalidTransition(
             "workflow.error.not_allowed_from", status=request.status.value, action="evaluate"
         )

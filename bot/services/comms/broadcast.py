@@ -18,9 +18,9 @@ from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotFound
 from bot.i18n import t
 from bot.messages import Outgoing
-from bot.outbox.store import PENDING, SENDING, SENT
 from bot.services.comms import notify
 from bot.services.org import rights
+from bot.sweeps import sweep
 from models import (
     Broadcast,
     BroadcastMessage,
@@ -29,12 +29,12 @@ from models import (
     Compound,
     OrgUnit,
     OutboxMessage,
+    OutboxStatus,
     Person,
     UnitKind,
 )
 
 UNIT_KINDS = (UnitKind.grid, UnitKind.community, UnitKind.street)
-CANCELLED = "cancelled"
 MAX_TEXT = 2000
 
 
@@ -219,13 +219,19 @@ async def progress(session: AsyncSession, *, broadcast: Broadcast, now: datetime
         .group_by(OutboxMessage.status)
     )
     counts = {status: int(n) for status, n in await session.execute(query)}
-    waiting = counts.get(PENDING, 0) + counts.get(SENDING, 0)
+    waiting = counts.get(OutboxStatus.pending, 0) + counts.get(OutboxStatus.sending, 0)
+    not_failed = {
+        OutboxStatus.pending,
+        OutboxStatus.sending,
+        OutboxStatus.sent,
+        OutboxStatus.cancelled,
+    }
     result = Progress(
         total=sum(counts.values()),
-        sent=counts.get(SENT, 0),
+        sent=counts.get(OutboxStatus.sent, 0),
         waiting=waiting,
-        failed=sum(n for s, n in counts.items() if s not in (PENDING, SENDING, SENT, CANCELLED)),
-        cancelled=counts.get(CANCELLED, 0),
+        failed=sum(n for s, n in counts.items() if s not in not_failed),
+        cancelled=counts.get(OutboxStatus.cancelled, 0),
     )
     if broadcast.status == "sending" and waiting == 0:
         broadcast.status, broadcast.finished_at = "done", now
@@ -249,13 +255,13 @@ async def cancel(session: AsyncSession, *, broadcast_id: int, actor: Person, now
     rows = select(BroadcastMessage.outbox_id).where(BroadcastMessage.broadcast_id == broadcast.id)
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(rows), OutboxMessage.status == PENDING)
-        .values(status=CANCELLED)
+        .where(OutboxMessage.id.in_(rows), OutboxMessage.status == OutboxStatus.pending)
+        .values(status=OutboxStatus.cancelled)
         .execution_options(synchronize_session=False)
     )
     stopped = int(getattr(result, "rowcount", 0) or 0)
     was = broadcast.status
-    broadcast.status, broadcast.finished_at = CANCELLED, now
+    broadcast.status, broadcast.finished_at = "cancelled", now
     await session.flush()
     if was == "sending":
         await rights.audit(
@@ -269,11 +275,22 @@ async def cancel(session: AsyncSession, *, broadcast_id: int, actor: Person, now
     return stopped
 
 
-async def sweep_progress(session: AsyncSession, *, now: datetime, limit: int = 50) -> int:
-    """Scheduler hook: mark sending broadcasts whose outbox rows are all settled as done."""
+@sweep("broadcast_progress", description="a broadcast with nothing left to send is done")
+async def sweep_progress(
+    session: AsyncSession, *, now: datetime, settings: Settings, limit: int = 50
+) -> int:
+    """Mark sending broadcasts whose outbox rows are all settled as done; returns how many."""
+    waiting = (
+        select(BroadcastMessage.broadcast_id)
+        .join(OutboxMessage, OutboxMessage.id == BroadcastMessage.outbox_id)
+        .where(
+            BroadcastMessage.broadcast_id == Broadcast.id,
+            OutboxMessage.status.in_([OutboxStatus.pending, OutboxStatus.sending]),
+        )
+    )
     query = (
         select(Broadcast)
-        .where(Broadcast.status == "sending")
+        .where(Broadcast.status == "sending", ~exists(waiting))
         .order_by(Broadcast.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

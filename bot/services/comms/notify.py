@@ -10,9 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.i18n import DEFAULT_LOCALE, pick_locale
 from bot.messages import Outgoing
+from bot.outbox.store import enqueue
 from models import ChannelIdentity, OutboxMessage, Person, Role, RoleGrant
 
 Render = Callable[[str], Outgoing]
+# A rendered message made fit for one channel (the photos that channel can show...).
+Adapt = Callable[[Outgoing, str], Outgoing]
 
 
 def _default_locale(settings: Settings | None) -> str:
@@ -50,9 +53,11 @@ async def notify_where(
     request_id: int | None = None,
     urgent: bool = False,
     settings: Settings | None = None,
+    adapt: Adapt | None = None,
 ) -> list[OutboxMessage]:
     """`notify_persons` for the people a condition on ChannelIdentity.person_id picks (a
-    subquery of followers, of a unit's staff...), found in the same statement."""
+    subquery of followers, of a unit's staff...), found in the same statement; `adapt` fits
+    each rendered message to the recipient's channel."""
     query = (
         select(ChannelIdentity, Person.language)
         .join(Person, Person.id == ChannelIdentity.person_id)
@@ -61,22 +66,28 @@ async def notify_where(
     )
     default = _default_locale(settings)
     rendered: dict[str, Outgoing] = {}  # one render per locale, however many recipients
+    fitted: dict[tuple[str, str], Outgoing] = {}  # and one fitting per channel
     rows: list[OutboxMessage] = []
     for identity, language in (await session.execute(query)).all():
         locale = pick_locale(language, None, default)
         if locale not in rendered:
             rendered[locale] = render(locale)
+        key = (locale, identity.channel)
+        if key not in fitted:
+            message = rendered[locale]
+            fitted[key] = adapt(message, identity.channel) if adapt else message
         rows.append(
-            OutboxMessage(
+            await enqueue(
+                session,
                 channel=identity.channel,
                 chat_id=identity.chat_id,
+                message=fitted[key],
                 person_id=identity.person_id,
                 request_id=request_id,
-                payload=rendered[locale].to_payload(),
                 urgent=urgent,
+                flush=False,
             )
         )
-    session.add_all(rows)
     await session.flush()
     return rows
 
@@ -121,6 +132,7 @@ async def notify_unit(
     urgent: bool = False,
     settings: Settings | None = None,
     exclude: Iterable[int] = (),
+    adapt: Adapt | None = None,
 ) -> list[OutboxMessage]:
     """Write outbox rows for everyone holding one of `roles` on exactly this unit."""
     members = select(RoleGrant.person_id).where(
@@ -130,5 +142,11 @@ async def notify_unit(
     if skip := sorted(set(exclude)):
         who = who & ChannelIdentity.person_id.not_in(skip)
     return await notify_where(
-        session, who=who, render=render, request_id=request_id, urgent=urgent, settings=settings
+        session,
+        who=who,
+        render=render,
+        request_id=request_id,
+        urgent=urgent,
+        settings=settings,
+        adapt=adapt,
     )

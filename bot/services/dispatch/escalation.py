@@ -1,5 +1,10 @@
 """Sweeps run by the scheduler: overdue requests climb the grid, unrated ones close.
 
+One word for one behaviour: a request past its accept or resolve deadline *escalates*. The
+sweep is the job `escalate` (`scheduler.escalate`; the former key `deadlines` is still read),
+its function `escalate_overdue`, the state machine's action `Action.escalate`, and the
+status it leaves `RequestStatus.escalated`.
+
 Idempotent and safe on several workers: rows are claimed with FOR UPDATE SKIP LOCKED on
 PostgreSQL (SQLite has one writer anyway), and a request that climbed gets fresh deadlines,
 so the next sweep does not pick it again.
@@ -14,14 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.services.cases import workflow
+from bot.sweeps import sweep
 from models import Category, OrgUnit, Request, RequestEvent, RequestStatus
 
-S = RequestStatus
 # Waiting for the resident stops the clocks, so it never escalates.
 CLIMBING = workflow.transitions.MOVABLE
 
 
-async def sweep_overdue(
+@sweep("escalate", description="overdue requests climb one level", batched=True, heartbeat=True)
+async def escalate_overdue(
     session: AsyncSession, *, now: datetime, settings: Settings, limit: int = 100
 ) -> list[RequestEvent]:
     """Escalate open requests that missed their accept or resolve deadline, one level up."""
@@ -41,6 +47,7 @@ async def sweep_overdue(
     return await _by_system(session, query, workflow.Action.escalate, now=now, settings=settings)
 
 
+@sweep("close_unrated", description="close resolved requests left unrated", batched=True)
 async def close_unrated(
     session: AsyncSession, *, now: datetime, settings: Settings, limit: int = 100
 ) -> list[RequestEvent]:
@@ -48,7 +55,7 @@ async def close_unrated(
     cutoff = now - timedelta(days=settings.requests.evaluation_days)
     query = (
         select(Request)
-        .where(Request.status == S.resolved, Request.resolved_at <= cutoff)
+        .where(Request.status == RequestStatus.resolved, Request.resolved_at <= cutoff)
         .order_by(Request.resolved_at, Request.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

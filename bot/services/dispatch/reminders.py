@@ -23,9 +23,11 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.messages import Outgoing
 from bot.services.cases import cards, transitions
+from bot.services.cases.transitions import Action
 from bot.services.comms import notify
 from bot.services.org import erasure, scope
-from models import Category, Priority, Request, RequestEvent, ScheduleMark, Visibility
+from bot.sweeps import sweep
+from models import Category, EventKind, Priority, Request, RequestEvent, ScheduleMark, Visibility
 
 PAGE = 500
 
@@ -43,11 +45,16 @@ DEADLINES = (
         "accept",
         Request.accept_by,
         Request.accepted_at,
-        ("submitted", "escalate", "transfer", "return", "reopen"),
+        (EventKind.submitted, Action.escalate, Action.transfer, Action.return_, Action.reopen),
     ),
-    Deadline("contact", Request.contact_by, Request.contacted_at, ("submitted", "reopen")),
     Deadline(
-        "resolve", Request.resolve_by, Request.resolved_at, ("submitted", "escalate", "reopen")
+        "contact", Request.contact_by, Request.contacted_at, (EventKind.submitted, Action.reopen)
+    ),
+    Deadline(
+        "resolve",
+        Request.resolve_by,
+        Request.resolved_at,
+        (EventKind.submitted, Action.escalate, Action.reopen),
     ),
 )
 
@@ -155,7 +162,7 @@ async def _remind(
         request_id=request.id,
         at=now,
         actor_id=None,
-        kind="reminder",
+        kind=EventKind.reminder,
         from_status=request.status.value,
         to_status=request.status.value,
         note=f"{deadline} {stamp(due)}",
@@ -167,6 +174,7 @@ async def _remind(
     return event
 
 
+@sweep("reminders", description="remind owners before deadlines", batched=True)
 async def remind_due(
     session: AsyncSession, *, now: datetime, settings: Settings, limit: int = 200
 ) -> list[RequestEvent]:

@@ -11,12 +11,16 @@ Rules, first match wins; a request is never unowned, the district root is the la
 then, on top of the place:
   category_level           the category is owned higher up (Category.owner_kinds)
   no_property_workstation  maintenance in a compound without property management
+
+Each decision says why twice: `reason` in English with codes, for operators (`redgrid route`),
+and `steps`, codes and ids that `bot.services.dispatch.explain` tells people in their language.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +32,8 @@ from bot.services.org.scope import path_ids
 from models import Building, Category, Compound, OrgUnit, UnitKind
 
 METRES_PER_DEGREE = 111_320.0
+# One step of an explanation: {"code": <route.step.* key>, <parameter>: <id, number or text>}.
+Step = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +51,7 @@ class RouteDecision:
     reason: str
     compound_id: int | None = None
     building_id: int | None = None
+    steps: tuple[Step, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +75,7 @@ class _Place:
     building: Building | None = None
     distance: float | None = None
     lineage: dict[UnitKind, OrgUnit] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
 
 
 async def _unit(session: AsyncSession, unit_id: int) -> OrgUnit:
@@ -116,12 +124,15 @@ async def _compound_place(session: AsyncSession, compound: Compound, how: str) -
         grid = await _unit(session, grids[0])
         rule = "nearest_compound" if how == "nearest" else "compound_grid"
         reason = f"compound {compound.code} lies in grid {grid.code}"
-        return _Place(grid, rule, reason, compound=compound)
+        step = {"code": "compound_grid", "compound": compound.id, "grid": grid.id}
+        return _Place(grid, rule, reason, compound=compound, steps=[step])
     community = await _unit(session, compound.community_id)
     rule = "nearest_compound" if how == "nearest" else "community_fallback"
     spread = "no buildings" if not grids else f"buildings in {len(grids)} grids"
     reason = f"compound {compound.code} has {spread}; its community {community.code} owns it"
-    return _Place(community, rule, reason, compound=compound)
+    code = "compound_spread" if grids else "compound_empty"
+    step = {"code": code, "compound": compound.id, "count": len(grids), "community": community.id}
+    return _Place(community, rule, reason, compound=compound, steps=[step])
 
 
 async def nearest_compound(
@@ -168,6 +179,7 @@ async def _point_place(
     grid = await containing_unit(session, lat=lat, lon=lon, kind=UnitKind.grid)
     if grid is not None:
         place = _Place(grid, "grid_polygon", f"{where} lies inside grid {grid.code}'s boundary")
+        place.steps = [{"code": "in_boundary", "unit": grid.id}]
         if near is not None:
             place.compound, place.distance = near
         return place
@@ -176,6 +188,8 @@ async def _point_place(
         place = await _compound_place(session, compound, "nearest")
         place.reason = f"{where} is {distance:.0f} m from compound {compound.code}; " + place.reason
         place.distance = distance
+        near_step = {"code": "near", "compound": compound.id, "distance": round(distance)}
+        place.steps.insert(0, near_step)
         return place
     for kind, rule in (
         (UnitKind.community, "community_fallback"),
@@ -184,10 +198,16 @@ async def _point_place(
         unit = await containing_unit(session, lat=lat, lon=lon, kind=kind)
         if unit is not None:
             reason = f"{where}: no grid boundary or compound within {within:.0f} m; "
-            return _Place(unit, rule, reason + f"inside {kind.value} {unit.code}'s boundary")
+            place = _Place(unit, rule, reason + f"inside {kind.value} {unit.code}'s boundary")
+            place.steps = [
+                {"code": "no_nearby", "within": round(within)},
+                {"code": "in_boundary", "unit": unit.id},
+            ]
+            return place
     root = await root_unit(session)
     reason = f"{where} is in no boundary and no compound is within {within:.0f} m"
-    return _Place(root, "district_fallback", reason)
+    step = {"code": "nowhere", "within": round(within), "unit": root.id}
+    return _Place(root, "district_fallback", reason, steps=[step])
 
 
 async def _place(
@@ -207,7 +227,15 @@ async def _place(
         grid = await _unit(session, building.grid_id)
         label = f"{compound.code if compound else '?'} building {building.number}"
         reason = f"{label} belongs to grid {grid.code}"
-        return _Place(grid, "building_grid", reason, compound=compound, building=building)
+        step = {
+            "code": "building",
+            "compound": compound.id if compound else None,
+            "building": building.number,
+            "grid": grid.id,
+        }
+        place = _Place(grid, "building_grid", reason, compound=compound, building=building)
+        place.steps = [step]
+        return place
     if compound_id is not None:
         compound = await session.get(Compound, compound_id)
         if compound is None:
@@ -216,7 +244,8 @@ async def _place(
     if lat is not None and lon is not None:
         return await _point_place(session, lat=lat, lon=lon, settings=settings)
     root = await root_unit(session)
-    return _Place(root, "district_fallback", "no building, compound or location was given")
+    reason = "no building, compound or location was given"
+    return _Place(root, "district_fallback", reason, steps=[{"code": "nothing", "unit": root.id}])
 
 
 async def route_request(
@@ -239,7 +268,7 @@ async def route_request(
         settings=settings,
     )
     kinds = await lineage(session, unit=place.unit)
-    owner, rule, reason = place.unit, place.rule, place.reason
+    owner, rule, reason, steps = place.unit, place.rule, place.reason, list(place.steps)
     wanted = set(category.owner_kinds or ())
     if wanted and owner.kind.value not in wanted:
         higher = [u for k, u in kinds.items() if k.value in wanted]
@@ -247,6 +276,7 @@ async def route_request(
             # kinds is nearest-first, so the first match is the lowest allowed level.
             owner, rule = higher[0], "category_level"
             reason += f"; category {category.slug} is handled at {owner.kind.value} {owner.code}"
+            steps.append({"code": "category", "category": category.id, "unit": owner.id})
     compound = place.compound
     workstation_id: int | None = None
     if compound is not None and compound.no_property_management and compound.workstation_id:
@@ -258,6 +288,7 @@ async def route_request(
                 f"; compound {compound.code} has no property management, so maintenance "
                 f"goes to workstation {owner.code} (the grid is kept informed)"
             )
+            steps.append({"code": "workstation", "compound": compound.id, "unit": owner.id})
     department_ids: tuple[int, ...] = ()
     if category.department_codes:
         query = select(OrgUnit.id).where(
@@ -279,6 +310,7 @@ async def route_request(
         reason=reason,
         compound_id=compound.id if compound else None,
         building_id=place.building.id if place.building else None,
+        steps=tuple(steps),
     )
 
 

@@ -26,9 +26,11 @@ from bot.i18n import t
 from bot.services.cases import announce, references
 from bot.services.dispatch import sla
 from bot.services.org import scope
+from bot.sweeps import sweep
 from models import (
     Category,
     Compound,
+    EventKind,
     OrgUnit,
     Priority,
     Request,
@@ -164,11 +166,6 @@ async def change_plan(
     return PlanSpec(plan.kind, plan.category_slug, plan.every, plan.active)
 
 
-async def list_plans(session: AsyncSession, *, compound_id: int) -> list[PlanSpec]:
-    """The checks a compound gets: the defaults with its own settings applied."""
-    return (await _plans_by_compound(session, [compound_id])).get(compound_id, [])
-
-
 async def _plans_by_compound(
     session: AsyncSession, compound_ids: list[int]
 ) -> dict[int, list[PlanSpec]]:
@@ -202,6 +199,7 @@ def _insert_run(session: AsyncSession, values: dict[str, object]) -> Insert:
     return stmt
 
 
+@sweep("upkeep", description="create the period's steward upkeep requests")
 async def create_due_upkeep(
     session: AsyncSession, *, now: datetime, settings: Settings
 ) -> list[Request]:
@@ -315,7 +313,7 @@ async def _create_request(
         RequestEvent(
             request_id=request.id,
             at=now,
-            kind="submitted",
+            kind=EventKind.submitted,
             to_status=RequestStatus.submitted.value,
             note=f"upkeep {spec.kind} {period}",
             visibility=Visibility.internal,

@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.exceptions import NotAllowed, NotFound
 from bot.services.comms import notify
 from bot.services.meetings import cards, convene, poll_rules
+from bot.sweeps import sweep
 from models import (
     Building,
     Flat,
@@ -285,6 +286,7 @@ async def closed_polls(
     return found
 
 
+@sweep("close_polls", description="close polls whose voting time is over")
 async def close_due_polls(session: AsyncSession, *, now: datetime, settings: Settings) -> int:
     """Close every open poll whose set closing time has passed; returns how many closed."""
     stmt = select(Poll).where(

@@ -6,18 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot import buttons
 from bot.config import Settings
 from bot.i18n import moment, t
 from bot.messages import Button, Outgoing
+from bot.services.meetings import actions
 from bot.services.meetings.poll_rules import Result
 from models import Meeting, MeetingKind, Poll, PollOption
 
-# Button actions: "v1:<action>:<args>" (see bot.buttons); unique across the project.
-RSVP = "mtr"  # meeting id, c | n | v
-CHECK_IN = "mtci"  # meeting id
-VOTE = "mtvote"  # poll id, option id
-OPEN = "mtv"  # meeting id: the meeting as the presser may see it
+# The answers `actions.RSVP` carries after the meeting id.
 RSVP_CODES = {"c": "coming", "n": "not_coming", "v": "view"}
 
 
@@ -42,13 +38,13 @@ def describe(meeting: Meeting, locale: str, *, settings: Settings) -> str:
 
 def rsvp_buttons(meeting: Meeting, locale: str) -> list[list[Button]]:
     """Coming / Can't come / Send my view (a poll without a meeting: only the view)."""
-    view = Button(t(locale, "meeting.button.view"), buttons.encode(RSVP, meeting.id, "v"))
+    view = actions.RSVP.button(t(locale, "meeting.button.view"), meeting.id, "v")
     if meeting.kind == MeetingKind.poll:
         return [[view]]
     return [
         [
-            Button(t(locale, "meeting.button.coming"), buttons.encode(RSVP, meeting.id, "c")),
-            Button(t(locale, "meeting.button.not_coming"), buttons.encode(RSVP, meeting.id, "n")),
+            actions.RSVP.button(t(locale, "meeting.button.coming"), meeting.id, "c"),
+            actions.RSVP.button(t(locale, "meeting.button.not_coming"), meeting.id, "n"),
         ],
         [view],
     ]
@@ -66,14 +62,14 @@ def reminder(meeting: Meeting, locale: str, *, settings: Settings, which: str) -
     text = (
         t(locale, f"meeting.reminder_{which}") + "\n" + describe(meeting, locale, settings=settings)
     )
-    check_in = Button(t(locale, "meeting.button.check_in"), buttons.encode(CHECK_IN, meeting.id))
+    check_in = actions.CHECK_IN.button(t(locale, "meeting.button.check_in"), meeting.id)
     return Outgoing(text=text, buttons=[[check_in]])
 
 
 def ballot(poll: Poll, options: Sequence[PollOption], locale: str) -> Outgoing:
     """The ballot: one button per option."""
     text = t(locale, "meeting.ballot", question=poll.question, rule=t(locale, rule_key(poll)))
-    rows = [[Button(o.text, buttons.encode(VOTE, poll.id, o.id))] for o in options]
+    rows = [[actions.VOTE.button(o.text, poll.id, o.id)] for o in options]
     return Outgoing(text=text, buttons=rows)
 
 

@@ -24,6 +24,7 @@ from bot.services.org import scope
 from models import (
     Building,
     Compound,
+    EventKind,
     Meeting,
     MeetingInvitation,
     MeetingKind,
@@ -214,7 +215,7 @@ async def convene(
     await session.flush()
     if request is not None:
         note = cards.timeline_note(meeting, settings, key="convened")
-        session.add(_timeline(request, organiser, "meeting_convened", note, now))
+        session.add(_timeline(request, organiser, EventKind.meeting_convened, note, now))
     await notify.notify_persons(
         session,
         person_ids=[p.id for p in residents],
@@ -351,7 +352,7 @@ async def record_outcome(
         session,
         meeting=meeting,
         actor=actor,
-        kind="meeting_outcome",
+        kind=EventKind.meeting_outcome,
         note=cards.outcome_note(meeting, settings, polls=polls),
         render=lambda loc: cards.outcome(meeting, loc, polls=polls),
         now=now,
@@ -388,7 +389,7 @@ async def cancel(
         session,
         meeting=meeting,
         actor=actor,
-        kind="meeting_cancelled",
+        kind=EventKind.meeting_cancelled,
         note=cards.cancelled_note(meeting, settings),
         render=lambda loc: cards.cancelled(meeting, loc, settings=settings),
         urgent=meeting.starts_at is not None and meeting.starts_at - now < CANCEL_URGENT_WITHIN,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.services.comms import notify
 from bot.services.meetings import cards
+from bot.sweeps import sweep
 from models import Meeting, MeetingInvitation, MeetingKind, MeetingStatus, Rsvp
 
 DAY_BEFORE = timedelta(hours=24)
@@ -33,6 +34,7 @@ async def _claim(session: AsyncSession, meeting_id: int, column: str, now: datet
     return bool(getattr(result, "rowcount", 0))
 
 
+@sweep("meeting_reminders", description="the day and hour before meetings")
 async def send_meeting_reminders(
     session: AsyncSession, *, now: datetime, settings: Settings
 ) -> int:

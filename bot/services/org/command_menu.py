@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.i18n import DEFAULT_LOCALE, pick_locale
 from bot.messages import CommandMenu, Outgoing
+from bot.outbox import store
 from models import ChannelIdentity, OutboxMessage, Person, Role, RoleGrant
 
 # Channels whose clients show a per-chat command menu. Elsewhere (the web chat, where the
@@ -92,6 +93,28 @@ async def menu_targets(
     ]
 
 
+async def _write(session: AsyncSession, targets: list[MenuTarget]) -> list[OutboxMessage]:
+    """One menu row per target; a chat's menu rows still waiting are superseded by it.
+    Urgent: a menu pings nobody, so quiet hours need not hold it."""
+    rows = [
+        await store.enqueue(
+            session,
+            channel=target.channel,
+            chat_id=target.chat_id,
+            message=Outgoing(menu=target.menu),
+            person_id=target.person_id,
+            urgent=True,
+            flush=False,
+        )
+        for target in targets
+    ]
+    await session.flush()
+    for channel in sorted({target.channel for target in targets}):
+        chats = [target.chat_id for target in targets if target.channel == channel]
+        await store.supersede_menus(session, channel=channel, chats=chats)
+    return rows
+
+
 async def queue_menus(
     session: AsyncSession,
     *,
@@ -100,22 +123,31 @@ async def queue_menus(
     staff_only: bool = False,
 ) -> list[OutboxMessage]:
     """Write one menu row per own chat of each person, in the caller's transaction. Call it
-    after their roles (or language) changed; rows of one chat go out in order, so the last
-    change wins. Urgent: a menu pings nobody, so quiet hours need not hold it."""
+    after their roles (or language) changed; it replaces any menu row still waiting for the
+    same chat, so a chat gets one menu call however many changes came first."""
     default = settings.locale.default if settings is not None else DEFAULT_LOCALE
     targets = await menu_targets(
         session, person_ids=person_ids, default_locale=default, staff_only=staff_only
     )
-    rows = [
-        OutboxMessage(
-            channel=target.channel,
-            chat_id=target.chat_id,
-            person_id=target.person_id,
-            payload=Outgoing(menu=target.menu).to_payload(),
-            urgent=True,
-        )
-        for target in targets
-    ]
-    session.add_all(rows)
-    await session.flush()
-    return rows
+    return await _write(session, targets)
+
+
+async def catch_up(
+    session: AsyncSession, *, channels: Iterable[str] = MENU_CHANNELS, settings: Settings
+) -> int:
+    """At start: every staff chat's menu once more (mending any drift), replacing whatever
+    menu rows were still waiting; other chats keep only their newest waiting one. The paced
+    sender delivers them beside the replies, never ahead of one (bot.outbox.sender). Returns
+    how many people hold a role."""
+    people = await staff_ids(session)
+    targets = await menu_targets(
+        session,
+        person_ids=people,
+        default_locale=settings.locale.default,
+        staff_only=True,
+        channels=channels,
+    )
+    await _write(session, targets)
+    for channel in sorted(set(channels)):
+        await store.supersede_menus(session, channel=channel)
+    return len(people)

@@ -28,6 +28,7 @@ from bot.services.org.checks import Known
 from bot.services.org.schema import (
     GridRow,
     OrgDocument,
+    PersonRow,
     Problems,
     UnitSpec,
     flatten_units,
@@ -209,6 +210,53 @@ async def _write_people(
 ) -> set[int]:
     """Upsert the people, found by any of their channel identities, with roles and profiles;
     returns the ids of those given a new role or a new or moved identity."""
+    people = await _upsert_people(session, document, compounds, known, report)
+    person_ids = [p.id for p in people]
+    granted = select(RoleGrant.person_id, RoleGrant.role, RoleGrant.unit_id).where(
+        RoleGrant.person_id.in_(person_ids)
+    )
+    grants = {(row[0], row[1], row[2]) for row in await session.execute(granted)}
+    profiles = {
+        v.person_id: v
+        for v in await session.scalars(
+            select(VolunteerProfile).where(VolunteerProfile.person_id.in_(person_ids))
+        )
+    }
+    touched: set[int] = set()
+    for row, person in zip(document.people, people, strict=True):
+        if _write_identities(session, row, person, known, report):
+            touched.add(person.id)
+        for role in row.roles:
+            grant = (person.id, role.role, units[role.unit].id)
+            report.note("role", created=grant not in grants)
+            if grant not in grants:
+                session.add(RoleGrant(person_id=grant[0], role=grant[1], unit_id=grant[2]))
+                grants.add(grant)
+                touched.add(person.id)
+        if row.volunteer is not None:
+            values = {
+                "team_id": units[row.volunteer.team].id,
+                "skills": list(row.volunteer.skills),
+                "is_leader": row.volunteer.is_leader,
+            }
+            profile = profiles.get(person.id)
+            if profile is None:
+                session.add(VolunteerProfile(person_id=person.id, **values))
+                report.note("volunteer", created=True)
+            else:
+                report.note("volunteer", changed=_assign(profile, values))
+    await session.flush()
+    return touched
+
+
+async def _upsert_people(
+    session: AsyncSession,
+    document: OrgDocument,
+    compounds: dict[str, Compound],
+    known: Known,
+    report: ImportReport,
+) -> list[Person]:
+    """The file's people in its order, each found by any of their identities or created."""
     owner_ids = {i.person_id for i in known.identities.values()}
     stored = {
         p.id: p for p in await session.scalars(select(Person).where(Person.id.in_(owner_ids)))
@@ -239,59 +287,32 @@ async def _write_people(
             report.note("person", changed=_assign(person, values))
         people.append(person)
     await session.flush()
-    person_ids = [p.id for p in people]
-    granted = select(RoleGrant.person_id, RoleGrant.role, RoleGrant.unit_id).where(
-        RoleGrant.person_id.in_(person_ids)
-    )
-    grants = {(row[0], row[1], row[2]) for row in await session.execute(granted)}
-    profiles = {
-        v.person_id: v
-        for v in await session.scalars(
-            select(VolunteerProfile).where(VolunteerProfile.person_id.in_(person_ids))
-        )
-    }
-    touched: set[int] = set()
-    for row, person in zip(document.people, people, strict=True):
-        for ident in row.identities:
-            identity = known.identities.get((ident.channel, ident.external_id))
-            chat_id = ident.chat_id or ident.external_id
-            if identity is None:
-                session.add(
-                    ChannelIdentity(
-                        person_id=person.id,
-                        channel=ident.channel,
-                        external_id=ident.external_id,
-                        chat_id=chat_id,
-                    )
+    return people
+
+
+def _write_identities(
+    session: AsyncSession, row: PersonRow, person: Person, known: Known, report: ImportReport
+) -> bool:
+    """Add or move a person's channel identities; True when one was added or moved."""
+    touched = False
+    for ident in row.identities:
+        identity = known.identities.get((ident.channel, ident.external_id))
+        chat_id = ident.chat_id or ident.external_id
+        if identity is None:
+            session.add(
+                ChannelIdentity(
+                    person_id=person.id,
+                    channel=ident.channel,
+                    external_id=ident.external_id,
+                    chat_id=chat_id,
                 )
-                report.note("identity", created=True)
-                touched.add(person.id)
-            else:
-                values = {"person_id": person.id, "chat_id": chat_id}
-                moved = _assign(identity, values)
-                report.note("identity", changed=moved)
-                if moved:
-                    touched.add(person.id)
-        for role in row.roles:
-            grant = (person.id, role.role, units[role.unit].id)
-            report.note("role", created=grant not in grants)
-            if grant not in grants:
-                session.add(RoleGrant(person_id=grant[0], role=grant[1], unit_id=grant[2]))
-                grants.add(grant)
-                touched.add(person.id)
-        if row.volunteer is not None:
-            values = {
-                "team_id": units[row.volunteer.team].id,
-                "skills": list(row.volunteer.skills),
-                "is_leader": row.volunteer.is_leader,
-            }
-            profile = profiles.get(person.id)
-            if profile is None:
-                session.add(VolunteerProfile(person_id=person.id, **values))
-                report.note("volunteer", created=True)
-            else:
-                report.note("volunteer", changed=_assign(profile, values))
-    await session.flush()
+            )
+            report.note("identity", created=True)
+            touched = True
+        else:
+            moved = _assign(identity, {"person_id": person.id, "chat_id": chat_id})
+            report.note("identity", changed=moved)
+            touched = touched or moved
     return touched
 
 

@@ -22,6 +22,11 @@ from models import (
 )
 
 
+def mask_name(name: str) -> str:
+    """Keep the first character: 张三丰 -> 张**; "-" for no name."""
+    return name[:1] + "*" * (len(name) - 1) if name else "-"
+
+
 async def set_address(
     session: AsyncSession, *, person: Person, compound: Compound, building: Building | None
 ) -> None:

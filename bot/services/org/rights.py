@@ -21,14 +21,13 @@ from bot.exceptions import NotAllowed, NotFound, UserFacingError
 from bot.services.org import command_menu, demo_fence, scope
 from models import AuditLog, Invite, OrgUnit, Person, Role, RoleGrant, TeamPairing, UnitKind
 
-K = UnitKind
 # Which kinds of unit each role may be held on.
 ROLE_KINDS: dict[Role, frozenset[UnitKind]] = {
-    Role.grid_staff: frozenset({K.grid, K.building_group}),
-    Role.volunteer: frozenset({K.team}),
-    Role.steward: frozenset({K.workstation}),
-    Role.department_liaison: frozenset({K.department}),
-    Role.admin: frozenset({K.community, K.street, K.district}),
+    Role.grid_staff: frozenset({UnitKind.grid, UnitKind.building_group}),
+    Role.volunteer: frozenset({UnitKind.team}),
+    Role.steward: frozenset({UnitKind.workstation}),
+    Role.department_liaison: frozenset({UnitKind.department}),
+    Role.admin: frozenset({UnitKind.community, UnitKind.street, UnitKind.district}),
 }
 GRANTABLE: tuple[Role, ...] = tuple(ROLE_KINDS)
 INVITE_PREFIX = "inv_"
@@ -97,7 +96,7 @@ async def list_invitable_units(
     admin_of = await scope.granted_units(session, person_id=person_id, roles=[Role.admin])
     kinds = list(ROLE_KINDS[role])
     covered = scope.within(admin_of, OrgUnit.path)
-    if K.team in kinds:  # teams sit beside the tree: their paired communities say who admins
+    if UnitKind.team in kinds:  # teams sit beside the tree: their paired communities say who admins
         community = aliased(OrgUnit)
         paired = (
             select(TeamPairing.team_id)
@@ -353,9 +352,3 @@ async def redeem_invite(
         now=now,
     )
     return invite, unit
-
-
-async def list_audit(session: AsyncSession, *, limit: int = 50) -> list[AuditLog]:
-    """The most recent audit rows, newest first."""
-    query = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
-    return list((await session.execute(query)).scalars())

@@ -26,22 +26,6 @@ async def has_units(session: AsyncSession) -> bool:
     return (await session.scalar(select(OrgUnit.id).limit(1))) is not None
 
 
-async def list_ancestors(session: AsyncSession, *, unit: OrgUnit) -> list[OrgUnit]:
-    """The unit's ancestors, root first (the unit itself excluded)."""
-    ids = path_ids(unit.path)[:-1]
-    if not ids:
-        return []
-    rows = (await session.scalars(select(OrgUnit).where(OrgUnit.id.in_(ids)))).all()
-    by_id = {row.id: row for row in rows}
-    return [by_id[i] for i in ids if i in by_id]
-
-
-async def list_subtree(session: AsyncSession, *, unit: OrgUnit) -> list[OrgUnit]:
-    """The unit and every unit below it, in path order."""
-    query = select(OrgUnit).where(OrgUnit.path.startswith(unit.path)).order_by(OrgUnit.path)
-    return list((await session.scalars(query)).all())
-
-
 async def rebase_subtree(session: AsyncSession, *, old_path: str, new_path: str) -> int:
     """Rewrite the paths below a moved unit from `old_path` to `new_path`; return how many."""
     query = select(OrgUnit).where(OrgUnit.path.startswith(old_path), OrgUnit.path != old_path)

@@ -24,9 +24,12 @@ from bot.services.comms import notify
 from bot.services.dispatch import reminders
 from bot.services.org import erasure, scope
 from bot.services.reports import stats
+from bot.sweeps import sweep
 from models import (
+    HELD_TASK_STATUSES,
     OPEN_STATUSES,
     Category,
+    EventKind,
     OrgUnit,
     Request,
     RequestEvent,
@@ -39,8 +42,7 @@ from models import (
 
 DAY = timedelta(days=1)
 # Events residents do not hear about in their digest (bookkeeping, not news).
-QUIET_KINDS = ("routed", "reminder")
-HELD_TASKS = ("claimed", "on_way")  # bot.services.volunteers.tasks.HELD
+QUIET_KINDS = (EventKind.routed, EventKind.reminder)
 LISTED = 5  # references listed per digest section
 
 
@@ -63,6 +65,7 @@ def _refs(references: list[str]) -> str:
 # --- residents ---------------------------------------------------------------------------------
 
 
+@sweep("resident_digest", description="residents: what changed yesterday")
 async def resident_digest(session: AsyncSession, *, now: datetime, settings: Settings) -> int:
     """Tell each resident with open requests what changed on them in the last day."""
     since = now - DAY
@@ -176,6 +179,7 @@ async def queue_counts(
     return dict(counts)
 
 
+@sweep("queue_digest", description="staff: new, due today, overdue")
 async def queue_digest(session: AsyncSession, *, now: datetime, settings: Settings) -> int:
     """Tell each unit's staff how many requests are new, due today and overdue."""
     period, sent = day_of(now, settings), 0
@@ -209,13 +213,14 @@ def _queue_text(row: QueueCounts, locale: str) -> Outgoing:
 # --- volunteers --------------------------------------------------------------------------------
 
 
+@sweep("volunteer_reminder", description="volunteers: tasks they hold")
 async def volunteer_reminder(session: AsyncSession, *, now: datetime, settings: Settings) -> int:
     """Remind each volunteer of the tasks they claimed and have not finished."""
     query = (
         select(VolunteerTask, Request.reference)
         .outerjoin(Request, Request.id == VolunteerTask.request_id)
         .where(
-            VolunteerTask.status.in_(HELD_TASKS),
+            VolunteerTask.status.in_(HELD_TASK_STATUSES),
             VolunteerTask.claimed_by_id.is_not(None),
             VolunteerTask.done_at.is_(None),
         )
@@ -302,6 +307,7 @@ async def child_counts(
     return [UnitCounts(u, *(int(value or 0) for value in rows[u.id])) for u in units.scalars()]
 
 
+@sweep("weekly_report", description="admins: the week per child unit")
 async def weekly_report(session: AsyncSession, *, now: datetime, settings: Settings) -> int:
     """Send each admin unit's admins the week's counts per child unit."""
     admin_units = select(RoleGrant.unit_id).where(RoleGrant.role == Role.admin).distinct()

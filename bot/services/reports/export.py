@@ -12,18 +12,22 @@ Two protections:
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot import files
 from bot.config import Settings
+from bot.services.dispatch import explain
 from bot.services.org import erasure, scope
+from bot.sweeps import sweep
 from models import (
     Building,
     Category,
@@ -142,6 +146,27 @@ async def requests_workbook(
     """The requests created in [start, end) owned in the unit's subtree, and their events.
     A demo person's export names no one but demo people (`bot.services.org.demo_fence`)."""
     units = await _subtree_ids(session, unit)
+    rows, references = await _request_rows(
+        session,
+        units=units,
+        start=start,
+        end=end,
+        show_phones=show_phones,
+        settings=settings,
+        demo_actor=demo_actor,
+    )
+    events = await _event_rows(session, references, settings)
+    workbook = Workbook()
+    workbook.remove(workbook.active)  # type: ignore[arg-type]
+    _sheet(workbook, "requests", REQUEST_COLUMNS, rows)
+    _sheet(workbook, "events", EVENT_COLUMNS, events)
+    return _save(workbook)
+
+
+def _requests_query(
+    units: dict[int, str], start: datetime, end: datetime
+) -> Select[Request, Category, str, str, Person, Evaluation]:
+    """The requests owned in `units` created in [start, end), with what a row shows."""
     reporter = aliased(Person)
     latest = aliased(Evaluation)
     later = aliased(Evaluation)
@@ -150,7 +175,7 @@ async def requests_workbook(
         .where(later.request_id == latest.request_id, later.round > latest.round)
         .exists()
     )
-    query = (
+    return (
         select(Request, Category, Compound.code, Building.number, reporter, latest)
         .join(Category, Category.id == Request.category_id)
         .outerjoin(Compound, Compound.id == Request.compound_id)
@@ -164,6 +189,20 @@ async def requests_workbook(
         )
         .order_by(Request.created_at, Request.id)
     )
+
+
+async def _request_rows(
+    session: AsyncSession,
+    *,
+    units: dict[int, str],
+    start: datetime,
+    end: datetime,
+    show_phones: bool,
+    settings: Settings,
+    demo_actor: bool,
+) -> tuple[list[list[Any]], dict[int, str]]:
+    """One row per request, and each request's reference by id."""
+    query = _requests_query(units, start, end)
     rows: list[list[Any]] = []
     references: dict[int, str] = {}
     for request, category, compound, building, reporter_row, evaluation in await session.execute(
@@ -204,6 +243,13 @@ async def requests_workbook(
                 evaluation.satisfaction if evaluation else "",
             ]
         )
+    return rows, references
+
+
+async def _event_rows(
+    session: AsyncSession, references: dict[int, str], settings: Settings
+) -> list[list[Any]]:
+    """One row per event of the requests, in each request's order."""
     events: list[list[Any]] = []
     ids = list(references)
     for chunk in range(0, len(ids), 500):
@@ -213,6 +259,11 @@ async def requests_workbook(
             .order_by(RequestEvent.request_id, RequestEvent.at, RequestEvent.id)
         )
         for event in (await session.execute(query_events)).scalars():
+            note = event.note
+            if event.kind == "routed":
+                note = await explain.sentence(
+                    session, detail=event.detail, note=note, locale=settings.locale.default
+                )
             events.append(
                 [
                     references[event.request_id],
@@ -221,14 +272,10 @@ async def requests_workbook(
                     event.from_status or "",
                     event.to_status or "",
                     event.visibility.value,
-                    event.note,
+                    note,
                 ]
             )
-    workbook = Workbook()
-    workbook.remove(workbook.active)  # type: ignore[arg-type]
-    _sheet(workbook, "requests", REQUEST_COLUMNS, rows)
-    _sheet(workbook, "events", EVENT_COLUMNS, events)
-    return _save(workbook)
+    return events
 
 
 async def service_workbook(
@@ -278,3 +325,11 @@ async def service_workbook(
     workbook.remove(workbook.active)  # type: ignore[arg-type]
     _sheet(workbook, "service_records", SERVICE_COLUMNS, rows)
     return _save(workbook)
+
+
+@sweep("expire_exports", description="delete exports past exports.keep_hours")
+async def expire_exports(_session: AsyncSession, *, now: datetime, settings: Settings) -> int:
+    """Delete export files older than `exports.keep_hours`; returns how many went."""
+    # Exports carry residents' names and numbers: they live only as long as the download needs.
+    before = now - timedelta(hours=settings.exports.keep_hours)
+    return await asyncio.to_thread(files.expire, settings.stats.export_dir, before=before)

@@ -41,13 +41,13 @@ from models import (
     Request,
     RequestStatus,
     ServiceRecord,
+    TaskStatus,
     TeamPairing,
     UnitKind,
     VolunteerProfile,
     VolunteerTask,
 )
 
-S = RequestStatus
 # Child units shown in a breakdown: the tree below a unit, and workstations beside it.
 BREAKDOWN_KINDS = frozenset(
     {
@@ -178,12 +178,14 @@ async def request_counts(
     answered = or_(latest.solved != "none", latest.satisfaction != "none")
     newest = ~exists().where(later.request_id == latest.request_id, later.round > latest.round)
     r = Request
-    clocks_running = r.status.notin_([S.waiting_for_resident, *_CLOSED])
+    clocks_running = r.status.notin_([RequestStatus.waiting_for_resident, *_CLOSED])
     overdue = or_(
         and_(r.resolved_at.is_not(None), r.resolve_by.is_not(None), r.resolved_at > r.resolve_by),
         and_(r.resolved_at.is_(None), r.resolve_by <= now, clocks_running),
     )
-    skipped = and_(r.contacted_at.is_(None), r.status.in_([S.merged, S.withdrawn]))
+    skipped = and_(
+        r.contacted_at.is_(None), r.status.in_([RequestStatus.merged, RequestStatus.withdrawn])
+    )
     needing = and_(
         r.contact_by.is_not(None),
         or_(r.contacted_at.is_not(None), r.contact_by <= now),
@@ -215,7 +217,13 @@ async def request_counts(
     return found
 
 
-_CLOSED = (S.closed, S.merged, S.rejected, S.withdrawn, S.resolved)
+_CLOSED = (
+    RequestStatus.closed,
+    RequestStatus.merged,
+    RequestStatus.rejected,
+    RequestStatus.withdrawn,
+    RequestStatus.resolved,
+)
 
 
 async def team_counts(
@@ -249,7 +257,7 @@ async def team_counts(
         counts.needing_contact += 1
         counts.contacted_in_time += int(claimed_at - created <= window)
         counts.resolution_base += 1
-        if status == "done":
+        if status == TaskStatus.done:
             counts.resolved += 1
             counts.solved += 1
             counts.rateable += 1

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.config import Settings
+from bot.sweeps import sweep
 from models import Broadcast, Conversation, RequestPhoto, VolunteerTask
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ def delete_files(directory: Path, names: Iterable[str]) -> int:
     return deleted
 
 
+@sweep("upload_sweep", description="delete uploads no row refers to")
 async def sweep_orphans(session: AsyncSession, *, now: datetime, settings: Settings) -> int:
     """Delete uploads older than scheduler.orphan_upload_hours that no row refers to."""
     directory = settings.webchat.upload_dir

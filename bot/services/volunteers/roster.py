@@ -13,9 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.exceptions import NotAllowed
 from bot.services.org import scope
-from models import Person, Role, ServiceRecord, VolunteerProfile, VolunteerTask
+from models import (
+    HELD_TASK_STATUSES,
+    Person,
+    Role,
+    ServiceRecord,
+    VolunteerProfile,
+    VolunteerTask,
+)
 
-HELD = ("claimed", "on_way")
 SKILLS: tuple[str, ...] = (
     "plumbing",
     "electrical",
@@ -81,7 +87,9 @@ async def list_for_volunteer(session: AsyncSession, *, person_id: int) -> list[V
     """The tasks the volunteer holds (claimed or on the way), oldest first."""
     query = (
         select(VolunteerTask)
-        .where(VolunteerTask.claimed_by_id == person_id, VolunteerTask.status.in_(HELD))
+        .where(
+            VolunteerTask.claimed_by_id == person_id, VolunteerTask.status.in_(HELD_TASK_STATUSES)
+        )
         .order_by(VolunteerTask.claimed_at, VolunteerTask.id)
     )
     return list((await session.execute(query)).scalars())
@@ -127,7 +135,7 @@ async def team_summary(
     ).all()
     member_ids = [person.id for person, _ in members]
     held = select(VolunteerTask).where(
-        VolunteerTask.claimed_by_id.in_(member_ids), VolunteerTask.status.in_(HELD)
+        VolunteerTask.claimed_by_id.in_(member_ids), VolunteerTask.status.in_(HELD_TASK_STATUSES)
     )
     hours = select(func.coalesce(func.sum(ServiceRecord.hours), 0.0)).where(
         ServiceRecord.team_id == team_id,

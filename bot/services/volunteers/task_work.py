@@ -12,20 +12,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import buttons
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed, UserFacingError
-from bot.messages import Button
 from bot.services.comms import notify
 from bot.services.org import scope
-from bot.services.volunteers import roster
+from bot.services.volunteers import actions, roster
 from bot.services.volunteers.tasks import (
-    CLAIMED,
-    DONE,
-    HELD,
-    ON_WAY,
-    OPEN,
-    RATE,
     add_event,
     get_task,
     notice,
@@ -33,9 +25,12 @@ from bot.services.volunteers.tasks import (
     request_of,
 )
 from models import (
+    HELD_TASK_STATUSES,
+    EventKind,
     Person,
     RequestPhoto,
     ServiceRecord,
+    TaskStatus,
     Visibility,
     VolunteerTask,
 )
@@ -45,7 +40,7 @@ async def get_held(session: AsyncSession, *, task_id: int, person: Person) -> Vo
     task = await get_task(session, task_id=task_id)
     if task.claimed_by_id != person.id:
         raise NotAllowed("volunteer.error.not_yours")
-    if task.status not in HELD:
+    if task.status not in HELD_TASK_STATUSES:
         raise InvalidTransition("volunteer.error.not_held")
     await roster.require_volunteer(session, person=person)
     return task
@@ -56,9 +51,9 @@ async def on_my_way(
 ) -> VolunteerTask:
     """The volunteer sets off; the resident hears of it."""
     task = await get_held(session, task_id=task_id, person=person)
-    if task.status != CLAIMED:
+    if task.status != TaskStatus.claimed:
         raise InvalidTransition("volunteer.error.not_held")
-    task.status, task.on_way_at = ON_WAY, now
+    task.status, task.on_way_at = TaskStatus.on_way, now
     request = await request_of(session, task)
     if request is not None and request.reporter_id is not None:
         await notify.notify_person(
@@ -89,7 +84,7 @@ async def complete(
     if not 0 < hours <= 24:
         raise UserFacingError("volunteer.error.hours")
     profile = await roster.require_volunteer(session, person=person)
-    task.status, task.done_at, task.hours = DONE, now, hours
+    task.status, task.done_at, task.hours = TaskStatus.done, now, hours
     task.photos = list(photos)
     task.note = "\n".join(p for p in (task.note, note.strip()) if p)
     record = ServiceRecord(
@@ -107,7 +102,7 @@ async def complete(
             request,
             at=now,
             actor_id=person.id,
-            kind="volunteer_done",
+            kind=EventKind.volunteer_done,
             note=note.strip(),
             visibility=Visibility.public,
         )
@@ -133,9 +128,7 @@ async def complete(
                 render=lambda loc: notice(
                     "volunteer.notify.rate",
                     loc,
-                    rows=[
-                        [Button("⭐" * n, buttons.encode(RATE, task.id, n)) for n in range(1, 6)]
-                    ],
+                    rows=[[actions.RATE.button("⭐" * n, task.id, n) for n in range(1, 6)]],
                     reference=request.reference,
                 ),
                 request_id=request.id,
@@ -158,7 +151,12 @@ async def release(
     task = await get_held(session, task_id=task_id, person=person)
     if not reason.strip():
         raise UserFacingError("volunteer.error.reason_required")
-    task.status, task.claimed_by_id, task.claimed_at, task.on_way_at = OPEN, None, None, None
+    task.status, task.claimed_by_id, task.claimed_at, task.on_way_at = (
+        TaskStatus.open,
+        None,
+        None,
+        None,
+    )
     task.note = "\n".join(p for p in (task.note, reason.strip()[:500]) if p)
     request = await request_of(session, task)
     add_event(
@@ -166,7 +164,7 @@ async def release(
         request,
         at=now,
         actor_id=person.id,
-        kind="volunteer_released",
+        kind=EventKind.volunteer_released,
         note=reason.strip()[:500],
         visibility=Visibility.internal,
     )
@@ -182,7 +180,7 @@ async def rate(
     request = await request_of(session, task)
     if request is None or request.reporter_id != person.id:
         raise NotAllowed("volunteer.error.not_reporter")
-    if task.status != DONE or not 1 <= rating <= 5:
+    if task.status != TaskStatus.done or not 1 <= rating <= 5:
         raise InvalidTransition("volunteer.error.not_done")
     record = (
         await session.execute(select(ServiceRecord).where(ServiceRecord.task_id == task.id))

@@ -21,54 +21,51 @@ to "taken" (or, if not sent yet, cancelled in the outbox).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import buttons
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed, NotFound, UserFacingError
 from bot.i18n import pick_locale, t
 from bot.messages import Button, Outgoing
-from bot.outbox.store import PENDING
+from bot.outbox.store import enqueue
 from bot.services.cases import announce, cards
 from bot.services.comms import notify
 from bot.services.dispatch import routing
 from bot.services.org import scope
-from bot.services.volunteers import roster
+from bot.services.volunteers import actions, roster
 from models import (
+    ACTIVE_TASK_STATUSES,
     OPEN_STATUSES,
+    EventKind,
     OutboxMessage,
+    OutboxStatus,
     Person,
     Request,
     RequestEvent,
     Role,
     RoleGrant,
     TaskPush,
+    TaskStatus,
     TeamPairing,
     Visibility,
     VolunteerProfile,
     VolunteerTask,
 )
 
-OPEN, CLAIMED, ON_WAY, DONE = "open", "claimed", "on_way", "done"
-ACTIVE = (OPEN, CLAIMED, ON_WAY)
-HELD = (CLAIMED, ON_WAY)
-CANCELLED = "cancelled"  # an outbox row that must not go out any more
 MAX_ID = 2**31
-# Button actions (bot.buttons), handled in handlers/volunteer.py.
-CLAIM, ON_MY_WAY, FINISH, CANNOT, RATE = "vlc", "vlw", "vld", "vlx", "vlr"
 
 
 def task_buttons(task: VolunteerTask, locale: str) -> list[list[Button]]:
     """The claimed task's actions: On my way / Done / Cannot do."""
     row = []
-    if task.status == CLAIMED:
-        row.append(Button(t(locale, "volunteer.button.on_way"), buttons.encode(ON_MY_WAY, task.id)))
-    row.append(Button(t(locale, "volunteer.button.done"), buttons.encode(FINISH, task.id)))
-    row.append(Button(t(locale, "volunteer.button.cannot"), buttons.encode(CANNOT, task.id)))
+    if task.status == TaskStatus.claimed:
+        row.append(actions.ON_MY_WAY.button(t(locale, "volunteer.button.on_way"), task.id))
+    row.append(actions.FINISH.button(t(locale, "volunteer.button.done"), task.id))
+    row.append(actions.CANNOT.button(t(locale, "volunteer.button.cannot"), task.id))
     return [row]
 
 
@@ -98,7 +95,7 @@ def _push_message(task: VolunteerTask, info: dict[str, Any], locale: str) -> Out
         skill=skill,
         description=task.description,
     )
-    claim = Button(t(locale, "volunteer.button.claim"), buttons.encode(CLAIM, task.id))
+    claim = actions.CLAIM.button(t(locale, "volunteer.button.claim"), task.id)
     return Outgoing(text=text, buttons=[[claim]])
 
 
@@ -223,7 +220,7 @@ async def create_from_request(
         raise InvalidTransition("volunteer.error.request_closed", reference=request.reference)
     active = await session.execute(
         select(VolunteerTask.id).where(
-            VolunteerTask.request_id == request.id, VolunteerTask.status.in_(ACTIVE)
+            VolunteerTask.request_id == request.id, VolunteerTask.status.in_(ACTIVE_TASK_STATUSES)
         )
     )
     if active.first() is not None:
@@ -242,7 +239,7 @@ async def create_from_request(
         request_id=request.id,
         skill=decision.volunteer_skill,
         community_id=decision.community_id,
-        status=OPEN,
+        status=TaskStatus.open,
         description=(description.strip() or request.description)[:2000],
         owner_unit_id=request.owner_unit_id,
         created_by_id=actor.id if actor else None,
@@ -258,7 +255,7 @@ async def create_from_request(
         request,
         at=now,
         actor_id=actor.id if actor else None,
-        kind="volunteer_task",
+        kind=EventKind.volunteer_task,
         note=task.description,
         visibility=Visibility.internal,
     )
@@ -285,8 +282,8 @@ async def claim(
         raise NotAllowed("volunteer.error.not_pushed")
     won = await session.execute(
         update(VolunteerTask)
-        .where(VolunteerTask.id == task.id, VolunteerTask.status == OPEN)
-        .values(status=CLAIMED, claimed_by_id=person.id, claimed_at=now)
+        .where(VolunteerTask.id == task.id, VolunteerTask.status == TaskStatus.open)
+        .values(status=TaskStatus.claimed, claimed_by_id=person.id, claimed_at=now)
         .returning(VolunteerTask.id)
         .execution_options(synchronize_session=False)
     )
@@ -299,7 +296,7 @@ async def claim(
         request,
         at=now,
         actor_id=person.id,
-        kind="volunteer_claimed",
+        kind=EventKind.volunteer_claimed,
         visibility=Visibility.internal,
     )
     await _mark_taken(session, task=task, winner=person.id, settings=settings)
@@ -323,22 +320,22 @@ async def _mark_taken(
             message = Outgoing(
                 text=t(locale, "volunteer.taken"), edit_message_id=row.external_message_id
             )
-            session.add(
-                OutboxMessage(
-                    channel=row.channel,
-                    chat_id=row.chat_id,
-                    person_id=row.person_id,
-                    request_id=row.request_id,
-                    payload=message.to_payload(),
-                )
+            await enqueue(
+                session,
+                channel=row.channel,
+                chat_id=row.chat_id,
+                message=message,
+                person_id=row.person_id,
+                request_id=row.request_id,
+                flush=False,
             )
-        elif row.status == PENDING:
+        elif row.status == OutboxStatus.pending:
             unsent.append(row.id)
     if unsent:
         await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(unsent), OutboxMessage.status == PENDING)
-            .values(status=CANCELLED)
+            .where(OutboxMessage.id.in_(unsent), OutboxMessage.status == OutboxStatus.pending)
+            .values(status=OutboxStatus.cancelled)
             .execution_options(synchronize_session=False)
         )
     await session.flush()
@@ -352,56 +349,6 @@ def notice(
     key: str, locale: str, *, rows: list[list[Button]] | None = None, **params: Any
 ) -> Outgoing:
     return Outgoing(text=t(locale, key, **params), buttons=rows or [])
-
-
-async def widen_unclaimed(
-    session: AsyncSession, *, now: datetime, settings: Settings, limit: int = 100
-) -> list[VolunteerTask]:
-    """Sweep: open tasks unclaimed too long go to other paired teams, then to the owner unit."""
-    cfg = settings.volunteers
-    widen_cutoff = now - timedelta(minutes=cfg.widen_after_minutes)
-    tell_cutoff = now - timedelta(minutes=cfg.tell_owner_after_minutes)
-    query = (
-        select(VolunteerTask)
-        .where(
-            VolunteerTask.status == OPEN,
-            VolunteerTask.stage < 2,
-            VolunteerTask.pushed_at <= max(widen_cutoff, tell_cutoff),
-        )
-        .order_by(VolunteerTask.pushed_at, VolunteerTask.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    acted = []
-    for task in (await session.execute(query)).scalars().all():
-        assert task.pushed_at is not None
-        if task.stage == 0 and task.pushed_at <= widen_cutoff:
-            task.stage = 1
-            already = await pushed_people(session, task_id=task.id)
-            await push(session, task=task, now=now, settings=settings, exclude=sorted(already))
-            acted.append(task)
-        elif task.stage == 1 and task.pushed_at <= tell_cutoff:
-            task.stage, task.pushed_at = 2, now
-            await _tell_owner(session, task=task, settings=settings)
-            acted.append(task)
-    await session.flush()
-    return acted
-
-
-async def _tell_owner(session: AsyncSession, *, task: VolunteerTask, settings: Settings) -> None:
-    request = await request_of(session, task)
-    unit_id = task.owner_unit_id or (request.owner_unit_id if request else None)
-    if unit_id is None:
-        return
-    reference = request.reference if request else "-"
-    await notify.notify_unit(
-        session,
-        unit_id=unit_id,
-        roles=scope.STAFF_ROLES,
-        render=lambda loc: notice("volunteer.notify.unclaimed", loc, reference=reference),
-        request_id=request.id if request else None,
-        settings=settings,
-    )
 
 
 async def reference_of(session: AsyncSession, *, task: VolunteerTask) -> str:

@@ -16,16 +16,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import buttons
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed, NotFound
 from bot.i18n import t
-from bot.messages import Button, Outgoing
+from bot.messages import Outgoing
 from bot.services.cases import cards
 from bot.services.comms import notify
 from bot.services.org import erasure, scope
+from bot.services.whistles import actions
+from bot.sweeps import sweep
 from models import (
     OPEN_STATUSES,
+    EventKind,
     OrgUnit,
     Person,
     Request,
@@ -37,11 +39,6 @@ from models import (
     Whistle,
     WhistleSummons,
 )
-
-# Button actions: "v1:<action>:<summons id>" (handlers/whistle.py).
-ACKNOWLEDGE = "whack"
-ON_SITE = "whsite"
-DONE = "whdone"
 
 
 class Step(enum.StrEnum):
@@ -102,12 +99,9 @@ def summons_card(
     if note:
         text += "\n" + t(locale, "schedule.whistle.note", note=note)
     row = [
-        Button(
-            t(locale, "schedule.whistle.button.acknowledge"),
-            buttons.encode(ACKNOWLEDGE, summons.id),
-        ),
-        Button(t(locale, "schedule.whistle.button.on_site"), buttons.encode(ON_SITE, summons.id)),
-        Button(t(locale, "schedule.whistle.button.done"), buttons.encode(DONE, summons.id)),
+        actions.ACKNOWLEDGE.button(t(locale, "schedule.whistle.button.acknowledge"), summons.id),
+        actions.ON_SITE.button(t(locale, "schedule.whistle.button.on_site"), summons.id),
+        actions.DONE.button(t(locale, "schedule.whistle.button.done"), summons.id),
     ]
     return Outgoing(text=text, buttons=[row])
 
@@ -174,7 +168,7 @@ async def blow(
     session.add(
         _event(
             request,
-            kind="whistle",
+            kind=EventKind.whistle,
             now=now,
             actor_id=whistle.blown_by_id,
             unit_id=unit.id,
@@ -241,7 +235,7 @@ async def answer(
     session.add(
         _event(
             request,
-            kind=f"whistle_{target.value}",
+            kind=EventKind(f"whistle_{target.value}"),
             now=now,
             actor_id=actor.id,
             unit_id=department.id,
@@ -280,6 +274,7 @@ async def _street_admins(session: AsyncSession, *, unit: OrgUnit) -> list[int]:
     return []
 
 
+@sweep("whistles", description="unacknowledged whistles go to the street", batched=True)
 async def escalate_unacknowledged(
     session: AsyncSession, *, now: datetime, settings: Settings, limit: int = 100
 ) -> list[WhistleSummons]:
@@ -308,7 +303,7 @@ async def escalate_unacknowledged(
         session.add(
             _event(
                 request,
-                kind="whistle_escalated",
+                kind=EventKind.whistle_escalated,
                 now=now,
                 actor_id=None,
                 unit_id=unit.id,

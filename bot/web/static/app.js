@@ -196,15 +196,9 @@
     const item = el("li", "msg bot");
     item.dataset.id = String(m.id);
     const body = el("div", "body");
+    for (const name of m.photos || []) body.append(photoBubble(name));
     if (m.text) body.append(el("div", "bubble", m.text));
-    if (m.photo) {
-      const bubble = el("div", "bubble");
-      const img = el("img");
-      img.src = "/api/photos/" + encodeURIComponent(m.photo);
-      img.alt = tr("web.photo_label");
-      bubble.append(img);
-      body.append(bubble);
-    }
+    if (m.photo) body.append(photoBubble(m.photo));
     const labels = (m.buttons || []).flat();
     if (labels.length) {
       const chips = el("div", "chips");
@@ -217,10 +211,22 @@
       body.append(chips);
     }
     item.append(avatar(tr("web.bot_avatar")), body);
-    $("log").append(item);
+    // An edit replaces the message it changed (a staff card after 签收), else it is new.
+    const edited = m.edits ? $("log").querySelector(`li.msg.bot[data-id="${m.edits}"]`) : null;
+    if (edited) edited.replaceWith(item);
+    else $("log").append(item);
     if (m.reply_requests && m.reply_requests.length) setRequests(m.reply_requests);
     else if (m.remove_reply_keyboard) setRequests([]);
     scrollDown();
+  }
+
+  function photoBubble(name) {
+    const bubble = el("div", "bubble");
+    const img = el("img");
+    img.src = "/api/photos/" + encodeURIComponent(name);
+    img.alt = tr("web.photo_label");
+    bubble.append(img);
+    return bubble;
   }
 
   function addMine(text, image) {

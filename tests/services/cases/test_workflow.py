@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import buttons
 from bot.exceptions import InvalidTransition, NotAllowed
 from bot.messages import Outgoing
+from bot.services.cases import actions as cases_actions
 from bot.services.cases import workflow
 from bot.services.cases.transitions import STAFF
 from bot.services.comms import notify
@@ -34,7 +34,6 @@ from models import (
 from tests import factories as f
 from tests.conftest import TestDB
 
-S = RequestStatus
 A = workflow.Action
 H = timedelta(hours=1)
 
@@ -71,7 +70,7 @@ async def test_every_status_for_one_action(db: TestDB, action: A) -> None:
     async with db.sessions() as session:
         org = await f.org(session)
         other = await f.request(session, org=org)
-        for status in S:
+        for status in RequestStatus:
             request = await f.request(session, org=org)
             request.status = status
             await session.flush()
@@ -97,8 +96,8 @@ async def test_every_status_for_one_action(db: TestDB, action: A) -> None:
                 continue
             event = await call
             expected = rule.target or status
-            if action == A.add_info and status == S.waiting_for_resident:
-                expected = S.in_progress  # no earlier status recorded: resumes work
+            if action == A.add_info and status == RequestStatus.waiting_for_resident:
+                expected = RequestStatus.in_progress  # no earlier status recorded: resumes work
             assert (event.kind, event.from_status, event.to_status) == (
                 action.value,
                 status.value,
@@ -109,12 +108,12 @@ async def test_every_status_for_one_action(db: TestDB, action: A) -> None:
 
 
 async def test_allowed_actions_matches_table() -> None:
-    assert set(workflow.allowed_actions(S.submitted)) == {
+    assert set(workflow.allowed_actions(RequestStatus.submitted)) == {
         A.accept, A.add_info, A.contact, A.return_, A.transfer, A.merge, A.reject,
         A.escalate, A.withdraw, A.note,
     }  # fmt: skip
-    assert set(workflow.allowed_actions(S.closed)) == {A.reopen, A.note}
-    assert set(workflow.allowed_actions(S.withdrawn)) == {A.note}
+    assert set(workflow.allowed_actions(RequestStatus.closed)) == {A.reopen, A.note}
+    assert set(workflow.allowed_actions(RequestStatus.withdrawn)) == {A.note}
 
 
 async def test_rights_refusals_change_nothing(db: TestDB) -> None:
@@ -145,7 +144,7 @@ async def test_rights_refusals_change_nothing(db: TestDB) -> None:
                     session, request=request, action=action, actor=actor, now=f.NOW, settings=config
                 )
             assert caught.value.key == "workflow.error.no_right"
-        assert request.status == S.submitted and request.accepted_at is None
+        assert request.status == RequestStatus.submitted and request.accepted_at is None
         after = (await _count(session, RequestEvent), await _count(session, OutboxMessage))
         assert after == before
         # The community admin holds the right over the grid's subtree; the system always may.
@@ -191,7 +190,7 @@ async def test_refusals_with_catalog_keys(db: TestDB) -> None:
                 session, request=root, action="escalate", actor=None, now=f.NOW, settings=config
             )
         assert caught.value.key == "workflow.error.top_of_ladder"
-        assert request.status == S.submitted
+        assert request.status == RequestStatus.submitted
 
 
 async def test_submit_dispatches_a_card_to_the_grid(db: TestDB) -> None:
@@ -216,7 +215,7 @@ async def test_submit_dispatches_a_card_to_the_grid(db: TestDB) -> None:
         identity.unreachable_at = f.NOW
         request = await f.request(session, org=org)
         assert request.reference.startswith("JM-2026-")
-        assert request.owner_unit_id == org.grid.id and request.status == S.submitted
+        assert request.owner_unit_id == org.grid.id and request.status == RequestStatus.submitted
         assert request.accept_by == f.NOW + 2 * H and request.resolve_by == f.NOW + 168 * H
         kinds = (
             await session.execute(
@@ -236,9 +235,9 @@ async def test_submit_dispatches_a_card_to_the_grid(db: TestDB) -> None:
         for payload in (zh, en):
             assert request.reference in payload["text"]
             assert [b[1] for b in payload["buttons"][0]] == [
-                buttons.encode("acc", request.id),
-                buttons.encode("ret", request.id),
-                buttons.encode("trf", request.id),
+                cases_actions.ACCEPT.data(request.id),
+                cases_actions.RETURN.data(request.id),
+                cases_actions.TRANSFER.data(request.id),
             ]
         assert config.requests.reference_prefix == "JM"
 
@@ -318,7 +317,7 @@ async def test_public_changes_reach_reporter_and_followers_in_their_language(db:
             session, request=request, action="resolve", actor=org.staff, now=f.NOW, settings=config
         )
         resolved = (await _to(session, request, reporter))[-1].payload
-        assert resolved["buttons"][0][0][1] == buttons.encode("ev", request.id)
+        assert resolved["buttons"][0][0][1] == cases_actions.RATE.data(request.id)
         # Every push about this request names it.
         assert all(request.reference in r.payload["text"] for r in await _outbox(session, request))
 
@@ -343,7 +342,7 @@ async def test_transfer_escalate_return_move_the_owner_and_push_cards(db: TestDB
             note="building 2 is ours",
             settings=config,
         )
-        assert (request.owner_unit_id, request.status) == (org.grid2.id, S.transferred)
+        assert (request.owner_unit_id, request.status) == (org.grid2.id, RequestStatus.transferred)
         assert request.accepted_at is None and request.assignee_id is None
         assert request.accept_by == later + 2 * H
         card = (await _to(session, request, other_staff))[-1].payload
@@ -357,14 +356,14 @@ async def test_transfer_escalate_return_move_the_owner_and_push_cards(db: TestDB
             reason="wrong place",
             settings=config,
         )
-        assert (request.owner_unit_id, request.status) == (org.community.id, S.returned)
+        assert (request.owner_unit_id, request.status) == (org.community.id, RequestStatus.returned)
         admin_card = (await _to(session, request, org.admin))[-1].payload
         assert admin_card["text"].startswith(f"[Returned {request.reference}]")
         assert "wrong place" in admin_card["text"]
         await workflow.transition(
             session, request=request, action="escalate", actor=org.admin, now=later, settings=config
         )
-        assert (request.owner_unit_id, request.status) == (org.street.id, S.escalated)
+        assert (request.owner_unit_id, request.status) == (org.street.id, RequestStatus.escalated)
         # Former owners lose the right to act; the new owner's staff gains it.
         with pytest.raises(NotAllowed):
             await workflow.transition(
@@ -394,7 +393,7 @@ async def test_merge_moves_reporter_and_followers(db: TestDB) -> None:
             merge_into=main,
             settings=config,
         )
-        assert (duplicate.status, duplicate.merged_into_id) == (S.merged, main.id)
+        assert (duplicate.status, duplicate.merged_into_id) == (RequestStatus.merged, main.id)
         assert duplicate.closed_at == f.NOW
         follows = select(RequestFollower.person_id).where(RequestFollower.request_id == main.id)
         assert set((await session.execute(follows)).scalars()) == {duplicate.reporter_id, fan.id}
@@ -434,7 +433,11 @@ async def test_evaluation_closes_or_reopens(db: TestDB) -> None:
             session, request=happy, person=happy_reporter, solved="solved",
             satisfaction="satisfied", comment="thanks", now=f.NOW + H, settings=config,
         )  # fmt: skip
-        assert evaluation.round == 1 and happy.status == S.closed and happy.closed_at == f.NOW + H
+        assert (
+            evaluation.round == 1
+            and happy.status == RequestStatus.closed
+            and happy.closed_at == f.NOW + H
+        )
         with pytest.raises(InvalidTransition):
             await workflow.evaluate(
                 session, request=happy, person=happy_reporter, solved="solved",
@@ -445,7 +448,7 @@ async def test_evaluation_closes_or_reopens(db: TestDB) -> None:
             session, request=sad, person=sad_reporter, solved="not_solved",
             satisfaction="unsatisfied", comment="still dark", now=later, settings=config,
         )  # fmt: skip
-        assert sad.status == S.reopened and sad.resolved_at is None
+        assert sad.status == RequestStatus.reopened and sad.resolved_at is None
         assert sad.resolve_by == later + 168 * H and sad.accept_by == later + 2 * H
         card = (await _to(session, sad, org.staff))[-1].payload
         assert "重新办理" in card["text"] and "still dark" in card["text"] and card["buttons"]
@@ -469,24 +472,29 @@ async def test_sweeps_escalate_overdue_and_close_unrated(db: TestDB) -> None:
             )
         on_time = await f.request(session, org=org, now=f.NOW + 2 * H)
         now = f.NOW + 3 * H
-        events = await escalation.sweep_overdue(session, now=now, settings=config)
+        events = await escalation.escalate_overdue(session, now=now, settings=config)
         assert [e.request_id for e in events] == [late.id]
-        assert (late.status, late.owner_unit_id) == (S.escalated, org.community.id)
+        assert (late.status, late.owner_unit_id) == (RequestStatus.escalated, org.community.id)
         assert late.accept_by == now + 2 * H
-        assert await escalation.sweep_overdue(session, now=now, settings=config) == []
-        assert waiting.status == S.waiting_for_resident and on_time.status == S.submitted
+        assert await escalation.escalate_overdue(session, now=now, settings=config) == []
+        assert (
+            waiting.status == RequestStatus.waiting_for_resident
+            and on_time.status == RequestStatus.submitted
+        )
         assert (await _to(session, late, org.admin))[-1].payload["buttons"]
         for action in ("accept", "resolve"):
             await workflow.transition(
                 session, request=on_time, action=action, actor=org.staff, now=now, settings=config
             )
         # The community misses its window too: it climbs to the street.
-        await escalation.sweep_overdue(session, now=now + 3 * H, settings=config)
+        await escalation.escalate_overdue(session, now=now + 3 * H, settings=config)
         assert late.owner_unit_id == org.street.id
         due = now + timedelta(days=config.requests.evaluation_days)
         assert await escalation.close_unrated(session, now=due - H, settings=config) == []
         closed = await escalation.close_unrated(session, now=due, settings=config)
-        assert [e.request_id for e in closed] == [on_time.id] and on_time.status == S.closed
+        assert [e.request_id for e in closed] == [
+            on_time.id
+        ] and on_time.status == RequestStatus.closed
 
 
 async def test_notify_unit_is_exact_and_person_skips_deleted(db: TestDB) -> None:

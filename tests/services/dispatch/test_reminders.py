@@ -118,8 +118,8 @@ async def test_a_new_deadline_is_reminded_again(db: TestDB) -> None:
         request = await f.request(session, org=org)
         assert len(await reminders.remind_due(session, now=f.NOW + 90 * M, settings=config)) == 1
         overdue_at = f.NOW + 2 * H + M
-        first = await escalation.sweep_overdue(session, now=overdue_at, settings=config)
-        second = await escalation.sweep_overdue(session, now=overdue_at, settings=config)
+        first = await escalation.escalate_overdue(session, now=overdue_at, settings=config)
+        second = await escalation.escalate_overdue(session, now=overdue_at, settings=config)
         assert [e.request_id for e in first] == [request.id] and second == []
         assert request.owner_unit_id == org.community.id
         assert len(await _events(session, request, "escalate")) == 1

@@ -81,7 +81,8 @@ async def test_compound_settings_change_the_checks(db: TestDB) -> None:
         await upkeep.set_plan(
             session, compound_id=compound, kind="lights", category_slug="lighting", every="month"
         )
-        plans = await upkeep.list_plans(session, compound_id=compound)
+        states = await upkeep.plan_states(session, compound_id=compound)
+        plans = [plan for plan in states if plan.active]
         assert plans == [upkeep.PlanSpec("lights", "lighting", "month")]
         made = await upkeep.create_due_upkeep(session, now=NOW, settings=config)
         assert len(made) == 1 and "2026-03" in made[0].description

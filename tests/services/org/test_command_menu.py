@@ -143,3 +143,23 @@ async def test_targets_skip_unreachable_chats(demo: TestDB) -> None:
         identity.unreachable_at = NOW
         await session.flush()
         assert await command_menu.menu_targets(session, person_ids=[staff.id]) == []
+
+
+async def test_a_chat_waits_for_one_menu_however_many_changes_came(demo: TestDB) -> None:
+    async with demo.sessions() as session, session.begin():
+        community = (
+            await session.execute(select(OrgUnit).where(OrgUnit.code == "heshun"))
+        ).scalar_one()
+        admin = await factories.person(session, role=Role.admin, unit=community, channels=())
+        target = await _person(session, ("telegram", "5571", "5571"))
+        for code in ("heshun-1", "heshun-2"):
+            unit = (await session.execute(select(OrgUnit).where(OrgUnit.code == code))).scalar_one()
+            await rights.grant(
+                session, actor=admin, person_id=target.id, role=Role.grid_staff, unit=unit, now=NOW
+            )
+        statuses = await session.execute(
+            select(OutboxMessage.status)
+            .where(OutboxMessage.chat_id == "5571")
+            .order_by(OutboxMessage.id)
+        )
+        assert list(statuses.scalars()) == ["superseded", "pending"]  # the last change wins

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.exceptions import ImportFileError
-from bot.services.org import tree
+from bot.services.org import scope, tree
 from bot.services.org.importer import DEMO_FILE, import_org, load_demo
 from models import (
     Base,
@@ -101,12 +101,15 @@ async def test_paths_are_chains_of_ids(db: TestDB) -> None:
         ]
         assert district.path == f"/{district.id}/"
         assert grid.path == "/" + "".join(f"{u.id}/" for u in chain)
-        assert [u.code for u in await tree.list_ancestors(session, unit=grid)] == [
+        ancestors = (await scope.ancestors(session, unit=grid))[1:]  # nearest first
+        assert [u.code for u in reversed(ancestors)] == [
             "jimo",
             "chaohai",
             "heshun",
         ]
-        subtree = await tree.list_subtree(session, unit=await by_code(session, "heshun"))
+        heshun = await by_code(session, "heshun")
+        below = select(OrgUnit).where(scope.within([heshun], OrgUnit.path))
+        subtree = (await session.scalars(below)).all()
         assert {u.kind for u in subtree} == {
             UnitKind.community,
             UnitKind.grid,

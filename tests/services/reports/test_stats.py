@@ -26,7 +26,6 @@ from models import (
 from tests import factories as f
 from tests.conftest import TestDB
 
-S = RequestStatus
 H = timedelta(hours=1)
 NOW = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)  # 12:00 in Jimo, the month is almost over
 DAY = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)  # when the November requests were made
@@ -39,7 +38,7 @@ def _request(owner: OrgUnit, category_id: int, **values: Any) -> Request:
         "reference": f"ST{next(_refs):06d}",
         "category_id": category_id,
         "owner_unit_id": owner.id,
-        "status": S.closed,
+        "status": RequestStatus.closed,
         "created_at": DAY,
         "accept_by": DAY + 2 * H,
         "contact_by": DAY + 24 * H,
@@ -73,7 +72,7 @@ async def test_three_rates_by_hand(db: TestDB, settings: Settings) -> None:
                 resolved_at=DAY + 80 * H,
             ),
             # r3: never accepted or contacted; still open past its resolve deadline.
-            "r3": _request(g1, cat, status=S.submitted),
+            "r3": _request(g1, cat, status=RequestStatus.submitted),
             # r4: in time; judged twice: not solved (round 1), then solved but unsatisfied.
             "r4": _request(
                 g1,
@@ -86,7 +85,7 @@ async def test_three_rates_by_hand(db: TestDB, settings: Settings) -> None:
             "r8": _request(g1, cat, created_at=DAY - timedelta(days=31)),
             # grid 2 ---------------------------------------------------------------------------
             # r5: withdrawn before anyone contacted the resident: needs no contact.
-            "r5": _request(g2, cat, status=S.withdrawn),
+            "r5": _request(g2, cat, status=RequestStatus.withdrawn),
             # r6: accepted, contacted, resolved in time; the resident answered neither question.
             "r6": _request(
                 g2,

@@ -13,10 +13,11 @@ from bot import migrate
 from bot.config import Settings
 from bot.db import create_engine, session_factory
 from bot.exceptions import NotAllowed
-from bot.services.volunteers import roster, task_work, tasks
+from bot.services.volunteers import roster, task_work, tasks, widening
 from models import (
     OrgUnit,
     OutboxMessage,
+    OutboxStatus,
     Person,
     Request,
     Role,
@@ -103,18 +104,22 @@ async def test_push_goes_to_matching_available_volunteers_then_widens(
 
         # Not yet: nothing happens before the widening time.
         assert (
-            await tasks.widen_unclaimed(session, now=NOW + timedelta(minutes=59), settings=settings)
+            await widening.widen_unclaimed(
+                session, now=NOW + timedelta(minutes=59), settings=settings
+            )
             == []
         )
         later = NOW + timedelta(minutes=61)
         assert [
-            t.id for t in await tasks.widen_unclaimed(session, now=later, settings=settings)
+            t.id for t in await widening.widen_unclaimed(session, now=later, settings=settings)
         ] == [task.id]
         assert task.stage == 1
         assert await tasks.pushed_people(session, task_id=task.id) == {match.id, far.id}
         staff_rows = await _count(session, OutboxMessage, OutboxMessage.person_id == org.staff.id)
         # Still unclaimed after another hour: the owner unit's staff are told.
-        await tasks.widen_unclaimed(session, now=later + timedelta(minutes=61), settings=settings)
+        await widening.widen_unclaimed(
+            session, now=later + timedelta(minutes=61), settings=settings
+        )
         assert task.stage == 2
         assert (
             await _count(session, OutboxMessage, OutboxMessage.person_id == org.staff.id)
@@ -144,7 +149,7 @@ async def test_claim_done_rate_and_cannot_do(db: TestDB, settings: Settings) -> 
                 .where(TaskPush.person_id == second.id)
             )
         ).scalar_one()
-        assert second_push == tasks.CANCELLED
+        assert second_push == OutboxStatus.cancelled
         with pytest.raises(NotAllowed):
             await task_work.on_my_way(
                 session, task_id=task.id, person=second, now=NOW, settings=settings

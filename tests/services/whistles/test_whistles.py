@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import buttons
 from bot.exceptions import InvalidTransition, NotAllowed, NotFound
+from bot.services.whistles import actions
 from bot.services.whistles import summons as whistles
 from models import (
     OutboxMessage,
@@ -69,8 +69,8 @@ async def test_blow_pushes_the_liaisons_with_buttons(db: TestDB) -> None:
         assert "water pouring" in push.payload["text"]
         data = [b[1] for row in push.payload["buttons"] for b in row]
         assert data == [
-            buttons.encode(action, summons.id)
-            for action in (whistles.ACKNOWLEDGE, whistles.ON_SITE, whistles.DONE)
+            action.data(summons.id)
+            for action in (actions.ACKNOWLEDGE, actions.ON_SITE, actions.DONE)
         ]
         assert await _kinds(session, request) == ["whistle"]
 
