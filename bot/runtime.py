@@ -20,10 +20,10 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.channels.base import OutputChannel
 from bot.channels.webchat import Hub, webchat_outputs
 from bot.config import Settings, check_exposure
 from bot.core.engine import Engine
+from bot.core.output import OutputChannel
 from bot.db import create_engine, session_factory
 from bot.metrics import Metrics, PartHealth
 from bot.outbox import Sender

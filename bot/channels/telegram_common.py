@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.channels.base import SendResult
+from bot.core.output import SendResult
 from bot.messages import Incoming, Outgoing, Photo, ReplyRequest
 
 CHANNEL = "telegram"

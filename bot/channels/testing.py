@@ -10,7 +10,7 @@ import itertools
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from bot.channels.base import SendResult
+from bot.core.output import SendResult
 from bot.messages import Incoming, Outgoing, Photo
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import SendResult
+from bot.core.output import SendResult
 from bot.messages import Outgoing
 from models import OutboxMessage, OutboxStatus
 from models.person import DEMO_CHANNEL

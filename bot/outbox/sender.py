@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import OutputChannel, SendResult
 from bot.config import OutboxSettings
+from bot.core.output import OutputChannel, SendResult
 from bot.messages import Outgoing
 from bot.outbox import store
 from bot.outbox.limits import ChatLimits, Gate, Limits

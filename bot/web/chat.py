@@ -21,7 +21,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.datastructures import FormData
 
 from bot.channels import webchat
-from bot.core.engine import unavailable
+from bot.core.outage import unavailable
 from bot.i18n import pick_locale
 from bot.messages import Incoming, Photo
 from bot.services.storage import attachments

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 
-from bot.core.engine import TRANSIENT_ERRORS
+from bot.core.outage import TRANSIENT_ERRORS
 from bot.outbox import backlog
 from bot.web.state import WebState, get_state
 from models import OutboxMessage, OutboxStatus, utcnow

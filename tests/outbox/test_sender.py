@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot import outbox
-from bot.channels.base import SendResult
 from bot.config import OutboxSettings
+from bot.core.output import SendResult
 from bot.messages import Outgoing
 from models import ChannelIdentity, OutboxMessage, OutboxStatus, Person
 from tests.conftest import TestDB

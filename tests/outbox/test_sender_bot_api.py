@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from bot import migrate, outbox
-from bot.channels.base import SendResult
 from bot.channels.telegram_base import TelegramAdapter
 from bot.config import OutboxSettings
+from bot.core.output import SendResult
 from bot.db import create_engine, session_factory
 from bot.messages import Outgoing
 from models import OutboxMessage, OutboxStatus

@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Protocol
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,10 +31,16 @@ from bot.channels.wechat.passive import Slot
 from bot.channels.wechat.replay import NonceBook
 from bot.config import WechatSettings
 from bot.core.engine import Engine, ProcessResult
-from bot.outbox import Sender
 
 log = logging.getLogger(__name__)
 SUCCESS = "success"
+
+
+class Deliverer(Protocol):
+    """What the callback needs of the outbox sender (bot.outbox.Sender): channels sit beside
+    the sender, not above it."""
+
+    def deliver_soon(self, row_ids: Sequence[int]) -> asyncio.Task[None]: ...
 
 
 class Callback:
@@ -46,7 +53,7 @@ class Callback:
         engine: Engine,
         channel: WechatChannel,
         sessions: async_sessionmaker[AsyncSession],
-        sender: Sender | None,
+        sender: Deliverer | None,
         clock: Callable[[], datetime],
         media: MediaFetcher | None = None,
     ) -> None:

@@ -17,7 +17,6 @@ from pathlib import Path
 from bot.channels.wechat.inbound import Inbound
 from bot.channels.wechat.outbound import WechatChannel
 from bot.messages import Incoming, Photo
-from bot.web.uploads import sniff
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 10 * 1024 * 1024
@@ -44,7 +43,7 @@ class MediaFetcher:
                 return replace(incoming, kind="other")
             return incoming
         if push.media_kind == "image":
-            kind = sniff(media.content[:16]) or "jpg"
+            kind = "png" if media.content.startswith(b"\x89PNG") else "jpg"
             name = self._store(media.content, kind)
             return replace(incoming, photos=(Photo(name, len(media.content)),))
         name = self._store(media.content, "amr")

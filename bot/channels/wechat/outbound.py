@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import SendResult
 from bot.channels.wechat import CHANNEL, api, render, window
 from bot.channels.wechat.api import WechatApi, WechatError
 from bot.channels.wechat.passive import PassiveSlots
 from bot.channels.wechat.tokens import TokenStore
 from bot.config import WechatSettings
+from bot.core.output import SendResult
 from bot.messages import Outgoing
 
 CUSTOM_SEND = "/cgi-bin/message/custom/send"

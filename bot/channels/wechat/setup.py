@@ -11,13 +11,12 @@ from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.wechat.api import WechatApi
-from bot.channels.wechat.callback import Callback, make_wechat_router
+from bot.channels.wechat.callback import Callback, Deliverer, make_wechat_router
 from bot.channels.wechat.media import MediaFetcher
 from bot.channels.wechat.outbound import WechatChannel
 from bot.channels.wechat.tokens import TokenStore
 from bot.config import Settings
 from bot.core.engine import Engine
-from bot.outbox import Sender
 
 
 def make_channel(
@@ -51,7 +50,7 @@ def make_callback(
     engine: Engine,
     channel: WechatChannel,
     sessions: async_sessionmaker[AsyncSession],
-    sender: Sender | None,
+    sender: Deliverer | None,
     clock: Callable[[], datetime],
 ) -> Callback:
     """What `GET/POST /wechat/callback` does, over this engine."""

@@ -1,4 +1,4 @@
-"""The interface every channel implements."""
+"""The outbound side of a channel, as the core and the sender see it: what any channel must do."""
 
 from __future__ import annotations
 
