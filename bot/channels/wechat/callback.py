@@ -134,19 +134,24 @@ class Callback:
             )
             return await window.wake(session, openid=push.openid, now=now)
 
-    async def turn(self, push: Inbound) -> tuple[Slot, asyncio.Task[ProcessResult]]:
+    def turn(self, push: Inbound) -> tuple[Slot, asyncio.Task[ProcessResult]]:
         """Hand the update to the engine in a task of its own (it finishes even if WeChat
-        hangs up), with a slot open for its first reply."""
+        hangs up), with a slot open for its first reply. Its media is fetched in that task
+        too: a slow download does not hold the answer past WeChat's 5 seconds."""
+        assert push.incoming is not None
+        slot = self.channel.slots.open(push.openid)
+        task = asyncio.create_task(self._process(push))
+        self._turns[task] = push.openid
+        self._by_update[push.incoming.update_id] = task
+        task.add_done_callback(self._finished)
+        return slot, task
+
+    async def _process(self, push: Inbound) -> ProcessResult:
         assert push.incoming is not None
         incoming = push.incoming
         if push.media_id and self.media is not None:
             incoming = await self.media.attach(push)
-        slot = self.channel.slots.open(push.openid)
-        task = asyncio.create_task(self.engine.process(incoming))
-        self._turns[task] = push.openid
-        self._by_update[incoming.update_id] = task
-        task.add_done_callback(self._finished)
-        return slot, task
+        return await self.engine.process(incoming)
 
     async def answer(
         self, push: Inbound, sealed: bool, nonce: str, woken: list[int], deadline: float
@@ -160,7 +165,7 @@ class Callback:
             # replies belong to that delivery; this one only says whether it is saved.
             await asyncio.wait({running}, timeout=_left(deadline))
             return _saved_or_retry(running.done() and _succeeded(running))
-        slot, task = await self.turn(push)
+        slot, task = self.turn(push)
         task.add_done_callback(lambda _task: self.wake(woken, push.openid))
         waits: set[asyncio.Future[object]] = {slot.reply, task}  # type: ignore[arg-type]
         await asyncio.wait(waits, timeout=_left(deadline), return_when=asyncio.FIRST_COMPLETED)
