@@ -74,21 +74,14 @@ class Timed(WechatDriver):
 
 
 async def resident(user: WechatUser, compound_id: int, index: int) -> bool:
-    """One resident: follow by QR, building, room, report a broken light; got a reference?"""
+    """One resident: follow by QR, building, no phone; report a broken light and submit the
+    draft; got a reference?"""
     await user.subscribe(f"c_{compound_id}")
     if "中文" in user.buttons:
         await user.press("中文")
     await user.press("17号楼")
-    await user.send(f"{index % 6 + 1}-{index % 30 + 101}")
     await user.press("跳过")
-    await user.send("楼道灯坏了好几天了，晚上黑漆漆的")
-    await user.press("✅ 完成")
-    await user.press(user.buttons[0])
-    if "楼道/小区公共区域" in user.buttons:
-        await user.press("楼道/小区公共区域")
-    await user.press("一般")
-    if "仍然新提交" in user.buttons:
-        await user.press("仍然新提交")
+    await user.send(f"{index % 6 + 1}号单元楼道灯坏了好几天了，晚上黑漆漆的")
     await user.press("✅ 提交")
     return any("JM-" in text for text in user.all_texts)
 

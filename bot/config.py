@@ -316,6 +316,16 @@ class WechatSettings(BaseModel):
         return self
 
 
+class CobuildSettings(BaseModel):
+    """Dual reporting and co-building: how long residents grade a completed project, and the
+    weights of the units' ranking (residents' grade, completion on time, members' hours)."""
+
+    grading_days: float = Field(default=7.0, gt=0)
+    weight_grade: float = Field(default=0.5, ge=0)
+    weight_on_time: float = Field(default=0.3, ge=0)
+    weight_hours: float = Field(default=0.2, ge=0)
+
+
 class Settings(BaseSettings):
     """All settings of one redgrid process."""
 
@@ -340,6 +350,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     whistles: WhistleSettings = WhistleSettings()
     wechat: WechatSettings = WechatSettings()
+    cobuild: CobuildSettings = CobuildSettings()
 
     @field_validator("timezone")
     @classmethod

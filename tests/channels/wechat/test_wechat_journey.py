@@ -31,24 +31,17 @@ async def compound_id(rig: WechatRig, name: str = "海盛·新阳光地带") -> 
 
 
 async def register_by_qr(rig: WechatRig, user: WechatUser) -> None:
-    """Follow through the compound's QR code, then building, room, no phone."""
+    """Follow through the compound's QR code, then building, no phone."""
     delivery = await user.subscribe(str(await compound_id(rig)))
     assert delivery.ok and delivery.passive, delivery
     if "中文" in user.buttons:
         await user.press("中文")
     await user.press("17号楼")
-    await user.send("2-301")
     await user.press("跳过")
 
 
 async def finish_report(user: WechatUser) -> str:
-    """The report's remaining steps (as tests/handlers/journey.report_light); the reference."""
-    await user.press("✅ 完成")
-    await user.press("✔ 是的，照明")
-    await user.press("楼道/小区公共区域")
-    await user.press("一般")
-    if "仍然新提交" in user.buttons:
-        await user.press("仍然新提交")
+    """Submit the draft (as tests/handlers/journey.report_light); the reference."""
     await user.press("✅ 提交")
     submitted = next(t for t in user.texts if "诉求编号" in t)
     return submitted.split("诉求编号 ")[1].split("。")[0]

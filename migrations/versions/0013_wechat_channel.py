@@ -1,7 +1,7 @@
 """wechat channel: the shared access token, residents' windows, callback nonces
 
-Revision ID: 0012_wechat
-Revises: 0011_sweeps
+Revision ID: 0013_wechat
+Revises: 0012_dual
 Create Date: 2026-12-06 08:40:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import models.base
 
-revision: str = "0012_wechat"
-down_revision: str | None = "0011_sweeps"
+revision: str = "0013_wechat"
+down_revision: str | None = "0012_dual"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
