@@ -248,6 +248,74 @@ class VolunteerSettings(BaseModel):
     invite_days: float = Field(default=7.0, gt=0)
 
 
+class WechatTemplate(BaseModel):
+    """A template message for one push kind: its id and what each of its fields says.
+
+    Field values are format strings over {reference} (the request's reference number, or
+    empty), {text} (the push, shortened) and {invite} (the invitation to reply)."""
+
+    template_id: str = Field(min_length=1)
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class WechatSettings(BaseModel):
+    """The WeChat Official Account (服务号) channel: off unless `enabled`."""
+
+    enabled: bool = False
+    app_id: str = ""
+    app_secret: SecretStr | None = None
+    token: SecretStr | None = None
+    encoding_aes_key: SecretStr | None = None
+    # The key before the last rotation: callbacks encrypted with it are still accepted.
+    previous_encoding_aes_key: SecretStr | None = None
+    encrypt_mode: Literal["plain", "compatible", "safe"] = "safe"
+    api_base_url: str = "https://api.weixin.qq.com"
+    # Push kind -> template; a push whose kind has none waits for the resident to write.
+    templates: dict[str, WechatTemplate] = Field(default_factory=dict)
+    # WeChat waits 5 s for an answer: the turn's first reply goes back in the answer when it
+    # is ready within this (counted from the push's arrival), else by the customer-service
+    # API. The rest of the 5 s is the network's and a busy worker's margin.
+    reply_budget_s: float = Field(default=3.0, gt=0, lt=5)
+    max_clock_skew_s: int = Field(default=300, ge=1)
+    window_hours: float = Field(default=48.0, gt=0)
+    quota_per_message: int = Field(default=5, ge=1)
+    quota_per_event: int = Field(default=3, ge=1)
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    @field_validator(
+        "app_secret", "token", "encoding_aes_key", "previous_encoding_aes_key", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return _none_if_blank(value)
+
+    @field_validator("encoding_aes_key", "previous_encoding_aes_key")
+    @classmethod
+    def _aes_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) != 43:
+            raise ValueError("an EncodingAESKey has 43 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> WechatSettings:
+        if not self.enabled:
+            return self
+        missing = [
+            f"wechat.{name}"
+            for name, value in (
+                ("app_id", self.app_id or None),
+                ("app_secret", self.app_secret),
+                ("token", self.token),
+            )
+            if value is None
+        ]
+        if self.encrypt_mode != "plain" and self.encoding_aes_key is None:
+            missing.append("wechat.encoding_aes_key")
+        if missing:
+            raise ValueError("wechat.enabled is true but these are not set: " + ", ".join(missing))
+        return self
+
+
 class CobuildSettings(BaseModel):
     """Dual reporting and co-building: how long residents grade a completed project, and the
     weights of the units' ranking (residents' grade, completion on time, members' hours)."""
@@ -281,6 +349,7 @@ class Settings(BaseSettings):
     meetings: MeetingSettings = MeetingSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     whistles: WhistleSettings = WhistleSettings()
+    wechat: WechatSettings = WechatSettings()
     cobuild: CobuildSettings = CobuildSettings()
 
     @field_validator("timezone")
@@ -344,11 +413,15 @@ def check_exposure(settings: Settings) -> None:
         )
 
 
+def _secret_key(key: str) -> bool:
+    return any(word in key for word in ("token", "secret", "aes_key"))
+
+
 def _describe(error: dict[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"])
     value = error.get("input")
-    if "token" in key or "secret" in key or isinstance(value, (dict, list)):
-        shown = "(hidden)" if ("token" in key or "secret" in key) else ""
+    if _secret_key(key) or isinstance(value, (dict, list)):
+        shown = "(hidden)" if _secret_key(key) else ""
     else:
         shown = repr(value)
     return f"{key} = {shown}: {error['msg']}".replace(" = :", ":")

@@ -65,6 +65,12 @@ def build(settings: Settings) -> Runtime:
 
         telegram = make_client(settings.telegram)
         outputs[telegram.name] = telegram
+    wechat = None
+    if settings.wechat.enabled:
+        from bot.channels.wechat.setup import make_channel
+
+        wechat = make_channel(settings, sessions, utcnow)
+        outputs[wechat.name] = wechat
     worker = f"{socket.gethostname()}-{os.getpid()}"
     # Replies' deliveries are recorded together, in one transaction per 50 ms at most.
     sender = Sender(
@@ -84,6 +90,19 @@ def build(settings: Settings) -> Runtime:
         from bot.channels.telegram_runtime import make_telegram_router
 
         runtime.routers.append(make_telegram_router(settings, engine, telegram))
+    if wechat is not None:
+        from bot.channels.wechat.setup import make_router
+
+        runtime.routers.append(
+            make_router(
+                settings,
+                engine=engine,
+                channel=wechat,
+                sessions=sessions,
+                sender=sender,
+                clock=utcnow,
+            )
+        )
     return runtime
 
 
@@ -97,6 +116,8 @@ def describe(runtime: Runtime) -> list[str]:
         lines.append("telegram: off (set REDGRID_TELEGRAM__TOKEN to turn it on)")
     else:
         lines.append(f"telegram: {settings.telegram.framework}, {settings.telegram.mode}")
+    if settings.wechat.enabled:
+        lines.append(f"wechat: {settings.wechat.encrypt_mode} mode, callback /wechat/callback")
     return lines
 
 
