@@ -29,7 +29,7 @@ from bot.channels.wechat.media import MediaFetcher
 from bot.channels.wechat.outbound import WechatChannel
 from bot.channels.wechat.passive import Slot
 from bot.channels.wechat.replay import NonceBook
-from bot.config import WechatSettings
+from bot.config_channels import WechatSettings
 from bot.core.engine import Engine, ProcessResult
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from bot.channels.wechat import CHANNEL, api, render, window
 from bot.channels.wechat.api import WechatApi, WechatError
 from bot.channels.wechat.passive import PassiveSlots
 from bot.channels.wechat.tokens import TokenStore
-from bot.config import WechatSettings
+from bot.config_channels import WechatSettings
 from bot.core.output import SendResult
 from bot.messages import Outgoing
 

@@ -7,7 +7,7 @@ import hashlib
 import re
 from typing import Any
 
-from bot.config import WechatTemplate
+from bot.config_channels import WechatTemplate
 from bot.i18n import t
 from bot.messages import Outgoing, numbered_choices
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.wechat import CHANNEL
 from bot.channels.wechat.sql import insert_ignoring
-from bot.config import WechatSettings
+from bot.config_channels import WechatSettings
 from models import OutboxMessage, OutboxStatus, WechatWindow
 
 # A push waiting for the resident to write is pending until then (or this long).
