@@ -138,23 +138,10 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
-    """Run every part until `stop` is set (or SIGINT/SIGTERM), then shut down gracefully:
-    the current updates finish, held ones are handled or left for redelivery, nothing
-    half-done is flushed. Telegram failing to start is retried while the rest serves."""
+def _parts(runtime: Runtime, stop: asyncio.Event) -> list[Callable[[], Coroutine[Any, Any, None]]]:
+    """What runs side by side: the HTTP app, the sender, and Telegram when it is configured."""
     from bot.web.app import create_app, serve
 
-    if not runtime.settings.webchat.demo:
-        await end_demo(runtime.sessions)
-    # The classifier's model (the newest one learnt from staff corrections, or the shipped
-    # one) before the first resident waits for it; then the heap settles.
-    await learning.load(runtime.sessions)
-    settle_heap()
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
-            loop.add_signal_handler(sig, stop.set)
     settings = runtime.settings
     app = create_app(
         engine=runtime.engine,
@@ -183,7 +170,26 @@ async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> 
                 concurrency=settings.telegram.polling_chats,
             )
         )
-    tasks = [asyncio.create_task(part()) for part in parts]
+    return parts
+
+
+async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
+    """Run every part until `stop` is set (or SIGINT/SIGTERM), then shut down gracefully:
+    the current updates finish, held ones are handled or left for redelivery, nothing
+    half-done is flushed. Telegram failing to start is retried while the rest serves."""
+    if not runtime.settings.webchat.demo:
+        await end_demo(runtime.sessions)
+    # The classifier's model (the newest one learnt from staff corrections, or the shipped
+    # one) before the first resident waits for it; then the heap settles.
+    await learning.load(runtime.sessions)
+    settle_heap()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+            loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(part()) for part in _parts(runtime, stop)]
+    settings = runtime.settings
     scheduler = build_scheduler(
         sessions=runtime.sessions, settings=settings, clock=utcnow, metrics=runtime.metrics
     )
