@@ -287,7 +287,7 @@ async def _create_request(
     settings: Settings,
 ) -> Request:
     """A request with no reporter, owned by the compound's workstation, due by the period's
-    end. Not `workflow.submit`: routing is not wanted (the owner is known) and neither are
+    end. Not `intake.submit`: routing is not wanted (the owner is known) and neither are
     the grid and department notices a resident's request brings."""
     assert compound.workstation_id is not None
     locale = settings.locale.default
