@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed
 from bot.i18n import t
-from bot.services.cases import workflow
+from bot.services.cases import intake, workflow
 from bot.services.org import scope
 from models import (
     Category,
@@ -48,14 +48,14 @@ async def add_photos(
     *,
     request: Request,
     actor: Person,
-    photos: Sequence[workflow.PhotoInput],
+    photos: Sequence[intake.PhotoInput],
     channel: str,
     now: datetime,
     settings: Settings,
 ) -> RequestEvent:
     """Attach staff photos to a request, with an internal note saying how many."""
     await _require(session, request=request, actor=actor)
-    workflow.attach_photos(
+    intake.attach_photos(
         session, request=request, photos=photos, channel=channel, by=actor.id, now=now
     )
     note = t(settings.locale.default, "staff.photos_note", count=len(photos))
@@ -77,7 +77,7 @@ async def resolve(
     request: Request,
     actor: Person,
     result: str,
-    photos: Sequence[workflow.PhotoInput],
+    photos: Sequence[intake.PhotoInput],
     channel: str,
     now: datetime,
     settings: Settings,
@@ -92,7 +92,7 @@ async def resolve(
         note=result.strip()[: settings.requests.max_text_length],
         settings=settings,
     )
-    workflow.attach_photos(
+    intake.attach_photos(
         session, request=request, photos=photos, channel=channel, by=actor.id, now=now
     )
     await session.flush()
