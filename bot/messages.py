@@ -90,6 +90,9 @@ class Outgoing:
     photo: str | None = None  # a channel file id, or a local path to upload
     document: str | None = None
     document_name: str | None = None
+    # More photos shown with the message (channel file ids: a request's photos, a result's).
+    # Channels that cannot show them leave them out; the text says how many there are.
+    album: list[str] = field(default_factory=list)
     edit_message_id: str | None = None
     # Not a message: change the chat's command menu (text and the rest are then unused).
     menu: CommandMenu | None = None
@@ -103,6 +106,8 @@ class Outgoing:
             payload["reply_requests"] = [list(r) for r in self.reply_requests]
         if self.remove_reply_keyboard:
             payload["remove_reply_keyboard"] = True
+        if self.album:
+            payload["album"] = list(self.album)
         for key in ("photo", "document", "document_name", "edit_message_id"):
             value = getattr(self, key)
             if value is not None:
@@ -125,6 +130,7 @@ class Outgoing:
             photo=payload.get("photo"),
             document=payload.get("document"),
             document_name=payload.get("document_name"),
+            album=[str(name) for name in payload.get("album", [])],
             edit_message_id=payload.get("edit_message_id"),
             menu=CommandMenu(tuple(menu["roles"]), menu["locale"]) if menu else None,
         )

@@ -158,4 +158,12 @@ async def show(ctx: Context, request: Request, *, key: str | None = None) -> Non
     text = await view_text(ctx, request)
     if key is not None:
         text = ctx.t(key, reference=request.reference) + "\n\n" + text
-    ctx.reply(text, buttons=await view_buttons(ctx, request))
+    ctx.reply(text, buttons=await view_buttons(ctx, request), album=await _album(ctx, request))
+
+
+async def _album(ctx: Context, request: Request) -> list[str]:
+    """The request's photos (file ids), oldest first: the card carries them."""
+    query = select(RequestPhoto.file_id).where(
+        RequestPhoto.request_id == request.id, RequestPhoto.kind == "photo"
+    )
+    return list(await ctx.session.scalars(query.order_by(RequestPhoto.id)))

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed
 from bot.i18n import t
-from bot.services import scope, workflow
+from bot.messages import Outgoing
+from bot.services import notify, scope, workflow
 from models import (
     Category,
     CategoryCorrection,
@@ -94,6 +95,18 @@ async def resolve(
     workflow.attach_photos(
         session, request=request, photos=photos, channel=channel, by=actor.id, now=now
     )
+    album = [file_id for file_id, _size, kind in photos if kind == "photo"]
+    if album and request.reporter_id is not None:
+        # After the resolution message: the resident sees the result, then its photos.
+        await notify.notify_person(
+            session,
+            person_id=request.reporter_id,
+            request_id=request.id,
+            settings=settings,
+            render=lambda locale: Outgoing(
+                text=t(locale, "webchat_media.result_photos", count=len(album)), album=album
+            ),
+        )
     await session.flush()
     return event
 

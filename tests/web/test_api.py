@@ -26,9 +26,9 @@ WEBP = b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\x00" * 200
 async def test_page_and_assets_are_served_locally(web: Web) -> None:
     page = await web.client.get("/")
     assert page.status_code == 200
-    assert "/static/app.js" in page.text and "http" not in page.text.replace("http-equiv", "")
+    assert "/static/js/main.js" in page.text and "http" not in page.text.replace("http-equiv", "")
     assert "script-src 'self'" in page.headers["content-security-policy"]
-    for asset in ("/static/app.js", "/static/app.css"):
+    for asset in ("/static/js/main.js", "/static/js/core.js", "/static/app.css"):
         assert (await web.client.get(asset)).status_code == 200
 
 

@@ -1,0 +1,121 @@
+// The conversation: the bot's messages (text, pictures, files, chips) and the person's own.
+import { $, S, el, tr } from "./core.js";
+import { fileCard, imageBubble } from "./media.js";
+
+export const handlers = { press: null, requests: null, menu: null }; // set by send.js, menu.js
+
+export function scrollDown() {
+  const box = $("chat");
+  box.scrollTop = box.scrollHeight;
+}
+
+function avatar(text) {
+  const node = el("div", "avatar", text);
+  node.setAttribute("aria-hidden", "true");
+  return node;
+}
+
+function chipsOf(m) {
+  const labels = (m.buttons || []).flat();
+  if (!labels.length) return null;
+  const chips = el("div", "chips");
+  for (const [label, data] of labels) {
+    const chip = el("button", "chip", label);
+    chip.type = "button";
+    chip.addEventListener("click", () => handlers.press(label, data, m.id, chip));
+    chips.append(chip);
+  }
+  return chips;
+}
+
+function botItem(m) {
+  const item = el("li", "msg bot");
+  item.dataset.id = String(m.id);
+  const body = el("div", "body");
+  if (m.text) body.append(el("div", "bubble", m.text));
+  for (const image of m.images || []) body.append(imageBubble(image));
+  for (const file of m.files || []) body.append(fileCard(file));
+  const chips = chipsOf(m);
+  if (chips) body.append(chips);
+  item.append(avatar(tr("web.bot_avatar")), body);
+  return item;
+}
+
+export function addBot(m) {
+  if (S.seen.has(m.id)) return;
+  S.seen.add(m.id);
+  S.lastId = Math.max(S.lastId, m.id);
+  if (m.menu) handlers.menu && handlers.menu(m.menu);
+  if (m.reply_requests && m.reply_requests.length) handlers.requests(m.reply_requests);
+  else if (m.remove_reply_keyboard) handlers.requests([]);
+  const empty = !m.text && !(m.images || []).length && !(m.files || []).length;
+  if (empty && !(m.buttons || []).length) return; // a menu change: nothing to show
+  const item = botItem(m);
+  const edited = m.edit && $("log").querySelector(`li.msg.bot[data-id="${CSS.escape(String(m.edit))}"]`);
+  if (edited) edited.replaceWith(item);
+  else $("log").append(item);
+  scrollDown();
+}
+
+export function addMine(text, imageUrl) {
+  const item = el("li", "msg mine");
+  const body = el("div", "body");
+  if (imageUrl) {
+    body.append(imageBubble({ url: imageUrl }));
+  } else {
+    body.append(el("div", "bubble", text));
+  }
+  item.append(avatar(tr("web.you")), body);
+  $("log").append(item);
+  scrollDown();
+  return item;
+}
+
+export function addSystem(text) {
+  $("log").append(el("li", "system", text));
+  scrollDown();
+}
+
+export function showNotice(text) {
+  const notice = $("notice");
+  notice.textContent = text || "";
+  notice.hidden = !text;
+}
+
+// --- the person's own messages, kept in this browser ------------------------------------------
+function mineKey() {
+  return "redgrid.mine." + S.session.chat;
+}
+
+export function loadMine() {
+  try {
+    return JSON.parse(localStorage.getItem(mineKey()) || "[]");
+  } catch (err) {
+    return [];
+  }
+}
+
+export function remember(entry) {
+  try {
+    const list = loadMine();
+    list.push({ after: S.lastId, ...entry });
+    localStorage.setItem(mineKey(), JSON.stringify(list.slice(-200)));
+  } catch (err) {
+    // Private mode: own messages are simply not kept across reloads.
+  }
+}
+
+export function showMine(entry) {
+  if (entry.photo) addMine("", "/api/photos/" + encodeURIComponent(entry.photo));
+  else addMine(entry.text);
+}
+
+// Bot rows and own messages in order: an own message goes before the first row after it.
+export function showHistory(rows, mine) {
+  let j = 0;
+  for (const row of rows) {
+    while (j < mine.length && mine[j].after < row.id) showMine(mine[j++]);
+    addBot(row);
+  }
+  while (j < mine.length) showMine(mine[j++]);
+}
