@@ -83,6 +83,18 @@ async def resolve(
     settings: Settings,
 ) -> RequestEvent:
     """Resolve with a result text the resident reads (and the Rate button), plus photos."""
+    album = [file_id for file_id, _size, kind in photos if kind == "photo"]
+    if album and request.reporter_id is not None:
+        # Before the resolution message, so its Rate button stays the newest one.
+        await notify.notify_person(
+            session,
+            person_id=request.reporter_id,
+            request_id=request.id,
+            settings=settings,
+            render=lambda locale: Outgoing(
+                text=t(locale, "webchat_media.result_photos", count=len(album)), album=album
+            ),
+        )
     event = await workflow.transition(
         session,
         request=request,
@@ -95,18 +107,6 @@ async def resolve(
     workflow.attach_photos(
         session, request=request, photos=photos, channel=channel, by=actor.id, now=now
     )
-    album = [file_id for file_id, _size, kind in photos if kind == "photo"]
-    if album and request.reporter_id is not None:
-        # After the resolution message: the resident sees the result, then its photos.
-        await notify.notify_person(
-            session,
-            person_id=request.reporter_id,
-            request_id=request.id,
-            settings=settings,
-            render=lambda locale: Outgoing(
-                text=t(locale, "webchat_media.result_photos", count=len(album)), album=album
-            ),
-        )
     await session.flush()
     return event
 

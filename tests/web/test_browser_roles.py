@@ -1,0 +1,103 @@
+"""Grid staff and admins in a real browser, on a phone viewport: the staff member sees the
+resident's photo on the request card and resolves it with a result photo the resident
+receives; the admin's /stats shows the chart as a picture and /export downloads workbooks
+that open, through links nobody else can use. Screenshots go to test-output/."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from tests.web.browser import (
+    BROWSER,
+    OUTPUT,
+    PHONE,
+    Running,
+    bot_count,
+    browser_page,
+    expect_reply,
+    open_as,
+    png_bytes,
+    press,
+    running,
+    seed_request,
+    type_text,
+    wait_image,
+)
+
+pytestmark = BROWSER
+__all__ = ["running"]  # the fixture
+
+
+async def test_grid_staff_sees_the_photo_and_resolves_with_one(
+    running: Running, tmp_path: Path
+) -> None:
+    request = await seed_request(running, "zhang-ayi", png_bytes(240, 180))
+    async with browser_page() as (browser, page):
+        await open_as(page, running.base_url, "刘晓燕（网格员）")
+        await type_text(page, "/queue", request.reference)
+        count = await bot_count(page)
+        await press(page, request.reference, "签收")
+        await wait_image(page, count)  # the resident's photo on the card
+        await page.screenshot(path=str(OUTPUT / "web-staff-card.png"))
+        await page.locator("li.msg.bot .thumb").last.click()  # tap: full size
+        assert await page.locator("#viewer").is_visible()
+        await page.keyboard.press("Escape")
+        assert not await page.locator("#viewer").is_visible()
+        await press(page, "签收", "已签收", "受理")
+        await press(page, "办结", "办理结果")
+        await type_text(page, "已更换楼道灯泡", "已收到")
+        result = tmp_path / "result.png"
+        result.write_bytes(png_bytes(200, 150))
+        count = await bot_count(page)
+        await page.set_input_files("#photo-input", str(result))
+        await expect_reply(page, count, "照片 1 张")
+        await press(page, "✅ 完成", "已办结", "办结")
+
+        # The resident receives the result photo.
+        context = await browser.new_context(locale="zh-CN", viewport=PHONE)
+        resident = await context.new_page()
+        await open_as(resident, running.base_url, "张阿姨")
+        await resident.get_by_text("处理结果照片").wait_for()
+        await wait_image(resident)
+        await resident.screenshot(path=str(OUTPUT / "web-resident-result.png"))
+
+
+async def test_admin_gets_the_chart_and_workbooks(running: Running) -> None:
+    async with browser_page() as (browser, page):
+        await open_as(page, running.base_url, "陈静（和顺社区党委）")
+        count = await bot_count(page)
+        await page.fill("#text", "/stats")
+        await page.press("#text", "Enter")
+        await wait_image(page, count)
+        chart = page.locator("li.msg.bot img").last
+        src = await chart.get_attribute("src")
+        assert src
+        fetched = await page.request.get(running.base_url + src)
+        assert fetched.headers["content-type"] == "image/png"
+        assert (await fetched.body()).startswith(b"\x89PNG")
+        await page.screenshot(path=str(OUTPUT / "web-admin-stats.png"))
+
+        await type_text(page, "/export", "xlsx")
+        card = page.locator("a.file").first
+        await card.wait_for()
+        async with page.expect_download() as waiting:
+            await card.click()
+        download = await waiting.value
+        saved = await download.path()
+        workbook = load_workbook(io.BytesIO(saved.read_bytes()))
+        assert workbook.sheetnames
+        await page.screenshot(path=str(OUTPUT / "web-admin-export.png"))
+        link = await card.get_attribute("href")
+        assert link
+
+        # Another person's browser cannot use the link.
+        other = await browser.new_context(locale="zh-CN", viewport=PHONE)
+        stranger = await other.new_page()
+        await open_as(stranger, running.base_url, "Zhao Ming (district admin)")
+        refused = await stranger.request.get(running.base_url + link)
+        assert refused.status == 404
+        mine = await page.request.get(running.base_url + link)
+        assert mine.status == 200
