@@ -18,6 +18,7 @@ Every state answers /cancel by returning to the main menu.
 from __future__ import annotations
 
 import math
+import re
 
 from bot.buttons import ButtonData, encode, parse_id
 from bot.core.context import KEPT, Context
@@ -175,6 +176,10 @@ async def room_skipped(ctx: Context, _data: ButtonData) -> None:
     ask_phone(ctx)
 
 
+# Digits with the usual separators: meant as a phone number, even when not a valid one.
+PHONE_ATTEMPT = re.compile(r"[+＋]?[\d\s\-()（）]{5,}")
+
+
 def ask_phone(ctx: Context) -> None:
     ctx.goto(S_PHONE)
     ctx.reply(
@@ -191,6 +196,9 @@ async def phone_shared(ctx: Context) -> None:
         typed = people.parse_mobile(incoming.text)
         if typed is not None:  # typed themselves: the same consent as a shared contact
             people.set_phone(person=ctx.person, phone=typed, now=ctx.now)
+        elif PHONE_ATTEMPT.fullmatch(incoming.text.strip()):  # a number, mistyped
+            ctx.say("webchat_phone.format_example")
+            return
         else:  # not a number: their words go to a report, and the phone is skipped
             ctx.keep_text()
         await finish(ctx)

@@ -65,7 +65,11 @@ async def test_resident_journey_with_live_staff_update(running: Running, tmp_pat
             await press(page, "海盛·新阳光地带", "请选择楼号")
             await press(page, "17号楼", "请输入单元和门牌号")
             await type_text(page, "2-301", "是否留下手机号")
-            await press(page, "跳过", "登记完成")
+            # No contact card in a browser: the chip asks for the number typed.
+            await page.locator("#requests .chip", has_text="填写手机号").click()
+            assert "11 位手机号" in (await page.get_attribute("#text", "placeholder") or "")
+            await type_text(page, "139 1234 567", "例如 13912345678")  # one digit short
+            await type_text(page, "139 1234 5678", "登记完成")
 
             # Resident text is shown as text: a tag in it neither renders nor runs.
             injected = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
@@ -105,6 +109,8 @@ async def test_resident_journey_with_live_staff_update(running: Running, tmp_pat
                 request = (
                     await session.execute(select(Request).where(Request.reference == reference))
                 ).scalar_one()
+                reporter = await session.get(Person, request.reporter_id)
+                assert reporter is not None and reporter.phone == "13912345678"
                 staff = (
                     await session.execute(
                         select(Person)

@@ -2,7 +2,7 @@
 import { $, LANG, S, api, el, loadTexts, tr, uuid } from "./core.js";
 import { handlers, loadMine, showHistory, showNotice } from "./log.js";
 import { wireViewer } from "./media.js";
-import { post, sendPhoto, sendText } from "./send.js";
+import { post, resetInput, sendPhoto, sendText } from "./send.js";
 import { closeStream, connect, wake } from "./stream.js";
 
 async function boot(problem) {
@@ -95,6 +95,7 @@ $("form").addEventListener("submit", (event) => {
   const text = input.value.trim();
   if (!text) return;
   input.value = "";
+  resetInput();
   sendText(text);
 });
 $("photo-button").addEventListener("click", () => $("photo-input").click());

@@ -88,14 +88,37 @@ export async function sendPhoto(file) {
   else item.remove(); // refused: not shown as sent
 }
 
+// Telegram shares a contact card; a browser cannot, so its chip asks for the number typed.
+function askPhone() {
+  const input = $("text");
+  input.placeholder = tr("web.phone_placeholder");
+  input.setAttribute("inputmode", "tel");
+  input.focus();
+}
+
+export function resetInput() {
+  const input = $("text");
+  input.placeholder = tr("web.input_placeholder");
+  input.removeAttribute("inputmode");
+}
+
+function requestChip(label, what) {
+  if (what === "contact") return ["📱", tr("web.phone_chip").replace(/^📱\s*/, ""), askPhone];
+  if (what === "location") return ["📍", label.replace(/^📍\s*/, ""), shareLocation];
+  return null;
+}
+
 function setRequests(list) {
   const bar = $("requests");
   bar.replaceChildren();
+  resetInput();
   for (const [label, what] of list) {
-    if (what !== "location") continue; // a browser cannot share a contact card
-    const chip = el("button", "chip", label.startsWith("📍") ? label : "📍 " + label);
+    const known = requestChip(label, what);
+    if (!known) continue;
+    const [icon, text, action] = known;
+    const chip = el("button", "chip", `${icon} ${text}`);
     chip.type = "button";
-    chip.addEventListener("click", shareLocation);
+    chip.addEventListener("click", action);
     bar.append(chip);
   }
 }
