@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from bot.channels.base import SendResult
-from bot.i18n import t
+from bot.commands import RESIDENT_COMMANDS, ROLE_COMMANDS, command_list
 from bot.messages import Incoming, Outgoing, Photo, ReplyRequest
 
 CHANNEL = "telegram"
@@ -359,41 +359,5 @@ def _payload(message: Mapping[str, Any], bot_username: str | None) -> dict[str, 
 
 # --- commands -----------------------------------------------------------------------------------
 
-RESIDENT_COMMANDS = ("start", "new", "my", "menu", "language", "privacy", "help", "cancel")
-# Extra commands per role, shown in the chats of people holding it (when the router has them).
-# Department liaisons work from the summons pushed to them: no commands of their own.
-ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
-    "grid_staff": ("queue", "find", "whistle", "meeting", "meetings"),
-    "steward": ("queue", "find", "upkeep"),
-    "department_liaison": (),
-    "volunteer": ("mytasks", "myhours", "skills", "team"),
-    "admin": (
-        "queue",
-        "find",
-        "stats",
-        "export",
-        "broadcast",
-        "meeting",
-        "meetings",
-        "assign",
-        "escalate",
-        "grant",
-        "revoke",
-        "invite",
-        "upkeep",
-    ),
-}
-
-
-def command_list(
-    roles: Iterable[str], locale: str, known: Iterable[str] | None = None
-) -> list[tuple[str, str]]:
-    """(command, description) pairs for a person with these roles; with `known`, only those
-    commands (the router's). The one place the menus are computed."""
-    names: list[str] = list(RESIDENT_COMMANDS)
-    for role in sorted(set(roles)):
-        names += [n for n in ROLE_COMMANDS.get(role, ()) if n not in names]
-    if known is not None:
-        available = set(known)
-        names = [name for name in names if name in available]
-    return [(name, t(locale, f"telegram.cmd.{name}")) for name in names]
+# The commands per role live in bot/commands.py (the web chat's menu and /help use them too).
+__all__ = ["RESIDENT_COMMANDS", "ROLE_COMMANDS", "command_list"]

@@ -22,6 +22,7 @@ from models import (
     Priority,
     Request,
     RequestFollower,
+    RequestPhoto,
     Role,
 )
 
@@ -34,7 +35,12 @@ async def card_context(
     assert category is not None  # a foreign key guarantees it
     compound = await session.get(Compound, request.compound_id) if request.compound_id else None
     building = await session.get(Building, request.building_id) if request.building_id else None
-    return cards.CardContext(request, category, compound, building, settings)
+    photos = await session.scalars(
+        select(RequestPhoto.file_id)
+        .where(RequestPhoto.request_id == request.id, RequestPhoto.kind == "photo")
+        .order_by(RequestPhoto.id)
+    )
+    return cards.CardContext(request, category, compound, building, settings, tuple(photos))
 
 
 async def followers(session: AsyncSession, *, request_id: int) -> list[int]:

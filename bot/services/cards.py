@@ -32,6 +32,7 @@ class CardContext:
     compound: Compound | None
     building: Building | None
     settings: Settings
+    photos: tuple[str, ...] = ()  # the request's photos (file ids): the card carries them
 
 
 def when(value: datetime | None, settings: Settings, locale: str) -> str:
@@ -88,7 +89,7 @@ def card(ctx: CardContext, locale: str, *, heading: str, with_buttons: bool = Tr
                 Button(t(locale, "workflow.button.transfer"), buttons.encode(TRANSFER, request.id)),
             ]
         )
-    return Outgoing(text="\n".join(lines), buttons=rows)
+    return Outgoing(text="\n".join(lines), buttons=rows, album=list(ctx.photos))
 
 
 def notice(

@@ -59,6 +59,8 @@ async def test_resident_journey_with_live_staff_update(running: Running, tmp_pat
             await page.screenshot(path=str(OUTPUT / "web-start.png"))
             await page.get_by_text("以新居民身份开始").click()
             await expect_reply(page, 0, "请选择您所在的街道")  # the page sent /start itself
+            menu = await page.locator("#menubar .menu-item").all_text_contents()
+            assert menu == ["新诉求", "我的诉求", "☰ 更多"]
 
             await press(page, "潮海街道", "请选择社区")
             await press(page, "和顺社区", "请选择小区")

@@ -37,10 +37,22 @@ async def test_grid_staff_sees_the_photo_and_resolves_with_one(
     request = await seed_request(running, "zhang-ayi", png_bytes(240, 180))
     async with browser_page() as (browser, page):
         await open_as(page, running.base_url, "刘晓燕（网格员）")
-        await type_text(page, "/queue", request.reference)
+        # Staff open on their queue, with their own menu; no resident welcome.
+        await expect_reply(page, 0, request.reference)
+        await wait_image(page)  # the new request's card carries the resident's photo
+        assert await page.locator("#menubar .menu-item").all_text_contents() == [
+            "待办",
+            "查找",
+            "☰ 更多",
+        ]
+        assert await page.get_by_text("请选择您所在的街道").count() == 0
+        assert await page.locator("#requests .chip").count() == 0
+        count = await bot_count(page)
+        await page.locator("#menubar .menu-item", has_text="待办").click()  # no typing
+        await expect_reply(page, count, "待办诉求共")
         count = await bot_count(page)
         await press(page, request.reference, "签收")
-        await wait_image(page, count)  # the resident's photo on the card
+        await wait_image(page, count)  # the resident's photo on the staff view too
         await page.screenshot(path=str(OUTPUT / "web-staff-card.png"))
         await page.locator("li.msg.bot .thumb").last.click()  # tap: full size
         assert await page.locator("#viewer").is_visible()
@@ -68,10 +80,9 @@ async def test_grid_staff_sees_the_photo_and_resolves_with_one(
 async def test_admin_gets_the_chart_and_workbooks(running: Running) -> None:
     async with browser_page() as (browser, page):
         await open_as(page, running.base_url, "陈静（和顺社区党委）")
-        count = await bot_count(page)
-        await page.fill("#text", "/stats")
-        await page.press("#text", "Enter")
-        await wait_image(page, count)
+        await wait_image(page)  # admins open on the stats: the chart is a picture
+        menu = await page.locator("#menubar .menu-item").all_text_contents()
+        assert menu == ["统计", "广播", "☰ 更多"]
         chart = page.locator("li.msg.bot img").last
         src = await chart.get_attribute("src")
         assert src
@@ -79,8 +90,15 @@ async def test_admin_gets_the_chart_and_workbooks(running: Running) -> None:
         assert fetched.headers["content-type"] == "image/png"
         assert (await fetched.body()).startswith(b"\x89PNG")
         await page.screenshot(path=str(OUTPUT / "web-admin-stats.png"))
+        await chart.click()  # full size: the Chinese labels readable
+        await page.locator("#viewer img").wait_for()
+        await page.screenshot(path=str(OUTPUT / "web-admin-chart-full.png"))
+        await page.keyboard.press("Escape")
 
-        await type_text(page, "/export", "xlsx")
+        await page.locator("#menubar .more-toggle").click()
+        count = await bot_count(page)
+        await page.locator("#more .more-item", has_text="/export").click()
+        await expect_reply(page, count, "xlsx")
         card = page.locator("a.file").first
         await card.wait_for()
         async with page.expect_download() as waiting:

@@ -71,4 +71,5 @@ export async function loadTexts(locale) {
   $("text").placeholder = tr("web.input_placeholder");
   $("photo-button").setAttribute("aria-label", tr("web.photo"));
   $("viewer-close").textContent = tr("web.media.close");
+  $("menubar").setAttribute("aria-label", tr("web.menu.label"));
 }

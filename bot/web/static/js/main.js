@@ -2,6 +2,7 @@
 import { $, LANG, S, api, el, loadTexts, tr, uuid } from "./core.js";
 import { handlers, loadMine, showHistory, showNotice } from "./log.js";
 import { wireViewer } from "./media.js";
+import { homeCommand, showMenu, wireMenu } from "./menu.js";
 import { post, resetInput, sendPhoto, sendText } from "./send.js";
 import { closeStream, connect, wake } from "./stream.js";
 
@@ -64,6 +65,7 @@ async function enterChat(data) {
   $("demo-banner").hidden = !data.demo;
   $("log").replaceChildren();
   handlers.requests([]);
+  showMenu(data.menu);
   S.lastId = 0;
   S.seen = new Set();
   const r = await api("GET", "/api/messages");
@@ -77,7 +79,8 @@ async function enterChat(data) {
     history.replaceState(null, "", location.pathname);
     await post("/api/send", { key: uuid(), kind: "text", text: "/start " + start, language: LANG });
   } else if (!rows.length && !mine.length) {
-    await post("/api/send", { key: uuid(), kind: "text", text: "/start", language: LANG });
+    // A new chat opens on the person's work: the resident welcome, or the staff queue...
+    await post("/api/send", { key: uuid(), kind: "text", text: homeCommand(), language: LANG });
   }
 }
 
@@ -121,4 +124,5 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") wake();
 });
 wireViewer();
+wireMenu();
 boot();

@@ -1,6 +1,7 @@
 // Live pushes: one EventSource per page, reconnecting with backoff.
 import { S, api, tr } from "./core.js";
 import { addBot, showNotice } from "./log.js";
+import { showMenu } from "./menu.js";
 
 let source = null;
 let retryMs = 1000;
@@ -28,7 +29,11 @@ export function connect() {
       if (source || !S.session) return;
       const r = await api("GET", "/api/session").catch(() => null);
       if (r && r.status === 401) return S.hooks.lost(r);
-      if (r && r.ok && S.session) S.session.csrf = r.data.csrf; // rotated when roles changed
+      if (r && r.ok && S.session) {
+        S.session.csrf = r.data.csrf; // rotated when roles changed, and the menu with them
+        S.session.menu = r.data.menu;
+        showMenu(r.data.menu);
+      }
       connect();
     }, retryMs);
     retryMs = Math.min(retryMs * 2, 30000);
