@@ -128,8 +128,14 @@ async def _process(
 async def send(
     request: Request, body: SendBody, web: WebSession = Depends(posting_session)
 ) -> dict[str, Any]:
-    """A typed message, a pressed button or a shared location."""
-    return await _process(get_state(request), _from_body(web, body))
+    """A typed message, a pressed button or a shared location. Text over the length limit is
+    refused here (413, with the limit), so the page keeps it in the input box to shorten."""
+    state = get_state(request)
+    limit = state.settings.requests.max_text_length
+    if body.kind == "text" and len(body.text.strip()) > limit:
+        locale = await _person_locale(state, request, web)
+        raise ApiError(413, "core.too_long", code="too_long", locale=locale, limit=limit)
+    return await _process(state, _from_body(web, body))
 
 
 async def _person_locale(state: WebState, request: Request, web: WebSession) -> str:

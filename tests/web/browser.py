@@ -180,14 +180,21 @@ async def type_text(page: Page, text: str, *expect: str) -> None:
 
 
 PHONE = {"width": 390, "height": 844}
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_RUN = """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+    .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))"""
 IMAGE_LOADED = """(n) => Array.from(document.querySelectorAll('li.msg.bot')).slice(n)
     .some(li => Array.from(li.querySelectorAll('img'))
         .some(img => img.complete && img.naturalWidth > 0))"""
 
 
 @asynccontextmanager
-async def browser_page(locale: str = "zh-CN") -> AsyncIterator[tuple[Browser, Page]]:
-    """A phone-sized page in a fresh headless Chromium; fails the test on a page error."""
+async def browser_page(
+    locale: str = "zh-CN", *, bypass_csp: bool = False
+) -> AsyncIterator[tuple[Browser, Page]]:
+    """A phone-sized page in a fresh headless Chromium; fails the test on a page error. With
+    `bypass_csp` a test may add scripts of its own (the accessibility checker)."""
     assert async_playwright is not None
     OUTPUT.mkdir(exist_ok=True)
     async with async_playwright() as playwright:
@@ -195,7 +202,9 @@ async def browser_page(locale: str = "zh-CN") -> AsyncIterator[tuple[Browser, Pa
             executable_path=CHROMIUM, headless=True, args=ARGS
         )
         try:
-            context = await browser.new_context(locale=locale, viewport=PHONE)
+            context = await browser.new_context(
+                locale=locale, viewport=PHONE, bypass_csp=bypass_csp
+            )
             page = await context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
@@ -257,3 +266,10 @@ async def seed_request(running: Running, reporter: str, photo: bytes) -> Request
             now=utcnow(),
             settings=running.settings,
         )
+
+
+async def serious_violations(page: Page) -> list[dict[str, object]]:
+    """What axe-core (vendored, tests/web/vendor) finds serious or critical on the page."""
+    await page.add_script_tag(path=str(AXE))
+    found: list[dict[str, object]] = await page.evaluate(AXE_RUN)
+    return [v for v in found if v["impact"] in ("serious", "critical")]

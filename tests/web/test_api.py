@@ -356,3 +356,14 @@ async def test_health_and_metrics_show_no_secrets(web: Web) -> None:
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
         )
     assert f'redgrid_outbox_rows{{status="sent"}} {sent}' in metrics
+
+
+async def test_text_over_the_length_limit_is_refused_with_the_limit(web: Web) -> None:
+    session = await web.start()
+    limit = web.settings.requests.max_text_length
+    response = await web.send(
+        str(session["csrf"]), "long-key-0001", kind="text", text="灯" * (limit + 1)
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_long" and str(limit) in response.json()["error"]
+    assert await web.texts() == []  # never reached the conversation

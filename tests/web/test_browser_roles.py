@@ -23,6 +23,7 @@ from tests.web.browser import (
     press,
     running,
     seed_request,
+    serious_violations,
     type_text,
     wait_image,
 )
@@ -119,3 +120,45 @@ async def test_admin_gets_the_chart_and_workbooks(running: Running) -> None:
         assert refused.status == 404
         mine = await page.request.get(running.base_url + link)
         assert mine.status == 200
+
+
+async def test_resident_and_staff_screens_have_no_serious_accessibility_violations(
+    running: Running,
+) -> None:
+    await seed_request(running, "zhang-ayi", png_bytes(240, 180))
+    for person, ready in (("张阿姨", "li.msg.bot"), ("刘晓燕（网格员）", "li.msg.bot img")):
+        async with browser_page(bypass_csp=True) as (_browser, page):
+            await page.goto(running.base_url)
+            await page.get_by_text(person).wait_for()
+            assert await serious_violations(page) == [], "start page"
+            await open_as(page, running.base_url, person)
+            await page.locator(ready).first.wait_for()
+            await page.locator("#menubar .more-toggle").click()  # the open menu too
+            assert await serious_violations(page) == [], person
+
+
+async def test_the_input_box_keeps_refused_text_and_used_chips_grey(running: Running) -> None:
+    async with browser_page() as (_browser, page):
+        await open_as(page, running.base_url, "张阿姨")
+        await page.locator("li.msg.bot .chip").first.wait_for()
+        await page.fill("#text", "第一行")
+        await page.press("#text", "Shift+Enter")  # a new line, not a send
+        await page.keyboard.type("第二行")
+        assert await page.input_value("#text") == "第一行\n第二行"
+        too_long = "楼道灯坏了" * 1000  # past requests.max_text_length
+        await page.fill("#text", too_long)
+        await page.click("#send")
+        await page.locator("li.system", has_text="太长").wait_for()
+        assert await page.input_value("#text") == too_long  # kept, to shorten
+        assert await page.evaluate("document.activeElement.id") == "text"
+        assert await page.locator("li.msg.mine").count() == 0  # not shown as sent
+
+        chip = page.locator("li.msg.bot .chip").first
+        count = await bot_count(page)
+        await chip.click()
+        await expect_reply(page, count, "")
+        assert "used" in (await chip.get_attribute("class") or "")
+        await chip.click(force=True)  # aria-disabled: only a forced click gets through
+        await page.locator("li.system", has_text="已经用过").wait_for()
+        await page.reload()  # still grey after a reload
+        await page.locator("li.msg.bot .chip.used").first.wait_for()

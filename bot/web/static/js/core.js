@@ -69,6 +69,7 @@ export async function loadTexts(locale) {
   document.title = tr("web.title");
   for (const [id, key] of Object.entries(LABELS)) $(id).textContent = tr(key);
   $("text").placeholder = tr("web.input_placeholder");
+  $("text").setAttribute("aria-label", tr("web.input_placeholder"));
   $("photo-button").setAttribute("aria-label", tr("web.photo"));
   $("viewer-close").textContent = tr("web.media.close");
   $("menubar").setAttribute("aria-label", tr("web.menu.label"));

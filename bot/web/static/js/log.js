@@ -15,6 +15,30 @@ function avatar(text) {
   return node;
 }
 
+// A request's reference ("JM-2026-000123") never breaks across lines.
+const REFERENCE = /[A-Z]{2,}-\d{4}-\d{3,}/g;
+
+function textBubble(text) {
+  const bubble = el("div", "bubble");
+  let at = 0;
+  for (const match of text.matchAll(REFERENCE)) {
+    bubble.append(text.slice(at, match.index), el("span", "ref", match[0]));
+    at = match.index + match[0].length;
+  }
+  bubble.append(text.slice(at));
+  return bubble;
+}
+
+// Chips of a message already answered are greyed; pressed again, they only say so.
+export function markUsed(messageId) {
+  const item = $("log").querySelector(`li.msg.bot[data-id="${CSS.escape(String(messageId))}"]`);
+  if (!item) return;
+  for (const chip of item.querySelectorAll(".chip")) {
+    chip.classList.add("used");
+    chip.setAttribute("aria-disabled", "true");
+  }
+}
+
 function chipsOf(m) {
   const labels = (m.buttons || []).flat();
   if (!labels.length) return null;
@@ -22,7 +46,11 @@ function chipsOf(m) {
   for (const [label, data] of labels) {
     const chip = el("button", "chip", label);
     chip.type = "button";
-    chip.addEventListener("click", () => handlers.press(label, data, m.id, chip));
+    chip.addEventListener("click", () => {
+      if (chip.classList.contains("used")) return addSystem(tr("web.button_used"));
+      markUsed(m.id);
+      handlers.press(label, data, m.id);
+    });
     chips.append(chip);
   }
   return chips;
@@ -32,7 +60,7 @@ function botItem(m) {
   const item = el("li", "msg bot");
   item.dataset.id = String(m.id);
   const body = el("div", "body");
-  if (m.text) body.append(el("div", "bubble", m.text));
+  if (m.text) body.append(textBubble(m.text));
   for (const image of m.images || []) body.append(imageBubble(image));
   for (const file of m.files || []) body.append(fileCard(file));
   const chips = chipsOf(m);
@@ -118,4 +146,5 @@ export function showHistory(rows, mine) {
     addBot(row);
   }
   while (j < mine.length) showMine(mine[j++]);
+  for (const entry of mine) if (entry.pressed) markUsed(entry.pressed);
 }

@@ -92,14 +92,37 @@ async function lost(r) {
 }
 S.hooks.lost = lost;
 
-$("form").addEventListener("submit", (event) => {
+// The input box behaves like WeChat's: several lines; on a computer Enter sends and
+// Shift+Enter starts a line; on a phone the keyboard's return starts a line and the button
+// sends. Focus stays in the box; text the server refused comes back into it.
+const PHONE = window.matchMedia("(pointer: coarse)").matches;
+
+function fitInput() {
+  const input = $("text");
+  input.style.height = "auto";
+  input.style.height = `${Math.min(input.scrollHeight, 128)}px`;
+}
+
+$("form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const input = $("text");
   const text = input.value.trim();
   if (!text) return;
   input.value = "";
+  fitInput();
   resetInput();
-  sendText(text);
+  input.focus();
+  const r = await sendText(text);
+  if ((!r || !r.ok) && !input.value && S.session) {
+    input.value = text;
+    fitInput();
+  }
+});
+$("text").addEventListener("input", fitInput);
+$("text").addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || event.shiftKey || event.isComposing || PHONE) return;
+  event.preventDefault();
+  $("form").requestSubmit();
 });
 $("photo-button").addEventListener("click", () => $("photo-input").click());
 $("photo-input").addEventListener("change", (event) => {

@@ -35,15 +35,19 @@ export async function post(path, body, form) {
   return null;
 }
 
+// Sent when the server took it; refused (too long...), it leaves the conversation again.
 export async function sendText(text) {
-  addMine(text);
-  remember({ text });
-  return post("/api/send", { key: uuid(), kind: "text", text, language: LANG });
+  const item = addMine(text);
+  const after = S.lastId;
+  const r = await post("/api/send", { key: uuid(), kind: "text", text, language: LANG });
+  if (r && r.ok) remember({ after, text });
+  else item.remove();
+  return r;
 }
 
 async function press(label, data, messageId) {
   addMine(label);
-  remember({ text: label });
+  remember({ text: label, pressed: messageId });
   await post("/api/send", {
     key: uuid(), kind: "button", data, message_id: String(messageId), language: LANG,
   });
@@ -79,12 +83,13 @@ export async function sendPhoto(file) {
     return;
   }
   const item = addMine("", URL.createObjectURL(file));
+  const after = S.lastId;
   const form = new FormData();
   form.append("file", file, "photo");
   form.append("key", uuid());
   form.append("language", LANG);
   const r = await post("/api/photo", form, true);
-  if (r && r.ok && r.data.photo) remember({ photo: r.data.photo });
+  if (r && r.ok && r.data.photo) remember({ after, photo: r.data.photo });
   else item.remove(); // refused: not shown as sent
 }
 
