@@ -9,7 +9,11 @@ import io
 from pathlib import Path
 
 from openpyxl import load_workbook
+from sqlalchemy import select
 
+from bot.messages import Outgoing
+from bot.outbox import enqueue
+from models import ChannelIdentity
 from tests.web.browser import (
     BROWSER,
     OUTPUT,
@@ -162,3 +166,40 @@ async def test_the_input_box_keeps_refused_text_and_used_chips_grey(running: Run
         await page.locator("li.system", has_text="已经用过").wait_for()
         await page.reload()  # still grey after a reload
         await page.locator("li.msg.bot .chip.used").first.wait_for()
+
+
+async def _push(running: Running, external_id: str, text: str) -> None:
+    async with running.sessions() as session, session.begin():
+        identity = (
+            await session.execute(
+                select(ChannelIdentity).where(ChannelIdentity.external_id == external_id)
+            )
+        ).scalar_one()
+        await enqueue(
+            session,
+            channel=identity.channel,
+            chat_id=identity.chat_id,
+            message=Outgoing(text=text),
+            person_id=identity.person_id,
+            urgent=True,
+        )
+
+
+async def test_a_push_while_reading_back_shows_a_marker(running: Running) -> None:
+    async with browser_page() as (_browser, page):
+        await open_as(page, running.base_url, "张阿姨")
+        await page.locator("li.msg.bot").first.wait_for()
+        assert await page.locator("li.time").count() >= 1  # the conversation's first time line
+        for number in range(6):
+            await _push(running, "zhang-ayi", f"通知 {number}\n" + "社区公告内容。" * 20)
+        await page.get_by_text("通知 5").wait_for()
+        marker = page.locator("#new-marker")
+        assert not await marker.is_visible()  # at the end: it simply scrolled
+        await page.evaluate("document.getElementById('chat').scrollTop = 0")
+        await _push(running, "zhang-ayi", "新的通知")
+        await marker.wait_for()
+        assert await page.evaluate("document.getElementById('chat').scrollTop") < 50
+        await page.screenshot(path=str(OUTPUT / "web-new-marker.png"))
+        await marker.click()
+        await page.get_by_text("新的通知").wait_for()
+        assert not await marker.is_visible()

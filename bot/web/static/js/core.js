@@ -72,5 +72,6 @@ export async function loadTexts(locale) {
   $("text").setAttribute("aria-label", tr("web.input_placeholder"));
   $("photo-button").setAttribute("aria-label", tr("web.photo"));
   $("viewer-close").textContent = tr("web.media.close");
+  $("new-marker").textContent = tr("web.new_messages") + " ↓";
   $("menubar").setAttribute("aria-label", tr("web.menu.label"));
 }

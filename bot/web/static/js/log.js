@@ -4,9 +4,52 @@ import { fileCard, imageBubble } from "./media.js";
 
 export const handlers = { press: null, requests: null, menu: null }; // set by send.js, menu.js
 
+// Following the conversation: new messages scroll it only while the person is at its end;
+// someone reading older messages gets a "新消息" marker instead.
+let pinned = true;
+let lastAt = 0;
+const GAP_MS = 5 * 60 * 1000;
+
 export function scrollDown() {
   const box = $("chat");
   box.scrollTop = box.scrollHeight;
+  pinned = true;
+  $("new-marker").hidden = true;
+}
+
+function follow() {
+  if (pinned) scrollDown();
+  else $("new-marker").hidden = false;
+}
+
+export function resetLog() {
+  $("log").replaceChildren();
+  lastAt = 0;
+  pinned = true;
+}
+
+export function wireLog() {
+  const box = $("chat");
+  box.addEventListener("scroll", () => {
+    pinned = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+    if (pinned) $("new-marker").hidden = true;
+  });
+  $("new-marker").addEventListener("click", scrollDown);
+}
+
+// A time line between messages more than five minutes apart, as WeChat shows them.
+function timeDivider(at) {
+  const time = at ? new Date(at).getTime() : NaN;
+  if (Number.isNaN(time)) return;
+  if (time - lastAt > GAP_MS) {
+    const today = new Date().toDateString() === new Date(time).toDateString();
+    const options = today
+      ? { hour: "2-digit", minute: "2-digit" }
+      : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+    const label = new Intl.DateTimeFormat(document.documentElement.lang, options).format(time);
+    $("log").append(el("li", "time", label));
+  }
+  lastAt = Math.max(lastAt, time);
 }
 
 function avatar(text) {
@@ -80,12 +123,17 @@ export function addBot(m) {
   if (empty && !(m.buttons || []).length) return; // a menu change: nothing to show
   const item = botItem(m);
   const edited = m.edit && $("log").querySelector(`li.msg.bot[data-id="${CSS.escape(String(m.edit))}"]`);
-  if (edited) edited.replaceWith(item);
-  else $("log").append(item);
-  scrollDown();
+  if (edited) {
+    edited.replaceWith(item);
+  } else {
+    timeDivider(m.at);
+    $("log").append(item);
+  }
+  follow();
 }
 
-export function addMine(text, imageUrl) {
+export function addMine(text, imageUrl, at) {
+  timeDivider(at || new Date().toISOString());
   const item = el("li", "msg mine");
   const body = el("div", "body");
   if (imageUrl) {
@@ -101,7 +149,7 @@ export function addMine(text, imageUrl) {
 
 export function addSystem(text) {
   $("log").append(el("li", "system", text));
-  scrollDown();
+  follow();
 }
 
 export function showNotice(text) {
@@ -126,7 +174,7 @@ export function loadMine() {
 export function remember(entry) {
   try {
     const list = loadMine();
-    list.push({ after: S.lastId, ...entry });
+    list.push({ after: S.lastId, at: new Date().toISOString(), ...entry });
     localStorage.setItem(mineKey(), JSON.stringify(list.slice(-200)));
   } catch (err) {
     // Private mode: own messages are simply not kept across reloads.
@@ -134,8 +182,8 @@ export function remember(entry) {
 }
 
 export function showMine(entry) {
-  if (entry.photo) addMine("", "/api/photos/" + encodeURIComponent(entry.photo));
-  else addMine(entry.text);
+  if (entry.photo) addMine("", "/api/photos/" + encodeURIComponent(entry.photo), entry.at);
+  else addMine(entry.text, undefined, entry.at);
 }
 
 // Bot rows and own messages in order: an own message goes before the first row after it.
@@ -147,4 +195,5 @@ export function showHistory(rows, mine) {
   }
   while (j < mine.length) showMine(mine[j++]);
   for (const entry of mine) if (entry.pressed) markUsed(entry.pressed);
+  scrollDown();
 }

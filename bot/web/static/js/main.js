@@ -1,6 +1,6 @@
 // The web chat page: the start page (demo people), entering the chat, and the wiring.
 import { $, LANG, S, api, el, loadTexts, tr, uuid } from "./core.js";
-import { handlers, loadMine, showHistory, showNotice } from "./log.js";
+import { handlers, loadMine, resetLog, showHistory, showNotice, wireLog } from "./log.js";
 import { wireViewer } from "./media.js";
 import { homeCommand, showMenu, wireMenu } from "./menu.js";
 import { post, resetInput, sendPhoto, sendText } from "./send.js";
@@ -63,7 +63,7 @@ async function enterChat(data) {
   $("switch").hidden = !data.demo;
   $("signout").hidden = data.demo_identity;
   $("demo-banner").hidden = !data.demo;
-  $("log").replaceChildren();
+  resetLog();
   handlers.requests([]);
   showMenu(data.menu);
   S.lastId = 0;
@@ -148,4 +148,5 @@ document.addEventListener("visibilitychange", () => {
 });
 wireViewer();
 wireMenu();
+wireLog();
 boot();
