@@ -203,3 +203,15 @@ async def test_a_push_while_reading_back_shows_a_marker(running: Running) -> Non
         await marker.click()
         await page.get_by_text("新的通知").wait_for()
         assert not await marker.is_visible()
+
+
+async def test_own_messages_appear_in_every_tab_of_the_browser(running: Running) -> None:
+    async with browser_page() as (_browser, page):
+        await open_as(page, running.base_url, "张阿姨")
+        await page.locator("li.msg.bot").first.wait_for()
+        other = await page.context.new_page()
+        await other.goto(running.base_url)
+        await other.locator("li.msg.bot").first.wait_for()
+        await type_text(page, "/my", "诉求")
+        await other.locator("li.msg.mine", has_text="/my").wait_for()
+        await other.get_by_text("诉求").last.wait_for()  # and the answer, pushed live

@@ -35,6 +35,7 @@ export function wireLog() {
     if (pinned) $("new-marker").hidden = true;
   });
   $("new-marker").addEventListener("click", scrollDown);
+  window.addEventListener("storage", syncMine);
 }
 
 // A time line between messages more than five minutes apart, as WeChat shows them.
@@ -159,6 +160,8 @@ export function showNotice(text) {
 }
 
 // --- the person's own messages, kept in this browser ------------------------------------------
+const shownMine = new Set(); // ids of own entries on this page
+
 function mineKey() {
   return "redgrid.mine." + S.session.chat;
 }
@@ -174,14 +177,29 @@ export function loadMine() {
 export function remember(entry) {
   try {
     const list = loadMine();
-    list.push({ after: S.lastId, at: new Date().toISOString(), ...entry });
+    const id = Math.random().toString(36).slice(2) + Date.now().toString(36);
+    shownMine.add(id);
+    list.push({ id, after: S.lastId, at: new Date().toISOString(), ...entry });
     localStorage.setItem(mineKey(), JSON.stringify(list.slice(-200)));
   } catch (err) {
     // Private mode: own messages are simply not kept across reloads.
   }
 }
 
+// Another tab of this browser sent something: show it here too.
+function syncMine(event) {
+  if (!S.session || event.key !== mineKey() || !event.newValue) return;
+  let list = [];
+  try {
+    list = JSON.parse(event.newValue);
+  } catch (err) {
+    return;
+  }
+  for (const entry of list) if (entry.id && !shownMine.has(entry.id)) showMine(entry);
+}
+
 export function showMine(entry) {
+  if (entry.id) shownMine.add(entry.id);
   if (entry.photo) addMine("", "/api/photos/" + encodeURIComponent(entry.photo), entry.at);
   else addMine(entry.text, undefined, entry.at);
 }
