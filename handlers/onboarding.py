@@ -84,11 +84,17 @@ async def ask_street(ctx: Context) -> None:
     )
 
 
+def _choosing(ctx: Context) -> bool:
+    """Whether the chat is choosing an address now: a street, community, compound or building
+    button from an earlier registration must not silently start a new one."""
+    return ctx.state == S_STREET
+
+
 @router.button("st")
 async def street_chosen(ctx: Context, data: ButtonData) -> None:
     street_id = data.int_arg()
     street = await places.get_unit(ctx.session, unit_id=street_id or 0, kind=UnitKind.street)
-    if street is None:
+    if street is None or not _choosing(ctx):
         await stale_button(ctx)
         return
     communities = await places.list_units(ctx.session, kind=UnitKind.community, parent_id=street.id)
@@ -102,7 +108,7 @@ async def community_chosen(ctx: Context, data: ButtonData) -> None:
     community = await places.get_unit(
         ctx.session, unit_id=data.int_arg() or 0, kind=UnitKind.community
     )
-    if community is None:
+    if community is None or not _choosing(ctx):
         await stale_button(ctx)
         return
     page = data.int_arg(1) or 0
@@ -121,7 +127,7 @@ async def community_chosen(ctx: Context, data: ButtonData) -> None:
 @router.button("cp")
 async def compound_chosen(ctx: Context, data: ButtonData) -> None:
     compound = await ctx.session.get(Compound, data.int_arg() or 0)
-    if compound is None:
+    if compound is None or not _choosing(ctx):
         await stale_button(ctx)
         return
     await ask_building(ctx, compound)
@@ -146,7 +152,7 @@ async def ask_building(ctx: Context, compound: Compound) -> None:
 async def building_chosen(ctx: Context, data: ButtonData) -> None:
     building = await ctx.session.get(Building, data.int_arg() or 0)
     compound = await ctx.session.get(Compound, building.compound_id) if building else None
-    if building is None or compound is None:
+    if building is None or compound is None or not _choosing(ctx):
         await stale_button(ctx)
         return
     await people.set_address(ctx.session, person=ctx.person, compound=compound, building=building)

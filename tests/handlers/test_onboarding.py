@@ -151,3 +151,20 @@ async def test_a_typed_mobile_is_taken_and_a_mistyped_one_gets_an_example(bot: B
     assert any("登记完成" in t for t in chat.texts)
     person = await _person(bot, chat.user_id)
     assert person.phone == "13912345678" and person.phone_consent_at is not None
+
+
+async def test_an_old_address_button_never_restarts_the_registration(bot: Bot) -> None:
+    chat = bot.chat()
+    await onboard(chat)
+    person = await _person(bot, chat.user_id)
+    old = next(  # the street chip of the first registration
+        b.data
+        for m in chat.channel.sent[chat.chat_id]
+        for r in m.buttons
+        for b in r
+        if b.label == STREET["zh"]
+    )
+    await chat.press_data(old)
+    assert "已失效" in chat.last_text
+    after = await _person(bot, chat.user_id)
+    assert after.building_id == person.building_id and after.unit_room == person.unit_room
