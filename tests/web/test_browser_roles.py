@@ -215,3 +215,17 @@ async def test_own_messages_appear_in_every_tab_of_the_browser(running: Running)
         await type_text(page, "/my", "诉求")
         await other.locator("li.msg.mine", has_text="/my").wait_for()
         await other.get_by_text("诉求").last.wait_for()  # and the answer, pushed live
+
+
+async def test_demo_mode_goes_back_to_the_previous_person_in_one_tap(running: Running) -> None:
+    async with browser_page() as (_browser, page):
+        await open_as(page, running.base_url, "张阿姨")
+        assert not await page.locator("#back").is_visible()
+        await page.locator("#switch").click()
+        await page.get_by_text("刘晓燕（网格员）").click()
+        back = page.locator("#back")
+        assert await back.text_content() == "↩ 张阿姨"
+        await back.click()
+        await page.locator("#back", has_text="刘晓燕").wait_for()
+        menu = await page.locator("#menubar .menu-item").all_text_contents()
+        assert menu[0] == "新诉求"  # 张阿姨's own menu again

@@ -20,7 +20,7 @@ async function boot(problem) {
 
 function showStart(people, problem) {
   closeStream();
-  for (const id of ["chat", "composer", "switch", "signout"]) $(id).hidden = true;
+  for (const id of ["chat", "composer", "switch", "signout", "back"]) $(id).hidden = true;
   $("demo-banner").hidden = false; // the start page lists demo people only in demo mode
   $("start").hidden = false;
   $("start-intro").textContent = problem || tr("web.start_intro");
@@ -34,7 +34,7 @@ function showStart(people, problem) {
     button.append(el("div", "who", person.name));
     const roles = person.roles.map(([role, unit]) => `${tr("web.role." + role)} · ${unit}`);
     button.append(el("div", "role", roles.join("；")));
-    button.addEventListener("click", () => chooseDemo(person.key));
+    button.addEventListener("click", () => chooseDemo(person.key, person.name));
     item.append(button);
     list.append(item);
   }
@@ -47,9 +47,38 @@ async function startResident() {
   showNotice(r.data ? r.data.error : tr("web.unavailable"));
 }
 
-async function chooseDemo(key) {
+// Demo mode: the person acted as before is one tap away ("↩ name" in the bar).
+function backTo() {
+  try {
+    return JSON.parse(sessionStorage.getItem("redgrid.back") || "null");
+  } catch (err) {
+    return null;
+  }
+}
+
+function noteChoice(person) {
+  try {
+    const current = JSON.parse(sessionStorage.getItem("redgrid.current") || "null");
+    if (current && current.key !== person.key) {
+      sessionStorage.setItem("redgrid.back", JSON.stringify(current));
+    }
+    sessionStorage.setItem("redgrid.current", JSON.stringify(person));
+  } catch (err) {
+    // No session storage: no way back but the list.
+  }
+}
+
+function showBack(data) {
+  const back = data.demo_identity ? backTo() : null;
+  const button = $("back");
+  button.hidden = !back || back.name === data.name;
+  if (!button.hidden) button.textContent = "↩ " + back.name;
+}
+
+async function chooseDemo(key, name) {
   S.session = null;
   const r = await api("POST", "/api/session/demo", { person: key });
+  if (r.ok) noteChoice({ key, name: name || r.data.name });
   if (r.ok) return enterChat(r.data);
   showNotice(r.data ? r.data.error : tr("web.unavailable"));
 }
@@ -62,6 +91,7 @@ async function enterChat(data) {
   $("composer").hidden = false;
   $("switch").hidden = !data.demo;
   $("signout").hidden = data.demo_identity;
+  showBack(data);
   $("demo-banner").hidden = !data.demo;
   resetLog();
   handlers.requests([]);
@@ -131,6 +161,10 @@ $("photo-input").addEventListener("change", (event) => {
   if (file) sendPhoto(file);
 });
 $("start-new").addEventListener("click", startResident);
+$("back").addEventListener("click", () => {
+  const back = backTo();
+  if (back) chooseDemo(back.key, back.name);
+});
 $("signout").addEventListener("click", async () => {
   if (!window.confirm(tr("web.sign_out_confirm"))) return;
   await api("POST", "/api/session/end", {}).catch(() => null);
