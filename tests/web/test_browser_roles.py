@@ -223,9 +223,8 @@ async def test_demo_mode_goes_back_to_the_previous_person_in_one_tap(running: Ru
         assert not await page.locator("#back").is_visible()
         await page.locator("#switch").click()
         await page.get_by_text("刘晓燕（网格员）").click()
-        back = page.locator("#back")
-        assert await back.text_content() == "↩ 张阿姨"
+        back = page.locator("#back", has_text="↩ 张阿姨")
+        await back.wait_for()
         await back.click()
         await page.locator("#back", has_text="刘晓燕").wait_for()
-        menu = await page.locator("#menubar .menu-item").all_text_contents()
-        assert menu[0] == "新诉求"  # 张阿姨's own menu again
+        await page.locator("#menubar .menu-item", has_text="新诉求").wait_for()  # her menu
