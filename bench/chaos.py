@@ -48,15 +48,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bench.chaos_kill import add_arguments as add_kill_arguments
 from bench.chaos_kill import phase_kills
 from bot import migrate
-from bot.channels.base import SendResult
 from bot.channels.testing import TestChannel, TestChat
 from bot.config import load_settings
-from bot.core.engine import TRANSIENT_ERRORS, Engine
+from bot.core.engine import Engine
+from bot.core.outage import TRANSIENT_ERRORS
+from bot.core.output import SendResult
 from bot.db import create_engine, session_factory
 from bot.messages import Incoming, Outgoing
 from bot.outbox import Limits, Sender
-from bot.services import classify, notify
-from bot.services.org_import import load_demo
+from bot.services.cases import classify
+from bot.services.comms import notify
+from bot.services.org.importer import load_demo
 from handlers import build_router
 from models import (
     Building,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.services import classify
+from bot.services.cases import classify
 
 FOLDS = 5
 SEED = 20240601

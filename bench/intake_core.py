@@ -22,8 +22,8 @@ from bot.core.engine import Engine
 from bot.db import create_engine, session_factory
 from bot.outbox import Sender
 from bot.runtime import settle_heap
-from bot.services import classify
-from bot.services.org_import import load_demo
+from bot.services.cases import classify
+from bot.services.org.importer import load_demo
 from handlers import build_router
 
 PG_ADMIN = os.environ.get(

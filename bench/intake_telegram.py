@@ -42,8 +42,8 @@ from bot.db import create_engine, session_factory
 from bot.messages import Outgoing
 from bot.outbox import Limits, Sender
 from bot.runtime import settle_heap
-from bot.services import classify
-from bot.services.org_import import load_demo
+from bot.services.cases import classify
+from bot.services.org.importer import load_demo
 from handlers import build_router
 from tests.fakes.bot_api import FakeBotAPI
 

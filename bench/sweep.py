@@ -2,7 +2,7 @@
 
 Fills the demo district with a realistic mix (most requests closed over two years; ~14% open,
 recent, some overdue) by INSERT ... SELECT generate_series, then times:
-- the query that finds overdue requests (escalation.sweep_overdue's), on the full backlog;
+- the query that finds overdue requests (escalation.escalate_overdue's), on the full backlog;
 - one sweep batch on that backlog (up to 100 escalations, each with its events and pushes);
 - a steady-state sweep run one minute after the backlog was cleared (what runs every minute);
 - the reminder sweep (reminders.remind_due) in steady state;
@@ -34,8 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot import migrate, scheduler
 from bot.config import load_settings
 from bot.db import create_engine, session_factory
-from bot.services import escalation, reminders, stats
-from bot.services.org_import import load_demo
+from bot.services.dispatch import escalation, reminders
+from bot.services.org.importer import load_demo
+from bot.services.reports import stats
 from models import OrgUnit, Request, UnitKind
 
 ADMIN_URL = os.environ.get(
@@ -179,7 +180,7 @@ async def explain(engine: Any, statement: Any) -> str:
 
 
 def overdue_query(now: datetime) -> Any:
-    """The query of escalation.sweep_overdue, without the row locks."""
+    """The query of escalation.escalate_overdue, without the row locks."""
     from sqlalchemy import and_, or_
 
     missed = or_(
@@ -285,7 +286,7 @@ async def main() -> None:
         # One batch on the whole backlog (rolled back, so it can be repeated).
         async with sessions() as session, session.begin():
             started = time.perf_counter()
-            batch = await escalation.sweep_overdue(session, now=NOW, settings=settings)
+            batch = await escalation.escalate_overdue(session, now=NOW, settings=settings)
             figures["sweep_backlog_batch_ms"] = round((time.perf_counter() - started) * 1000, 1)
             figures["sweep_backlog_batch_size"] = len(batch)
             await session.rollback()
@@ -302,7 +303,7 @@ async def main() -> None:
         figures["sweep_minute_due"] = await timed_count(engine, overdue_query(later).limit(None))
         started = time.perf_counter()
         figures["sweep_minute_escalated"] = await scheduler.run_job(
-            "deadlines", sessions=sessions, settings=settings, clock=lambda: later
+            "escalate", sessions=sessions, settings=settings, clock=lambda: later
         )
         figures["sweep_ms"] = round((time.perf_counter() - started) * 1000, 1)
         figures["sweep_minute_query_ms"] = round(await timed(engine, overdue_query(later)), 1)

@@ -177,7 +177,7 @@ class SchedulerSettings(BaseModel):
     enabled: bool = True
     # Remind the owner (催办) when this fraction of a deadline's time is left.
     remind_fraction: float = Field(default=0.25, gt=0, lt=1)
-    deadlines: JobSettings = JobSettings(every_seconds=60)
+    escalate: JobSettings = JobSettings(every_seconds=60)  # overdue requests climb one level
     reminders: JobSettings = JobSettings(every_seconds=60)
     whistles: JobSettings = JobSettings(every_seconds=60)
     close_unrated: JobSettings = JobSettings(every_seconds=3600)
@@ -191,8 +191,23 @@ class SchedulerSettings(BaseModel):
     close_polls: JobSettings = JobSettings(every_seconds=60)
     expire_exports: JobSettings = JobSettings(every_seconds=3600)
     upload_sweep: JobSettings = JobSettings(every_seconds=3600)
+    broadcast_progress: JobSettings = JobSettings(every_seconds=60)
+    retrain_classifier: JobSettings = JobSettings(at="03:30", weekday="sun")
     # Uploaded files no row refers to are deleted once this old.
     orphan_upload_hours: float = Field(default=24.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _former_names(cls, data: Any) -> Any:
+        """`deadlines`, the escalate sweep's former name, is still read (and wins over
+        `escalate`, key by key, so an old environment override still applies)."""
+        if isinstance(data, dict) and "deadlines" in data:
+            data = dict(data)
+            former, current = data.pop("deadlines"), data.get("escalate")
+            if isinstance(former, dict) and isinstance(current, dict):
+                former = {**current, **former}
+            data["escalate"] = former
+        return data
 
 
 class WhistleSettings(BaseModel):

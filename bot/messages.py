@@ -88,11 +88,12 @@ class Outgoing:
     reply_requests: list[tuple[str, ReplyRequest]] = field(default_factory=list)
     remove_reply_keyboard: bool = False
     photo: str | None = None  # a channel file id, or a local path to upload
+    # Photos shown together before the text (Telegram: one media group, then the text with its
+    # buttons); each a channel file id or a local path. Channels without albums skip them:
+    # the text must say what they show (a request card counts its photos).
+    album: list[str] = field(default_factory=list)
     document: str | None = None
     document_name: str | None = None
-    # More photos shown with the message (channel file ids: a request's photos, a result's).
-    # Channels that cannot show them leave them out; the text says how many there are.
-    album: list[str] = field(default_factory=list)
     edit_message_id: str | None = None
     # Not a message: change the chat's command menu (text and the rest are then unused).
     menu: CommandMenu | None = None
@@ -106,12 +107,12 @@ class Outgoing:
             payload["reply_requests"] = [list(r) for r in self.reply_requests]
         if self.remove_reply_keyboard:
             payload["remove_reply_keyboard"] = True
-        if self.album:
-            payload["album"] = list(self.album)
         for key in ("photo", "document", "document_name", "edit_message_id"):
             value = getattr(self, key)
             if value is not None:
                 payload[key] = value
+        if self.album:
+            payload["album"] = list(self.album)
         if self.menu is not None:
             payload["menu"] = {"roles": list(self.menu.roles), "locale": self.menu.locale}
         return payload
@@ -128,9 +129,9 @@ class Outgoing:
             reply_requests=[(label, what) for label, what in payload.get("reply_requests", [])],
             remove_reply_keyboard=bool(payload.get("remove_reply_keyboard", False)),
             photo=payload.get("photo"),
+            album=[str(item) for item in payload.get("album", [])],
             document=payload.get("document"),
             document_name=payload.get("document_name"),
-            album=[str(name) for name in payload.get("album", [])],
             edit_message_id=payload.get("edit_message_id"),
             menu=CommandMenu(tuple(menu["roles"]), menu["locale"]) if menu else None,
         )

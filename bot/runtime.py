@@ -20,15 +20,16 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.channels.base import OutputChannel
 from bot.channels.webchat import Hub, webchat_outputs
 from bot.config import Settings, check_exposure
 from bot.core.engine import Engine
+from bot.core.output import OutputChannel
 from bot.db import create_engine, session_factory
 from bot.metrics import Metrics, PartHealth
 from bot.outbox import Sender
 from bot.scheduler import build_scheduler
-from bot.services import classify, demo_fence
+from bot.services.cases import learning
+from bot.services.org import demo_fence
 from handlers import build_router
 from models import utcnow
 
@@ -124,8 +125,9 @@ async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> 
 
     if not runtime.settings.webchat.demo:
         await end_demo(runtime.sessions)
-    # The classifier's model before the first resident waits for it; then the heap settles.
-    await asyncio.to_thread(classify.warm_up)
+    # The classifier's model (the newest one learnt from staff corrections, or the shipped
+    # one) before the first resident waits for it; then the heap settles.
+    await learning.load(runtime.sessions)
     settle_heap()
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

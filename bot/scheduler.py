@@ -1,20 +1,22 @@
-"""Scheduled sweeps (APScheduler 3, AsyncIOScheduler): deadlines, reminders, whistles, digests.
+"""Scheduled sweeps (APScheduler 3, AsyncIOScheduler): escalation, reminders, whistles, digests.
 
-Every job is an idempotent sweep over the database, never "one job per request", so nothing is
-lost on a restart and several workers may run the same schedule: rows are claimed with
-FOR UPDATE SKIP LOCKED or with a unique `ScheduleMark`. Each run is its own unit of work: the
-wrapper opens the session and commits; services never commit. A batched sweep repeats, one
-transaction per batch, while a batch comes back full. Times and on/off per job are in
-`config.yaml` (`scheduler.<job>`); no job store is shared between workers.
+Each sweep is declared beside its domain with `@bot.sweeps.sweep(...)`; this module imports
+the service packages, which registers them, and schedules what is registered. Every job is an
+idempotent sweep over the database, never "one job per request", so nothing is lost on a
+restart and several workers may run the same schedule: rows are claimed with FOR UPDATE SKIP
+LOCKED or with a unique `ScheduleMark`. Each run is its own unit of work: the scheduler opens
+the session and commits; services never commit. A batched sweep repeats, one transaction per
+batch, while a batch comes back full. Times and on/off per job are in `config.yaml`
+(`scheduler.<job>`); no job store is shared between workers.
 """
 
 from __future__ import annotations
 
-import asyncio
+import importlib
 import logging
+import pkgutil
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -24,11 +26,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import JobSettings, SchedulerSettings, Settings
+from bot.sweeps import REGISTRY, Sweep, handled
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-Sweep = Callable[[AsyncSession, datetime, Settings], Awaitable[int]]
 BATCH = 100
 MAX_BATCHES = 50  # a run stops after this many full batches; the next run goes on
 
@@ -41,120 +43,21 @@ class Metrics(Protocol):
     def count_error(self, kind: str) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
-    name: str
-    run: Sweep
-    batched: bool  # repeat while a run handled a full batch
-    description: str
+def _collect() -> dict[str, Sweep]:
+    """Import every service module, so each `@sweep` beside its domain registers itself."""
+    import bot.services
+
+    for module in pkgutil.walk_packages(bot.services.__path__, "bot.services."):
+        importlib.import_module(module.name)
+    # Listed in the order of their settings (config.yaml); a sweep without settings is a bug.
+    fields = SchedulerSettings.model_fields.items()
+    keys = [key for key, field in fields if isinstance(field.default, JobSettings)]
+    if set(keys) != set(REGISTRY):
+        raise RuntimeError(f"sweeps and scheduler settings differ: {set(keys) ^ set(REGISTRY)}")
+    return {key: REGISTRY[key] for key in keys}
 
 
-async def _deadlines(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import escalation
-
-    return len(await escalation.sweep_overdue(session, now=now, settings=settings, limit=BATCH))
-
-
-async def _close_unrated(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import escalation
-
-    return len(await escalation.close_unrated(session, now=now, settings=settings, limit=BATCH))
-
-
-async def _reminders(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import reminders
-
-    return len(await reminders.remind_due(session, now=now, settings=settings, limit=BATCH))
-
-
-async def _whistles(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import whistles
-
-    found = await whistles.escalate_unacknowledged(session, now=now, settings=settings, limit=BATCH)
-    return len(found)
-
-
-async def _volunteer_widen(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import tasks
-
-    return len(await tasks.widen_unclaimed(session, now=now, settings=settings, limit=BATCH))
-
-
-async def _upkeep(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import upkeep
-
-    return len(await upkeep.create_due_upkeep(session, now=now, settings=settings))
-
-
-async def _resident_digest(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import digests
-
-    return await digests.resident_digest(session, now=now, settings=settings)
-
-
-async def _queue_digest(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import digests
-
-    return await digests.queue_digest(session, now=now, settings=settings)
-
-
-async def _volunteer_reminder(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import digests
-
-    return await digests.volunteer_reminder(session, now=now, settings=settings)
-
-
-async def _weekly_report(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import digests
-
-    return await digests.weekly_report(session, now=now, settings=settings)
-
-
-async def _meeting_reminders(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import meeting_reminders
-
-    return await meeting_reminders.send_meeting_reminders(session, now=now, settings=settings)
-
-
-async def _close_polls(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import ballots
-
-    return await ballots.close_due_polls(session, now=now, settings=settings)
-
-
-async def _expire_exports(_session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot import files
-
-    # Exports carry residents' names and numbers: they live only as long as the download needs.
-    before = now - timedelta(hours=settings.exports.keep_hours)
-    return await asyncio.to_thread(files.expire, settings.stats.export_dir, before=before)
-
-
-async def _upload_sweep(session: AsyncSession, now: datetime, settings: Settings) -> int:
-    from bot.services import attachments
-
-    return await attachments.sweep_orphans(session, now=now, settings=settings)
-
-
-JOBS: dict[str, Job] = {
-    job.name: job
-    for job in (
-        Job("deadlines", _deadlines, True, "overdue requests climb one level"),
-        Job("reminders", _reminders, True, "remind owners before deadlines"),
-        Job("whistles", _whistles, True, "unacknowledged whistles go to the street"),
-        Job("close_unrated", _close_unrated, True, "close resolved requests left unrated"),
-        Job("volunteer_widen", _volunteer_widen, True, "unclaimed tasks go to more teams"),
-        Job("upkeep", _upkeep, False, "create the period's steward upkeep requests"),
-        Job("resident_digest", _resident_digest, False, "residents: what changed yesterday"),
-        Job("queue_digest", _queue_digest, False, "staff: new, due today, overdue"),
-        Job("volunteer_reminder", _volunteer_reminder, False, "volunteers: tasks they hold"),
-        Job("weekly_report", _weekly_report, False, "admins: the week per child unit"),
-        Job("meeting_reminders", _meeting_reminders, False, "the day and hour before meetings"),
-        Job("close_polls", _close_polls, False, "close polls whose voting time is over"),
-        Job("expire_exports", _expire_exports, False, "delete exports past exports.keep_hours"),
-        Job("upload_sweep", _upload_sweep, False, "delete uploads no row refers to"),
-    )
-}
+JOBS: dict[str, Sweep] = _collect()
 
 
 def job_settings(settings: Settings, name: str) -> JobSettings:
@@ -200,15 +103,19 @@ async def run_job(
 ) -> int:
     """Run one job now, each batch in its own transaction; returns how many items it handled."""
     job = JOBS[name]
-    total = 0
-    for _ in range(MAX_BATCHES if job.batched else 1):
-        now = clock()
-        async with sessions() as session, session.begin():
-            handled = await job.run(session, now, settings)
-        total += handled
-        if handled < BATCH:
-            break
-    if metrics is not None and name == "deadlines":
+    if job.own_sessions:
+        total = handled(await job.run(sessions, now=clock(), settings=settings))
+    else:
+        total = 0
+        for _ in range(MAX_BATCHES if job.batched else 1):
+            limit = {"limit": BATCH} if job.batched else {}
+            now = clock()
+            async with sessions() as session, session.begin():
+                count = handled(await job.run(session, now=now, settings=settings, **limit))
+            total += count
+            if count < BATCH:
+                break
+    if metrics is not None and job.heartbeat:
         metrics.last_sweep_at = clock()
     return total
 
@@ -223,7 +130,7 @@ def _scheduled(
 ) -> Callable[[], Awaitable[None]]:
     async def scheduled_run() -> None:
         try:
-            handled = await run_job(
+            count = await run_job(
                 name, sessions=sessions, settings=settings, clock=clock, metrics=metrics
             )
         except Exception:
@@ -232,8 +139,8 @@ def _scheduled(
             if metrics is not None:
                 metrics.count_error(f"job_{name}")
             return
-        if handled:
-            log.info("scheduled job %s handled %d", name, handled)
+        if count:
+            log.info("scheduled job %s handled %d", name, count)
 
     return scheduled_run
 

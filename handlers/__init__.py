@@ -1,4 +1,5 @@
-"""Conversation flows per role; no channel imports here. `build_router` wires them all."""
+"""Conversation flows per role, grouped by domain like `bot.services`; no channel imports here.
+`build_router` wires them all."""
 
 from __future__ import annotations
 
@@ -6,32 +7,50 @@ from bot.core.router import Router
 
 
 def build_router() -> Router:
-    """Every flow's handlers, registered in one router."""
-    from handlers import (
-        common,
+    """Every flow's handlers, registered in one router (staff flows first: their commands win)."""
+    from handlers import common
+    from handlers.cases import (
         evaluate,
         my_requests,
-        onboarding,
-        privacy,
         report,
         staff_actions,
+        staff_card,
         staff_help,
         staff_queue,
         staff_work,
-        whistle,
     )
+    from handlers.comms import broadcast
+    from handlers.dispatch import upkeep
+    from handlers.meetings import convene, details, manage, polls, resident
+    from handlers.org import admin, admin_invite, invite, onboarding, privacy
+    from handlers.volunteers import volunteer
+    from handlers.whistles import whistle
 
     router = Router()
-    for module in (staff_queue, staff_actions, staff_work, staff_help):
-        router.include(module.router)
-    for module in (common, onboarding, report, my_requests, evaluate, privacy, whistle):
-        router.include(module.router)
-    from handlers import meeting, meeting_details, meeting_manage, meeting_polls, meeting_resident
-
-    for module in (meeting, meeting_details, meeting_manage, meeting_polls, meeting_resident):
-        router.include(module.router)
-    from handlers import admin, admin_broadcast, admin_invite, invite, upkeep, volunteer
-
-    for module in (volunteer, invite, admin, admin_invite, admin_broadcast, upkeep):
+    for module in (
+        staff_queue,
+        staff_actions,
+        staff_card,
+        staff_work,
+        staff_help,
+        common,
+        onboarding,
+        report,
+        my_requests,
+        evaluate,
+        privacy,
+        whistle,
+        convene,
+        details,
+        manage,
+        polls,
+        resident,
+        volunteer,
+        invite,
+        admin,
+        admin_invite,
+        broadcast,
+        upkeep,
+    ):
         router.include(module.router)
     return router

@@ -4,11 +4,13 @@ Also the answers to input nobody else takes: unknown commands, stickers, stale b
 from __future__ import annotations
 
 from bot import commands
-from bot.buttons import ButtonData, encode
+from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.messages import Button
-from bot.services import command_menu, people
+from bot.services.cases import actions as cases_actions
+from bot.services.org import actions as org_actions
+from bot.services.org import command_menu, people
 
 router = Router()
 
@@ -17,14 +19,20 @@ def main_menu_buttons(ctx: Context) -> list[list[Button]]:
     """The resident's main menu."""
     t = ctx.t
     return [
-        [Button(t("menu.new_request"), encode("new")), Button(t("menu.my_requests"), encode("my"))],
-        [Button(t("menu.language"), encode("lang")), Button(t("menu.privacy"), encode("privacy"))],
+        [
+            cases_actions.NEW_REQUEST.button(t("menu.new_request")),
+            cases_actions.MY_REQUESTS.button(t("menu.my_requests")),
+        ],
+        [
+            org_actions.CHOOSE_LANGUAGE.button(t("menu.language")),
+            org_actions.PRIVACY.button(t("menu.privacy")),
+        ],
     ]
 
 
 def cancel_row(ctx: Context) -> list[Button]:
     """A row with one Cancel button (back to the main menu)."""
-    return [Button(ctx.t("core.cancel"), encode("menu"))]
+    return [org_actions.MENU.button(ctx.t("core.cancel"))]
 
 
 def show_main_menu(ctx: Context, key: str = "menu.prompt") -> None:
@@ -36,16 +44,16 @@ def show_main_menu(ctx: Context, key: str = "menu.prompt") -> None:
 @router.command("start")
 async def start(ctx: Context) -> None:
     """Greet, then onboard (or change the address); deep-link payloads pre-select things."""
-    from handlers import onboarding
+    from handlers.org import onboarding
 
     payload = ctx.incoming.args.strip()
     if payload.startswith("m_"):  # a meeting notice's QR code (handlers/meeting_resident.py)
-        from handlers import meeting_resident
+        from handlers.meetings import resident
 
-        await meeting_resident.start_payload(ctx, payload)
+        await resident.start_payload(ctx, payload)
         return
     if payload.startswith("inv_"):  # an admin's invite link (handlers/invite.py)
-        from handlers import invite
+        from handlers.org import invite
 
         await invite.redeem(ctx, token=payload.removeprefix("inv_"))
         return
@@ -78,7 +86,7 @@ async def menu(ctx: Context) -> None:
     show_main_menu(ctx)
 
 
-@router.button("menu")
+@router.button(org_actions.MENU)
 async def menu_button(ctx: Context, _data: ButtonData) -> None:
     show_main_menu(ctx)
 
@@ -88,7 +96,7 @@ async def choose_language(ctx: Context) -> None:
     ask_language(ctx)
 
 
-@router.button("lang")
+@router.button(org_actions.CHOOSE_LANGUAGE)
 async def choose_language_button(ctx: Context, _data: ButtonData) -> None:
     ask_language(ctx)
 
@@ -98,12 +106,15 @@ def ask_language(ctx: Context) -> None:
     ctx.reply(
         ctx.t("core.choose_language"),
         buttons=[
-            [Button("中文", encode("setlang", "zh")), Button("English", encode("setlang", "en"))]
+            [
+                org_actions.SET_LANGUAGE.button("中文", "zh"),
+                org_actions.SET_LANGUAGE.button("English", "en"),
+            ]
         ],
     )
 
 
-@router.button("setlang")
+@router.button(org_actions.SET_LANGUAGE)
 async def set_language(ctx: Context, data: ButtonData) -> None:
     locale = data.args[0] if data.args else ""
     if locale not in ("zh", "en"):
@@ -118,7 +129,7 @@ async def set_language(ctx: Context, data: ButtonData) -> None:
     if people.is_registered(ctx.person):
         show_main_menu(ctx, "core.language_set")
     else:
-        from handlers import onboarding
+        from handlers.org import onboarding
 
         ctx.say("core.language_set")
         await onboarding.ask_street(ctx)
@@ -142,7 +153,8 @@ async def too_long(ctx: Context) -> None:
 
 async def free_text(ctx: Context) -> None:
     """Input outside any flow: onboard a newcomer; treat a resident's words as a new request."""
-    from handlers import onboarding, report
+    from handlers.cases import report
+    from handlers.org import onboarding
 
     if not people.is_registered(ctx.person):
         ctx.keep_text()  # their first words: the report they came for, once registered

@@ -2,7 +2,14 @@
 
 from models.admin import Broadcast, BroadcastMessage, Invite
 from models.base import Base, utcnow
-from models.delivery import AuditLog, Conversation, OutboxMessage, ProcessedUpdate
+from models.classifier import ClassifierRun
+from models.delivery import (
+    AuditLog,
+    Conversation,
+    OutboxMessage,
+    OutboxStatus,
+    ProcessedUpdate,
+)
 from models.meeting import (
     Flat,
     Meeting,
@@ -26,6 +33,7 @@ from models.request import (
     CategoryCorrection,
     Counter,
     Evaluation,
+    EventKind,
     Priority,
     Request,
     RequestEvent,
@@ -37,11 +45,20 @@ from models.request import (
 from models.schedule import ScheduleMark
 from models.task_push import TaskPush
 from models.upkeep import UpkeepPlan, UpkeepRun
-from models.volunteer import ServiceRecord, VolunteerProfile, VolunteerTask
+from models.volunteer import (
+    ACTIVE_TASK_STATUSES,
+    HELD_TASK_STATUSES,
+    ServiceRecord,
+    TaskStatus,
+    VolunteerProfile,
+    VolunteerTask,
+)
 from models.whistle import SummonsStatus, Whistle, WhistleSummons
 
 __all__ = [
+    "ACTIVE_TASK_STATUSES",
     "ESCALATION_LADDER",
+    "HELD_TASK_STATUSES",
     "OPEN_STATUSES",
     "AuditLog",
     "Base",
@@ -51,10 +68,12 @@ __all__ = [
     "Category",
     "CategoryCorrection",
     "ChannelIdentity",
+    "ClassifierRun",
     "Compound",
     "Conversation",
     "Counter",
     "Evaluation",
+    "EventKind",
     "Flat",
     "Invite",
     "Meeting",
@@ -63,6 +82,7 @@ __all__ = [
     "MeetingStatus",
     "OrgUnit",
     "OutboxMessage",
+    "OutboxStatus",
     "Person",
     "Poll",
     "PollOption",
@@ -84,6 +104,7 @@ __all__ = [
     "ServiceRecord",
     "SummonsStatus",
     "TaskPush",
+    "TaskStatus",
     "TeamPairing",
     "UnitKind",
     "UpkeepPlan",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,21 @@ class ProcessedUpdate(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
+class OutboxStatus(enum.StrEnum):
+    """Where an outbox row is: pending -> sending (claimed) -> sent | pending (retry) |
+    failed | unreachable; cancelled rows (a cancelled broadcast, a volunteer task someone
+    else took) never go out, nor do superseded ones (a command menu a newer menu for the same
+    chat made pointless). Stored as these strings in `outbox.status`."""
+
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+    unreachable = "unreachable"
+    cancelled = "cancelled"
+    superseded = "superseded"
+
+
 class OutboxMessage(CreatedAtMixin, Base):
     """One message to deliver; written in the transaction of the change that caused it."""
 
@@ -47,7 +63,7 @@ class OutboxMessage(CreatedAtMixin, Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
     request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id", ondelete="SET NULL"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.pending)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     is_reply: Mapped[bool] = mapped_column(Boolean, default=False)
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())

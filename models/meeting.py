@@ -130,7 +130,7 @@ class Poll(CreatedAtMixin, Base):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # The result as computed at the close (bot.services.polls.Result.as_dict).
+    # The result as computed at the close (bot.services.meetings.poll_rules.Result.as_dict).
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_polls_status_closes_at", "status", "closes_at"),)

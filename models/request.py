@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -64,7 +65,7 @@ class Visibility(enum.StrEnum):
     internal = "internal"
 
 
-# The statuses whose deadline clocks run (bot.services.transitions.MOVABLE), as SQL.
+# The statuses whose deadline clocks run (bot.services.cases.transitions.MOVABLE), as SQL.
 _RUNNING = ", ".join(
     f"'{status}'"
     for status in (
@@ -170,7 +171,7 @@ class RequestPhoto(CreatedAtMixin, Base):
         ForeignKey("requests.id", ondelete="CASCADE"), index=True
     )
     channel: Mapped[str] = mapped_column(String(20))
-    # Indexed: an upload is kept while a request photo names it (bot.services.attachments).
+    # Indexed: an upload is kept while a request photo names it (bot.services.storage.attachments).
     file_id: Mapped[str] = mapped_column(String(300), index=True)
     file_size: Mapped[int | None] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(10), default="photo")  # photo | voice
@@ -190,6 +191,28 @@ class RequestFollower(CreatedAtMixin, Base):
     )
 
 
+class EventKind(enum.StrEnum):
+    """What a line in a request's history records, besides the state machine's actions: an
+    event's `kind` is an `Action` value (bot.services.cases.transitions: accept, escalate,
+    note...) or one of these. Stored as these strings in `request_events.kind`."""
+
+    submitted = "submitted"
+    routed = "routed"
+    reminder = "reminder"
+    whistle = "whistle"
+    whistle_acknowledged = "whistle_acknowledged"
+    whistle_on_site = "whistle_on_site"
+    whistle_done = "whistle_done"
+    whistle_escalated = "whistle_escalated"
+    volunteer_task = "volunteer_task"
+    volunteer_claimed = "volunteer_claimed"
+    volunteer_done = "volunteer_done"
+    volunteer_released = "volunteer_released"
+    meeting_convened = "meeting_convened"
+    meeting_outcome = "meeting_outcome"
+    meeting_cancelled = "meeting_cancelled"
+
+
 class RequestEvent(Base):
     """Append-only history of a request."""
 
@@ -201,7 +224,7 @@ class RequestEvent(Base):
     )
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(30))  # an Action value or an EventKind
     from_status: Mapped[str | None] = mapped_column(String(24))
     to_status: Mapped[str | None] = mapped_column(String(24))
     note: Mapped[str] = mapped_column(Text, default="")
@@ -209,6 +232,9 @@ class RequestEvent(Base):
         Enum(Visibility, native_enum=False, length=10), default=Visibility.public
     )
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    # What a person reads is rendered from codes and ids in their language when they read it:
+    # a routed event keeps its rule and steps here (bot.services.dispatch.explain).
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Evaluation(CreatedAtMixin, Base):

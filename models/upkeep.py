@@ -13,7 +13,7 @@ from models.base import Base, CreatedAtMixin, UTCDateTime, utcnow
 
 class UpkeepPlan(CreatedAtMixin, Base):
     """A compound's own setting for one upkeep check, replacing the default of that kind
-    (bot.services.upkeep.DEFAULT_PLANS); `active` False switches the check off."""
+    (bot.services.dispatch.upkeep.DEFAULT_PLANS); `active` False switches the check off."""
 
     __tablename__ = "upkeep_plans"
 

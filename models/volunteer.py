@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,20 @@ from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, CreatedAtMixin, UTCDateTime
+
+
+class TaskStatus(enum.StrEnum):
+    """A volunteer task's status, stored as these strings in `volunteer_tasks.status`."""
+
+    open = "open"
+    claimed = "claimed"
+    on_way = "on_way"
+    done = "done"
+
+
+# A volunteer holds the task; the task is not done yet.
+HELD_TASK_STATUSES = (TaskStatus.claimed, TaskStatus.on_way)
+ACTIVE_TASK_STATUSES = (TaskStatus.open, *HELD_TASK_STATUSES)
 
 
 class VolunteerProfile(CreatedAtMixin, Base):
@@ -32,14 +47,14 @@ class VolunteerTask(CreatedAtMixin, Base):
     )
     skill: Mapped[str | None] = mapped_column(String(40))
     community_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.open, index=True)
     description: Mapped[str] = mapped_column(Text, default="")
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Claim and push bookkeeping (bot/services/tasks.py): who created it, which push round it
-    # is in (0 paired teams, 1 widened to other teams, 2 the owner unit was told) and when
-    # that round went out, so the widening sweep is one indexed range scan.
+    # Claim and push bookkeeping (bot/services/volunteers/tasks.py): who created it, which
+    # push round it is in (0 paired teams, 1 widened to other teams, 2 the owner unit was
+    # told) and when that round went out, so the widening sweep is one indexed range scan.
     owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
     stage: Mapped[int] = mapped_column(Integer, default=0)

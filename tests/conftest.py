@@ -118,7 +118,7 @@ async def _migrated(url: str, *, demo: bool) -> AsyncEngine:
     engine = create_engine(url)
     await migrate.upgrade(engine)
     if demo:
-        from bot.services.org_import import load_demo
+        from bot.services.org.importer import load_demo
 
         async with async_sessionmaker(engine)() as session, session.begin():
             await load_demo(session)
@@ -219,6 +219,7 @@ from bot.channels.testing import TestChannel, TestChat  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.core.engine import Engine  # noqa: E402
 from bot.core.flood import FloodGate  # noqa: E402
+from bot.core.router import Router  # noqa: E402
 
 
 class Clock:
@@ -269,9 +270,15 @@ _users = itertools.count(1000)
 
 
 def make_engine(
-    db: TestDB, settings: Settings, clock: Callable[[], datetime], channel: TestChannel
+    db: TestDB,
+    settings: Settings,
+    clock: Callable[[], datetime],
+    channel: TestChannel,
+    *,
+    router: Router | None = None,
 ) -> Engine:
-    """An engine as production builds it, on the test's database."""
+    """An engine as production builds it, on the test's database (with the product's flows,
+    unless a test brings a router of its own)."""
     from bot.outbox import Sender
     from handlers import build_router
 
@@ -287,7 +294,7 @@ def make_engine(
     return Engine(
         sessions=db.sessions,
         settings=settings,
-        router=build_router(),
+        router=router if router is not None else build_router(),
         outputs=outputs,
         sender=sender,
         clock=clock,

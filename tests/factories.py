@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings, load_settings
-from bot.services import references, workflow
+from bot.services.cases import references, workflow
 from models import (
     Building,
     Category,

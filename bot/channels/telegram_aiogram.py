@@ -31,6 +31,7 @@ from aiogram.types import (
     FSInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -72,6 +73,7 @@ _RESPONSE_MODELS = tuple(
         methods.GetMe,
         methods.GetWebhookInfo,
         methods.SendDocument,
+        methods.SendMediaGroup,
         methods.SendMessage,
         methods.SendPhoto,
         methods.SetMyCommands,
@@ -160,6 +162,11 @@ class AiogramTelegram(TelegramAdapter):
                 reply_markup=_inline(part.inline) if part.inline else None,
             )
             return str(edited.message_id) if isinstance(edited, Message) else part.edit_message_id
+        elif part.method == "sendMediaGroup":
+            album = await bot.send_media_group(
+                chat_id=chat_id, media=[InputMediaPhoto(media=_media(file)) for file in part.files]
+            )
+            return str(album[0].message_id)
         elif part.method == "sendPhoto":
             assert part.file is not None
             sent = await bot.send_photo(

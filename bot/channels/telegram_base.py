@@ -11,18 +11,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.channels.base import SendResult
 from bot.channels.telegram_common import (
     CHANNEL,
     InlineRows,
     Part,
     classify_failure,
-    command_list,
     edit_impossible,
     not_modified,
     plan,
     with_changes,
 )
+from bot.commands import command_list
+from bot.core.output import SendResult
 from bot.messages import CommandMenu, Outgoing
 
 log = logging.getLogger(__name__)
@@ -119,13 +119,17 @@ class TelegramAdapter(abc.ABC):
         if message.menu is not None:
             return await self.apply_menu(chat_id, message.menu)
         first_id: str | None = None
+        album_id: str | None = None
         for part in plan(message):
             try:
                 message_id = await self._perform(chat_id, part)
             except Exception as exc:
                 return self._failed(chat_id, exc)
-            first_id = first_id or message_id
-        return SendResult(ok=True, message_id=first_id)
+            if part.album:
+                album_id = album_id or message_id
+            else:
+                first_id = first_id or message_id
+        return SendResult(ok=True, message_id=first_id or album_id)
 
     async def apply_menu(
         self, chat_id: str, menu: CommandMenu, *, known: frozenset[str] | None = None

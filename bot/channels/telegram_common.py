@@ -1,5 +1,5 @@
-"""Telegram, whichever framework drives it: update conversion, text and keyboard rendering plans,
-command lists.
+"""Telegram, whichever framework drives it: update conversion, text and keyboard rendering plans
+(the command lists are in `bot.commands`).
 
 Everything here works on the Bot API's own JSON shapes (plain dicts), which both
 python-telegram-bot and aiogram mirror, so the two adapters behave identically by construction:
@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.channels.base import SendResult
-from bot.commands import RESIDENT_COMMANDS, ROLE_COMMANDS, command_list
+from bot.core.output import SendResult
 from bot.messages import Incoming, Outgoing, Photo, ReplyRequest
 
 CHANNEL = "telegram"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_ALBUM = 10  # photos in one media group
 # Update types the bot handles; everything else is not even fetched. my_chat_member tells
 # when a person blocks the bot or allows it again.
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
@@ -76,7 +76,7 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
 
 # --- rendering plan -----------------------------------------------------------------------------
 
-Method = Literal["sendMessage", "sendPhoto", "sendDocument", "editMessageText"]
+Method = Literal["sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "editMessageText"]
 InlineRows = tuple[tuple[tuple[str, str], ...], ...]
 
 
@@ -95,10 +95,25 @@ class Part:
     file: str | None = None
     filename: str | None = None
     edit_message_id: str | None = None
+    files: tuple[str, ...] = ()  # sendMediaGroup: the photos
+    # Photos shown before the message itself: the message id reported is never theirs.
+    album: bool = False
+
+
+def album_parts(album: list[str]) -> list[Part]:
+    """An album as media groups of up to ten photos (a lone photo is sent by itself)."""
+    groups = [tuple(album[i : i + MAX_ALBUM]) for i in range(0, len(album), MAX_ALBUM)]
+    return [
+        Part("sendPhoto", file=group[0], album=True)
+        if len(group) == 1
+        else Part("sendMediaGroup", files=group, album=True)
+        for group in groups
+    ]
 
 
 def plan(message: Outgoing) -> list[Part]:
-    """The calls that render one Outgoing, in order; the first one's message id is reported."""
+    """The calls that render one Outgoing, in order; the message id reported is the first
+    one's that is not an album photo. An edit changes the text and buttons only."""
     inline: InlineRows = tuple(
         tuple((b.label, b.data) for b in row) for row in message.buttons if row
     )
@@ -112,6 +127,7 @@ def plan(message: Outgoing) -> list[Part]:
                     "editMessageText", escape(text), inline, edit_message_id=message.edit_message_id
                 )
             ]
+    album = album_parts(message.album)
     parts: list[Part] = []
     media = message.photo or message.document
     if media:
@@ -123,7 +139,7 @@ def plan(message: Outgoing) -> list[Part]:
     elif text.strip():
         parts = [Part("sendMessage", escape(chunk)) for chunk in split_text(text)]
     if not parts:
-        return []
+        return album
     last = len(parts) - 1
     if inline:
         parts[last] = with_changes(parts[last], inline=inline)
@@ -136,7 +152,7 @@ def plan(message: Outgoing) -> list[Part]:
             parts.append(Part("sendMessage", escape(hint), reply=reply))
         else:
             parts[last] = with_changes(parts[last], reply=reply)
-    return parts
+    return album + parts
 
 
 def with_changes(part: Part, **changes: Any) -> Part:
@@ -355,9 +371,3 @@ def _payload(message: Mapping[str, Any], bot_username: str | None) -> dict[str, 
             "text": caption,
         }
     return {"kind": "other", "text": caption}
-
-
-# --- commands -----------------------------------------------------------------------------------
-
-# The commands per role live in bot/commands.py (the web chat's menu and /help use them too).
-__all__ = ["RESIDENT_COMMANDS", "ROLE_COMMANDS", "command_list"]

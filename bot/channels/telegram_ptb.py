@@ -22,6 +22,7 @@ from telegram import (
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     KeyboardButton,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
@@ -129,6 +130,11 @@ class PtbTelegram(TelegramAdapter):
                 reply_markup=_inline(part.inline) if part.inline else None,
             )
             return part.edit_message_id if isinstance(edited, bool) else str(edited.message_id)
+        elif part.method == "sendMediaGroup":
+            album = await bot.send_media_group(
+                chat_id, [InputMediaPhoto(_media(file)) for file in part.files]
+            )
+            return str(album[0].message_id)
         elif part.method == "sendPhoto":
             assert part.file is not None
             sent = await bot.send_photo(

@@ -13,12 +13,13 @@ from urllib.parse import urlparse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram_base import TelegramAdapter
-from bot.channels.telegram_common import CHANNEL, command_list, incoming_from_update
+from bot.channels.telegram_common import CHANNEL, incoming_from_update
+from bot.commands import command_list
 from bot.config import Settings, TelegramSettings
 from bot.core.engine import Engine
 from bot.exceptions import ConfigError
 from bot.i18n import LOCALES
-from bot.services import command_menu
+from bot.services.org import command_menu
 
 log = logging.getLogger(__name__)
 
@@ -107,28 +108,20 @@ async def sync_commands(
     default_locale: str,
 ) -> None:
     """Give a person's Telegram chats the commands of their roles, now. Role changes while
-    running travel as outbox rows instead (`bot.services.command_menu`)."""
+    running travel as outbox rows instead (`bot.services.org.command_menu`)."""
     targets = await command_menu.menu_targets(
         session, person_ids=[person_id], default_locale=default_locale, channels=[CHANNEL]
     )
     await _apply_menus(client, targets, frozenset(known))
 
 
-async def sync_staff_commands(
-    session: AsyncSession, *, client: TelegramAdapter, known: Iterable[str], default_locale: str
-) -> int:
-    """At start: every staff member's Telegram chats get their menu (mending any drift);
-    returns how many people hold a role."""
-    people = await command_menu.staff_ids(session)
-    targets = await command_menu.menu_targets(
-        session,
-        person_ids=people,
-        default_locale=default_locale,
-        staff_only=True,
-        channels=[CHANNEL],
-    )
-    await _apply_menus(client, targets, frozenset(known))
-    return len(people)
+async def catch_up_menus(engine: Engine, *, settings: Settings) -> int:
+    """At start: every staff member's chats get their menu again (mending any drift), as one
+    outbox row per chat replacing the menu rows still waiting. Start-up makes no menu call
+    itself, and the sender never lets a menu hold up a reply: a restart answers at once.
+    Returns how many people hold a role."""
+    async with engine.sessions() as session, session.begin():
+        return await command_menu.catch_up(session, channels=[CHANNEL], settings=settings)
 
 
 async def _apply_menus(
@@ -169,10 +162,7 @@ async def run_telegram(
         known = list(engine.router.commands)
         client.known_commands = frozenset(known)
         await sync_default_commands(client, known=known, default_locale=settings.locale.default)
-        async with engine.sessions() as session:
-            await sync_staff_commands(
-                session, client=client, known=known, default_locale=settings.locale.default
-            )
+        await catch_up_menus(engine, settings=settings)
         handle = make_update_handler(engine, client)
         if tg.mode == "polling":
             await client.delete_webhook()

@@ -10,7 +10,7 @@ import itertools
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from bot.channels.base import SendResult
+from bot.core.output import SendResult
 from bot.messages import Incoming, Outgoing, Photo
 
 if TYPE_CHECKING:
@@ -27,13 +27,18 @@ class TestChannel:
         self.supports_buttons = supports_buttons
         self.rate_limited = False
         self.sent: dict[str, list[Outgoing]] = defaultdict(list)
+        # The message id of each entry of `sent`: an edit is recorded as a new entry carrying
+        # the id of the message it changed (so a press on it can edit it again).
+        self.message_ids: dict[str, list[str]] = defaultdict(list)
         self._ids = itertools.count(1)
 
     async def send(self, chat_id: str, message: Outgoing) -> SendResult:
         if message.menu is not None:
             return SendResult(ok=True)  # no command menus here
+        message_id = message.edit_message_id or str(next(self._ids))
         self.sent[chat_id].append(message)
-        return SendResult(ok=True, message_id=str(next(self._ids)))
+        self.message_ids[chat_id].append(message_id)
+        return SendResult(ok=True, message_id=message_id)
 
 
 _update_ids = itertools.count(1)
@@ -94,18 +99,21 @@ class TestChat:
 
     async def press(self, label: str) -> list[Outgoing]:
         """Press the button with this label on the newest message that has buttons."""
-        for message in reversed(self.channel.sent[self.chat_id]):
-            for row in message.buttons:
+        sent = self.channel.sent[self.chat_id]
+        for index in range(len(sent) - 1, -1, -1):
+            for row in sent[index].buttons:
                 for button in row:
                     if button.label == label:
-                        return await self.press_data(button.data)
-            if message.buttons:
+                        message_id = self.channel.message_ids[self.chat_id][index]
+                        return await self.press_data(button.data, message_id=message_id)
+            if sent[index].buttons:
                 break
         raise AssertionError(f"no button {label!r}; buttons: {self.buttons}")
 
-    async def press_data(self, data: str) -> list[Outgoing]:
-        """Press a button with raw data (forged or stale data too)."""
-        return await self.deliver(self.incoming("button", button_data=data))
+    async def press_data(self, data: str, *, message_id: str | None = None) -> list[Outgoing]:
+        """Press a button with raw data (forged or stale data too), on the message with
+        `message_id` if given."""
+        return await self.deliver(self.incoming("button", button_data=data, message_id=message_id))
 
     async def share_location(self, latitude: float, longitude: float) -> list[Outgoing]:
         return await self.deliver(self.incoming("location", latitude=latitude, longitude=longitude))

@@ -23,16 +23,16 @@ from contextlib import contextmanager
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import SendResult
+from bot.core.output import SendResult
 from bot.messages import Outgoing
-from models import OutboxMessage
+from models import OutboxMessage, OutboxStatus
 from models.person import DEMO_CHANNEL
 
 WEBCHAT = "webchat"
 DEMO = DEMO_CHANNEL
 CHANNELS: tuple[str, ...] = (WEBCHAT, DEMO)
 # Rows a browser may see: claimed for delivery (the sender is telling the page now) or sent.
-VISIBLE = ("sending", "sent")
+VISIBLE = (OutboxStatus.sending, OutboxStatus.sent)
 
 ChatKey = tuple[str, str]
 
@@ -64,10 +64,6 @@ class Hub:
         for event in waiters:
             event.set()
         return len(waiters)
-
-    def listeners(self, chat: ChatKey) -> int:
-        """How many streams of `chat` are open."""
-        return len(self._waiters.get(chat, ()))
 
     def close(self) -> None:
         """End every stream (graceful shutdown)."""

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         file: Path = typer.Argument(..., help="Where to write the backup."),
     ) -> None:
         """Copy the whole database into FILE (SQLite: online backup; PostgreSQL: pg_dump -Fc)."""
-        from bot.services import backup
+        from bot.services.storage import backup
 
         settings = settings_or_exit()
         try:
@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         yes: bool = typer.Option(False, "--yes", help="Do not ask before replacing the data."),
     ) -> None:
         """Replace the database's contents with the backup in FILE."""
-        from bot.services import backup
+        from bot.services.storage import backup
 
         settings = settings_or_exit()
         if not yes:

@@ -15,7 +15,7 @@ import typer
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.config import Settings
 
@@ -88,23 +88,35 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(_main())
 
 
-def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one transaction on the configured database (committed when it returns);
-    a UserFacingError is printed, in English, and exits with status 1."""
+def with_sessions(
+    settings: Settings, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]
+) -> T:
+    """Run `work` with a session factory on the configured database; it opens its own units
+    of work."""
     from bot.db import create_engine, session_factory
-    from bot.exceptions import UserFacingError
-    from bot.i18n import t
 
     async def _main() -> T:
         engine = create_engine(settings.database.url)
         try:
-            async with session_factory(engine)() as session, session.begin():
-                return await work(session)
+            return await work(session_factory(engine))
         finally:
             await engine.dispose()
 
+    return run_async(_main)
+
+
+def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on the configured database (committed when it returns);
+    a UserFacingError is printed, in English, and exits with status 1."""
+    from bot.exceptions import UserFacingError
+    from bot.i18n import t
+
+    async def _one(sessions: async_sessionmaker[AsyncSession]) -> T:
+        async with sessions() as session, session.begin():
+            return await work(session)
+
     try:
-        return run_async(_main)
+        return with_sessions(settings, _one)
     except UserFacingError as exc:
         err_console.print(f"[red]{t('en', exc.key, **exc.params)}[/red]")
         raise typer.Exit(1) from None

@@ -67,7 +67,7 @@ def create(
 ) -> None:
     """Create a single-use invite; print its links and save their QR codes."""
     from bot import files
-    from bot.services import invite_links, rights
+    from bot.services.org import invite_links, rights
     from models import utcnow
 
     settings = settings_or_exit()

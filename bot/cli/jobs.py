@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from bot.cli.common import console, err_console, run_async, settings_or_exit
+from bot.cli.common import console, err_console, settings_or_exit, with_sessions
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 app = typer.Typer(help="Scheduled jobs (sweeps, reminders, digests).", no_args_is_help=True)
 
@@ -36,7 +41,6 @@ def run_job(
 ) -> None:
     """Run one job now against the configured database, even when it is switched off."""
     from bot import scheduler
-    from bot.db import create_engine, session_factory
     from models import utcnow
 
     if name not in scheduler.JOBS:
@@ -44,14 +48,8 @@ def run_job(
         raise typer.Exit(2)
     settings = settings_or_exit()
 
-    async def _run() -> int:
-        engine = create_engine(settings.database.url)
-        try:
-            return await scheduler.run_job(
-                name, sessions=session_factory(engine), settings=settings, clock=utcnow
-            )
-        finally:
-            await engine.dispose()
+    async def _run(sessions: async_sessionmaker[AsyncSession]) -> int:
+        return await scheduler.run_job(name, sessions=sessions, settings=settings, clock=utcnow)
 
-    handled = run_async(_run)
+    handled = with_sessions(settings, _run)
     console.print(f"{name}: handled {handled}", highlight=False)

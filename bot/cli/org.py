@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.tree import Tree
 
-    from bot.services import org_import, org_tree
+    from bot.services.org import importer
+    from bot.services.org import tree as org_tree
 
 app = typer.Typer(
     help="District structure: org tree, places, categories, teams.", no_args_is_help=True
@@ -35,7 +36,7 @@ REPORT_KINDS: tuple[str, ...] = (
 )
 
 
-def _summary(report: org_import.ImportReport) -> Table:
+def _summary(report: importer.ImportReport) -> Table:
     from rich.table import Table
 
     from models.org import UnitKind
@@ -65,11 +66,12 @@ def import_file(
 
     from bot.db import create_engine, session_factory
     from bot.exceptions import ImportFileError
-    from bot.services import org_import, org_tree
+    from bot.services.org import importer
+    from bot.services.org import tree as org_tree
 
     settings = settings_or_exit()
 
-    async def _run() -> org_import.ImportReport | None:
+    async def _run() -> importer.ImportReport | None:
         engine = create_engine(settings.database.url)
         try:
             async with session_factory(engine)() as session, session.begin():
@@ -78,12 +80,12 @@ def import_file(
                 with Progress(
                     TextColumn("{task.description}"), BarColumn(), console=console
                 ) as progress:
-                    task = progress.add_task("import", total=len(org_import.STEPS))
+                    task = progress.add_task("import", total=len(importer.STEPS))
 
                     def advance(step: str) -> None:
                         progress.update(task, advance=1, description=step)
 
-                    return await org_import.import_org(
+                    return await importer.import_org(
                         session, document=file, progress=advance, settings=settings
                     )
         finally:
@@ -132,7 +134,7 @@ def show() -> None:
     from rich.tree import Tree
 
     from bot.db import create_engine, session_factory
-    from bot.services import org_tree
+    from bot.services.org import tree as org_tree
 
     settings = settings_or_exit()
 

@@ -35,16 +35,13 @@ class Summary:
     requests: int
 
 
-def mask_name(name: str) -> str:
-    """Keep the first character: 张三丰 -> 张**."""
-    return name[:1] + "*" * (len(name) - 1) if name else "-"
-
-
 async def summary(session: AsyncSession, *, person: Person, settings: Settings) -> Summary:
     """The person as the confirmation shows them."""
     from sqlalchemy import func, select
 
-    from bot.services import export, places
+    from bot.services.org import places
+    from bot.services.org.people import mask_name
+    from bot.services.reports import export
     from models import ChannelIdentity, Request
 
     address = await places.describe_address(
@@ -81,7 +78,7 @@ async def _find(session: AsyncSession, person_id: int, settings: Settings) -> Su
 
 async def _erase(session: AsyncSession, person_id: int, settings: Settings) -> int | str:
     """Erase the person and record it, in the caller's transaction; the files deleted."""
-    from bot.services import people, rights
+    from bot.services.org import people, rights
     from models import Person, utcnow
 
     person = await session.get(Person, person_id)

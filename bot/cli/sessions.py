@@ -17,7 +17,7 @@ app = typer.Typer(help="Web chat sessions.", no_args_is_help=True)
 @app.command("revoke")
 def revoke(person: int = typer.Option(..., help="The person's id.")) -> None:
     """End every web chat session of a person (a lost phone, a staff member who left)."""
-    from bot.services import rights
+    from bot.services.org import rights
     from models import utcnow
 
     settings = settings_or_exit()

@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from bot.cli.common import console, err_console, run_async, settings_or_exit
+from bot.cli.common import console, err_console, in_transaction, settings_or_exit
 
 if TYPE_CHECKING:
     from rich.table import Table
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.exceptions import UserFacingError
-    from bot.services import stats
+    from bot.services.reports import stats
     from models import OrgUnit
 
 
@@ -29,7 +28,7 @@ def _pct(value: float | None) -> str:
 def _table(report: stats.Report) -> Table:
     from rich.table import Table
 
-    from bot.services import stats
+    from bot.services.reports import stats
 
     table = Table(title=f"{report.unit.code} {report.period}")
     columns = (
@@ -63,112 +62,86 @@ def _table(report: stats.Report) -> Table:
 
 
 async def _unit(session: AsyncSession, code: str | None) -> OrgUnit:
-    from bot.services import rights, routing
+    from bot.services.dispatch import routing
+    from bot.services.org import rights
 
     if code is None:
         return await routing.root_unit(session)
     return await rights.get_unit_by_code(session, code=code)
 
 
-def _explain(error: UserFacingError) -> str:
-    from bot.i18n import t
+def _ranking(report: stats.Report) -> Table:
+    from rich.table import Table
 
-    return t("en", error.key, **error.params)
+    ranking = Table(title="ranking (composite score)")
+    for column in ("#", "kind", "unit", "score", "received"):
+        ranking.add_column(column)
+    for position, row in enumerate(report.ranking, start=1):
+        ranking.add_row(
+            str(position),
+            row.unit.kind.value,
+            row.unit.code,
+            f"{100 * (row.score or 0):.1f}",
+            str(row.counts.received),
+        )
+    return ranking
+
+
+def stats_command(
+    unit: str | None = typer.Option(None, "--unit", help="Unit code (default: the district)."),
+    period: str | None = typer.Option(None, "--period", help="2026-11 or 2026 (default: now)."),
+) -> None:
+    """Print the three rates per child unit and the ranking."""
+    from bot.services.reports import stats
+    from models import utcnow
+
+    settings = settings_or_exit()
+
+    async def work(session: AsyncSession) -> stats.Report:
+        found = await _unit(session, unit)
+        return await stats.report(
+            session, unit=found, period=period, now=utcnow(), settings=settings
+        )
+
+    report = in_transaction(settings, work)
+    console.print(_table(report))
+    console.print(_ranking(report))
+
+
+def export_command(
+    out: Path = typer.Option(..., "--out", help="The .xlsx file to write."),
+    unit: str | None = typer.Option(None, "--unit", help="Unit code (default: the district)."),
+    period: str | None = typer.Option(None, "--period", help="2026-11 or 2026 (default: now)."),
+    kind: str = typer.Option("requests", "--kind", help="requests | service"),
+    show_phones: bool = typer.Option(False, "--show-phones", help="Do not mask phones."),
+) -> None:
+    """Write the requests (with events) or the volunteer service records as .xlsx."""
+    from bot import files
+    from bot.services.reports import export, stats
+    from models import utcnow
+
+    if kind not in ("requests", "service"):
+        err_console.print("[red]--kind must be requests or service[/red]")
+        raise typer.Exit(2)
+    settings = settings_or_exit()
+
+    async def work(session: AsyncSession) -> bytes:
+        found = await _unit(session, unit)
+        start, end, _label = stats.period_bounds(period, now=utcnow(), tz=settings.tz)
+        if kind == "service":
+            return await export.service_workbook(
+                session, unit=found, start=start, end=end, settings=settings
+            )
+        return await export.requests_workbook(
+            session, unit=found, start=start, end=end, show_phones=show_phones, settings=settings
+        )
+
+    content = in_transaction(settings, work)
+    files.write_private(out, content)
+    console.print(f"wrote {out} ({len(content)} bytes)")
 
 
 def register(app: typer.Typer) -> None:
     """Add the stats and export commands to the app."""
-
-    @app.command("stats")
-    def stats_command(
-        unit: str | None = typer.Option(None, "--unit", help="Unit code (default: the district)."),
-        period: str | None = typer.Option(None, "--period", help="2026-11 or 2026 (default: now)."),
-    ) -> None:
-        """Print the three rates per child unit and the ranking."""
-        from rich.table import Table
-
-        from bot.db import create_engine, session_factory
-        from bot.exceptions import UserFacingError
-        from bot.services import stats
-        from models import utcnow
-
-        settings = settings_or_exit()
-
-        async def _run() -> stats.Report:
-            engine = create_engine(settings.database.url)
-            try:
-                async with session_factory(engine)() as session:
-                    found = await _unit(session, unit)
-                    return await stats.report(
-                        session, unit=found, period=period, now=utcnow(), settings=settings
-                    )
-            finally:
-                await engine.dispose()
-
-        try:
-            report = run_async(_run)
-        except UserFacingError as error:
-            err_console.print(f"[red]{_explain(error)}[/red]")
-            raise typer.Exit(1) from None
-        console.print(_table(report))
-        ranking = Table(title="ranking (composite score)")
-        for column in ("#", "kind", "unit", "score", "received"):
-            ranking.add_column(column)
-        for position, row in enumerate(report.ranking, start=1):
-            ranking.add_row(
-                str(position),
-                row.unit.kind.value,
-                row.unit.code,
-                f"{100 * (row.score or 0):.1f}",
-                str(row.counts.received),
-            )
-        console.print(ranking)
-
-    @app.command("export")
-    def export_command(
-        out: Path = typer.Option(..., "--out", help="The .xlsx file to write."),
-        unit: str | None = typer.Option(None, "--unit", help="Unit code (default: the district)."),
-        period: str | None = typer.Option(None, "--period", help="2026-11 or 2026 (default: now)."),
-        kind: str = typer.Option("requests", "--kind", help="requests | service"),
-        show_phones: bool = typer.Option(False, "--show-phones", help="Do not mask phones."),
-    ) -> None:
-        """Write the requests (with events) or the volunteer service records as .xlsx."""
-        from bot import files
-        from bot.db import create_engine, session_factory
-        from bot.exceptions import UserFacingError
-        from bot.services import export, stats
-        from models import utcnow
-
-        if kind not in ("requests", "service"):
-            err_console.print("[red]--kind must be requests or service[/red]")
-            raise typer.Exit(2)
-        settings = settings_or_exit()
-
-        async def _run() -> bytes:
-            engine = create_engine(settings.database.url)
-            try:
-                async with session_factory(engine)() as session:
-                    found = await _unit(session, unit)
-                    start, end, _label = stats.period_bounds(period, now=utcnow(), tz=settings.tz)
-                    if kind == "service":
-                        return await export.service_workbook(
-                            session, unit=found, start=start, end=end, settings=settings
-                        )
-                    return await export.requests_workbook(
-                        session,
-                        unit=found,
-                        start=start,
-                        end=end,
-                        show_phones=show_phones,
-                        settings=settings,
-                    )
-            finally:
-                await engine.dispose()
-
-        try:
-            content = run_async(_run)
-        except UserFacingError as error:
-            err_console.print(f"[red]{_explain(error)}[/red]")
-            raise typer.Exit(1) from None
-        files.write_private(out, content)
-        console.print(f"wrote {out} ({len(content)} bytes)")
+    app.command("stats")(stats_command)
+    app.command("export")(export_command)

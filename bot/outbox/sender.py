@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.base import OutputChannel, SendResult
 from bot.config import OutboxSettings
+from bot.core.output import OutputChannel, SendResult
 from bot.messages import Outgoing
 from bot.outbox import store
 from bot.outbox.limits import ChatLimits, Gate, Limits
@@ -41,6 +41,7 @@ MAX_ERROR_LENGTH = 500
 # five minutes: 300 attempts ride out about a day of a vendor outage before a row is given up.
 # A 429 never counts: it says when to come back.
 MAX_ATTEMPTS = 300
+MENU_PRIORITY = 3  # after replies (0), urgent pushes (1) and the rest (2)
 
 
 def clean_error(text: str) -> str:
@@ -314,12 +315,16 @@ class Sender:
 
     async def _deliver(self, row: Claimed) -> None:
         group = self._is_group(*row.chat)
-        priority = 0 if row.is_reply else 1 if row.urgent else 2
+        # A command menu is no message in the chat: it takes none of the chat's budget (a
+        # reply right after a restart's menus goes at once) and yields the bot-wide one.
+        menu = "menu" in row.payload
+        priority = 0 if row.is_reply else MENU_PRIORITY if menu else 1 if row.urgent else 2
         limited = self._limited(row.channel)
         if not limited:
             await self._record(row, await self._send(row), group=group)
             return
-        await self._chat_limits.wait(row.chat, is_group=group)
+        if not menu:
+            await self._chat_limits.wait(row.chat, is_group=group)
         await self._gate.acquire(priority)
         if self._clock() >= row.lease - self._lease_margin:
             # Waited so long that another worker may take the row over: hand it back unsent.
@@ -329,7 +334,8 @@ class Sender:
                     session, row=row, not_before=None, error="", count_attempt=False
                 )
             return
-        self._chat_limits.take(row.chat, is_group=group)
+        if not menu:
+            self._chat_limits.take(row.chat, is_group=group)
         try:
             result = await self._send(row)
         finally:

@@ -1,6 +1,8 @@
 """The outbox table's statements: enqueue, claim, record outcomes, report the backlog.
 
-Row lifecycle: pending -> sending (claimed) -> sent | pending (retry) | failed | unreachable.
+Row lifecycle (`OutboxStatus`): pending -> sending (claimed) -> sent | pending (retry) | failed |
+unreachable; a command menu row still pending when a newer menu for its chat is written is
+superseded.
 While a row is 'sending', `not_before` holds its lease deadline: like a queue's visibility
 timeout, the row is invisible to other workers until then, and the exact value doubles as the
 claim token, so a worker whose lease ran out cannot overwrite the next owner's outcome.
@@ -14,20 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import String, Table, and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.messages import Outgoing
-from models import ChannelIdentity, OutboxMessage, utcnow
+from models import ChannelIdentity, OutboxMessage, OutboxStatus, utcnow
 
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
-UNREACHABLE = "unreachable"
-
-M = OutboxMessage
 _NO_SYNC = {"synchronize_session": False}
 
 
@@ -60,9 +56,12 @@ async def enqueue(
     urgent: bool = False,
     is_reply: bool = False,
     not_before: datetime | None = None,
+    flush: bool = True,
 ) -> OutboxMessage:
-    """Add one message to the outbox in the caller's transaction (flushed, so it has an id)."""
-    row = M(
+    """Add one message to the outbox in the caller's transaction: the one way a push is
+    written (the engine's replies, on the hot path, are one multi-row INSERT of its own).
+    Flushed, so it has an id, unless the caller writes several and flushes once."""
+    row = OutboxMessage(
         channel=channel,
         chat_id=chat_id,
         person_id=person_id,
@@ -73,17 +72,18 @@ async def enqueue(
         not_before=not_before,
     )
     session.add(row)
-    await session.flush()
+    if flush:
+        await session.flush()
     return row
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
-    return or_(M.not_before.is_(None), M.not_before <= now)
+    return or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now)
 
 
 def _allowed(quiet: bool) -> list[ColumnElement[bool]]:
     # In quiet hours only urgent rows and replies go out, and only they hold up a chat.
-    return [or_(M.urgent, M.is_reply)] if quiet else []
+    return [or_(OutboxMessage.urgent, OutboxMessage.is_reply)] if quiet else []
 
 
 async def claim(
@@ -104,37 +104,51 @@ async def claim(
     lease) is it taken, so a chat never has two rows out at once and never skips ahead.
     """
     holds_chat = or_(
-        M.status == SENDING,
-        and_(M.status == PENDING, or_(_due(now), M.attempts > 0), *_allowed(quiet)),
+        OutboxMessage.status == OutboxStatus.sending,
+        and_(
+            OutboxMessage.status == OutboxStatus.pending,
+            or_(_due(now), OutboxMessage.attempts > 0),
+            *_allowed(quiet),
+        ),
     )
     heads = (
-        select(func.min(M.id))
-        .where(holds_chat, M.channel.in_(channels))
-        .group_by(M.channel, M.chat_id)
+        select(func.min(OutboxMessage.id))
+        .where(holds_chat, OutboxMessage.channel.in_(channels))
+        .group_by(OutboxMessage.channel, OutboxMessage.chat_id)
     )
     if chats is not None:
-        heads = heads.where(tuple_(M.channel, M.chat_id).in_(chats))
+        heads = heads.where(tuple_(OutboxMessage.channel, OutboxMessage.chat_id).in_(chats))
     claimable = or_(
-        and_(M.status == PENDING, _due(now), *_allowed(quiet)),
-        and_(M.status == SENDING, M.not_before <= now),
+        and_(OutboxMessage.status == OutboxStatus.pending, _due(now), *_allowed(quiet)),
+        and_(OutboxMessage.status == OutboxStatus.sending, OutboxMessage.not_before <= now),
     )
     query = (
-        select(M.id, M.channel, M.chat_id, M.payload, M.attempts, M.urgent, M.is_reply)
-        .where(M.id.in_(heads), claimable)
-        .order_by(M.id)
+        select(
+            OutboxMessage.id,
+            OutboxMessage.channel,
+            OutboxMessage.chat_id,
+            OutboxMessage.payload,
+            OutboxMessage.attempts,
+            OutboxMessage.urgent,
+            OutboxMessage.is_reply,
+        )
+        .where(OutboxMessage.id.in_(heads), claimable)
+        .order_by(OutboxMessage.id)
         .limit(limit)
         # SQLite renders no FOR UPDATE; its writers are serialised by BEGIN IMMEDIATE.
-        .with_for_update(skip_locked=True, of=M)
+        .with_for_update(skip_locked=True, of=OutboxMessage)
     )
     if max_id is not None:
-        query = query.where(M.id <= max_id)
+        query = query.where(OutboxMessage.id <= max_id)
     rows = (await session.execute(query)).all()
     if not rows:
         return []
     await session.execute(
-        update(M)
-        .where(M.id.in_([r.id for r in rows]))
-        .values(status=SENDING, not_before=lease_until, attempts=M.attempts + 1)
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_([r.id for r in rows]))
+        .values(
+            status=OutboxStatus.sending, not_before=lease_until, attempts=OutboxMessage.attempts + 1
+        )
         .execution_options(**_NO_SYNC)
     )
     return [
@@ -148,12 +162,12 @@ async def claim(
 async def defer_quiet(session: AsyncSession, *, until: datetime) -> int:
     """Move pending non-urgent pushes that would go out before `until` to `until`."""
     result = await session.execute(
-        update(M)
+        update(OutboxMessage)
         .where(
-            M.status == PENDING,
-            M.urgent.is_(False),
-            M.is_reply.is_(False),
-            or_(M.not_before.is_(None), M.not_before < until),
+            OutboxMessage.status == OutboxStatus.pending,
+            OutboxMessage.urgent.is_(False),
+            OutboxMessage.is_reply.is_(False),
+            or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before < until),
         )
         .values(not_before=until)
         .execution_options(**_NO_SYNC)
@@ -175,14 +189,14 @@ async def mark_sent(
 
 # Built once (it runs with nearly every update): an executemany cannot take an IN list, so
 # the two statuses are spelt out.
-_TABLE = cast(Table, M.__table__)
+_TABLE = cast(Table, OutboxMessage.__table__)
 _MARK_SENT = (
     update(_TABLE)
     .where(
         _TABLE.c.id == bindparam("row_id"),
-        or_(_TABLE.c.status == PENDING, _TABLE.c.status == SENDING),
+        or_(_TABLE.c.status == OutboxStatus.pending, _TABLE.c.status == OutboxStatus.sending),
     )
-    .values(status=SENT, sent_at=bindparam("at"), external_message_id=bindparam("mid"))
+    .values(status=OutboxStatus.sent, sent_at=bindparam("at"), external_message_id=bindparam("mid"))
 )
 
 
@@ -195,14 +209,18 @@ async def mark_retry(
     count_attempt: bool = True,
 ) -> bool:
     """Put a held row back to pending until `not_before`; False if the lease was lost."""
-    values: dict[str, Any] = {"status": PENDING, "not_before": not_before}
+    values: dict[str, Any] = {"status": OutboxStatus.pending, "not_before": not_before}
     if error:
         values["last_error"] = error
     if not count_attempt:
-        values["attempts"] = M.attempts - 1
+        values["attempts"] = OutboxMessage.attempts - 1
     result = await session.execute(
-        update(M)
-        .where(M.id == row.id, M.status == SENDING, M.not_before == row.lease)
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == row.id,
+            OutboxMessage.status == OutboxStatus.sending,
+            OutboxMessage.not_before == row.lease,
+        )
         .values(**values)
         .execution_options(**_NO_SYNC)
     )
@@ -212,9 +230,13 @@ async def mark_retry(
 async def mark_failed(session: AsyncSession, *, row: Claimed, error: str) -> None:
     """Give up on a held row: the message is bad or retries are exhausted."""
     await session.execute(
-        update(M)
-        .where(M.id == row.id, M.status == SENDING, M.not_before == row.lease)
-        .values(status=FAILED, last_error=error)
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == row.id,
+            OutboxMessage.status == OutboxStatus.sending,
+            OutboxMessage.not_before == row.lease,
+        )
+        .values(status=OutboxStatus.failed, last_error=error)
         .execution_options(**_NO_SYNC)
     )
 
@@ -225,9 +247,12 @@ async def mark_unreachable(
     """The chat is gone or blocked us: stop this row, the chat's waiting rows, and flag the
     identity, so nothing is retried."""
     await session.execute(
-        update(M)
-        .where(M.id == row.id, M.status.in_([PENDING, SENDING]))
-        .values(status=UNREACHABLE, last_error=error)
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == row.id,
+            OutboxMessage.status.in_([OutboxStatus.pending, OutboxStatus.sending]),
+        )
+        .values(status=OutboxStatus.unreachable, last_error=error)
         .execution_options(**_NO_SYNC)
     )
     await mark_chat_unreachable(
@@ -245,9 +270,13 @@ async def mark_chat_unreachable(
     """The chat blocked us (a 403, or the channel said so): stop its waiting rows and flag
     its identity, so pushes skip it until it is reachable again."""
     await session.execute(
-        update(M)
-        .where(M.channel == channel, M.chat_id == chat_id, M.status == PENDING)
-        .values(status=UNREACHABLE, last_error=error)
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status == OutboxStatus.pending,
+        )
+        .values(status=OutboxStatus.unreachable, last_error=error)
         .execution_options(**_NO_SYNC)
     )
     await session.execute(
@@ -262,9 +291,53 @@ async def mark_chat_unreachable(
     )
 
 
+async def supersede_menus(
+    session: AsyncSession, *, channel: str, chats: Sequence[str] | None = None
+) -> int:
+    """Coalesce the channel's waiting command-menu rows (of `chats` only, when given): each
+    chat keeps its newest, which says all the older ones did. Returns how many were
+    superseded."""
+    # A cheap prefilter on the JSON text ('"menu"' appears unescaped only as the payload's
+    # key), then the payload itself decides.
+    query = (
+        select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.payload)
+        .where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.status == OutboxStatus.pending,
+            sql_cast(OutboxMessage.payload, String).contains('"menu"'),
+        )
+        .order_by(OutboxMessage.id.desc())
+    )
+    if chats is not None:
+        query = query.where(OutboxMessage.chat_id.in_(list(chats)))
+    newest: set[str] = set()
+    stale: list[int] = []
+    for row_id, chat_id, payload in await session.execute(query):
+        if not isinstance(payload, dict) or payload.get("menu") is None:
+            continue
+        if chat_id in newest:
+            stale.append(row_id)
+        newest.add(chat_id)
+    for start in range(0, len(stale), 500):
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(stale[start : start + 500]),
+                OutboxMessage.status == OutboxStatus.pending,
+            )
+            .values(status=OutboxStatus.superseded)
+            .execution_options(**_NO_SYNC)
+        )
+    return len(stale)
+
+
 async def chats_of(session: AsyncSession, *, row_ids: Sequence[int]) -> list[tuple[str, str]]:
     """The distinct (channel, chat_id) pairs of these rows."""
-    result = await session.execute(select(M.channel, M.chat_id).where(M.id.in_(row_ids)).distinct())
+    result = await session.execute(
+        select(OutboxMessage.channel, OutboxMessage.chat_id)
+        .where(OutboxMessage.id.in_(row_ids))
+        .distinct()
+    )
     return [(r.channel, r.chat_id) for r in result]
 
 
@@ -272,18 +345,25 @@ async def backlog(session: AsyncSession, *, now: datetime | None = None) -> dict
     """Counts per status (pending, sending, failed, unreachable), how many pending rows are
     due, and the age in seconds of the oldest waiting row and of the oldest due row."""
     now = now or utcnow()
-    statuses = [PENDING, SENDING, FAILED, UNREACHABLE]
-    counts = dict.fromkeys(statuses, 0)
+    statuses = [
+        OutboxStatus.pending,
+        OutboxStatus.sending,
+        OutboxStatus.failed,
+        OutboxStatus.unreachable,
+    ]
+    counts: dict[str, int] = {status.value: 0 for status in statuses}
     result = await session.execute(
-        select(M.status, func.count()).where(M.status.in_(statuses)).group_by(M.status)
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.status.in_(statuses))
+        .group_by(OutboxMessage.status)
     )
     for status, count in result:
-        counts[status] = int(count)
-    waiting = M.status.in_([PENDING, SENDING])
-    oldest = await session.scalar(select(func.min(M.created_at)).where(waiting))
-    due = and_(M.status == PENDING, _due(now))
+        counts[str(status)] = int(count)
+    waiting = OutboxMessage.status.in_([OutboxStatus.pending, OutboxStatus.sending])
+    oldest = await session.scalar(select(func.min(OutboxMessage.created_at)).where(waiting))
+    due = and_(OutboxMessage.status == OutboxStatus.pending, _due(now))
     due_count, oldest_due = (
-        await session.execute(select(func.count(), func.min(M.created_at)).where(due))
+        await session.execute(select(func.count(), func.min(OutboxMessage.created_at)).where(due))
     ).one()
     return {
         **counts,

@@ -21,10 +21,10 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.datastructures import FormData
 
 from bot.channels import webchat
-from bot.core.engine import unavailable
+from bot.core.outage import unavailable
 from bot.i18n import pick_locale
 from bot.messages import Incoming, Photo
-from bot.services import attachments
+from bot.services.storage import attachments
 from bot.web import render, uploads
 from bot.web.auth import WebSession
 from bot.web.state import (

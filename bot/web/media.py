@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import FileResponse
 
 from bot.channels.webchat import VISIBLE
-from bot.services import attachments
+from bot.services.storage import attachments
 from bot.web import media_rights, render, uploads
 from bot.web.auth import WebSession
 from bot.web.state import ApiError, current_session, get_state

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import String, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import queue
+from bot.services.cases import queue
 from models import Broadcast, BroadcastMessage, Conversation, OutboxMessage, Request, RequestPhoto
 
 

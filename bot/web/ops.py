@@ -15,13 +15,22 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 
-from bot.core.engine import TRANSIENT_ERRORS
+from bot.core.outage import TRANSIENT_ERRORS
 from bot.outbox import backlog
 from bot.web.state import WebState, get_state
-from models import OutboxMessage, utcnow
+from models import OutboxMessage, OutboxStatus, utcnow
 
 router = APIRouter()
 local_router = APIRouter()
+
+# The outbox statuses /metrics always reports, at 0 when no row has them.
+REPORTED = (
+    OutboxStatus.pending,
+    OutboxStatus.sending,
+    OutboxStatus.sent,
+    OutboxStatus.failed,
+    OutboxStatus.unreachable,
+)
 
 
 def is_operator(request: Request) -> bool:
@@ -66,8 +75,8 @@ async def metrics_text(state: WebState) -> PlainTextResponse:
             oldest_due = (await backlog(db, now=utcnow()))["oldest_due_age_s"]
     except TRANSIENT_ERRORS:
         state.metrics.count_error("metrics_database")
-    for status in ("pending", "sending", "sent", "failed", "unreachable"):
-        counts.setdefault(status, 0)
+    for status in REPORTED:
+        counts.setdefault(status.value, 0)
     body = state.metrics.render(outbox=counts, oldest_due_age_s=oldest_due)
     return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
 

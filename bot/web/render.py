@@ -73,6 +73,29 @@ def _local(value: object) -> bool:
     return isinstance(value, str) and "/" in value and not uploads.NAME.fullmatch(value)
 
 
+def _upload(value: str, settings: Settings) -> str | None:
+    """The name of a web chat upload a message shows, by name or by its path, else None."""
+    name = value.rsplit("/", 1)[-1]
+    if not uploads.NAME.fullmatch(name):
+        return None
+    if value == name or Path(value).resolve().parent == settings.webchat.upload_dir.resolve():
+        return name
+    return None
+
+
+def _album(value: object, settings: Settings) -> dict[str, Any] | None:
+    """A photo of an album: the chat's uploads only (the sender fitted the album to the
+    channel; the text says how many photos there are)."""
+    name = _upload(value, settings) if isinstance(value, str) else None
+    return {"url": f"/api/photos/{name}"} if name else None
+
+
+def _edit(payload: dict[str, Any]) -> int | None:
+    """The id of the message an edit replaces (ours are numbers; another's is a new one)."""
+    edits = str(payload.get("edit_message_id") or "")
+    return int(edits) if edits.isdigit() else None
+
+
 def _image(row: OutboxMessage, value: object, settings: Settings) -> dict[str, Any]:
     if not isinstance(value, str) or not value:
         return {"unavailable": True}
@@ -105,7 +128,8 @@ def render_row(row: OutboxMessage, settings: Settings) -> dict[str, Any]:
     images = []
     if payload.get("photo"):
         images.append(_image(row, payload["photo"], settings))
-    images += [_image(row, name, settings) for name in payload.get("album", [])]
+    album = [_album(value, settings) for value in payload.get("album", [])]
+    images += [image for image in album if image is not None]
     files = [_file(row, payload, settings)] if payload.get("document") else []
     menu = payload.get("menu")
     return {
@@ -116,7 +140,7 @@ def render_row(row: OutboxMessage, settings: Settings) -> dict[str, Any]:
         "remove_reply_keyboard": bool(payload.get("remove_reply_keyboard", False)),
         "images": images,
         "files": files,
-        "edit": payload.get("edit_message_id"),
+        "edit": _edit(payload),
         "menu": list(menu["roles"]) if isinstance(menu, dict) else None,
         "at": row.created_at.isoformat() if row.created_at else None,
     }

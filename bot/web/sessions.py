@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from bot.channels.webchat import DEMO, WEBCHAT
 from bot.i18n import LOCALES, catalog, pick_locale
-from bot.services import rights
+from bot.services.org import rights
 from bot.web import identities, menu
 from bot.web.auth import COOKIE, WebSession
 from bot.web.state import (

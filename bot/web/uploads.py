@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from starlette.datastructures import UploadFile
 
-from bot.services import attachments
+from bot.services.storage import attachments
 
 CHUNK = 64 * 1024
 # A stored file's name: what `store_photo` generates, and all `attachments.photo_path` accepts.

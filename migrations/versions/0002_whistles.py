@@ -18,7 +18,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-# Statuses whose deadline clocks run (bot.services.transitions.MOVABLE).
+# Statuses whose deadline clocks run (bot.services.cases.transitions.MOVABLE).
 RUNNING = "'submitted', 'accepted', 'in_progress', 'returned', 'transferred', 'reopened', 'escalated'"
 DEADLINES = (("accept_by", "accepted_at"), ("contact_by", "contacted_at"), ("resolve_by", "resolved_at"))
 

@@ -7,16 +7,14 @@ import re
 from bot.channels.telegram_common import (
     ALLOWED_UPDATES,
     MAX_TEXT,
-    RESIDENT_COMMANDS,
-    ROLE_COMMANDS,
     classify_failure,
-    command_list,
     escape,
     incoming_from_update,
     plan,
     reply_markup_json,
     split_text,
 )
+from bot.commands import RESIDENT_COMMANDS, ROLE_COMMANDS, command_list
 from bot.messages import Button, Outgoing
 
 USER = {"id": 42, "is_bot": False, "first_name": "王", "last_name": "芳", "language_code": "en"}

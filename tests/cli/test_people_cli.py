@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.config import load_settings
 from bot.db import create_engine, session_factory
-from bot.services import workflow
-from bot.services.erasure import ERASED
-from bot.services.org_import import DEMO_FILE
+from bot.services.cases import workflow
+from bot.services.org.erasure import ERASED
+from bot.services.org.importer import DEMO_FILE
 from models import AuditLog, Building, Category, ChannelIdentity, Person, Request, utcnow
 from tests.conftest import PG_SKIP_REASON, PG_URL, create_postgres_database, drop_postgres_database
 

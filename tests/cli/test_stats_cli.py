@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.cli.common import console
-from bot.services.org_import import DEMO_FILE
+from bot.services.org.importer import DEMO_FILE
 
 runner = CliRunner()
 

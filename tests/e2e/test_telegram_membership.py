@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.telegram_common import command_list
+from bot.commands import command_list
 from bot.config import Settings
 from bot.i18n import t
 from bot.messages import Outgoing
-from bot.services import notify, rights
+from bot.services.comms import notify
+from bot.services.org import rights
 from models import (
     ChannelIdentity,
     OrgUnit,
@@ -223,7 +224,7 @@ async def test_group_commands_for_another_bot_are_ignored(rig: Rig) -> None:
 async def test_start_up_menus_skip_group_and_unreachable_chats(
     framework: str, demo: TestDB, settings: Settings, clock: Clock
 ) -> None:
-    from bot.channels.telegram_runtime import sync_staff_commands
+    from bot.channels.telegram_runtime import catch_up_menus
 
     rig = await build_rig(framework, "polling", demo, settings, clock)
     try:
@@ -249,10 +250,9 @@ async def test_start_up_menus_skip_group_and_unreachable_chats(
                     )
                 )
                 session.add(RoleGrant(person_id=person.id, role=Role.steward, unit_id=grid.id))
-        async with demo.sessions() as session:
-            await sync_staff_commands(
-                session, client=rig.client, known=["start", "queue"], default_locale="zh"
-            )
+        rig.client.known_commands = frozenset({"start", "queue"})
+        await catch_up_menus(rig.engine, settings=settings)
+        await rig.sender.pump()
         assert rig.api.menu("801") == ["start", "queue"]
         assert rig.api.menu("-100802") is None and rig.api.menu("803") is None
     finally:

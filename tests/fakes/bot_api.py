@@ -127,7 +127,7 @@ class FloodLimits:
     window for the whole bot and `per_chat_per_second` per chat; over that, 429 with
     retry_after. `too_many` counts the 429s answered."""
 
-    METHODS = frozenset({"sendmessage", "sendphoto", "senddocument"})
+    METHODS = frozenset({"sendmessage", "sendphoto", "senddocument", "sendmediagroup"})
 
     def __init__(self, per_second: float, per_chat_per_second: float) -> None:
         self.per_second = per_second
@@ -486,6 +486,32 @@ class FakeBotAPI:
             "file_size": len(self.files[file_id]),
         }
         return self._message(p, photo=[size], **self._text(p, "caption", 1024))
+
+    async def _m_sendmediagroup(self, p: dict[str, Any]) -> Any:
+        """An album: one message per photo, sharing a media_group_id; 2 to 10 items."""
+        media = p.get("media") or []
+        if not 2 <= len(media) <= 10:
+            raise ApiError(400, "Bad Request: wrong number of media in the album")
+        group = str(next(self._ids))
+        sent = []
+        for item in media:
+            ref = item.get("media") if isinstance(item, dict) else None
+            if isinstance(ref, str) and ref.startswith("attach://"):
+                ref = p.get(ref[len("attach://") :])
+            if not isinstance(item, dict) or item.get("type") != "photo":
+                raise ApiError(400, "Bad Request: only photos are sent in albums here")
+            file_id, _ = self._file_ref(ref, "photo.jpg")
+            size = {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "width": 800,
+                "height": 600,
+                "file_size": len(self.files[file_id]),
+            }
+            sent.append(
+                self._message({"chat_id": p["chat_id"]}, photo=[size], media_group_id=group)
+            )
+        return sent
 
     async def _m_senddocument(self, p: dict[str, Any]) -> Any:
         file_id, name = self._file_ref(p.get("document"), "file.bin")

@@ -32,7 +32,8 @@ from bot import buttons as button_codec
 from bot.channels.testing import TestChannel, TestChat
 from bot.core.engine import Engine, ProcessResult
 from bot.messages import Incoming, Outgoing, Photo
-from bot.services import scope
+from bot.services.cases import actions as cases_actions
+from bot.services.org import scope
 from models import (
     ChannelIdentity,
     OrgUnit,
@@ -377,7 +378,8 @@ class Fuzz:
                 decoded.args[0]
                 for row in message.buttons
                 for b in row
-                if (decoded := button_codec.decode(b.data)) and decoded.action == "rmetoo"
+                if (decoded := button_codec.decode(b.data))
+                and decoded.action == cases_actions.ME_TOO.wire
             }
             for reference in set(REFERENCE.findall(message.text)):
                 async with self.db.sessions() as session:
@@ -400,7 +402,7 @@ class Fuzz:
                     request.reporter_id in actor.person_ids
                     or follows > 0
                     or str(request.id) in offered
-                    or _echoed(reference, self.log),
+                    or _echoed(reference, self.log, actor.chat.user_id),
                     f"resident {actor.chat.user_id} was shown {reference}, not theirs",
                 )
 
@@ -464,9 +466,10 @@ def _deliverable(payload: dict[str, Any]) -> bool:
     return True
 
 
-def _echoed(reference: str, log: list[str]) -> bool:
-    """The reference appears in what the person typed (echoing their own input is fine)."""
-    return any(reference in line for line in log[-1:])
+def _echoed(reference: str, log: list[str], user_id: str) -> bool:
+    """The person typed the reference themselves: echoing their own input is fine, at once or
+    later (words typed while a question waits are kept and quoted back)."""
+    return any(line.startswith(f"{user_id} ") and reference in line for line in log)
 
 
 def _short(incoming: Incoming) -> str:

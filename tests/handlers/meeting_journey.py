@@ -7,7 +7,7 @@ import itertools
 from sqlalchemy import select
 
 from bot.channels.testing import TestChat
-from bot.services import workflow
+from bot.services.cases import workflow
 from models import Building, Category, ChannelIdentity, Compound, Meeting, Person, Request
 from tests.conftest import Bot
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.buttons import encode
 from bot.channels.testing import TestChat
-from bot.services import workflow
+from bot.services.cases import actions as cases_actions
+from bot.services.cases import workflow
 from models import OrgUnit, Person, Request
 from tests.conftest import Bot, TestDB
 from tests.handlers.journey import onboard
@@ -131,11 +131,11 @@ async def live_through(bot: Bot, photo: Path, *, ask: str = f"已致电 {PHONE}�
     reporter, staff, reference = story.reporter, story.staff, story.reference
     owner = await request(bot, reference)
     await staff_does(bot, staff, reference, "ask_info", ask)
-    await reporter.press_data(encode("radd", owner.id))
+    await reporter.press_data(cases_actions.ADD_INFO.data(owner.id))
     await reporter.send(ADDITION)
     await reporter.press("✅ 完成")
     await staff_does(bot, staff, reference, "resolve", "已更换灯泡")
-    await reporter.press_data(encode("ev", owner.id))
+    await reporter.press_data(cases_actions.RATE.data(owner.id))
     await reporter.press("已解决")
     await reporter.press("满意")
     await reporter.send(COMMENT)

@@ -11,6 +11,8 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select, update
 
 from bot.config import Settings
+from bot.services.comms import actions as comms_actions
+from bot.services.volunteers import actions as volunteers_actions
 from models import AuditLog, Broadcast, ChannelIdentity, OutboxMessage, Role, RoleGrant
 from tests.conftest import Bot
 from tests.handlers.journey import onboard, report_light
@@ -137,13 +139,21 @@ async def test_broadcast_preview_progress_and_cancel(bot: Bot) -> None:
 
 
 async def test_out_of_range_ids_are_refused_not_crashed(bot: Bot) -> None:
-    from bot.buttons import encode
-
     admin = await staff_chat(bot, role=Role.admin, unit="heshun")
-    for action in ("vlc", "vlw", "vld", "vlx", "vlo", "vlnew", "amsend", "amprog", "amstop"):
-        await admin.press_data(encode(action, 99999999999))
+    for action in (
+        volunteers_actions.CLAIM,
+        volunteers_actions.ON_MY_WAY,
+        volunteers_actions.FINISH,
+        volunteers_actions.CANNOT,
+        volunteers_actions.OPEN_TASK,
+        volunteers_actions.NEW_TASK,
+        comms_actions.SEND,
+        comms_actions.PROGRESS,
+        comms_actions.STOP,
+    ):
+        await admin.press_data(action.data(99999999999))
         assert admin.last_result is not None and admin.last_result.status == "refused", action
-    await admin.press_data(encode("vlr", 99999999999, 5))
+    await admin.press_data(volunteers_actions.RATE.data(99999999999, 5))
     assert admin.last_result is not None and admin.last_result.status == "refused"
     await admin.send("/revoke 999999999 grid_staff heshun-1")
     assert admin.last_result is not None and admin.last_result.status == "refused"

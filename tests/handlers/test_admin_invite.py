@@ -11,8 +11,8 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import func, select
 
-from bot.buttons import encode
 from bot.config import Settings
+from bot.services.org import actions as org_actions
 from models import Invite, OrgUnit, Role
 from tests.conftest import Bot
 from tests.handlers.staff_journey import staff_chat
@@ -78,12 +78,12 @@ async def test_presses_are_rechecked(bot: Bot) -> None:
     async with bot.db.sessions() as session:
         grid = await session.scalar(select(OrgUnit.id).where(OrgUnit.code == "heshun-1"))
         before = await session.scalar(select(func.count()).select_from(Invite))
-    await outsider.press_data(encode("ainc", "grid_staff", grid, 0))
+    await outsider.press_data(org_actions.INVITE_CREATE.data("grid_staff", grid, 0))
     assert "管理员权限" in outsider.last_text
     resident = bot.chat("not-an-admin")
     await resident.send("/invite")
-    await resident.press_data(encode("ainr", "admin"))
-    await resident.press_data(encode("ainc", "admin", grid, 0))
-    await resident.press_data(encode("ainc", "root", grid, 0))
+    await resident.press_data(org_actions.INVITE_ROLE.data("admin"))
+    await resident.press_data(org_actions.INVITE_CREATE.data("admin", grid, 0))
+    await resident.press_data(org_actions.INVITE_CREATE.data("root", grid, 0))
     async with bot.db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Invite)) == before

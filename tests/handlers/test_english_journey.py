@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.buttons import encode
+from bot.services.cases import actions as cases_actions
 from tests.conftest import Bot
 from tests.handlers.journey import onboard
 from tests.handlers.test_follow_and_judge import _request, _staff_does
@@ -40,7 +40,7 @@ async def test_english_resident_journey(bot: Bot) -> None:
     assert any("Added to" in t for t in chat.texts)
     await _staff_does(bot, reference, "accept", "start", "resolve")
     request = await _request(bot, reference)
-    await chat.press_data(encode("ev", request.id))
+    await chat.press_data(cases_actions.RATE.data(request.id))
     assert "Is the problem solved?" in chat.last_text
     await chat.press("Not solved")
     await chat.press("Not satisfied")
@@ -53,7 +53,7 @@ async def test_english_refusals(bot: Bot) -> None:
     request = await _request(bot, reference)
     intruder = bot.chat("en-3", language_code="en")
     await onboard(intruder, "en")
-    await intruder.press_data(encode("rq", request.id))
+    await intruder.press_data(cases_actions.MY_REQUEST.data(request.id))
     assert "not yours" in intruder.last_text
     await intruder.press_data("v1:rsubmit")
     assert "no longer valid" in intruder.last_text
@@ -64,6 +64,6 @@ async def test_english_refusals(bot: Bot) -> None:
     await owner.press("📝 New request")
     await owner.send("/cancel")
     assert owner.texts[0] == "Cancelled. Back to the main menu."
-    await owner.press_data(encode("rwd", request.id))
+    await owner.press_data(cases_actions.WITHDRAW.data(request.id))
     await owner.send("fixed itself")
     assert any("has been withdrawn" in t for t in owner.texts)

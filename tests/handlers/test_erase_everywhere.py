@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.services import stats
+from bot.services.reports import stats
 from models import Evaluation, Request, RequestEvent
 from tests.conftest import Bot
 from tests.handlers.privacy_journey import (

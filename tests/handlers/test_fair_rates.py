@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.services import stats
+from bot.services.reports import stats
 from models import OrgUnit, Role
 from tests.conftest import Bot
 from tests.handlers.journey import onboard, report_light
@@ -76,6 +76,7 @@ async def test_a_public_note_or_a_question_counts_as_contact(bot: Bot) -> None:
     reference = await report_light(resident)
     await pump(bot)
     await staff.press("签收")
+    await staff.press("更多操作")
     await staff.press("内部备注")
     await staff.send("电工老王明天来")
     assert (await request(bot, reference)).contacted_at is None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.buttons import encode
-from bot.services import workflow
+from bot.services.cases import actions as cases_actions
+from bot.services.cases import workflow
 from models import Evaluation, Person, Request, RequestEvent, RequestStatus, Role, RoleGrant
 from tests.conftest import Bot
 from tests.handlers.journey import onboard, report_light
@@ -60,7 +60,7 @@ async def test_adding_information_reaches_the_request(bot: Bot) -> None:
     await onboard(chat)
     reference = await report_light(chat)
     request = await _request(bot, reference)
-    await chat.press_data(encode("radd", request.id))
+    await chat.press_data(cases_actions.ADD_INFO.data(request.id))
     await chat.send("三楼和四楼的灯都不亮")
     await chat.send_photo("photo-2")
     await chat.press("✅ 完成")
@@ -83,12 +83,12 @@ async def test_withdraw_with_reason(bot: Bot) -> None:
     await onboard(chat)
     reference = await report_light(chat)
     request = await _request(bot, reference)
-    await chat.press_data(encode("rwd", request.id))
+    await chat.press_data(cases_actions.WITHDRAW.data(request.id))
     await chat.send("灯自己好了")
     assert any("已撤回" in t for t in chat.texts)
     assert (await _request(bot, reference)).status == RequestStatus.withdrawn
     # A withdrawn request takes no more additions.
-    await chat.press_data(encode("radd", request.id))
+    await chat.press_data(cases_actions.ADD_INFO.data(request.id))
     assert "已经结束" in chat.last_text
 
 
@@ -100,12 +100,12 @@ async def test_another_residents_request_is_refused(bot: Bot) -> None:
     intruder = bot.chat()
     await onboard(intruder)
     for data in (
-        encode("rq", request.id),
-        encode("radd", request.id),
-        encode("rwd", request.id),
-        encode("ev", request.id),
-        encode("evs", request.id, 0),
-        encode("evf", request.id, 0, 0),
+        cases_actions.MY_REQUEST.data(request.id),
+        cases_actions.ADD_INFO.data(request.id),
+        cases_actions.WITHDRAW.data(request.id),
+        cases_actions.RATE.data(request.id),
+        cases_actions.RATE_SOLVED.data(request.id, 0),
+        cases_actions.RATE_SATISFIED.data(request.id, 0, 0),
     ):
         await intruder.press_data(data)
         assert "不属于您" in intruder.last_text, data
@@ -118,7 +118,7 @@ async def test_resolved_request_is_judged_and_closed(bot: Bot) -> None:
     reference = await report_light(chat)
     await _staff_does(bot, reference, "accept", "start", "resolve")
     request = await _request(bot, reference)
-    await chat.press_data(encode("ev", request.id))
+    await chat.press_data(cases_actions.RATE.data(request.id))
     assert "解决了吗" in chat.last_text
     await chat.press("已解决")
     await chat.press("满意")
@@ -135,7 +135,7 @@ async def test_resolved_request_is_judged_and_closed(bot: Bot) -> None:
         "satisfied",
         "师傅很负责",
     )
-    await chat.press_data(encode("ev", request.id))
+    await chat.press_data(cases_actions.RATE.data(request.id))
     assert "不需要评价" in chat.last_text
 
 
@@ -145,7 +145,7 @@ async def test_not_solved_reopens(bot: Bot) -> None:
     reference = await report_light(chat)
     await _staff_does(bot, reference, "accept", "start", "resolve")
     request = await _request(bot, reference)
-    await chat.press_data(encode("ev", request.id))
+    await chat.press_data(cases_actions.RATE.data(request.id))
     await chat.press("未解决")
     await chat.press("不满意")
     await chat.press("跳过")

@@ -11,7 +11,8 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import func, select
 
-from bot.buttons import encode
+from bot.services.cases import actions as cases_actions
+from bot.services.meetings import actions as meetings_actions
 from models import (
     MeetingInvitation,
     Poll,
@@ -102,14 +103,14 @@ async def test_roof_leak_meeting_from_convening_to_outcome(bot: Bot, notices: Pa
     await wang.press("💬 发表意见")
     await wang.send("顶层受害最重，但维修费应该大家一起出")
     assert "意见已收到" in wang.last_text
-    await neighbour.press_data(encode("mtr", meeting.id, "c"))
+    await neighbour.press_data(meetings_actions.RSVP.data(meeting.id, "c"))
     assert NOT_ALLOWED in neighbour.last_text
-    await staff.press_data(encode("mthh", meeting.id))
+    await staff.press_data(meetings_actions.HOUSEHOLDS.data(meeting.id))
     assert "张阿姨（参加）" in staff.last_text and "李叔叔（未回复）" in staff.last_text
     assert "维修费应该大家一起出" in staff.last_text and "19 户" in staff.last_text
 
     # --- a poll: options, open, household votes, hidden tally, close ------------------------
-    await staff.press_data(encode("mtv", meeting.id))
+    await staff.press_data(meetings_actions.OPEN.data(meeting.id))
     await staff.press("➕ 新增表决")
     await staff.send("屋顶维修费用如何分摊？")
     await staff.press("参与户过半数同意")
@@ -130,27 +131,27 @@ async def test_roof_leak_meeting_from_convening_to_outcome(bot: Bot, notices: Pa
     assert any("张阿姨" in t and "只算一票" in t for t in li.texts)
     await wang.press("顶层住户承担一半")
     # Forged data from outside the scope changes nothing.
-    await neighbour.press_data(encode("mtvote", poll.id, fund.id))
+    await neighbour.press_data(meetings_actions.VOTE.data(poll.id, fund.id))
     assert NOT_ALLOWED in neighbour.last_text
-    await elsewhere.press_data(encode("mtvote", poll.id, fund.id))
+    await elsewhere.press_data(meetings_actions.VOTE.data(poll.id, fund.id))
     assert NOT_ALLOWED in elsewhere.last_text
     assert await _votes(bot, poll.id) == 3
     # Voters see no tally while voting is open (not even on the meeting's page).
     for chat in (zhang, li, wang):
-        await chat.press_data(encode("mtv", meeting.id))
+        await chat.press_data(meetings_actions.OPEN.data(meeting.id))
         assert "屋顶维修费用如何分摊" in chat.texts[-1]  # the open ballot is shown again
         assert not [m for m in chat.messages if "📊" in m.text or re.search(r"\d+ 户", m.text)]
-    await staff.press_data(encode("mtps", poll.id))
+    await staff.press_data(meetings_actions.POLL_STATUS.data(poll.id))
     assert "已有 2 / 21 户投票" in staff.last_text
     assert "李叔叔（计入），张阿姨" in staff.last_text
     assert "各户平摊：" not in staff.last_text
 
-    await staff.press_data(encode("mtpc", poll.id))
+    await staff.press_data(meetings_actions.CLOSE_POLL.data(poll.id))
     result = staff.last_text
     assert "各户平摊：0 户" in result and "顶层住户承担一半：2 户" in result
     assert "参与：2 / 21 户" in result and "✅ 通过：顶层住户承担一半" in result
     # A closed poll takes no votes.
-    await zhang.press_data(encode("mtvote", poll.id, equal.id))
+    await zhang.press_data(meetings_actions.VOTE.data(poll.id, equal.id))
     assert "已经结束" in zhang.last_text
     assert await _votes(bot, poll.id) == 3
     await pump(bot)
@@ -159,18 +160,18 @@ async def test_roof_leak_meeting_from_convening_to_outcome(bot: Bot, notices: Pa
     # --- check-in by the QR deep link and by the button --------------------------------------
     await zhang.send(f"/start m_{meeting.id}")
     assert "您已回复：参加" in zhang.texts[0]  # days before: the meeting is shown, no check-in
-    await zhang.press_data(encode("mtci", meeting.id))
+    await zhang.press_data(meetings_actions.CHECK_IN.data(meeting.id))
     assert "签到在会议开始前 2 小时开放" in zhang.last_text
     bot.clock.now = datetime(2026, 11, 28, 10, 45, tzinfo=UTC)  # 18:45 in Jimo
     await zhang.send(f"/start m_{meeting.id}")
     assert "签到成功" in zhang.last_text
-    await li.press_data(encode("mtci", meeting.id))
+    await li.press_data(meetings_actions.CHECK_IN.data(meeting.id))
     assert "签到成功" in li.last_text
     await neighbour.send(f"/start m_{meeting.id}")
     assert NOT_ALLOWED in neighbour.last_text
 
     # --- minutes and outcome -------------------------------------------------------------
-    await staff.press_data(encode("mtv", meeting.id))
+    await staff.press_data(meetings_actions.OPEN.data(meeting.id))
     assert "已签到 1 户" in staff.last_text
     await staff.press("📝 会议纪要")
     await staff.send("到会12户，王大姐书面意见已宣读。")
@@ -200,7 +201,7 @@ async def test_roof_leak_meeting_from_convening_to_outcome(bot: Bot, notices: Pa
         assert received(chat, "📝 议事结果"), chat.user_id
     assert not received(neighbour, "📝 议事结果")
     # The reporter sees the outcome on the request's public timeline.
-    await wang.press_data(encode("rq", request.id))
+    await wang.press_data(cases_actions.MY_REQUEST.data(request.id))
     assert "顶层住户承担一半" in wang.last_text
 
 
@@ -227,7 +228,7 @@ async def test_only_the_organisers_scope_can_convene(bot: Bot) -> None:
     await wang.send("/meeting")
     assert NOT_ALLOWED in wang.last_text
     # A forged "send the invitations" outside the flow is a stale button, nothing convened.
-    await wang.press_data(encode("mtgo"))
+    await wang.press_data(meetings_actions.SEND.data())
     async with bot.db.sessions() as session:
         from models import Meeting
 
@@ -253,7 +254,7 @@ async def test_some_units_and_a_poll_without_meeting(bot: Bot) -> None:
     await pump(bot)
     assert received(unit3, "征求各户意见") and not received(zhang, "征求各户意见")
     assert unit3.buttons == ["💬 发表意见"]
-    await zhang.press_data(encode("mtr", meeting.id, "v"))
+    await zhang.press_data(meetings_actions.RSVP.data(meeting.id, "v"))
     assert NOT_ALLOWED in zhang.last_text
     async with bot.db.sessions() as session:
         stmt = select(MeetingInvitation).where(MeetingInvitation.meeting_id == meeting.id)
@@ -267,7 +268,7 @@ async def test_some_units_and_a_poll_without_meeting(bot: Bot) -> None:
     await zhang.send("/meetings")
     assert "自行车棚" not in zhang.last_text
     # The poll closes by command.
-    await admin.press_data(encode("mtpn", meeting.id))
+    await admin.press_data(meetings_actions.NEW_POLL.data(meeting.id))
     await admin.send("车棚怎么处理？")
     await admin.press("民法典共有部分一般事项（三分之二参与，过半数同意）")
     await admin.send("保留车棚")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from bot.buttons import encode
 from bot.channels.testing import TestChat
-from bot.services import meeting_reminders
+from bot.services.meetings import actions as meetings_actions
+from bot.services.meetings import reminders
 from models import (
     Meeting,
     MeetingStatus,
@@ -69,7 +69,7 @@ async def test_the_organiser_calls_a_meeting_off_and_everyone_concerned_hears_wh
     await zhang.press("✅ 参加")
 
     # A poll is open when the meeting is called off.
-    await staff.press_data(encode("mtv", meeting.id))
+    await staff.press_data(meetings_actions.OPEN.data(meeting.id))
     await staff.press("➕ 新增表决")
     await staff.send("屋顶维修费用如何分摊？")
     await staff.press("参与户过半数同意")
@@ -82,13 +82,15 @@ async def test_the_organiser_calls_a_meeting_off_and_everyone_concerned_hears_wh
 
     # Nobody outside the meeting's unit may call it off, nor may a resident.
     for chat in (other_grid, zhang):
-        await chat.press_data(encode("mtcx", meeting.id))
+        await chat.press_data(meetings_actions.CALL_OFF.data(meeting.id))
         assert "没有进行此操作的权限" in chat.last_text
-        await chat.press_data(encode("mtcxy"))  # outside the flow: a stale button
+        await chat.press_data(
+            meetings_actions.CALL_OFF_NOW.data()
+        )  # outside the flow: a stale button
     assert (await latest_meeting(bot)).status == MeetingStatus.scheduled
 
     # The organiser is asked first, and may change their mind.
-    await staff.press_data(encode("mtv", meeting.id))
+    await staff.press_data(meetings_actions.OPEN.data(meeting.id))
     await staff.press("🚫 取消议事")
     # 张阿姨, 李叔叔 (her husband, also of flat 2-301), 王大姐 and Ms Green.
     assert "确定要取消议事" in staff.last_text and "已邀请的 4 位居民" in staff.last_text
@@ -132,25 +134,25 @@ async def test_the_organiser_calls_a_meeting_off_and_everyone_concerned_hears_wh
     assert "红马扎议事已取消" in events[0].note and "物业已答应" in events[0].note
 
     # Old buttons now answer politely and change nothing.
-    await zhang.press_data(encode("mtr", meeting.id, "n"))
+    await zhang.press_data(meetings_actions.RSVP.data(meeting.id, "n"))
     assert "这次议事已经取消" in zhang.last_text
     await zhang.press("各户平摊")
     assert "这项表决已经结束" in zhang.last_text
     await zhang.send("/meetings")  # listed with the past ones, marked as called off
     assert "已经结束或取消" in zhang.last_text and "状态：已取消" in zhang.last_text
-    await zhang.press_data(encode("mtv", meeting.id))
+    await zhang.press_data(meetings_actions.OPEN.data(meeting.id))
     assert "状态：已取消" in zhang.texts[0] and "取消原因" in zhang.texts[0]
     assert not [m for m in zhang.new_messages if m.buttons]  # no answers, no ballot
     bot.clock.now = datetime(2026, 11, 28, 10, 45, tzinfo=UTC)  # 18:45 in Jimo
-    await zhang.press_data(encode("mtci", meeting.id))
+    await zhang.press_data(meetings_actions.CHECK_IN.data(meeting.id))
     assert "这次议事已经取消" in zhang.last_text
     await zhang.send(f"/start m_{meeting.id}")  # the notice's QR code: shown, no check-in
     assert "状态：已取消" in zhang.texts[0] and "签到成功" not in zhang.last_text
     for data in (
-        encode("mtmin", meeting.id),
-        encode("mtcx", meeting.id),
-        encode("mtout", meeting.id),
-        encode("mtqr", meeting.id),
+        meetings_actions.MINUTES.data(meeting.id),
+        meetings_actions.CALL_OFF.data(meeting.id),
+        meetings_actions.OUTCOME.data(meeting.id),
+        meetings_actions.NOTICE.data(meeting.id),
     ):
         await staff.press_data(data)
         assert "这次议事已经取消" in staff.last_text
@@ -159,7 +161,7 @@ async def test_the_organiser_calls_a_meeting_off_and_everyone_concerned_hears_wh
 
     # No reminder goes out for it.
     async with bot.db.sessions() as session, session.begin():
-        reminded = await meeting_reminders.send_meeting_reminders(
+        reminded = await reminders.send_meeting_reminders(
             session, now=datetime(2026, 11, 28, 10, 0, tzinfo=UTC), settings=bot.engine.settings
         )
     assert reminded == 0
@@ -173,7 +175,7 @@ async def test_calling_off_a_meeting_hours_away_reaches_residents_in_quiet_hours
     staff = await staff_chat(bot, unit="heshun-1")
     meeting = await _convene(bot, staff, request.reference, "11-25 09:00")
     bot.clock.now = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # 23:00 in Jimo: quiet hours
-    await staff.press_data(encode("mtv", meeting.id))
+    await staff.press_data(meetings_actions.OPEN.data(meeting.id))
     await staff.press("🚫 取消议事")
     await staff.press("不说明原因，直接取消")
     assert "已通知 3 位居民" in staff.texts[0]

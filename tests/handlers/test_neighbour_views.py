@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.buttons import encode
-from bot.services import digests
+from bot.services.cases import actions as cases_actions
+from bot.services.reports import digests
 from tests.conftest import Bot
 from tests.handlers.privacy_journey import (
     ADDITION,
@@ -37,7 +37,7 @@ async def test_a_follower_sees_no_word_of_the_reporter(bot: Bot, photo: Path) ->
     story = await live_through(bot, photo, ask="请补充是哪一层")
     neighbour = story.neighbour
     row = await request(bot, story.reference)
-    await neighbour.press_data(encode("rq", row.id))
+    await neighbour.press_data(cases_actions.MY_REQUEST.data(row.id))
     view = neighbour.last_text
     assert story.reference in view and "已更换灯泡" in view and "请补充是哪一层" in view
     await neighbour.send("/my")
@@ -47,7 +47,7 @@ async def test_a_follower_sees_no_word_of_the_reporter(bot: Bot, photo: Path) ->
     assert _leaks(received) == []
     # The reporter and the staff still read them.
     assert any(ADDITION in text for text in (m.text for m in story.staff.messages))
-    await story.reporter.press_data(encode("rq", row.id))
+    await story.reporter.press_data(cases_actions.MY_REQUEST.data(row.id))
     assert ADDITION in story.reporter.last_text and COMMENT in story.reporter.last_text
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.buttons import encode
+from bot.services.org import actions as org_actions
 from models import Person, Request
 from tests.conftest import Bot
 from tests.handlers.journey import BUILDING, COMMUNITY, COMPOUND, STREET, onboard
@@ -48,7 +48,7 @@ async def test_words_typed_before_registering_become_the_report(bot: Bot) -> Non
 async def test_a_complaint_typed_at_the_phone_question_is_not_swallowed(bot: Bot) -> None:
     chat = bot.chat()
     await onboard(chat)
-    await chat.press_data(encode("skiproom"))  # an old 跳过 from the room question
+    await chat.press_data(org_actions.SKIP_ROOM.data())  # an old 跳过 from the room question
     assert "手机号" in chat.last_text
     await chat.send(COMPLAINT)
     assert "请点下方按钮" not in chat.last_text and COMPLAINT[:20] in chat.last_text

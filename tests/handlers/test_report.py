@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
-from bot.buttons import encode
+from bot.services.cases import actions as cases_actions
 from models import OrgUnit, Request, RequestFollower, RequestPhoto
 from tests.conftest import Bot
 from tests.handlers.journey import onboard, report_light
@@ -120,13 +120,13 @@ async def test_empty_done_and_text_where_buttons_are_expected(bot: Bot) -> None:
 async def test_forged_and_stale_buttons_change_nothing(bot: Bot) -> None:
     chat = bot.chat()
     await onboard(chat)
-    await chat.press_data(encode("rsubmit"))
+    await chat.press_data(cases_actions.SUBMIT.data())
     assert "失效" in chat.last_text
     await chat.press_data("v0:rsubmit")
     assert "失效" in chat.last_text
     await chat.press_data("garbage" * 20)
     assert "失效" in chat.last_text
-    await chat.press_data(encode("rmetoo", 999999))
+    await chat.press_data(cases_actions.ME_TOO.data(999999))
     assert "失效" in chat.last_text
     assert await _count(bot, Request) == 0
 

@@ -10,10 +10,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.buttons import encode
 from bot.channels.testing import TestChat
 from bot.config import Settings
-from bot.services import broadcast, task_work, tasks, workflow
+from bot.services.cases import workflow
+from bot.services.comms import actions as comms_actions
+from bot.services.comms import broadcast
+from bot.services.volunteers import actions as volunteers_actions
+from bot.services.volunteers import task_work, tasks
 from models import (
     AuditLog,
     Broadcast,
@@ -238,61 +241,91 @@ ACTIONS: list[tuple[str, Setup, frozenset[str], bool]] = [
     ("/myhours", _fixed("/myhours"), VOLUNTEER, False),
     ("/team", _fixed("/team"), VOLUNTEER, False),
     ("/skills", _fixed("/skills"), VOLUNTEER, False),
-    ("vls", _fixed("btn:" + encode("vls", 0)), VOLUNTEER, False),
-    ("vlatd", _fixed("btn:" + encode("vlatd")), VOLUNTEER, False),
-    ("vlnew", _with(_request_id, lambda r: "btn:" + encode("vlnew", r)), STAFF, True),
-    ("vlc", _with(lambda w, s: _task(w, s), lambda t: "btn:" + encode("vlc", t)), VOLUNTEER, True),
+    ("vls", _fixed("btn:" + volunteers_actions.SKILL.data(0)), VOLUNTEER, False),
+    ("vlatd", _fixed("btn:" + volunteers_actions.PROFILE_DONE.data()), VOLUNTEER, False),
+    (
+        "vlnew",
+        _with(_request_id, lambda r: "btn:" + volunteers_actions.NEW_TASK.data(r)),
+        STAFF,
+        True,
+    ),
+    (
+        "vlc",
+        _with(lambda w, s: _task(w, s), lambda t: "btn:" + volunteers_actions.CLAIM.data(t)),
+        VOLUNTEER,
+        True,
+    ),
     (
         "vlw",
-        _with(lambda w, s: _task(w, s, claimed=True), lambda t: "btn:" + encode("vlw", t)),
+        _with(
+            lambda w, s: _task(w, s, claimed=True),
+            lambda t: "btn:" + volunteers_actions.ON_MY_WAY.data(t),
+        ),
         VOLUNTEER,
         True,
     ),
     (
         "vld",
-        _with(lambda w, s: _task(w, s, claimed=True), lambda t: "btn:" + encode("vld", t)),
+        _with(
+            lambda w, s: _task(w, s, claimed=True),
+            lambda t: "btn:" + volunteers_actions.FINISH.data(t),
+        ),
         VOLUNTEER,
         False,
     ),
     (
         "vldh",
-        _with(lambda w, s: _task(w, s, claimed=True), lambda t: "btn:" + encode("vldh", t, 2)),
+        _with(
+            lambda w, s: _task(w, s, claimed=True),
+            lambda t: "btn:" + volunteers_actions.HOURS.data(t, 2),
+        ),
         VOLUNTEER,  # outside the Done flow the claimant is only told the button is stale
         False,
     ),
     (
         "vlx",
-        _with(lambda w, s: _task(w, s, claimed=True), lambda t: "btn:" + encode("vlx", t)),
+        _with(
+            lambda w, s: _task(w, s, claimed=True),
+            lambda t: "btn:" + volunteers_actions.CANNOT.data(t),
+        ),
         VOLUNTEER,
         False,
     ),
     (
         "vlo",
-        _with(lambda w, s: _task(w, s, claimed=True), lambda t: "btn:" + encode("vlo", t)),
+        _with(
+            lambda w, s: _task(w, s, claimed=True),
+            lambda t: "btn:" + volunteers_actions.OPEN_TASK.data(t),
+        ),
         VOLUNTEER,
         False,
     ),
     (
         "vlr",
-        _with(lambda w, s: _task(w, s, done=True), lambda t: "btn:" + encode("vlr", t, 5)),
+        _with(
+            lambda w, s: _task(w, s, done=True),
+            lambda t: "btn:" + volunteers_actions.RATE.data(t, 5),
+        ),
         frozenset({"resident"}),
         True,
     ),
     (
         "amsend",
-        _with(lambda w, s: _draft(w, s), lambda b: "btn:" + encode("amsend", b)),
+        _with(lambda w, s: _draft(w, s), lambda b: "btn:" + comms_actions.SEND.data(b)),
         ADMINS,
         True,
     ),
     (
         "amstop",
-        _with(lambda w, s: _draft(w, s), lambda b: "btn:" + encode("amstop", b)),
+        _with(lambda w, s: _draft(w, s), lambda b: "btn:" + comms_actions.STOP.data(b)),
         ADMINS,
         True,
     ),
     (
         "amprog",
-        _with(lambda w, s: _draft(w, s, sent=True), lambda b: "btn:" + encode("amprog", b)),
+        _with(
+            lambda w, s: _draft(w, s, sent=True), lambda b: "btn:" + comms_actions.PROGRESS.data(b)
+        ),
         ADMINS,
         False,
     ),

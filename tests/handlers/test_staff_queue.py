@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.services import requests as request_service
-from bot.services import upkeep, workflow
+from bot.services.cases import lookup as request_service
+from bot.services.cases import workflow
+from bot.services.dispatch import upkeep
 from models import Building, Compound, RequestStatus, Role
 from tests.conftest import Bot
 from tests.handlers.staff_journey import pump, request, staff_chat, unit_id
@@ -60,6 +61,7 @@ async def test_queue_pages_due_soonest_first(bot: Bot) -> None:
     assert staff.buttons[-1] == "◀ 上一页" and len(staff.buttons) == 3
     await staff.press(staff.buttons[0])
     assert "【JM-" in staff.last_text and "签收" in staff.buttons
+    await staff.press("更多操作")
     await staff.press("📋 待办列表")
     assert "第 1/2 页" in staff.last_text
 

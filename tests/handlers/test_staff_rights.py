@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.testing import TestChat
-from bot.services import requests as request_service
-from bot.services import workflow
+from bot.services.cases import lookup as request_service
+from bot.services.cases import workflow
 from models import Building, Compound, Request, Role
 from tests.conftest import Bot
 from tests.handlers.staff_journey import snapshot, staff_chat, unit_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.buttons import encode
+from bot.services.cases import actions as cases_actions
 from models import (
     CategoryCorrection,
     RequestEvent,
@@ -36,6 +36,7 @@ async def test_public_note_reaches_the_resident_internal_note_does_not(bot: Bot)
     await staff.press("公开进展")
     await staff.send("已联系电工，明天上午上门")
     assert "进展已发布" in staff.last_text
+    await staff.press("更多操作")
     await staff.press("内部备注")
     await staff.send("电工老王电话 139xxxx")
     assert "内部备注已保存" in staff.last_text
@@ -45,7 +46,7 @@ async def test_public_note_reaches_the_resident_internal_note_does_not(bot: Bot)
     pushed = [m.text for m in resident.messages[seen:]]
     assert len(pushed) == 1 and "明天上午上门" in pushed[0]
     row = await request(bot, reference)
-    await resident.press_data(encode("rq", row.id))
+    await resident.press_data(cases_actions.MY_REQUEST.data(row.id))
     assert "明天上午上门" in resident.last_text
     assert "老王" not in resident.last_text
     async with bot.db.sessions() as session:
@@ -72,7 +73,7 @@ async def test_ask_info_then_resident_answers_then_back_in_progress(bot: Bot) ->
     await pump(bot)
     assert "几单元几楼" in resident.last_text
     row = await request(bot, reference)
-    await resident.press_data(encode("radd", row.id))
+    await resident.press_data(cases_actions.ADD_INFO.data(row.id))
     await resident.send("二单元三楼和四楼")
     await resident.press("✅ 完成")
     assert (await request(bot, reference)).status == RequestStatus.in_progress
@@ -110,6 +111,7 @@ async def test_resolve_with_text_and_photos_sends_the_rate_push(bot: Bot) -> Non
 
 async def test_attach_photos(bot: Bot) -> None:
     staff, _resident, _reference = await _accepted(bot)
+    await staff.press("更多操作")
     await staff.press("添加照片")
     await staff.send_photo("site-1")
     await staff.send_photo("site-2")
@@ -123,6 +125,7 @@ async def test_merge_into_another_request(bot: Bot) -> None:
     await onboard(second, room="3-402")
     other = await report_light(second, "17号楼楼道灯不亮")
     await staff.send(f"/find {other}")
+    await staff.press("更多操作")
     await staff.press("合并")
     await staff.send(reference)
     assert f"已合并到 {reference}" in staff.last_text
@@ -133,6 +136,7 @@ async def test_merge_into_another_request(bot: Bot) -> None:
 
 async def test_change_category_keeps_a_correction(bot: Bot) -> None:
     staff, _resident, reference = await _accepted(bot)
+    await staff.press("更多操作")
     await staff.press("更改类别")
     await staff.press("公共设施")
     assert "类别已更正" in staff.last_text
@@ -148,6 +152,7 @@ async def test_change_category_keeps_a_correction(bot: Bot) -> None:
 
 async def test_meeting_button_starts_convening(bot: Bot) -> None:
     staff, _resident, reference = await _accepted(bot)
+    await staff.press("更多操作")
     await staff.press("召集红马扎议事")
     # The meeting flow starts, linked to the request.
     assert any(reference in text for text in staff.texts), staff.texts
@@ -174,6 +179,7 @@ async def test_find_in_and_out_of_scope(bot: Bot) -> None:
 async def test_blow_the_whistle_on_chosen_departments(bot: Bot) -> None:
     staff, _resident, reference = await _accepted(bot)
     police = await staff_chat(bot, role=Role.department_liaison, unit="police")
+    await staff.press("更多操作")
     await staff.press("吹哨（部门报到）")
     assert "✅ 供电公司" in staff.buttons  # the lighting category's department, pre-selected
     await staff.press("公安分局")
@@ -186,6 +192,7 @@ async def test_blow_the_whistle_on_chosen_departments(bot: Bot) -> None:
 
 async def test_create_a_volunteer_task(bot: Bot) -> None:
     staff, _resident, reference = await _accepted(bot)
+    await staff.press("更多操作")
     await staff.press("派红扳手任务")
     assert "红扳手任务" in staff.last_text
     row = await request(bot, reference)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.buttons import encode
-from bot.services import upkeep
-from handlers import upkeep as upkeep_handlers
+from bot.services.dispatch import actions as dispatch_actions
+from bot.services.dispatch import upkeep
+from handlers.dispatch import upkeep as upkeep_handlers
 from models import Compound, Request, Role, UpkeepPlan
 from tests.conftest import Bot
 from tests.handlers.staff_journey import staff_chat
@@ -63,7 +63,7 @@ async def test_a_steward_changes_how_often_a_check_runs_and_switches_one_off(bot
 
     # Switched on again, it keeps its interval; pressing twice changes nothing more.
     await steward.press("雨水管检查：恢复")
-    await steward.press_data(encode("upkc", lane.id, "rain_pipes", "on"))
+    await steward.press_data(dispatch_actions.UPKEEP_SET.data(lane.id, "rain_pipes", "on"))
     assert "• 雨水管检查：每月一次" in steward.last_text
     async with bot.db.sessions() as session:
         plans = {
@@ -88,7 +88,7 @@ async def test_only_stewards_and_admins_over_the_workstation_may_set_checks(bot:
     await other_station.send("/upkeep")
     assert "和顺巷9号院" not in other_station.buttons and len(other_station.buttons) == 3
     for chat in (other_station, grid, community_admin):
-        await chat.press_data(encode("upkc", lane.id, "lights", "off"))
+        await chat.press_data(dispatch_actions.UPKEEP_SET.data(lane.id, "lights", "off"))
         assert NOT_ALLOWED in chat.last_text
     await grid.send("/upkeep")
     assert NOT_ALLOWED in grid.last_text
@@ -101,12 +101,12 @@ async def test_only_stewards_and_admins_over_the_workstation_may_set_checks(bot:
         district_admin.buttons
     )
     for data in (
-        encode("upkc", lane.id, "gutters", "off"),
-        encode("upkc", lane.id, "lights", "daily"),
+        dispatch_actions.UPKEEP_SET.data(lane.id, "gutters", "off"),
+        dispatch_actions.UPKEEP_SET.data(lane.id, "lights", "daily"),
     ):
         await district_admin.press_data(data)
         assert "button" in district_admin.last_text.lower()
-    await district_admin.press_data(encode("upk", 999999))
+    await district_admin.press_data(dispatch_actions.UPKEEP_COMPOUND.data(999999))
     assert "not found" in district_admin.last_text
     await district_admin.press("No. 9 Heshun Lane Courtyard")
     assert "• Stairwell and common lighting check: weekly" in district_admin.last_text

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.buttons import encode
 from bot.channels.testing import TestChat
+from bot.services.volunteers import actions as volunteers_actions
 from models import (
     OutboxMessage,
     Person,
@@ -58,7 +58,7 @@ async def test_task_from_request_to_rating(bot: Bot) -> None:
     reference = await report_light(resident)
     req = await request(bot, reference)
     staff = await staff_chat(bot)
-    await staff.press_data(encode("vlnew", req.id))
+    await staff.press_data(volunteers_actions.NEW_TASK.data(req.id))
     # Sun, Li and the demo district's own electrician 孙师傅 (wrench-cscec8 pairs with heshun).
     assert reference in staff.last_text and "推送给 3 位" in staff.last_text
     await pump(bot)
@@ -124,7 +124,7 @@ async def test_cannot_do_puts_the_task_back(bot: Bot) -> None:
     await onboard(resident)
     req = await request(bot, await report_light(resident))
     staff = await staff_chat(bot)
-    await staff.press_data(encode("vlnew", req.id))
+    await staff.press_data(volunteers_actions.NEW_TASK.data(req.id))
     await pump(bot)
     await sun.press("🔧 认领")
     await sun.press("❌ 做不了")

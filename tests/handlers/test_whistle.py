@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import buttons
-from bot.services import whistles
+from bot.services.whistles import actions
 from models import Role, WhistleSummons
 from tests.conftest import Bot
 from tests.handlers.journey import onboard, report_light
@@ -49,7 +48,7 @@ async def test_whistle_blown_acknowledged_and_refused(bot: Bot) -> None:
 
     # Someone else pressing the liaison's button: refused, nothing changes.
     for intruder in (police, staff, resident):
-        await intruder.press_data(buttons.encode(whistles.ACKNOWLEDGE, summons.id))
+        await intruder.press_data(actions.ACKNOWLEDGE.data(summons.id))
         assert "未做任何更改" in intruder.last_text
     assert (await _summons(bot)).acknowledged_at is None
     assert await snapshot(bot, request.id) == before
@@ -57,10 +56,10 @@ async def test_whistle_blown_acknowledged_and_refused(bot: Bot) -> None:
     await liaison.press("确认响应")
     assert "已确认响应" in liaison.last_text
     assert (await _summons(bot)).status == "acknowledged"
-    await liaison.press_data(buttons.encode(whistles.ACKNOWLEDGE, summons.id))
+    await liaison.press_data(actions.ACKNOWLEDGE.data(summons.id))
     assert "无需重复" in liaison.last_text
     await pump(bot)
     assert any("已确认响应诉求" in m.text for m in staff.messages)
 
-    await liaison.press_data(buttons.encode(whistles.DONE, summons.id))
+    await liaison.press_data(actions.DONE.data(summons.id))
     assert (await _summons(bot)).status == "done"

@@ -14,8 +14,8 @@ from bot import migrate
 from bot.channels.testing import TestChannel, TestChat
 from bot.config import Settings
 from bot.db import create_engine, session_factory
-from bot.services import backup
-from bot.services.org_import import load_demo
+from bot.services.org.importer import load_demo
+from bot.services.storage import backup
 from models import Request, RequestEvent
 from tests.conftest import (
     PG_SKIP_REASON,

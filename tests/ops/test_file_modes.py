@@ -16,7 +16,8 @@ from bot import migrate
 from bot.config import Settings
 from bot.db import create_engine
 from bot.scheduler import run_job
-from bot.services import backup, qr
+from bot.services.meetings import notice as qr
+from bot.services.storage import backup
 from models import Role, utcnow
 from tests.conftest import (
     PG_SKIP_REASON,

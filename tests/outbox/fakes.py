@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.channels.base import SendResult
+from bot.core.output import SendResult
 from bot.messages import Outgoing
 
 

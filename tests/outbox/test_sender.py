@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from bot import outbox
-from bot.channels.base import SendResult
 from bot.config import OutboxSettings
+from bot.core.output import SendResult
 from bot.messages import Outgoing
-from models import ChannelIdentity, OutboxMessage, Person
+from models import ChannelIdentity, OutboxMessage, OutboxStatus, Person
 from tests.conftest import TestDB
 from tests.outbox.fakes import Crash, FakeClock, RecordingChannel, Sent
 
@@ -68,7 +68,7 @@ async def rows(db: TestDB) -> dict[int, OutboxMessage]:
 
 async def drain(db: TestDB, sender: outbox.Sender, clock: FakeClock, rounds: int = 500) -> None:
     """Pump until nothing is waiting, jumping the clock to the next row's time when idle."""
-    waiting = OutboxMessage.status.in_([outbox.PENDING, outbox.SENDING])
+    waiting = OutboxMessage.status.in_([OutboxStatus.pending, OutboxStatus.sending])
     for _ in range(rounds):
         if await sender.pump():
             continue
@@ -108,7 +108,7 @@ async def test_rows_go_in_chat_order_within_every_limit(
     assert min(gaps(private)) >= 1 / settings.chat_rate - EPSILON
     assert min(gaps(group)) >= 60 / settings.group_rate_per_minute - EPSILON
     assert min(gaps([s.at for s in channel.sent])) >= 1 / settings.global_rate - EPSILON
-    assert {row.status for row in (await rows(db)).values()} == {outbox.SENT}
+    assert {row.status for row in (await rows(db)).values()} == {OutboxStatus.sent}
 
 
 async def test_sent_rows_record_message_id_and_time(
@@ -118,7 +118,7 @@ async def test_sent_rows_record_message_id_and_time(
     await make_sender(db, clock, channel).pump()
     row = (await rows(db))[row_id]
     assert (row.status, row.external_message_id, row.sent_at, row.attempts) == (
-        outbox.SENT,
+        OutboxStatus.sent,
         "1",
         clock.now,
         1,
@@ -173,13 +173,13 @@ async def test_server_errors_and_timeouts_are_retried_with_backoff(
     sender = make_sender(db, clock, channel)
     await sender.pump()
     failed = (await rows(db))[row_id]
-    assert failed.status == outbox.PENDING
+    assert failed.status == OutboxStatus.pending
     assert failed.not_before is not None and failed.not_before > clock.now
     assert "AAHsecret" not in failed.last_error and "502 Bad Gateway" in failed.last_error
 
     await drain(db, sender, clock)
     row = (await rows(db))[row_id]
-    assert (row.status, row.attempts) == (outbox.SENT, 3)
+    assert (row.status, row.attempts) == (OutboxStatus.sent, 3)
     assert row.last_error == "TimeoutError: timed out"  # kept after success, for diagnosis
     calls = [c.at for c in channel.calls]
     assert len(calls) == 3
@@ -222,7 +222,7 @@ async def test_hours_of_vendor_outage_lose_nothing_and_keep_chat_order(
     assert clock.now >= channel.healthy_at
     for chat in ("1", "2", "3"):
         assert channel.texts(chat) == [f"{chat}-{n}" for n in range(4)]
-    assert {row.status for row in (await rows(db)).values()} == {outbox.SENT}
+    assert {row.status for row in (await rows(db)).values()} == {OutboxStatus.sent}
 
 
 async def test_a_row_failing_too_often_is_given_up(
@@ -233,9 +233,9 @@ async def test_a_row_failing_too_often_is_given_up(
     later = await add(db, "1", "after")
     await drain(db, make_sender(db, clock, channel, max_attempts=3), clock)
     result = await rows(db)
-    assert result[row_id].status == outbox.FAILED
+    assert result[row_id].status == OutboxStatus.failed
     assert "gave up after 3 attempts" in result[row_id].last_error
-    assert result[later].status == outbox.SENT
+    assert result[later].status == OutboxStatus.sent
 
 
 async def test_permanent_error_fails_the_row_and_the_chat_goes_on(
@@ -247,7 +247,7 @@ async def test_permanent_error_fails_the_row_and_the_chat_goes_on(
     await drain(db, make_sender(db, clock, channel), clock)
     assert channel.texts("1") == ["good"]
     result = await rows(db)
-    assert (result[bad].status, result[bad].attempts) == (outbox.FAILED, 1)
+    assert (result[bad].status, result[bad].attempts) == (OutboxStatus.failed, 1)
 
 
 async def test_unreachable_marks_the_identity_and_stops(
@@ -269,7 +269,7 @@ async def test_unreachable_marks_the_identity_and_stops(
 
     assert len(channel.calls) == 1
     result = await rows(db)
-    assert result[first].status == result[second].status == outbox.UNREACHABLE
+    assert result[first].status == result[second].status == OutboxStatus.unreachable
     assert "blocked" in result[first].last_error
     async with db.sessions() as session:
         result_rows = await session.execute(
@@ -294,8 +294,8 @@ async def test_quiet_hours_defer_pushes_but_not_urgent_ones_or_replies(
     assert [s.text for s in channel.sent] == ["urgent", "reply"]
     morning = datetime(2025, 3, 11, 7, 0, tzinfo=TZ)
     result = await rows(db)
-    assert result[push].status == outbox.PENDING and result[push].not_before == morning
-    assert result[urgent].status == result[reply].status == outbox.SENT
+    assert result[push].status == OutboxStatus.pending and result[push].not_before == morning
+    assert result[urgent].status == result[reply].status == OutboxStatus.sent
 
     await drain(db, sender, clock)
     assert channel.sent[-1].text == "push" and channel.sent[-1].at >= morning
@@ -310,7 +310,7 @@ async def test_deliver_now_sends_the_reply_after_earlier_rows_of_its_chat(
     await make_sender(db, clock, channel).deliver_now(replies)
 
     assert [s.text for s in channel.sent] == ["earlier push", "reply 1", "reply 2"]
-    assert (await rows(db))[other_chat].status == outbox.PENDING
+    assert (await rows(db))[other_chat].status == OutboxStatus.pending
 
 
 async def test_deliver_now_leaves_rows_of_channels_it_does_not_serve(
@@ -323,7 +323,7 @@ async def test_deliver_now_leaves_rows_of_channels_it_does_not_serve(
     sender = make_sender(db, clock, channel)
     await sender.deliver_now([row.id])
     assert await sender.pump() == 0
-    assert (await rows(db))[row.id].status == outbox.PENDING
+    assert (await rows(db))[row.id].status == OutboxStatus.pending
 
 
 async def test_crash_after_send_is_resent_after_the_lease(
@@ -337,14 +337,14 @@ async def test_crash_after_send_is_resent_after_the_lease(
     row_id = await add(db, "1", "hello")
     with pytest.raises(BaseExceptionGroup):
         await make_sender(db, clock, channel).pump()
-    assert (await rows(db))[row_id].status == outbox.SENDING
+    assert (await rows(db))[row_id].status == OutboxStatus.sending
 
     survivor = make_sender(db, clock, channel, lease=60)
     assert await survivor.pump() == 0  # the lease still holds
     clock.advance(61)
     assert await survivor.pump() == 1
     row = (await rows(db))[row_id]
-    assert (row.status, row.attempts) == (outbox.SENT, 2)
+    assert (row.status, row.attempts) == (OutboxStatus.sent, 2)
     assert channel.texts("1") == ["hello", "hello"]
 
 
@@ -373,7 +373,7 @@ async def test_run_delivers_until_stopped(
     assert {s.text for s in channel.sent} == expected
     for chat in ("1", "2", "3", "-5"):
         assert channel.texts(chat) == sorted(t for t in expected if t.startswith(f"{chat}:"))
-    assert {row.status for row in (await rows(db)).values()} == {outbox.SENT}
+    assert {row.status for row in (await rows(db)).values()} == {OutboxStatus.sent}
 
 
 async def test_backlog_counts_rows_by_status(

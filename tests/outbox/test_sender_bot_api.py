@@ -20,12 +20,12 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from bot import migrate, outbox
-from bot.channels.base import SendResult
 from bot.channels.telegram_base import TelegramAdapter
 from bot.config import OutboxSettings
+from bot.core.output import SendResult
 from bot.db import create_engine, session_factory
 from bot.messages import Outgoing
-from models import OutboxMessage
+from models import OutboxMessage, OutboxStatus
 from tests.conftest import (
     PG_SKIP_REASON,
     PG_URL,
@@ -166,7 +166,7 @@ async def test_killed_between_send_and_record_sends_again_after_the_lease(
     assert received(api) == {"5000": ["0:0", "0:0"]}
     async with db.sessions() as session:
         statuses = (await session.scalars(select(OutboxMessage.status))).all()
-    assert statuses == [outbox.SENT]
+    assert statuses == [OutboxStatus.sent]
 
 
 # --- two sender processes on one PostgreSQL ---------------------------------------------------
@@ -256,7 +256,7 @@ async def test_two_sender_processes_deliver_5000_rows_once_each_in_chat_order(
                     )
                 ).all()
             )
-        assert statuses == {outbox.SENT: ROWS}
+        assert statuses == {OutboxStatus.sent: ROWS}
     finally:
         await engine.dispose()
         await drop_postgres_database(name)

@@ -13,7 +13,7 @@ from bot import migrate, outbox
 from bot.config import OutboxSettings
 from bot.db import create_engine, session_factory
 from bot.messages import Outgoing
-from models import OutboxMessage
+from models import OutboxMessage, OutboxStatus
 from tests.conftest import PG_SKIP_REASON, PG_URL, create_postgres_database, drop_postgres_database
 from tests.outbox.fakes import RecordingChannel
 
@@ -80,7 +80,7 @@ async def test_two_senders_deliver_every_row_exactly_once_in_chat_order() -> Non
                     )
                 ).all()
             )
-        assert statuses == {outbox.SENT: ROWS}
+        assert statuses == {OutboxStatus.sent: ROWS}
     finally:
         for engine in engines:
             await engine.dispose()

@@ -20,7 +20,7 @@ from bot.core.engine import Engine
 from bot.core.flood import FloodGate
 from bot.db import create_engine, session_factory
 from bot.outbox import Sender
-from bot.services.org_import import load_demo
+from bot.services.org.importer import load_demo
 from handlers import build_router
 from tests.conftest import PG_SKIP_REASON, PG_URL, create_postgres_database, drop_postgres_database
 from tests.e2e.conftest import UNLIMITED

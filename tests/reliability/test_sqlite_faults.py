@@ -34,7 +34,7 @@ from bot.core.flood import FloodGate
 from bot.db import create_engine, session_factory
 from bot.messages import Incoming
 from bot.outbox import Sender
-from bot.services.org_import import load_demo
+from bot.services.org.importer import load_demo
 from handlers import build_router
 from tests.e2e.conftest import UNLIMITED, make_client
 from tests.fakes.bot_api import FakeBotAPI

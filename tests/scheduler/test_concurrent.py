@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import migrate, scheduler
 from bot.db import create_engine, session_factory
-from bot.services import whistles
+from bot.services.whistles import summons
 from models import OutboxMessage, RequestEvent, Role, ScheduleMark, UnitKind
 from tests import factories as f
 from tests.conftest import (
@@ -61,7 +61,7 @@ async def test_concurrent_sweeps_act_once(engine: AsyncEngine) -> None:
         for department in departments:
             await f.person(session, role=Role.department_liaison, unit=department)
         await f.person(session, role=Role.admin, unit=org.street)
-        await whistles.blow(
+        await summons.blow(
             session,
             request=requests[0],
             department_ids=[d.id for d in departments],
@@ -91,8 +91,8 @@ async def test_concurrent_sweeps_act_once(engine: AsyncEngine) -> None:
     assert sum(await race("reminders", clock)) == 0
 
     clock.advance(minutes=30)  # accept deadlines (2 h) passed; whistles (30 min) too
-    assert sum(await race("deadlines", clock)) == REQUESTS
+    assert sum(await race("escalate", clock)) == REQUESTS
     assert await _count(engine, _events("escalate")) == REQUESTS
     assert sum(await race("whistles", clock)) == len(departments)
     assert await _count(engine, _events("whistle_escalated")) == len(departments)
-    assert sum(await race("deadlines", clock)) + sum(await race("whistles", clock)) == 0
+    assert sum(await race("escalate", clock)) + sum(await race("whistles", clock)) == 0

@@ -36,7 +36,7 @@ def test_registers_the_enabled_jobs_only() -> None:
     )
     ids = {job.id for job in built.get_jobs()}
     assert ids == set(scheduler.JOBS) - {"weekly_report", "resident_digest"}
-    deadlines = built.get_job("deadlines")
+    deadlines = built.get_job("escalate")
     assert isinstance(deadlines.trigger, IntervalTrigger)
     assert deadlines.trigger.interval == timedelta(seconds=60)
     queue = built.get_job("queue_digest")
@@ -53,7 +53,7 @@ def test_switched_off_scheduler_registers_nothing() -> None:
 
 def test_a_section_without_a_time_keeps_the_default_time() -> None:
     config = f.settings(scheduler={"deadlines": {"enabled": True}, "weekly_report": {}})
-    assert scheduler.job_settings(config, "deadlines").every_seconds == 60
+    assert scheduler.job_settings(config, "escalate").every_seconds == 60
     weekly = scheduler.job_settings(config, "weekly_report")
     assert (weekly.at, weekly.weekday) == ("08:30", "mon")
 
@@ -81,7 +81,7 @@ async def test_run_job_commits_each_batch_and_repeats_nothing(db: TestDB) -> Non
     assert handled == [3, 0]
     clock.advance(hours=1)
     for _ in range(2):
-        await scheduler.run_job("deadlines", sessions=db.sessions, settings=config, clock=clock)
+        await scheduler.run_job("escalate", sessions=db.sessions, settings=config, clock=clock)
     async with db.sessions() as session:
         ids = [r.id for r in requests]
         count = (
@@ -126,7 +126,7 @@ async def test_metrics_see_the_sweep(db: TestDB) -> None:
     metrics = _Metrics()
     clock = Clock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     await scheduler.run_job(
-        "deadlines", sessions=db.sessions, settings=f.settings(), clock=clock, metrics=metrics
+        "escalate", sessions=db.sessions, settings=f.settings(), clock=clock, metrics=metrics
     )
     assert metrics.last_sweep_at == clock.now
 
@@ -148,7 +148,7 @@ def test_jobs_list_and_run(cli_database: Path, monkeypatch: pytest.MonkeyPatch) 
     assert listed.exit_code == 0, listed.output
     lines = {line.split("│")[1].strip(): line for line in listed.output.splitlines() if "│" in line}
     assert set(scheduler.JOBS) <= set(lines)
-    assert "│ yes " in lines["deadlines"] and "every 60s" in lines["deadlines"]
+    assert "│ yes " in lines["escalate"] and "every 60s" in lines["escalate"]
     assert "│ no " in lines["weekly_report"] and "│ -" in lines["weekly_report"]
     ran = runner.invoke(app, ["jobs", "run", "weekly_report"])  # runs even when switched off
     assert ran.exit_code == 0, ran.output
@@ -159,7 +159,7 @@ def test_jobs_list_and_run(cli_database: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_the_sweep_indexes_cover_exactly_the_running_statuses() -> None:
     """The partial indexes' status list (SQL text) is the workflow's MOVABLE set."""
-    from bot.services import transitions
+    from bot.services.cases import transitions
     from models.request import _RUNNING
 
     assert {s.strip("' ") for s in _RUNNING.split(",")} == {s.value for s in transitions.MOVABLE}

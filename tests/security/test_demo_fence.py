@@ -21,7 +21,10 @@ from bot.cli import app as cli
 from bot.config import check_exposure, load_settings
 from bot.exceptions import ConfigError
 from bot.i18n import t
-from bot.services import broadcast, demo_fence, export, workflow
+from bot.services.cases import workflow
+from bot.services.comms import broadcast
+from bot.services.org import demo_fence
+from bot.services.reports import export
 from bot.web.auth import COOKIE, CSRF_HEADER
 from models import Category, ChannelIdentity, Invite, OrgUnit, Person, Role, RoleGrant
 from tests.conftest import Clock
@@ -247,7 +250,7 @@ def test_the_shipped_config_has_demo_off(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 async def test_org_file_fences_the_demo_channel() -> None:
-    from bot.services.org_schema import PersonRow
+    from bot.services.org.schema import PersonRow
 
     with pytest.raises(ValueError, match="go together"):
         PersonRow(display_name="x", identities=[{"channel": "demo", "external_id": "a"}])

@@ -15,7 +15,7 @@ from matplotlib.text import Text
 from openpyxl import load_workbook
 
 from bot.config import Settings
-from bot.services import charts, export, stats
+from bot.services.reports import charts, export, stats
 from models import Person, Role
 from tests import factories as f
 from tests.conftest import TestDB

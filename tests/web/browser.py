@@ -26,8 +26,8 @@ from bot.config import Settings, load_settings
 from bot.core.engine import Engine
 from bot.db import create_engine, session_factory
 from bot.outbox import Sender
-from bot.services import workflow
-from bot.services.org_import import load_demo
+from bot.services.cases import workflow
+from bot.services.org.importer import load_demo
 from bot.web import create_app, serve
 from handlers import build_router
 from models import Building, Category, ChannelIdentity, Compound, Person, Request, utcnow

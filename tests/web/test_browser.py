@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.services import workflow
+from bot.services.cases import workflow
 from models import ChannelIdentity, Person, Request, utcnow
 from tests.web.browser import (
     ARGS,

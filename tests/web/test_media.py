@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.messages import Button, CommandMenu, Outgoing
 from bot.outbox import enqueue
-from bot.services import workflow
+from bot.services.cases import workflow
 from bot.web import render
 from bot.web.auth import CSRF_HEADER
 from models import Building, Category, ChannelIdentity, Compound, Person, Request

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from bot.services import rights
+from bot.services.org import rights
 from bot.web.auth import COOKIE, CSRF_HEADER, DAY_S
 from models import ChannelIdentity, Invite, OrgUnit, Person, Role, utcnow
 from tests.conftest import Clock

@@ -1,0 +1,1 @@
+"""Files and backups: uploaded photos and what refers to them, and database backup/restore."""

@@ -1,0 +1,35 @@
+"""The card staff work from, beyond its actions: "more actions" opens the rest in place, and
+"show phone" reveals the reporter's number to those who may call them (audited).
+
+```mermaid
+stateDiagram-v2
+    [*] --> compact: card (four primary actions + 更多操作)
+    compact --> expanded: 更多操作 (the same message, every action)
+    expanded --> compact: ◀ 收起
+    compact --> compact: 📞 显示电话 (the number in the card, an audit row)
+```
+"""
+
+from __future__ import annotations
+
+from bot.buttons import ButtonData
+from bot.core.context import Context
+from bot.core.router import Router
+from bot.services.cases import actions, contact
+from handlers.cases.staff_common import from_button, show
+
+router = Router()
+
+
+@router.button(actions.MORE_ACTIONS)
+async def more_actions(ctx: Context, data: ButtonData) -> None:
+    await show(ctx, await from_button(ctx, data), expanded=True)
+
+
+@router.button(actions.SHOW_PHONE)
+async def show_phone(ctx: Context, data: ButtonData) -> None:
+    request = await from_button(ctx, data)
+    phone = await contact.reveal_phone(
+        ctx.session, request=request, actor=ctx.person, now=ctx.now, settings=ctx.settings
+    )
+    await show(ctx, request, phone=phone)

@@ -1,0 +1,1 @@
+"""Admins' broadcasts: draft, preview, send, progress."""

@@ -1,0 +1,1 @@
+"""Recurring upkeep (红管家) set by stewards and admins: `/upkeep`."""

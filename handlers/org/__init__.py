@@ -1,0 +1,1 @@
+"""Joining and rights: onboarding (address, phone), invites, admins' commands, /privacy."""

@@ -1,0 +1,1 @@
+"""Red-wrench volunteers in conversation: registration, task pushes, /mytasks, /myhours, /team."""

@@ -1,0 +1,1 @@
+"""The red whistle in conversation: `/whistle` and the summoned departments' answers."""
