@@ -248,6 +248,16 @@ class VolunteerSettings(BaseModel):
     invite_days: float = Field(default=7.0, gt=0)
 
 
+class CobuildSettings(BaseModel):
+    """Dual reporting and co-building: how long residents grade a completed project, and the
+    weights of the units' ranking (residents' grade, completion on time, members' hours)."""
+
+    grading_days: float = Field(default=7.0, gt=0)
+    weight_grade: float = Field(default=0.5, ge=0)
+    weight_on_time: float = Field(default=0.3, ge=0)
+    weight_hours: float = Field(default=0.2, ge=0)
+
+
 class Settings(BaseSettings):
     """All settings of one redgrid process."""
 
@@ -271,6 +281,7 @@ class Settings(BaseSettings):
     meetings: MeetingSettings = MeetingSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     whistles: WhistleSettings = WhistleSettings()
+    cobuild: CobuildSettings = CobuildSettings()
 
     @field_validator("timezone")
     @classmethod

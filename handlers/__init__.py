@@ -10,15 +10,24 @@ def build_router() -> Router:
     """Every flow's handlers, registered in one router (staff flows first: their commands win)."""
     from handlers import common
     from handlers.cases import (
+        chat_reply,
         evaluate,
         my_requests,
         report,
+        report_choices,
+        report_similar,
         staff_actions,
         staff_card,
         staff_help,
         staff_queue,
         staff_work,
     )
+    from handlers.cobuild import board as cobuild_board
+    from handlers.cobuild import members as cobuild_members
+    from handlers.cobuild import needs as cobuild_needs
+    from handlers.cobuild import projects as cobuild_projects
+    from handlers.cobuild import property_ratings as cobuild_property
+    from handlers.cobuild import ranking as cobuild_ranking
     from handlers.comms import broadcast
     from handlers.dispatch import upkeep
     from handlers.meetings import convene, details, manage, polls, resident
@@ -36,6 +45,9 @@ def build_router() -> Router:
         common,
         onboarding,
         report,
+        report_choices,
+        report_similar,
+        chat_reply,
         my_requests,
         evaluate,
         privacy,
@@ -51,6 +63,12 @@ def build_router() -> Router:
         admin_invite,
         broadcast,
         upkeep,
+        cobuild_members,
+        cobuild_needs,
+        cobuild_projects,
+        cobuild_board,
+        cobuild_ranking,
+        cobuild_property,
     ):
         router.include(module.router)
     return router

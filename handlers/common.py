@@ -9,6 +9,7 @@ from bot.core.context import Context
 from bot.core.router import Router
 from bot.messages import Button
 from bot.services.cases import actions as cases_actions
+from bot.services.cobuild import actions as cobuild_actions
 from bot.services.org import actions as org_actions
 from bot.services.org import command_menu, people
 
@@ -27,6 +28,7 @@ def main_menu_buttons(ctx: Context) -> list[list[Button]]:
             org_actions.CHOOSE_LANGUAGE.button(t("menu.language")),
             org_actions.PRIVACY.button(t("menu.privacy")),
         ],
+        [cobuild_actions.BOARD.button(t("menu.cobuild"))],
     ]
 
 
@@ -152,8 +154,9 @@ async def too_long(ctx: Context) -> None:
 
 
 async def free_text(ctx: Context) -> None:
-    """Input outside any flow: onboard a newcomer; treat a resident's words as a new request."""
-    from handlers.cases import report
+    """Input outside any flow: onboard a newcomer; a resident's words answer what staff just
+    told them of their request, or else are a new request."""
+    from handlers.cases import chat_reply, report
     from handlers.org import onboarding
 
     if not people.is_registered(ctx.person):
@@ -161,7 +164,8 @@ async def free_text(ctx: Context) -> None:
         await onboarding.begin(ctx, payload="")
         return
     if ctx.incoming.kind in ("text", "photo", "voice"):
-        await report.begin(ctx, first_input=True)
+        if not await chat_reply.add_reply(ctx):
+            await report.begin(ctx, first_input=True)
         return
     show_main_menu(ctx)
 

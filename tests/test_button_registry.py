@@ -130,6 +130,23 @@ SENT: dict[str, str] = {
     "whistle.acknowledge": "whack",
     "whistle.done": "whdone",
     "whistle.on_site": "whsite",
+    "report.submit_at": "rsubat",
+    "report.skip_room": "rroom",
+    "report.reply_is_new": "rrnew",
+    "onboarding.location": "onbloc",
+    "onboarding.not_this_compound": "onbst",
+    "cobuild.report_in": "cbru",
+    "cobuild.member_confirm": "cbmok",
+    "cobuild.member_decline": "cbmno",
+    "cobuild.join": "cbjoin",
+    "cobuild.hours_confirm": "cbhok",
+    "cobuild.need_raise": "cbraise",
+    "cobuild.need_support": "cbsup",
+    "cobuild.board": "cbboard",
+    "cobuild.project_confirm": "cbpok",
+    "cobuild.project_decline": "cbpno",
+    "cobuild.grade": "cbgrade",
+    "cobuild.property_rate": "cbprop",
 }
 
 

@@ -67,6 +67,8 @@ class TestChat:
         self.display_name = display_name
         self._seen = 0
         self.last_result: ProcessResult | None = None
+        # What the person did: each message sent, button pressed, location or contact shared.
+        self.actions = 0
 
     # --- sending -------------------------------------------------------------------------
     def incoming(self, kind: str, **fields: Any) -> Incoming:
@@ -86,6 +88,7 @@ class TestChat:
     async def deliver(self, incoming: Incoming) -> list[Outgoing]:
         """Run an update through the engine; return what the bot answered to this chat."""
         self._seen = len(self.channel.sent[self.chat_id])
+        self.actions += 1
         self.last_result = await self.engine.process(incoming)
         return self.new_messages
 

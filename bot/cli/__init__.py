@@ -11,6 +11,7 @@ from bot.cli import invite as invite_commands
 from bot.cli import jobs as jobs_commands
 from bot.cli import org as org_commands
 from bot.cli import people as people_commands
+from bot.cli import qr as qr_commands
 from bot.cli import route as route_commands
 from bot.cli import run as run_commands
 from bot.cli import sessions as session_commands
@@ -25,6 +26,7 @@ app.add_typer(jobs_commands.app, name="jobs")
 app.add_typer(invite_commands.app, name="invite")
 app.add_typer(session_commands.app, name="sessions")
 app.add_typer(people_commands.app, name="people")
+app.add_typer(qr_commands.app, name="qr")
 app.command("classify")(classify_commands.classify)
 run_commands.register(app)
 route_commands.register(app)

@@ -112,22 +112,28 @@ def export_command(
     out: Path = typer.Option(..., "--out", help="The .xlsx file to write."),
     unit: str | None = typer.Option(None, "--unit", help="Unit code (default: the district)."),
     period: str | None = typer.Option(None, "--period", help="2026-11 or 2026 (default: now)."),
-    kind: str = typer.Option("requests", "--kind", help="requests | service"),
+    kind: str = typer.Option("requests", "--kind", help="requests | service | cobuild"),
     show_phones: bool = typer.Option(False, "--show-phones", help="Do not mask phones."),
 ) -> None:
-    """Write the requests (with events) or the volunteer service records as .xlsx."""
+    """Write the requests (with events), the volunteer service records or the dual-reporting
+    workbook (units, members, hours, needs, projects, grades) as .xlsx."""
     from bot import files
+    from bot.services.cobuild import workbook
     from bot.services.reports import export, stats
     from models import utcnow
 
-    if kind not in ("requests", "service"):
-        err_console.print("[red]--kind must be requests or service[/red]")
+    if kind not in ("requests", "service", "cobuild"):
+        err_console.print("[red]--kind must be requests, service or cobuild[/red]")
         raise typer.Exit(2)
     settings = settings_or_exit()
 
     async def work(session: AsyncSession) -> bytes:
         found = await _unit(session, unit)
         start, end, _label = stats.period_bounds(period, now=utcnow(), tz=settings.tz)
+        if kind == "cobuild":
+            return await workbook.cobuild_workbook(
+                session, unit=found, start=start, end=end, now=utcnow(), settings=settings
+            )
         if kind == "service":
             return await export.service_workbook(
                 session, unit=found, start=start, end=end, settings=settings

@@ -16,6 +16,7 @@ from bot.buttons import parse_id
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotAllowed
+from bot.services.cobuild import workbook
 from bot.services.org import rights, scope
 from bot.services.reports import charts, export, stats
 from models import OrgUnit, Role
@@ -165,8 +166,18 @@ async def export_workbooks(ctx: Context) -> None:
     service_xlsx = await export.service_workbook(
         ctx.session, unit=unit, start=start, end=end, settings=ctx.settings
     )
+    cobuild_xlsx = await workbook.cobuild_workbook(
+        ctx.session,
+        unit=unit,
+        start=start,
+        end=end,
+        now=ctx.now,
+        settings=ctx.settings,
+        demo_actor=ctx.person.is_demo,
+    )
     folder = export_dir(ctx)
-    for kind, content in (("requests", requests_xlsx), ("service", service_xlsx)):
+    made = (("requests", requests_xlsx), ("service", service_xlsx), ("cobuild", cobuild_xlsx))
+    for kind, content in made:
         name = f"{kind}-{unit.code}-{label}.xlsx"
         await asyncio.to_thread(files.write_private, folder / name, content)
         ctx.reply(

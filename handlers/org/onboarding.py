@@ -7,11 +7,14 @@ stateDiagram-v2
     [*] --> street: /start
     [*] --> building: /start c_<compound> (QR in the compound)
     street --> community --> compound --> building
-    street --> compound: typed part of a name / shared location
-    building --> room: building chosen
-    room --> phone: text or skip
-    phone --> [*]: contact shared or skip (main menu)
+    street --> building: typed name with one match (confirmed by choosing a building)
+    street --> compound: typed part of a name (several matches)
+    street --> building: shared location
+    building --> phone: building chosen
+    phone --> [*]: contact shared, number typed or skip: "tell us what is wrong"
 ```
+The welcome, the first question and its buttons are one message. The room is not asked here:
+the report asks for it when its category needs it (handlers/cases/report_choices.py).
 Every state answers /cancel by returning to the main menu.
 """
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 
-from bot.buttons import ButtonData, parse_id
+from bot.buttons import ButtonData
 from bot.core.context import KEPT, Context
 from bot.core.router import Router
 from bot.messages import Button
@@ -44,14 +47,11 @@ def _rows(buttons: list[Button], per_row: int = 2) -> list[list[Button]]:
 
 
 async def begin(ctx: Context, *, payload: str) -> None:
-    """Start (or restart) onboarding; `c_<id>` pre-selects a compound."""
-    compound_id = parse_id(payload[2:]) if payload.startswith("c_") else None
-    if compound_id is not None:
-        compound = await ctx.session.get(Compound, compound_id)
-        if compound is not None:
-            ctx.say("onb.welcome")
-            await ask_building(ctx, compound)
-            return
+    """Start (or restart) onboarding; `c_<id>` or `c_<code>` pre-selects a compound."""
+    compound = await places.get_compound_by_payload(ctx.session, payload=payload)
+    if compound is not None:  # the compound's QR code: its address questions are answered
+        await ask_building(ctx, compound, lead=ctx.t("onb.welcome"))
+        return
     if ctx.person.language is None and not ctx.incoming.language_code:
         ctx.reply(
             ctx.t("onb.welcome") + "\n" + ctx.t("core.choose_language"),
@@ -66,22 +66,35 @@ async def begin(ctx: Context, *, payload: str) -> None:
         return
     if ctx.person.language is None:
         ctx.person.language = ctx.locale
-    key = "onb.change_address" if people.is_registered(ctx.person) else "onb.welcome"
-    ctx.say(key)
+    lead = [ctx.t("onb.change_address" if people.is_registered(ctx.person) else "onb.welcome")]
     if ctx.data.get(KEPT):
-        ctx.say("onb.kept")
-    await ask_street(ctx)
+        lead.append(ctx.t("onb.kept"))
+    await ask_street(ctx, lead="\n".join(lead))
 
 
-async def ask_street(ctx: Context) -> None:
-    """First step of the address: streets, or type a compound name, or share a location."""
+async def ask_street(ctx: Context, *, lead: str = "") -> None:
+    """First step of the address, in one message with what leads to it: streets, or type a
+    compound name, or share a location (a button, since one message holds one keyboard)."""
     streets = await places.list_units(ctx.session, kind=UnitKind.street)
-    buttons = [actions.PICK_STREET.button(s.name(ctx.locale), s.id) for s in streets]
+    rows = _rows([actions.PICK_STREET.button(s.name(ctx.locale), s.id) for s in streets])
+    rows.append([actions.SHARE_LOCATION.button(ctx.t("onb.share_location"))])
+    ctx.goto(S_STREET)
+    ctx.reply(_lead(lead, ctx.t("onb.ask_street")), buttons=rows)
+
+
+def _lead(lead: str, text: str) -> str:
+    return f"{lead}\n{text}" if lead else text
+
+
+@router.button(actions.SHARE_LOCATION)
+async def location_wanted(ctx: Context, _data: ButtonData) -> None:
+    """The keyboard that shares a location (one message holds one keyboard)."""
+    if ctx.state != S_STREET:
+        await stale_button(ctx)
+        return
     ctx.goto(S_STREET)
     ctx.reply(
-        ctx.t("onb.ask_street"),
-        buttons=_rows(buttons),
-        reply_requests=[(ctx.t("onb.share_location"), "location")],
+        ctx.t("taps.send_location"), reply_requests=[(ctx.t("onb.share_location"), "location")]
     )
 
 
@@ -134,8 +147,11 @@ async def compound_chosen(ctx: Context, data: ButtonData) -> None:
     await ask_building(ctx, compound)
 
 
-async def ask_building(ctx: Context, compound: Compound) -> None:
-    """Offer the compound's buildings."""
+async def ask_building(
+    ctx: Context, compound: Compound, *, lead: str = "", not_this: bool = False
+) -> None:
+    """Offer the compound's buildings (choosing one confirms the compound); `not_this` adds a
+    way back for a compound that was only guessed."""
     buildings = await places.list_buildings(ctx.session, compound_id=compound.id)
     ctx.goto(S_STREET)
     buttons = [
@@ -143,12 +159,19 @@ async def ask_building(ctx: Context, compound: Compound) -> None:
     ]
     if not buttons:
         await people.set_address(ctx.session, person=ctx.person, compound=compound, building=None)
-        ask_room(ctx)
+        ask_phone(ctx, lead=lead)
         return
-    ctx.reply(
-        ctx.t("onb.ask_building", compound=compound.name(ctx.locale)),
-        buttons=_rows(buttons, per_row=4),
-    )
+    rows = _rows(buttons, per_row=4)
+    if not_this:
+        rows.append([actions.NOT_THIS_COMPOUND.button(ctx.t("taps.not_this_compound"))])
+    text = ctx.t("onb.ask_building", compound=compound.name(ctx.locale))
+    ctx.reply(_lead(lead, text), buttons=rows)
+
+
+@router.button(actions.NOT_THIS_COMPOUND)
+async def streets_again(ctx: Context, _data: ButtonData) -> None:
+    """Not the compound that was guessed: back to the streets."""
+    await ask_street(ctx)
 
 
 @router.button(actions.PICK_BUILDING)
@@ -159,16 +182,12 @@ async def building_chosen(ctx: Context, data: ButtonData) -> None:
         await stale_button(ctx)
         return
     await people.set_address(ctx.session, person=ctx.person, compound=compound, building=building)
-    ask_room(ctx)
-
-
-def ask_room(ctx: Context) -> None:
-    ctx.goto(S_ROOM)
-    ctx.reply(ctx.t("onb.ask_room"), buttons=[[actions.SKIP_ROOM.button(ctx.t("core.skip"))]])
+    ask_phone(ctx)
 
 
 @router.state(S_ROOM)
 async def room_typed(ctx: Context) -> None:
+    """A room typed in a chat that was asked for it before the report took that question."""
     text = ctx.incoming.text.strip()
     if ctx.incoming.kind != "text" or not text or len(text) > 40:
         ctx.say("onb.room_invalid")
@@ -189,10 +208,10 @@ async def room_skipped(ctx: Context, _data: ButtonData) -> None:
 PHONE_ATTEMPT = re.compile(r"[+＋]?[\d\s\-()（）]{5,}")
 
 
-def ask_phone(ctx: Context) -> None:
+def ask_phone(ctx: Context, *, lead: str = "") -> None:
     ctx.goto(S_PHONE)
     ctx.reply(
-        ctx.t("onb.ask_phone"),
+        _lead(lead, ctx.t("onb.ask_phone")),
         buttons=[[actions.SKIP_PHONE.button(ctx.t("core.skip"))]],
         reply_requests=[(ctx.t("onb.share_phone"), "contact")],
     )
@@ -241,13 +260,16 @@ async def finish(ctx: Context) -> None:
     )
     kept = ctx.take_kept()
     ctx.goto("")
-    ctx.reply(ctx.t("onb.done", address=address), remove_reply_keyboard=True)
+    done = ctx.t("onb.done", address=address)
     if kept:  # what they wrote while registering becomes the report's first part
         from handlers.cases import report
 
+        ctx.reply(done, remove_reply_keyboard=True)
         await report.begin(ctx, texts=kept)
         return
-    ctx.reply(ctx.t("menu.prompt"), buttons=main_menu_buttons(ctx))
+    # Whatever they type next is the report they came for (handlers/common.py free_text).
+    text = done + "\n" + ctx.t("taps.tell_us")
+    ctx.reply(text, buttons=main_menu_buttons(ctx), remove_reply_keyboard=True)
 
 
 @router.state(S_STREET)
@@ -268,6 +290,11 @@ async def address_input(ctx: Context) -> None:
             return
         ctx.say("onb.search_none", text=text[:50])
         return
+    if len(found) == 1:  # one match: its buildings at once, choosing one confirms it
+        compound = found[0]
+        lead = ctx.t("taps.found_one", compound=compound.name(ctx.locale))
+        await ask_building(ctx, compound, lead=lead, not_this=True)
+        return
     buttons = [actions.PICK_COMPOUND.button(c.name(ctx.locale), c.id) for c in found]
     ctx.reply(ctx.t("onb.search_results"), buttons=_rows(buttons))
 
@@ -282,8 +309,8 @@ async def _located(ctx: Context, lat: float | None, lon: float | None) -> None:
     if compound is None:
         ctx.say("onb.location_unknown")
         return
-    ctx.say("onb.location_found", compound=compound.name(ctx.locale))
-    await ask_building(ctx, compound)
+    lead = ctx.t("onb.location_found", compound=compound.name(ctx.locale))
+    await ask_building(ctx, compound, lead=lead, not_this=True)
 
 
 def _valid_point(lat: float | None, lon: float | None) -> bool:
@@ -299,8 +326,7 @@ def _valid_point(lat: float | None, lon: float | None) -> bool:
 
 @router.command("address")
 async def change_address(ctx: Context) -> None:
-    ctx.say("onb.change_address")
-    await ask_street(ctx)
+    await ask_street(ctx, lead=ctx.t("onb.change_address"))
 
 
 __all__ = ["begin", "router", "show_main_menu"]

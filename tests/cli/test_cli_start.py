@@ -57,7 +57,18 @@ def test_version_and_help_still_answer() -> None:
     top = _python("-m", "bot", "--help")
     assert top.returncode == 0, top.stderr
     assert "redgrid: residents' requests to the grid that must act." in top.stdout
-    commands = ("db", "org", "jobs", "invite", "sessions", "people", "classify", "run", "route")
+    commands = (
+        "db",
+        "org",
+        "jobs",
+        "invite",
+        "qr",
+        "sessions",
+        "people",
+        "classify",
+        "run",
+        "route",
+    )
     for command in (*commands, "stats", "export"):
         assert f" {command} " in top.stdout, command
     invite = _python("-m", "bot", "invite", "--help")

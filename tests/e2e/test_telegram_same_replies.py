@@ -67,7 +67,7 @@ async def test_same_replies_on_both_frameworks_as_on_the_core(
         (_normalise(m.text), tuple(_normalise(b.label) for row in m.buttons for b in row))
         for m in channel.sent["3001"]
     ]
-    assert len(expected) > 15
+    assert len(expected) >= 10  # the whole journey, not a few replies
     for framework in ("ptb", "aiogram"):
         rig = await build_rig(framework, mode, demo, settings, clock)
         if mode == "polling":

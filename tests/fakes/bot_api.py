@@ -688,6 +688,7 @@ class FakeUser:
         self.last_update: dict[str, Any] = {}
         self._seen = 0
         self._blocked: Rule | None = None
+        self.actions = 0  # messages sent and buttons pressed (like TestChat.actions)
 
     # --- blocking the bot ------------------------------------------------------------------------
     async def _membership(self, old: str, new: str, wait: bool) -> list[dict[str, Any]]:
@@ -748,6 +749,7 @@ class FakeUser:
     # --- writing --------------------------------------------------------------------------------
     async def _deliver(self, payload: dict[str, Any], wait: bool) -> list[dict[str, Any]]:
         seen = self._seen = len(self.messages)
+        self.actions += 1
         update_id = await self.api.push(payload)
         self.last_update = {"update_id": update_id, **payload}
         if wait:

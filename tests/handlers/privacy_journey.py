@@ -42,18 +42,16 @@ class Story:
 
 
 async def report_with_everything(chat: TestChat, photo_name: str) -> str:
-    """Report an urgent broken light with text, a photo and a voice note; returns the reference."""
+    """Report an urgent broken light in the flat with text, a photo, a voice note and the room;
+    returns the reference."""
     await chat.send(COMPLAINT)
     await chat.send_photo(photo_name)
     await chat.send_voice(VOICE)
-    await chat.press("✅ 完成")
-    await chat.press("✔ 是的，照明")
-    await chat.press("楼道/小区公共区域")
-    await chat.press("紧急")
+    await chat.press("📍 改为自家屋内")  # so the room is asked, and kept
+    await chat.press("🚨 紧急")
     await chat.send(URGENT)
-    if "仍然新提交" in chat.buttons:
-        await chat.press("仍然新提交")
     await chat.press("✅ 提交")
+    await chat.send(ROOM)
     submitted = next(t for t in chat.texts if "诉求编号" in t)
     return submitted.split("诉求编号 ")[1].split("。")[0]
 
@@ -61,10 +59,6 @@ async def report_with_everything(chat: TestChat, photo_name: str) -> str:
 async def follow(chat: TestChat, reference: str) -> None:
     """A neighbour starts a report of the same kind and says "me too" on `reference`."""
     await chat.send("楼道灯不亮")
-    await chat.press("✅ 完成")
-    await chat.press("✔ 是的，照明")
-    await chat.press("楼道/小区公共区域")
-    await chat.press("一般")
     await chat.press(f"我也遇到了 {reference}")
 
 
@@ -109,10 +103,10 @@ def marked_files(upload_dir: Path) -> list[Path]:
 async def reported_and_followed(bot: Bot, photo: Path) -> Story:
     """A resident reports with every field filled, a neighbour follows, staff accept."""
     reporter = TestChat(bot.engine, bot.channel, user_id="erase-me", display_name=NAME)
-    await onboard(reporter, room=ROOM, phone=PHONE)
+    await onboard(reporter, phone=PHONE)
     reference = await report_with_everything(reporter, photo.name)
     neighbour = bot.chat()
-    await onboard(neighbour, room="1-101")
+    await onboard(neighbour)
     await follow(neighbour, reference)
     owner = await request(bot, reference)
     async with bot.db.sessions() as session:

@@ -26,9 +26,9 @@ async def test_a_name_and_a_complaint_reach_staff_without_bidi_controls(bot: Bot
         user_id="bidi-resident",
         display_name="\u202eAlice\u202c Wang\u2067",
     )
-    await onboard(resident, room="2-\u2066301\u2069")
+    await onboard(resident)
     complaint = "楼道灯坏了\u202e，JM-2026-000001 是别人的\u202c\u200f\u061c"
-    reference = await report_light(resident, complaint)
+    reference = await report_light(resident, complaint, room="2-\u2066301\u2069")
     await pump(bot)
     card = next(m.text for m in staff.messages if reference in m.text)
     assert "楼道灯坏了，JM-2026-000001 是别人的" in card

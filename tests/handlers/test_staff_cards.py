@@ -7,8 +7,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.channels.testing import TestChat
-from bot.services.cases import actions, workflow
-from models import AuditLog, Category, Person, RequestEvent
+from bot.services.cases import actions
+from models import AuditLog, RequestEvent
 from tests.conftest import Bot
 from tests.handlers.journey import onboard, report_light
 from tests.handlers.staff_journey import pump, request, staff_chat
@@ -71,24 +71,11 @@ async def test_the_card_shows_place_resident_and_photos_and_reveals_the_phone(bo
 async def test_a_request_about_the_own_flat_shows_the_room(bot: Bot) -> None:
     staff = await staff_chat(bot)
     resident = await _resident(bot)
-    async with bot.db.sessions() as session, session.begin():
-        person = (
-            await session.execute(select(Person).where(Person.display_name == "张三"))
-        ).scalar_one()
-        category = (
-            await session.execute(select(Category).where(Category.slug == "lighting"))
-        ).scalar_one()
-        await workflow.submit(
-            session,
-            reporter=person,
-            category=category,
-            description="家里的灯一闪一闪",
-            building_id=person.building_id,
-            compound_id=person.compound_id,
-            place_scope="own_flat",
-            now=bot.clock(),
-            settings=bot.engine.settings,
-        )
+    # The room is asked by the first report about the resident's own flat.
+    await resident.send("家里的灯一闪一闪")
+    await resident.press("✅ 提交")
+    await resident.send("2-301")
+    assert any("诉求编号" in t for t in resident.texts)
     await pump(bot)
     assert "海盛·新阳光地带 17号楼 2-301" in staff.last_text
     assert resident.messages  # the resident's own chat is untouched by the card

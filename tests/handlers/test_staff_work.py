@@ -122,7 +122,7 @@ async def test_attach_photos(bot: Bot) -> None:
 async def test_merge_into_another_request(bot: Bot) -> None:
     staff, _first, reference = await _accepted(bot)
     second = bot.chat()
-    await onboard(second, room="3-402")
+    await onboard(second)
     other = await report_light(second, "17号楼楼道灯不亮")
     await staff.send(f"/find {other}")
     await staff.press("更多操作")

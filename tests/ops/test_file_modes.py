@@ -95,7 +95,7 @@ async def test_exports_charts_and_notices_are_owner_only(
     await admin.send("/stats heshun 2026-11")
     await admin.send("/export")
     made = [m.photo or m.document for m in admin.messages if m.photo or m.document]
-    assert len(made) == 3  # the chart and two workbooks
+    assert len(made) == 4  # the chart and three workbooks (requests, service, dual reporting)
     for path in made:
         assert path is not None
         assert mode(path) == 0o600 and mode(Path(path).parent) == 0o700, path

@@ -151,17 +151,21 @@ async def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
         await db_engine.dispose()
 
 
-async def bot_count(page: Page) -> int:
-    return await page.locator("li.msg.bot").count()
-
-
+NEWEST = """() => Math.max(0, ...Array.from(document.querySelectorAll('li.msg.bot'))
+    .map(li => Number(li.dataset.id) || 0))"""
 NEWER_WITH_TEXT = """([n, texts]) => Array.from(document.querySelectorAll('li.msg.bot'))
-    .slice(n).some(li => texts.some(text => li.textContent.includes(text)))"""
+    .some(li => Number(li.dataset.id) > n && texts.some(text => li.textContent.includes(text)))"""
+
+
+async def bot_count(page: Page) -> int:
+    """The newest bot message's id: later ones, new or replacing an edited one, have higher."""
+    return int(await page.evaluate(NEWEST))
 
 
 async def expect_reply(page: Page, count: int, *texts: str) -> None:
-    """Wait for a bot message newer than the first `count` holding one of `texts`. (A reply may
-    span several messages, each paced by the sender, so counting messages is not enough.)"""
+    """Wait for a bot message newer than `count` (`bot_count`) holding one of `texts`, added or
+    replacing the message it edits. (A reply may span several messages, each paced by the
+    sender, so counting messages is not enough.)"""
     await page.wait_for_function(NEWER_WITH_TEXT, arg=[count, list(texts)])
 
 
@@ -184,7 +188,8 @@ AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 AXE_RUN = """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
     .map(v => ({id: v.id, impact: v.impact, help: v.help,
                 nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))"""
-IMAGE_LOADED = """(n) => Array.from(document.querySelectorAll('li.msg.bot')).slice(n)
+IMAGE_LOADED = """(n) => Array.from(document.querySelectorAll('li.msg.bot'))
+    .filter(li => Number(li.dataset.id) > n)
     .some(li => Array.from(li.querySelectorAll('img'))
         .some(img => img.complete && img.naturalWidth > 0))"""
 
@@ -222,7 +227,7 @@ async def open_as(page: Page, base_url: str, person: str) -> None:
 
 
 async def wait_image(page: Page, after: int = 0) -> None:
-    """Wait until a bot message newer than the first `after` shows a loaded picture."""
+    """Wait until a bot message newer than `after` (`bot_count`) shows a loaded picture."""
     await page.wait_for_function(IMAGE_LOADED, arg=after)
 
 

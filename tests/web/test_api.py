@@ -134,7 +134,6 @@ async def _onboard(web: Web, csrf: str) -> None:
     await web.send(csrf, next(keys), kind="text", text="/start", language="zh-CN")
     for label in ("潮海街道", "和顺社区", "海盛·新阳光地带", "17号楼"):
         await web.send(csrf, next(keys), kind="button", data=await _button(web, label))
-    await web.send(csrf, next(keys), kind="text", text="2-301")
     await web.send(csrf, next(keys), kind="button", data=await _button(web, "跳过"))
 
 
@@ -145,6 +144,18 @@ async def _button(web: Web, label: str) -> str:
             if button_label == label:
                 return str(data)
     raise AssertionError(f"no button {label}")
+
+
+async def test_a_compounds_link_starts_with_the_compound_chosen(web: Web) -> None:
+    """`?start=c_<code>` (the compound's QR code): the page sends "/start c_<code>"."""
+    session = await web.start()
+    csrf = str(session["csrf"])
+    await web.send(csrf, "qr-key-0001", kind="text", text="/start c_haisheng-sunshine")
+    await web.send(csrf, "qr-key-0002", kind="button", data=await _button(web, "17号楼"))
+    await web.send(csrf, "qr-key-0003", kind="button", data=await _button(web, "跳过"))
+    await web.send(csrf, "qr-key-0004", kind="text", text="楼道灯坏了好几天了")
+    await web.send(csrf, "qr-key-0005", kind="button", data=await _button(web, "✅ 提交"))
+    assert any("诉求编号" in text for text in await web.texts())
 
 
 async def test_replay_after_an_id_returns_only_later_messages(web: Web) -> None:

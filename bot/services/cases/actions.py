@@ -3,6 +3,7 @@ queue, card actions, work and calls for help. Cards built here (`cards`) carry s
 
 Declared once here, where both the services that build the buttons and the handlers that answer
 them may import them (see docs/buttons.md). Handled in `handlers.cases.report`,
+`handlers.cases.report_choices`, `handlers.cases.report_similar`, `handlers.cases.chat_reply`,
 `handlers.cases.my_requests`, `handlers.cases.evaluate`, `handlers.cases.staff_queue`,
 `handlers.cases.staff_actions`, `handlers.cases.staff_card`, `handlers.cases.staff_work`,
 `handlers.cases.staff_help`, as the comment above each group says. A wire code is what buttons
@@ -15,14 +16,23 @@ from bot.buttons import declare
 
 # handlers/cases/report.py
 NEW_REQUEST = declare("report.start", "new")
+SUBMIT = declare("report.submit", "rsubmit")
+SUBMIT_AT = declare("report.submit_at", "rsubat", "place")
+
+# handlers/cases/report_choices.py (完成 and 仍然新提交: buttons of drafts begun before)
 REPORT_COLLECTED = declare("report.collected", "rdone")
+SUBMIT_ANYWAY = declare("report.submit_anyway", "rnew")
 ALL_CATEGORIES = declare("report.all_categories", "rcats")
 PICK_CATEGORY = declare("report.category", "rcat", "slug")
 PICK_PLACE = declare("report.place", "rplace", "place")
 PICK_URGENCY = declare("report.urgency", "rurg", "urgent")
-SUBMIT_ANYWAY = declare("report.submit_anyway", "rnew")
+SKIP_ROOM = declare("report.skip_room", "rroom")
+
+# handlers/cases/report_similar.py
 ME_TOO = declare("report.me_too", "rmetoo", "request_id")
-SUBMIT = declare("report.submit", "rsubmit")
+
+# handlers/cases/chat_reply.py
+REPLY_IS_NEW = declare("report.reply_is_new", "rrnew", "event_id")
 
 # handlers/cases/my_requests.py
 MY_REQUESTS = declare("mine.list", "my")

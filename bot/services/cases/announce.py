@@ -20,6 +20,7 @@ from models import (
     ChannelIdentity,
     Compound,
     Evaluation,
+    OrgUnit,
     OutboxMessage,
     Person,
     Priority,
@@ -92,12 +93,14 @@ async def residents(
     exclude: Iterable[int] = (),
     settings: Settings,
     reporters_words: bool = False,
+    owner: OrgUnit | None = None,
     **params: str,
 ) -> list[OutboxMessage]:
     """Tell the reporter and the followers: `workflow.<key>` with the reference and the note.
 
     `reporters_words`: the note is the reporter's own (an addition, a reason, a comment); the
-    followers then hear of the change without it."""
+    followers then hear of the change without it. `owner`: the unit that has the request,
+    named in each reader's language as `{grid}`."""
     following = select(RequestFollower.person_id).where(RequestFollower.request_id == request.id)
     # (who, the note they see, whether they follow): followers can neither rate nor add
     # information, and never see the reporter's own words.
@@ -112,12 +115,16 @@ async def residents(
             session,
             who=(who & ChannelIdentity.person_id.not_in(skip)) if skip else who,
             render=lambda loc, text=text, follower=follower: cards.notice(  # type: ignore[misc]
-                request, loc, key=key, note=text, follower=follower, **params
+                request, loc, key=key, note=text, follower=follower, **_named(owner, loc), **params
             ),
             request_id=request.id,
             settings=settings,
         )
     return rows
+
+
+def _named(owner: OrgUnit | None, locale: str) -> dict[str, str]:
+    return {"grid": owner.name(locale)} if owner is not None else {}
 
 
 async def owner_card(

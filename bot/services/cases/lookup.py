@@ -107,3 +107,25 @@ async def count_followers(session: AsyncSession, *, request_id: int) -> int:
     """How many residents said "me too"."""
     stmt = select(func.count()).where(RequestFollower.request_id == request_id)
     return int((await session.execute(stmt)).scalar_one())
+
+
+async def get_replied_request(
+    session: AsyncSession, *, person_id: int, since: datetime
+) -> Request | None:
+    """The reporter's open request that staff last told them of at or after `since` (when their
+    chat last moved): what the message they type now answers. None when nothing was said."""
+    stmt = (
+        select(Request)
+        .join(RequestEvent, RequestEvent.request_id == Request.id)
+        .where(
+            Request.reporter_id == person_id,
+            Request.status.in_(OPEN_STATUSES),
+            RequestEvent.visibility == Visibility.public,
+            RequestEvent.actor_id.is_not(None),
+            RequestEvent.actor_id != person_id,
+            RequestEvent.at >= since,
+        )
+        .order_by(RequestEvent.at.desc(), RequestEvent.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -24,6 +24,7 @@ from models import (
     CategoryCorrection,
     Evaluation,
     EventKind,
+    OrgUnit,
     Person,
     Priority,
     Request,
@@ -154,6 +155,9 @@ async def _announce(
     if public and (event.from_status != event.to_status or (action == Action.note and event.note)):
         key = "notify.note" if action == Action.note else f"notify.{request.status.value}"
         extra = {"other": merge_into.reference} if merge_into is not None else {}
+        owner = None
+        if key == "notify.accepted":  # who has it, and that a reply in the chat adds to it
+            key, owner = "notify.accepted_by", await session.get(OrgUnit, request.owner_unit_id)
         await announce.residents(
             session,
             request=request,
@@ -162,6 +166,7 @@ async def _announce(
             exclude=exclude,
             settings=settings,
             reporters_words=actor is not None and actor.id == request.reporter_id,
+            owner=owner,
             **extra,
         )
     if action in CARD_ACTIONS:

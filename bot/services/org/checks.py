@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.org import tree
+from bot.services.org import cobuild_import, tree
 from bot.services.org.schema import Loc, OrgDocument, PersonRow, Problems, UnitSpec, locate
 from models.org import OrgUnit, UnitKind
 from models.person import ChannelIdentity
@@ -90,6 +90,7 @@ async def load_known(session: AsyncSession, document: OrgDocument, specs: list[U
         codes.update(team.pairs_with)
     for category in document.categories:
         codes.update(category.department_codes)
+    codes.update(cobuild_import.referenced_codes(document))
     for person in document.people:
         codes.update(role.unit for role in person.roles)
         if person.volunteer:
@@ -122,6 +123,7 @@ async def load_known(session: AsyncSession, document: OrgDocument, specs: list[U
         for b in await session.scalars(select(Building).where(Building.compound_id.in_(ids)))
     }
     external_ids = {i.external_id for p in document.people for i in p.identities}
+    external_ids |= cobuild_import.liaison_ids(document)
     identities = {
         (i.channel, i.external_id): i
         for i in await session.scalars(
@@ -165,6 +167,7 @@ def check_references(document: OrgDocument, known: Known, problems: Problems) ->
     for i, category in enumerate(document.categories):
         for j, code in enumerate(category.department_codes):
             expect(code, UnitKind.department, ("categories", i, "department_codes", j))
+    cobuild_import.check(document, known, problems)
     for i, person in enumerate(document.people):
         _check_person(document, known, problems, i, person)
         for j, role in enumerate(person.roles):

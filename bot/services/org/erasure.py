@@ -7,6 +7,7 @@ What a person can type or send, and where it is kept:
 - evaluations: comment; category_corrections of their requests: text (the description);
 - meeting_invitations: view_text, unit_room; poll_votes: unit_room;
 - volunteer_tasks they claimed: note, photos;
+- cobuild_grades: comment; cobuild_grades and cobuild_need_supports: the household (its room);
 - request_photos they added (rows, and the file when the web chat stored one);
 - conversations of their chats (scratch texts, pending photos), outbox rows to their chats.
 Copies in other people's rows (a staff card quoting the complaint, a follower's push, a staff
@@ -31,11 +32,13 @@ from models import (
     Evaluation,
     Meeting,
     MeetingInvitation,
+    NeedSupport,
     OutboxMessage,
     Person,
     Poll,
     PollOption,
     PollVote,
+    ProjectGrade,
     Request,
     RequestEvent,
     RequestPhoto,
@@ -119,6 +122,7 @@ async def words_of(
         (Evaluation.comment, Evaluation.person_id),
         (MeetingInvitation.view_text, MeetingInvitation.person_id),
         (VolunteerTask.note, VolunteerTask.claimed_by_id),
+        (ProjectGrade.comment, ProjectGrade.person_id),
     ):
         texts += list((await session.execute(select(column).where(owner == person.id))).scalars())
     return fragments(texts)
@@ -137,6 +141,7 @@ async def scrub_own(session: AsyncSession, *, person: Person, requests: Sequence
         (Evaluation.comment, Evaluation.person_id),
         (MeetingInvitation.view_text, MeetingInvitation.person_id),
         (VolunteerTask.note, VolunteerTask.claimed_by_id),
+        (ProjectGrade.comment, ProjectGrade.person_id),
     ):
         table = column.class_
         await session.execute(
@@ -150,6 +155,11 @@ async def scrub_own(session: AsyncSession, *, person: Person, requests: Sequence
     await session.execute(
         update(PollVote).where(PollVote.person_id == person.id).values(unit_room="")
     )
+    # The household key of their supports and grades holds their room.
+    supports = select(NeedSupport).where(NeedSupport.person_id == person.id)
+    graded = select(ProjectGrade).where(ProjectGrade.person_id == person.id)
+    for row in [*await session.scalars(supports), *await session.scalars(graded)]:
+        row.household = f"erased:{row.id}"
 
 
 async def drop_files(session: AsyncSession, *, person: Person) -> list[str]:

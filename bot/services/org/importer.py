@@ -1,4 +1,5 @@
-"""Import the district file: org tree, compounds and buildings, categories, teams, demo people.
+"""Import the district file: org tree, compounds and buildings, categories, teams, people, and
+the reporting units of dual reporting (`cobuild_import`).
 
 The import is idempotent: rows are matched on their `code` (org units, compounds), `slug`
 (categories) or natural key (a building by compound and number, a pairing by team and
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.exceptions import ImportFileError
 from bot.services.org import checks as org_checks
-from bot.services.org import command_menu, tree
+from bot.services.org import cobuild_import, command_menu, tree
 from bot.services.org.checks import Known
 from bot.services.org.schema import (
     GridRow,
@@ -360,6 +361,7 @@ async def import_org(
         await _write_categories_and_pairings(session, parsed, units, report)
         step("categories")
         touched = await _write_people(session, parsed, units, compounds, known, report)
+        await cobuild_import.write(session, parsed, report)
         await command_menu.queue_menus(
             session, person_ids=touched, settings=settings, staff_only=True
         )

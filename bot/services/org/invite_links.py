@@ -18,10 +18,11 @@ def links(settings: Settings, *, payload: str, bot_username: str | None = None) 
     return found
 
 
-def qr_png(link: str) -> bytes:
-    """A QR code of `link`, as PNG bytes."""
+def qr_png(link: str, *, box_size: int = 10) -> bytes:
+    """A QR code of `link`, as PNG bytes; a larger `box_size` (pixels per module) prints
+    sharper on a poster."""
     import qrcode  # only when a code is drawn: the command line starts without it
 
     buffer = io.BytesIO()
-    qrcode.make(link, border=2).save(buffer)
+    qrcode.make(link, border=2, box_size=box_size).save(buffer)
     return buffer.getvalue()

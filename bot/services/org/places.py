@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from sqlalchemy import bindparam, func, select
@@ -54,6 +55,32 @@ _SEARCH_COMPOUNDS = (
     .order_by(Compound.code)
     .limit(bindparam("limit"))
 )
+
+
+# A compound's deep-link payload, "c_" + its id or its code (Telegram allows 64 characters of
+# A-Z, a-z, 0-9, "_" and "-" in a start payload).
+COMPOUND_LINK = re.compile(r"c_([0-9]{1,10}|[A-Za-z0-9_-]{1,62})")
+
+
+def compound_payload(compound: Compound) -> str:
+    """The start payload of a compound's QR code: its code when a link can carry it."""
+    if COMPOUND_LINK.fullmatch(f"c_{compound.code}") and not compound.code.isdigit():
+        return f"c_{compound.code}"
+    return f"c_{compound.id}"
+
+
+async def get_compound_by_payload(session: AsyncSession, *, payload: str) -> Compound | None:
+    """The compound a start payload names ("c_<id>" or "c_<code>"), parsed strictly; None when
+    it names none."""
+    match = COMPOUND_LINK.fullmatch(payload)
+    if match is None:
+        return None
+    key = match[1]
+    if key.isdigit():
+        number = int(key)
+        return await session.get(Compound, number) if 0 < number < 2**31 else None
+    found = await session.execute(select(Compound).where(Compound.code == key))
+    return found.scalar_one_or_none()
 
 
 async def list_buildings(session: AsyncSession, *, compound_id: int) -> Sequence[Building]:

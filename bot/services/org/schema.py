@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from bot.exceptions import ImportFileError
+from bot.services.org.cobuild_schema import ReportingUnitRow
 from models.org import UnitKind
 from models.person import DEMO_CHANNEL, Role
 
@@ -194,6 +195,7 @@ class OrgDocument(Row):
     compounds: list[CompoundRow] = []
     categories: list[CategoryRow] = []
     people: list[PersonRow] = []
+    reporting_units: list[ReportingUnitRow] = []  # dual reporting (双报到), cobuild_schema
 
 
 @dataclass
@@ -236,16 +238,8 @@ def flatten_units(document: OrgDocument) -> list[UnitSpec]:
                     )
                     for hi, household in enumerate(group.households):
                         h_loc = (*b_loc, "households", hi)
-                        specs.append(
-                            UnitSpec(
-                                household,
-                                UnitKind.household,
-                                group.code,
-                                5,
-                                h_loc,
-                                community.code,
-                            )
-                        )
+                        parent, cc = group.code, community.code
+                        specs.append(UnitSpec(household, UnitKind.household, parent, 5, h_loc, cc))
     for section, kind in (
         ("workstations", UnitKind.workstation),
         ("departments", UnitKind.department),

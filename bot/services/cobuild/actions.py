@@ -1,0 +1,32 @@
+"""Button actions of dual reporting and co-building: members reporting in and serving, needs,
+projects and the residents' grades (see docs/buttons.md).
+
+Declared once here, where both the services that build the buttons and the handlers that answer
+them may import them. Handled in `handlers.cobuild.*`, as the comment above each group says. A
+wire code is what buttons already sent carry: never change or reuse one; declare a new version
+instead.
+"""
+
+from __future__ import annotations
+
+from bot.buttons import declare
+
+# handlers/cobuild/members.py
+REPORT_TO = declare("cobuild.report_in", "cbru", "unit_id")
+MEMBER_CONFIRM = declare("cobuild.member_confirm", "cbmok", "member_id")
+MEMBER_DECLINE = declare("cobuild.member_decline", "cbmno", "member_id")
+JOIN = declare("cobuild.join", "cbjoin", "activity_id")
+HOURS_CONFIRM = declare("cobuild.hours_confirm", "cbhok", "hours_id")
+
+# handlers/cobuild/needs.py
+RAISE = declare("cobuild.need_raise", "cbraise", "request_id")
+SUPPORT = declare("cobuild.need_support", "cbsup", "need_id")
+BOARD = declare("cobuild.board", "cbboard")
+
+# handlers/cobuild/projects.py
+PROJECT_CONFIRM = declare("cobuild.project_confirm", "cbpok", "project_id")
+PROJECT_DECLINE = declare("cobuild.project_decline", "cbpno", "project_id")
+GRADE = declare("cobuild.grade", "cbgrade", "project_id", "score")
+
+# handlers/cobuild/property_ratings.py
+PROPERTY_RATE = declare("cobuild.property_rate", "cbprop", "compound_id", "score")

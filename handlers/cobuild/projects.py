@@ -1,0 +1,189 @@
+"""The units answer and the residents grade, in conversation: `/pledge` (a paired unit's
+liaison offers a project for a need), the community admin's Confirm / Decline, `/progress`
+(text, or a photo with a caption), `/complete`, and the residents' 1-5 grade with an optional
+comment. Every press and command re-checks rights in the database.
+
+```mermaid
+stateDiagram-v2
+    [*] --> pledged: /pledge <need> plan | people | start | due | resources
+    pledged --> in_progress: community admin's Confirm
+    pledged --> declined: Decline
+    in_progress --> in_progress: /progress (residents in scope and linked requests hear)
+    in_progress --> done: /complete <project> note (linked requests resolved)
+    done --> graded: a household presses 1-5, then may comment (cobuild_grade_comment)
+```
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from bot.buttons import ButtonData
+from bot.core.context import Context
+from bot.core.router import Router
+from bot.exceptions import InvalidTransition
+from bot.services.cobuild import actions, closing, grades, projects
+from bot.services.org import actions as org_actions
+
+router = Router()
+
+S_PROGRESS = "cobuild_progress"
+S_COMMENT = "cobuild_grade_comment"
+_LEAD = re.compile(r"^\s*#?(\d{1,9})(?:\s+(.*))?$", re.S)
+
+
+def _lead_id(ctx: Context, usage: str) -> tuple[int, str]:
+    """The id the arguments start with, and the rest; a refusal with the usage otherwise."""
+    match = _LEAD.match(ctx.incoming.args)
+    if match is None:
+        raise InvalidTransition(usage)
+    return int(match.group(1)), (match.group(2) or "").strip()
+
+
+def _date(value: str, today: date) -> date | None:
+    value = value.strip()
+    if not value or value == "-":
+        return None
+    parts = [int(p) for p in re.split(r"[-./]", value) if p.isdigit()]
+    try:
+        if len(parts) == 3:
+            return date(parts[0], parts[1], parts[2])
+        if len(parts) == 2:
+            return date(today.year, parts[0], parts[1])
+    except ValueError:
+        pass
+    raise InvalidTransition("cobuild.project.usage")
+
+
+def parse_pledge(text: str, today: date) -> projects.Pledge:
+    """`plan | people | start | due | resources`: all but the plan may be left out."""
+    fields = [part.strip() for part in re.split(r"[|｜]", text)] + [""] * 4
+    people = fields[1]
+    if people and not people.isdigit():
+        raise InvalidTransition("cobuild.project.usage")
+    return projects.Pledge(
+        plan=fields[0],
+        people=int(people) if people else 0,
+        starts_on=_date(fields[2], today),
+        due_on=_date(fields[3], today),
+        resources=fields[4],
+    )
+
+
+@router.command("pledge")
+async def pledge(ctx: Context) -> None:
+    """`/pledge <need> plan | people | start | due | resources`."""
+    need_id, rest = _lead_id(ctx, "cobuild.project.usage")
+    offer = parse_pledge(rest, ctx.now.astimezone(ctx.settings.tz).date())
+    project, unit = await projects.pledge(
+        ctx.session,
+        need_id=need_id,
+        offer=offer,
+        actor=ctx.person,
+        now=ctx.now,
+        settings=ctx.settings,
+    )
+    ctx.say("cobuild.project.pledged", id=project.id, unit=unit.name(ctx.locale))
+
+
+@router.button(actions.PROJECT_CONFIRM, actions.PROJECT_DECLINE)
+async def decide_project(ctx: Context, data: ButtonData) -> None:
+    """The community's admin confirms or declines a pledged project."""
+    project, changed = await projects.decide(
+        ctx.session,
+        project_id=data.int_arg() or 0,
+        confirm=data.action == actions.PROJECT_CONFIRM.wire,
+        actor=ctx.person,
+        now=ctx.now,
+        settings=ctx.settings,
+    )
+    key = f"cobuild.project.decided.{project.status}" if changed else "cobuild.already"
+    ctx.say(key, id=project.id)
+
+
+@router.command("progress")
+async def progress(ctx: Context) -> None:
+    """`/progress <project> [text]`: report now, or wait for a text or a photo."""
+    project_id, text = _lead_id(ctx, "cobuild.progress.usage")
+    if text:
+        await _record_progress(ctx, project_id, text, None)
+        return
+    await projects.require_working(ctx.session, project_id=project_id, actor=ctx.person)
+    ctx.goto(S_PROGRESS, project_id=project_id)
+    ctx.say("cobuild.progress.send")
+
+
+@router.state(S_PROGRESS)
+async def progress_input(ctx: Context) -> None:
+    """The progress report itself: a text, or a photo with or without a caption."""
+    incoming = ctx.incoming
+    if incoming.kind not in ("text", "photo"):
+        ctx.say("cobuild.progress.send")
+        return
+    photo = (
+        max(incoming.photos, key=lambda p: p.file_size or 0).file_id if incoming.photos else None
+    )
+    project_id = int(ctx.data.get("project_id", 0))
+    ctx.goto("")
+    await _record_progress(ctx, project_id, incoming.text, photo)
+
+
+async def _record_progress(ctx: Context, project_id: int, text: str, photo: str | None) -> None:
+    _update, reached = await projects.report_progress(
+        ctx.session,
+        project_id=project_id,
+        text=text,
+        photo_file_id=photo,
+        actor=ctx.person,
+        now=ctx.now,
+        settings=ctx.settings,
+    )
+    ctx.say("cobuild.progress.sent", count=reached)
+
+
+@router.command("complete")
+async def complete(ctx: Context) -> None:
+    """`/complete <project> note`: done; linked requests resolved, residents asked to grade."""
+    project_id, note = _lead_id(ctx, "cobuild.complete.usage")
+    project, resolved = await closing.complete(
+        ctx.session,
+        project_id=project_id,
+        note=note,
+        actor=ctx.person,
+        now=ctx.now,
+        settings=ctx.settings,
+    )
+    ctx.say("cobuild.complete.done", id=project.id, requests=resolved)
+
+
+@router.button(actions.GRADE)
+async def grade(ctx: Context, data: ButtonData) -> None:
+    """A household's 1-5 for a completed project; then an optional comment."""
+    row, project = await grades.grade(
+        ctx.session,
+        project_id=data.int_arg() or 0,
+        score=data.int_arg(1) or 0,
+        person=ctx.person,
+        now=ctx.now,
+    )
+    if row is None:
+        ctx.say("cobuild.grade.household_already", id=project.id)
+        return
+    ctx.goto(S_COMMENT, grade_id=row.id)
+    skip = [[org_actions.MENU.button(ctx.t("cobuild.button.skip"))]]
+    ctx.reply(ctx.t("cobuild.grade.thanks", score=row.score), buttons=skip)
+
+
+@router.state(S_COMMENT)
+async def grade_comment(ctx: Context) -> None:
+    """The comment on the grade just given."""
+    if ctx.incoming.kind != "text" or not ctx.incoming.text.strip():
+        ctx.say("cobuild.grade.comment_prompt")
+        return
+    grade_id = int(ctx.data.get("grade_id", 0))
+    ctx.goto("")
+    await grades.add_comment(
+        ctx.session, grade_id=grade_id, text=ctx.incoming.text, person=ctx.person, now=ctx.now
+    )
+    ctx.say("cobuild.grade.commented")
