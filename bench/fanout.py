@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import migrate, outbox
 from bot.channels.telegram_runtime import make_client
-from bot.config import OutboxSettings, TelegramSettings
+from bot.config import OutboxSettings
+from bot.config_channels import TelegramSettings
 from bot.db import create_engine, session_factory
 from models import OutboxMessage
 from tests.fakes.bot_api import TOKEN, FakeBotAPI

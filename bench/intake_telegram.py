@@ -36,7 +36,8 @@ from bot.channels.telegram_base import TelegramAdapter
 from bot.channels.telegram_common import incoming_from_update
 from bot.channels.telegram_polling import poll
 from bot.channels.telegram_runtime import make_update_handler
-from bot.config import TelegramSettings, load_settings
+from bot.config import load_settings
+from bot.config_channels import TelegramSettings
 from bot.core.engine import Engine
 from bot.db import create_engine, session_factory
 from bot.messages import Outgoing

@@ -13,7 +13,6 @@ import yaml
 from pydantic import (
     BaseModel,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -25,17 +24,16 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from bot.config_channels import (
+    TelegramSettings,
+    WebchatSettings,
+    WebSettings,
+    WechatSettings,
+)
 from bot.exceptions import ConfigError
 
 DEFAULT_CONFIG_FILE = Path("config.yaml")
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/redgrid.sqlite3"
-
-
-def _none_if_blank(value: Any) -> Any:
-    """An empty or blank string given for an optional secret means it is not set."""
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
 
 
 class DatabaseSettings(BaseModel):
@@ -49,35 +47,6 @@ class DatabaseSettings(BaseModel):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
-
-
-class TelegramSettings(BaseModel):
-    token: SecretStr | None = None
-    framework: Literal["ptb", "aiogram"] = "ptb"
-    mode: Literal["polling", "webhook"] = "polling"
-    api_base_url: str = "https://api.telegram.org"
-    webhook_url: str = ""
-    webhook_secret: SecretStr | None = None
-    # Polling: chats of one getUpdates batch handled at once (each chat's updates in order).
-    # A chat's update waits for its replies to reach Telegram, a network round trip, so this
-    # bounds throughput at about polling_chats / round trip: 8 at 100 ms would be 80 updates/s.
-    polling_chats: int = Field(default=64, ge=1, le=1000)
-
-    @field_validator("token", "webhook_secret", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: Any) -> Any:
-        # `REDGRID_TELEGRAM__TOKEN=` in an environment file means "no Telegram", not a token.
-        return _none_if_blank(value)
-
-    @model_validator(mode="after")
-    def _webhook_has_url(self) -> TelegramSettings:
-        if self.token is not None and self.mode == "webhook" and not self.webhook_url.strip():
-            raise ValueError(
-                "telegram.mode is webhook but telegram.webhook_url is not set: give the "
-                "public https URL Telegram posts to (REDGRID_TELEGRAM__WEBHOOK_URL), or use "
-                "telegram.mode polling"
-            )
-        return self
 
 
 class LocaleSettings(BaseModel):
@@ -107,46 +76,6 @@ class SlaSettings(BaseModel):
     emergency_resolve_hours: float = Field(default=2.0, gt=0)
     # A unit that receives an escalated request gets at least this long to resolve it.
     escalation_resolve_hours: float = Field(default=24.0, gt=0)
-
-
-class WebSettings(BaseModel):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=1, le=65535)
-    # The address people open, e.g. https://redgrid.example.gov.cn (links in invites and QR
-    # codes; cookies are Secure when it is https). Empty: http://{host}:{port}.
-    public_url: str = Field(default="", pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$")
-
-    @property
-    def base_url(self) -> str:
-        """Where people reach the web chat, without a trailing slash."""
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
-
-    # /metrics and the details of /healthz answer only `Authorization: Bearer <metrics_token>`;
-    # metrics_port serves them to anyone on 127.0.0.1 alone (for a local Prometheus).
-    metrics_token: SecretStr | None = None
-    metrics_port: int | None = Field(default=None, ge=1, le=65535)
-
-    @field_validator("metrics_token", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: Any) -> Any:
-        return _none_if_blank(value)
-
-    # Request bodies are refused past these, before they are read (the photo upload route
-    # allows webchat.max_upload_mb plus a small form overhead).
-    max_body_kb: int = Field(default=64, ge=1, le=10_240)  # the JSON API and every other route
-    max_webhook_kb: int = Field(default=1024, ge=1, le=10_240)  # channels' webhooks (Telegram)
-
-
-class WebchatSettings(BaseModel):
-    # Demo identities: the start page offers the demo district's people. For trying redgrid on
-    # one's own machine only: the process refuses to start with it on a non-loopback address.
-    demo: bool = False
-    session_secret: SecretStr | None = None  # generated and kept under ./data/ when unset
-    session_days: float = Field(default=30.0, gt=0, le=400)  # a session cookie's lifetime
-    # New anonymous sessions one client address may start per hour (0: no limit).
-    sessions_per_hour: int = Field(default=30, ge=0)
-    upload_dir: Path = Path("data/uploads")
-    max_upload_mb: int = Field(default=10, ge=1, le=50)
 
 
 class OutboxSettings(BaseModel):
@@ -281,6 +210,7 @@ class Settings(BaseSettings):
     meetings: MeetingSettings = MeetingSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     whistles: WhistleSettings = WhistleSettings()
+    wechat: WechatSettings = WechatSettings()
     cobuild: CobuildSettings = CobuildSettings()
 
     @field_validator("timezone")
@@ -344,11 +274,15 @@ def check_exposure(settings: Settings) -> None:
         )
 
 
+def _secret_key(key: str) -> bool:
+    return any(word in key for word in ("token", "secret", "aes_key"))
+
+
 def _describe(error: dict[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"])
     value = error.get("input")
-    if "token" in key or "secret" in key or isinstance(value, (dict, list)):
-        shown = "(hidden)" if ("token" in key or "secret" in key) else ""
+    if _secret_key(key) or isinstance(value, (dict, list)):
+        shown = "(hidden)" if _secret_key(key) else ""
     else:
         shown = repr(value)
     return f"{key} = {shown}: {error['msg']}".replace(" = :", ":")

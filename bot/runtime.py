@@ -65,6 +65,12 @@ def build(settings: Settings) -> Runtime:
 
         telegram = make_client(settings.telegram)
         outputs[telegram.name] = telegram
+    wechat = None
+    if settings.wechat.enabled:
+        from bot.channels.wechat.setup import make_channel
+
+        wechat = make_channel(settings, sessions, utcnow)
+        outputs[wechat.name] = wechat
     worker = f"{socket.gethostname()}-{os.getpid()}"
     # Replies' deliveries are recorded together, in one transaction per 50 ms at most.
     sender = Sender(
@@ -84,6 +90,19 @@ def build(settings: Settings) -> Runtime:
         from bot.channels.telegram_runtime import make_telegram_router
 
         runtime.routers.append(make_telegram_router(settings, engine, telegram))
+    if wechat is not None:
+        from bot.channels.wechat.setup import make_router
+
+        runtime.routers.append(
+            make_router(
+                settings,
+                engine=engine,
+                channel=wechat,
+                sessions=sessions,
+                sender=sender,
+                clock=utcnow,
+            )
+        )
     return runtime
 
 
@@ -97,6 +116,8 @@ def describe(runtime: Runtime) -> list[str]:
         lines.append("telegram: off (set REDGRID_TELEGRAM__TOKEN to turn it on)")
     else:
         lines.append(f"telegram: {settings.telegram.framework}, {settings.telegram.mode}")
+    if settings.wechat.enabled:
+        lines.append(f"wechat: {settings.wechat.encrypt_mode} mode, callback /wechat/callback")
     return lines
 
 
@@ -117,23 +138,10 @@ def settle_heap() -> None:
     gc.freeze()
 
 
-async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
-    """Run every part until `stop` is set (or SIGINT/SIGTERM), then shut down gracefully:
-    the current updates finish, held ones are handled or left for redelivery, nothing
-    half-done is flushed. Telegram failing to start is retried while the rest serves."""
+def _parts(runtime: Runtime, stop: asyncio.Event) -> list[Callable[[], Coroutine[Any, Any, None]]]:
+    """What runs side by side: the HTTP app, the sender, and Telegram when it is configured."""
     from bot.web.app import create_app, serve
 
-    if not runtime.settings.webchat.demo:
-        await end_demo(runtime.sessions)
-    # The classifier's model (the newest one learnt from staff corrections, or the shipped
-    # one) before the first resident waits for it; then the heap settles.
-    await learning.load(runtime.sessions)
-    settle_heap()
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
-            loop.add_signal_handler(sig, stop.set)
     settings = runtime.settings
     app = create_app(
         engine=runtime.engine,
@@ -162,7 +170,26 @@ async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> 
                 concurrency=settings.telegram.polling_chats,
             )
         )
-    tasks = [asyncio.create_task(part()) for part in parts]
+    return parts
+
+
+async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
+    """Run every part until `stop` is set (or SIGINT/SIGTERM), then shut down gracefully:
+    the current updates finish, held ones are handled or left for redelivery, nothing
+    half-done is flushed. Telegram failing to start is retried while the rest serves."""
+    if not runtime.settings.webchat.demo:
+        await end_demo(runtime.sessions)
+    # The classifier's model (the newest one learnt from staff corrections, or the shipped
+    # one) before the first resident waits for it; then the heap settles.
+    await learning.load(runtime.sessions)
+    settle_heap()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+            loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(part()) for part in _parts(runtime, stop)]
+    settings = runtime.settings
     scheduler = build_scheduler(
         sessions=runtime.sessions, settings=settings, clock=utcnow, metrics=runtime.metrics
     )

@@ -72,6 +72,7 @@ from models.volunteer import (
     VolunteerProfile,
     VolunteerTask,
 )
+from models.wechat import WechatNonce, WechatToken, WechatWindow
 from models.whistle import SummonsStatus, Whistle, WhistleSummons
 
 __all__ = [
@@ -148,6 +149,9 @@ __all__ = [
     "Visibility",
     "VolunteerProfile",
     "VolunteerTask",
+    "WechatNonce",
+    "WechatToken",
+    "WechatWindow",
     "Whistle",
     "WhistleSummons",
     "utcnow",

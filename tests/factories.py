@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings, load_settings
-from bot.services.cases import references, workflow
+from bot.services.cases import intake, references
 from models import (
     Building,
     Category,
@@ -254,7 +254,7 @@ async def request(
     if reporter is None:
         reporter = await person(session)
     target = building or org.building_a1
-    return await workflow.submit(
+    return await intake.submit(
         session,
         reporter=reporter,
         category=category or org.general,

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.telegram_base import TelegramAdapter
 from bot.channels.telegram_common import CHANNEL, incoming_from_update
 from bot.commands import command_list
-from bot.config import Settings, TelegramSettings
+from bot.config import Settings
+from bot.config_channels import TelegramSettings
 from bot.core.engine import Engine
 from bot.exceptions import ConfigError
 from bot.i18n import LOCALES

@@ -16,6 +16,7 @@ from bot.cli import route as route_commands
 from bot.cli import run as run_commands
 from bot.cli import sessions as session_commands
 from bot.cli import stats as stats_commands
+from bot.cli import wechat as wechat_commands
 
 app = typer.Typer(
     help="redgrid: residents' requests to the grid that must act.", no_args_is_help=True
@@ -26,6 +27,7 @@ app.add_typer(jobs_commands.app, name="jobs")
 app.add_typer(invite_commands.app, name="invite")
 app.add_typer(session_commands.app, name="sessions")
 app.add_typer(people_commands.app, name="people")
+app.add_typer(wechat_commands.app, name="wechat")
 app.add_typer(qr_commands.app, name="qr")
 app.command("classify")(classify_commands.classify)
 run_commands.register(app)

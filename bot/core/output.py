@@ -17,6 +17,9 @@ class SendResult:
     retry_after: float | None = None  # the vendor asked us to wait (HTTP 429)
     unreachable: bool = False  # the person blocked us / the chat is gone: never retry
     permanent: bool = False  # the message itself is bad: retrying will not help
+    # The channel may not write to the person until they write again (WeChat's closed
+    # window): the row waits, holding its chat's later rows, until the channel wakes it.
+    wait_for_person: bool = False
     error: str = ""
 
 

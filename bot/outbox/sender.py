@@ -41,6 +41,8 @@ MAX_ERROR_LENGTH = 500
 # five minutes: 300 attempts ride out about a day of a vendor outage before a row is given up.
 # A 429 never counts: it says when to come back.
 MAX_ATTEMPTS = 300
+# A row whose channel may not write until the person writes: woken by the channel then.
+WAIT_FOR_PERSON = timedelta(days=30)
 MENU_PRIORITY = 3  # after replies (0), urgent pushes (1) and the rest (2)
 
 
@@ -360,6 +362,10 @@ class Sender:
                 )
             elif result.permanent:
                 await store.mark_failed(session, row=row, error=error)
+            elif result.wait_for_person:
+                await store.mark_retry(
+                    session, row=row, not_before=now + WAIT_FOR_PERSON, error=error
+                )
             elif row.attempts >= self._max_attempts:
                 note = clean_error(f"gave up after {row.attempts} attempts: {result.error}")
                 await store.mark_failed(session, row=row, error=note)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import String, Table, and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import Select, String, Table, and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -86,6 +86,36 @@ def _allowed(quiet: bool) -> list[ColumnElement[bool]]:
     return [or_(OutboxMessage.urgent, OutboxMessage.is_reply)] if quiet else []
 
 
+def _chat_heads(
+    *, now: datetime, channels: Sequence[str], quiet: bool, chats: Sequence[tuple[str, str]] | None
+) -> Select[int]:
+    """Each chat's turn: the id of its earliest row that is sending, due, or awaiting a retry."""
+    holds_chat = or_(
+        OutboxMessage.status == OutboxStatus.sending,
+        and_(
+            OutboxMessage.status == OutboxStatus.pending,
+            or_(_due(now), OutboxMessage.attempts > 0),
+            *_allowed(quiet),
+        ),
+    )
+    heads = (
+        select(func.min(OutboxMessage.id))
+        .where(holds_chat, OutboxMessage.channel.in_(channels))
+        .group_by(OutboxMessage.channel, OutboxMessage.chat_id)
+    )
+    if chats is not None:
+        heads = heads.where(tuple_(OutboxMessage.channel, OutboxMessage.chat_id).in_(chats))
+    return heads
+
+
+def _claimable(now: datetime, quiet: bool) -> ColumnElement[bool]:
+    """A row that may be taken now: pending and due, or sending with an expired lease."""
+    return or_(
+        and_(OutboxMessage.status == OutboxStatus.pending, _due(now), *_allowed(quiet)),
+        and_(OutboxMessage.status == OutboxStatus.sending, OutboxMessage.not_before <= now),
+    )
+
+
 async def claim(
     session: AsyncSession,
     *,
@@ -103,25 +133,7 @@ async def claim(
     only when that row is itself claimable (pending and due, or sending with an expired
     lease) is it taken, so a chat never has two rows out at once and never skips ahead.
     """
-    holds_chat = or_(
-        OutboxMessage.status == OutboxStatus.sending,
-        and_(
-            OutboxMessage.status == OutboxStatus.pending,
-            or_(_due(now), OutboxMessage.attempts > 0),
-            *_allowed(quiet),
-        ),
-    )
-    heads = (
-        select(func.min(OutboxMessage.id))
-        .where(holds_chat, OutboxMessage.channel.in_(channels))
-        .group_by(OutboxMessage.channel, OutboxMessage.chat_id)
-    )
-    if chats is not None:
-        heads = heads.where(tuple_(OutboxMessage.channel, OutboxMessage.chat_id).in_(chats))
-    claimable = or_(
-        and_(OutboxMessage.status == OutboxStatus.pending, _due(now), *_allowed(quiet)),
-        and_(OutboxMessage.status == OutboxStatus.sending, OutboxMessage.not_before <= now),
-    )
+    heads = _chat_heads(now=now, channels=channels, quiet=quiet, chats=chats)
     query = (
         select(
             OutboxMessage.id,
@@ -132,7 +144,7 @@ async def claim(
             OutboxMessage.urgent,
             OutboxMessage.is_reply,
         )
-        .where(OutboxMessage.id.in_(heads), claimable)
+        .where(OutboxMessage.id.in_(heads), _claimable(now, quiet))
         .order_by(OutboxMessage.id)
         .limit(limit)
         # SQLite renders no FOR UPDATE; its writers are serialised by BEGIN IMMEDIATE.

@@ -15,7 +15,8 @@ from bot.services.storage import attachments
 CHUNK = 64 * 1024
 # A stored file's name: what `store_photo` generates, and all `attachments.photo_path` accepts.
 NAME = attachments.NAME
-MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+# amr: voice notes residents sent on WeChat (served to staff as they are; never uploaded here).
+MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "amr": "audio/amr"}
 
 
 class UploadRefused(Exception):

@@ -26,7 +26,7 @@ from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.messages import Button
-from bot.services.cases import actions, classify, place_hint, workflow
+from bot.services.cases import actions, classify, intake, place_hint
 from bot.services.cases import lookup as request_service
 from bot.services.org import people, places
 from handlers.cases import report_similar
@@ -222,7 +222,7 @@ async def submit_pressed(ctx: Context, data: ButtonData) -> None:
 async def submit(ctx: Context, category: Category) -> None:
     """Submit the draft: the reference number, who has it and by when."""
     data = ctx.data
-    request = await workflow.submit(
+    request = await intake.submit(
         ctx.session,
         reporter=ctx.person,
         category=category,

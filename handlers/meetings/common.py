@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from bot.core.context import Context
 from bot.exceptions import NotAllowed
-from bot.services.meetings import convene
+from bot.services.meetings import audience, convene
 from models import ScopeKind
 
 _WHEN = re.compile(
@@ -46,9 +46,9 @@ async def check_scope(
     building_id: int | None = None,
     compound_id: int | None = None,
     units: list[str] | None = None,
-) -> convene.Scope:
+) -> audience.Scope:
     """The scope named by ids, if the person may convene for it (else NotAllowed)."""
-    found = await convene.load_scope(
+    found = await audience.load_scope(
         ctx.session, kind=kind, building_id=building_id, compound_id=compound_id, units=units or []
     )
     if not await convene.can_convene(ctx.session, person=ctx.person, scope_=found):

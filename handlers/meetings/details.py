@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
-from bot.services.meetings import actions, views
+from bot.services.meetings import actions, audience, views
 from bot.services.meetings import convene as meetings
 from bot.services.org import places
 from handlers.cases.render import when
@@ -74,7 +74,7 @@ async def when_typed(ctx: Context) -> None:
     await ask_confirm(ctx)
 
 
-async def _scope_from_data(ctx: Context) -> meetings.Scope:
+async def _scope_from_data(ctx: Context) -> audience.Scope:
     return await check_scope(
         ctx,
         ScopeKind(ctx.data.get("scope", "building")),
@@ -101,7 +101,7 @@ async def ask_confirm(ctx: Context) -> None:
     ctx.reply("\n".join(lines), buttons=rows)
 
 
-def scope_label(ctx: Context, found: meetings.Scope) -> str:
+def scope_label(ctx: Context, found: audience.Scope) -> str:
     """ "海盛·新阳光地带 17号楼 (1、2单元)" and the like."""
     name = found.compound.name(ctx.locale)
     if found.kind == ScopeKind.compound:

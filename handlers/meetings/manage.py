@@ -20,12 +20,13 @@ from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.messages import Button
-from bot.services.meetings import actions, ballots, cards, convene
+from bot.services.meetings import actions, attendance, audience, ballots, cards, convene
 from bot.services.meetings import notice as qr
+from bot.services.meetings import outcome as meeting_outcome
 from bot.services.meetings import views as meeting_views
 from handlers.cases.render import when
 from handlers.common import cancel_row, stale_button
-from models import Building, Meeting, MeetingKind, MeetingStatus, PollStatus
+from models import Building, Meeting, MeetingKind, MeetingStatus, Poll, PollStatus
 
 router = Router()
 
@@ -41,6 +42,40 @@ async def _meeting(ctx: Context, data: ButtonData | None = None) -> Meeting:
     return await convene.get_managed(
         ctx.session, meeting_id=int(meeting_id or 0), person=ctx.person
     )
+
+
+def _poll_row(ctx: Context, poll: Poll) -> list[Button]:
+    """A poll's buttons: open a draft; status and close an open one; the result of a closed one."""
+    if poll.status == PollStatus.draft:
+        return [actions.OPEN_POLL.button(ctx.t("meeting.button.open_poll", id=poll.id), poll.id)]
+    if poll.status == PollStatus.open:
+        return [
+            actions.POLL_STATUS.button(ctx.t("meeting.button.poll_status", id=poll.id), poll.id),
+            actions.CLOSE_POLL.button(ctx.t("meeting.button.close_poll", id=poll.id), poll.id),
+        ]
+    return [actions.POLL_STATUS.button(ctx.t("meeting.button.poll_result", id=poll.id), poll.id)]
+
+
+def _meeting_rows(ctx: Context, meeting: Meeting) -> list[list[Button]]:
+    """The organiser's actions on the meeting itself, as far as its status allows."""
+    rows: list[list[Button]] = []
+    if meeting.status == MeetingStatus.scheduled:
+        rows.append(
+            [
+                actions.NEW_POLL.button(ctx.t("meeting.button.new_poll"), meeting.id),
+                actions.HOUSEHOLDS.button(ctx.t("meeting.button.households"), meeting.id),
+            ]
+        )
+        rows.append(
+            [
+                actions.MINUTES.button(ctx.t("meeting.button.minutes"), meeting.id),
+                actions.OUTCOME.button(ctx.t("meeting.button.outcome"), meeting.id),
+            ]
+        )
+        rows.append([actions.CALL_OFF.button(ctx.t("meeting.button.call_off"), meeting.id)])
+    if meeting.kind == MeetingKind.meeting and meeting.status != MeetingStatus.cancelled:
+        rows.append([actions.NOTICE.button(ctx.t("meeting.button.notice"), meeting.id)])
+    return rows
 
 
 async def show_manage(ctx: Context, meeting: Meeting) -> None:
@@ -70,46 +105,8 @@ async def show_manage(ctx: Context, meeting: Meeting) -> None:
         lines.append(
             ctx.t(f"meeting.poll_line.{poll.status.value}", id=poll.id, question=poll.question)
         )
-        if poll.status == PollStatus.draft:
-            rows.append(
-                [actions.OPEN_POLL.button(ctx.t("meeting.button.open_poll", id=poll.id), poll.id)]
-            )
-        elif poll.status == PollStatus.open:
-            rows.append(
-                [
-                    actions.POLL_STATUS.button(
-                        ctx.t("meeting.button.poll_status", id=poll.id), poll.id
-                    ),
-                    actions.CLOSE_POLL.button(
-                        ctx.t("meeting.button.close_poll", id=poll.id), poll.id
-                    ),
-                ]
-            )
-        else:
-            rows.append(
-                [
-                    actions.POLL_STATUS.button(
-                        ctx.t("meeting.button.poll_result", id=poll.id), poll.id
-                    )
-                ]
-            )
-    if meeting.status == MeetingStatus.scheduled:
-        rows.append(
-            [
-                actions.NEW_POLL.button(ctx.t("meeting.button.new_poll"), meeting.id),
-                actions.HOUSEHOLDS.button(ctx.t("meeting.button.households"), meeting.id),
-            ]
-        )
-        rows.append(
-            [
-                actions.MINUTES.button(ctx.t("meeting.button.minutes"), meeting.id),
-                actions.OUTCOME.button(ctx.t("meeting.button.outcome"), meeting.id),
-            ]
-        )
-        rows.append([actions.CALL_OFF.button(ctx.t("meeting.button.call_off"), meeting.id)])
-    if meeting.kind == MeetingKind.meeting and meeting.status != MeetingStatus.cancelled:
-        rows.append([actions.NOTICE.button(ctx.t("meeting.button.notice"), meeting.id)])
-    ctx.reply("\n".join(lines), buttons=rows)
+        rows.append(_poll_row(ctx, poll))
+    ctx.reply("\n".join(lines), buttons=rows + _meeting_rows(ctx, meeting))
 
 
 async def send_notice(ctx: Context, meeting: Meeting) -> None:
@@ -140,7 +137,7 @@ async def send_notice(ctx: Context, meeting: Meeting) -> None:
 @router.button(actions.NOTICE)
 async def notice(ctx: Context, data: ButtonData) -> None:
     meeting = await _meeting(ctx, data)
-    convene.refuse_cancelled(meeting)
+    attendance.refuse_cancelled(meeting)
     await send_notice(ctx, meeting)
 
 
@@ -185,7 +182,7 @@ async def households(ctx: Context, data: ButtonData) -> None:
 @router.button(actions.MINUTES)
 async def minutes(ctx: Context, data: ButtonData) -> None:
     meeting = await _meeting(ctx, data)
-    convene.refuse_cancelled(meeting)
+    attendance.refuse_cancelled(meeting)
     ctx.goto(S_MINUTES, meeting_id=meeting.id)
     ctx.reply(ctx.t("meeting.ask_minutes"), buttons=[cancel_row(ctx)])
 
@@ -197,8 +194,8 @@ async def minutes_typed(ctx: Context) -> None:
         ctx.say("meeting.ask_minutes")
         return
     meeting = await _meeting(ctx)
-    convene.refuse_cancelled(meeting)
-    convene.set_minutes(meeting=meeting, text=text[:TEXT_LIMIT])
+    attendance.refuse_cancelled(meeting)
+    meeting_outcome.set_minutes(meeting=meeting, text=text[:TEXT_LIMIT])
     ctx.goto("")
     ctx.say("meeting.minutes_saved")
     await show_manage(ctx, meeting)
@@ -207,7 +204,7 @@ async def minutes_typed(ctx: Context) -> None:
 @router.button(actions.OUTCOME)
 async def outcome(ctx: Context, data: ButtonData) -> None:
     meeting = await _meeting(ctx, data)
-    convene.require_scheduled(meeting)
+    attendance.require_scheduled(meeting)
     ctx.goto(S_DECISION, meeting_id=meeting.id)
     ctx.reply(ctx.t("meeting.ask_decision"), buttons=[cancel_row(ctx)])
 
@@ -247,9 +244,9 @@ async def no_actions(ctx: Context, _data: ButtonData) -> None:
 
 async def _record(ctx: Context, actions: str) -> None:
     meeting = await _meeting(ctx)
-    convene.require_scheduled(meeting)
+    attendance.require_scheduled(meeting)
     closed = await ballots.closed_polls(ctx.session, meeting_id=meeting.id)
-    await convene.record_outcome(
+    await meeting_outcome.record_outcome(
         ctx.session,
         meeting=meeting,
         actor=ctx.person,
@@ -271,8 +268,8 @@ async def _record(ctx: Context, actions: str) -> None:
 async def call_off(ctx: Context, data: ButtonData) -> None:
     """Ask why (the reason goes to the residents) before calling the meeting off."""
     meeting = await _meeting(ctx, data)
-    convene.require_scheduled(meeting)
-    invited = len(await convene.invitee_ids(ctx.session, meeting=meeting))
+    attendance.require_scheduled(meeting)
+    invited = len(await audience.invitee_ids(ctx.session, meeting=meeting))
     ctx.goto(S_CANCEL, meeting_id=meeting.id)
     rows = [
         [actions.CALL_OFF_NOW.button(ctx.t("meeting.button.call_off_now"))],
@@ -302,7 +299,7 @@ async def call_off_now(ctx: Context, _data: ButtonData) -> None:
 
 async def _call_off(ctx: Context, reason: str) -> None:
     meeting = await _meeting(ctx)
-    told = await convene.cancel(
+    told = await meeting_outcome.cancel(
         ctx.session,
         meeting=meeting,
         actor=ctx.person,

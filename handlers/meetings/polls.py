@@ -23,7 +23,7 @@ from bot.buttons import ButtonData, parse_id
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotFound
-from bot.services.meetings import actions, ballots, cards, convene
+from bot.services.meetings import actions, attendance, ballots, cards
 from bot.services.meetings.poll_rules import Result
 from handlers.cases.render import when
 from handlers.common import cancel_row, stale_button
@@ -43,7 +43,7 @@ S_CLOSING = "mt.poll_close"
 @router.button(actions.NEW_POLL)
 async def new_poll(ctx: Context, data: ButtonData) -> None:
     meeting = await _meeting(ctx, data)
-    convene.require_scheduled(meeting)
+    attendance.require_scheduled(meeting)
     ctx.goto(S_QUESTION, meeting_id=meeting.id)
     ctx.reply(ctx.t("meeting.ask_question"), buttons=[cancel_row(ctx)])
 

@@ -17,7 +17,7 @@ from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotFound
 from bot.messages import Button
-from bot.services.meetings import actions, ballots, cards, convene, notice, views
+from bot.services.meetings import actions, attendance, ballots, cards, convene, notice, views
 from bot.services.org import actions as org_actions
 from bot.services.org import people
 from handlers.common import stale_button
@@ -56,7 +56,7 @@ async def open_meeting(ctx: Context, data: ButtonData) -> None:
 
 async def show_resident(ctx: Context, meeting: Meeting) -> None:
     """The meeting for a resident of its scope: what, where, when, their answer, open ballots."""
-    invitation = await convene.invitation_for(
+    invitation = await attendance.invitation_for(
         ctx.session, meeting=meeting, person=ctx.person, now=ctx.now
     )
     ctx.goto("")
@@ -80,7 +80,7 @@ async def show_resident(ctx: Context, meeting: Meeting) -> None:
         )
     scheduled = meeting.status == MeetingStatus.scheduled
     rows = cards.rsvp_buttons(meeting, ctx.locale) if scheduled else []
-    if convene.check_in_open(meeting, ctx.now) and invitation.checked_in_at is None:
+    if attendance.check_in_open(meeting, ctx.now) and invitation.checked_in_at is None:
         rows.append([actions.CHECK_IN.button(ctx.t("meeting.button.check_in"), meeting.id)])
     ctx.reply("\n".join(lines), buttons=rows)
     for poll in await ballots.list_polls(ctx.session, meeting_id=meeting.id):
@@ -96,10 +96,12 @@ async def rsvp(ctx: Context, data: ButtonData) -> None:
     if code not in cards.RSVP_CODES:
         await stale_button(ctx)
         return
-    meeting = await convene.get_open(ctx.session, meeting_id=data.int_arg() or 0)
+    meeting = await attendance.get_open(ctx.session, meeting_id=data.int_arg() or 0)
     if code == "v":
         # Check the right before asking for the text, so nobody types in vain.
-        await convene.invitation_for(ctx.session, meeting=meeting, person=ctx.person, now=ctx.now)
+        await attendance.invitation_for(
+            ctx.session, meeting=meeting, person=ctx.person, now=ctx.now
+        )
         ctx.goto(S_VIEW, meeting_id=meeting.id)
         ctx.reply(
             ctx.t("meeting.ask_view"),
@@ -107,7 +109,7 @@ async def rsvp(ctx: Context, data: ButtonData) -> None:
         )
         return
     response = Rsvp(cards.RSVP_CODES[code])
-    await convene.respond(
+    await attendance.respond(
         ctx.session, meeting=meeting, person=ctx.person, response=response, now=ctx.now
     )
     ctx.goto("")
@@ -120,11 +122,11 @@ async def view_typed(ctx: Context) -> None:
     if ctx.incoming.kind != "text" or not text:
         ctx.say("meeting.ask_view")
         return
-    meeting = await convene.get_open(ctx.session, meeting_id=int(ctx.data.get("meeting_id", 0)))
+    meeting = await attendance.get_open(ctx.session, meeting_id=int(ctx.data.get("meeting_id", 0)))
     invitation = await ctx.session.get(MeetingInvitation, (meeting.id, ctx.person.id))
     # A view does not undo "coming": someone who comes may still write down their view.
     keep = invitation is not None and invitation.response == Rsvp.coming
-    await convene.respond(
+    await attendance.respond(
         ctx.session,
         meeting=meeting,
         person=ctx.person,
@@ -138,12 +140,12 @@ async def view_typed(ctx: Context) -> None:
 
 @router.button(actions.CHECK_IN)
 async def check_in_button(ctx: Context, data: ButtonData) -> None:
-    meeting = await convene.get_open(ctx.session, meeting_id=data.int_arg() or 0)
+    meeting = await attendance.get_open(ctx.session, meeting_id=data.int_arg() or 0)
     await _check_in(ctx, meeting)
 
 
 async def _check_in(ctx: Context, meeting: Meeting) -> None:
-    _invitation, first = await convene.check_in(
+    _invitation, first = await attendance.check_in(
         ctx.session, meeting=meeting, person=ctx.person, now=ctx.now
     )
     ctx.goto("")
@@ -163,7 +165,7 @@ async def start_payload(ctx: Context, payload: str) -> None:
         if compound is not None:
             await onboarding.ask_building(ctx, compound)
         return
-    if meeting.kind == MeetingKind.meeting and convene.check_in_open(meeting, ctx.now):
+    if meeting.kind == MeetingKind.meeting and attendance.check_in_open(meeting, ctx.now):
         await _check_in(ctx, meeting)
         return
     await show_resident(ctx, meeting)

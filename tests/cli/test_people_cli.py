@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.config import load_settings
 from bot.db import create_engine, session_factory
-from bot.services.cases import workflow
+from bot.services.cases import intake
 from bot.services.org.erasure import ERASED
 from bot.services.org.importer import DEMO_FILE
 from models import AuditLog, Building, Category, ChannelIdentity, Person, Request, utcnow
@@ -64,7 +64,7 @@ async def _seed(url: str) -> int:
                 ChannelIdentity(person_id=person.id, channel="web", external_id="w1", chat_id="w1")
             )
             category = (await session.execute(select(Category).limit(1))).scalar_one()
-            await workflow.submit(
+            await intake.submit(
                 session,
                 reporter=person,
                 category=category,

@@ -15,7 +15,8 @@ from bot.channels.telegram_base import TelegramAdapter
 from bot.channels.telegram_polling import poll
 from bot.channels.telegram_runtime import UpdateHandler, ensure_webhook, make_update_handler
 from bot.channels.telegram_webhook import RunningServer, make_webhook_router, serve_webhook
-from bot.config import Settings, TelegramSettings
+from bot.config import Settings
+from bot.config_channels import TelegramSettings
 from bot.core.engine import Engine
 from bot.outbox import Limits, Sender
 from tests.conftest import Clock, TestDB, free_port

@@ -7,7 +7,7 @@ import itertools
 from sqlalchemy import select
 
 from bot.channels.testing import TestChat
-from bot.services.cases import workflow
+from bot.services.cases import intake
 from models import Building, Category, ChannelIdentity, Compound, Meeting, Person, Request
 from tests.conftest import Bot
 
@@ -78,7 +78,7 @@ async def roof_leak(bot: Bot, reporter: TestChat) -> Request:
             await session.execute(select(Category).where(Category.slug == "housing_repair"))
         ).scalar_one()
         assert person is not None
-        return await workflow.submit(
+        return await intake.submit(
             session,
             reporter=person,
             category=category,

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.testing import TestChat
 from bot.config import Settings
-from bot.services.cases import workflow
+from bot.services.cases import intake
 from bot.services.comms import actions as comms_actions
 from bot.services.comms import broadcast
 from bot.services.volunteers import actions as volunteers_actions
@@ -131,7 +131,7 @@ async def _request_id(w: World, session: AsyncSession) -> int:
         await session.execute(select(Category).where(Category.slug == "lighting"))
     ).scalar_one()
     assert resident is not None
-    request = await workflow.submit(
+    request = await intake.submit(
         session,
         reporter=resident,
         category=category,

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.services.cases import intake, workflow
 from bot.services.cases import lookup as request_service
-from bot.services.cases import workflow
 from bot.services.dispatch import upkeep
 from models import Building, Compound, RequestStatus, Role
 from tests.conftest import Bot
@@ -26,7 +26,7 @@ async def _submit(bot: Bot, *, compound: str, building: str, category: str = "li
         ).scalar_one()
         chosen = await request_service.get_category(session, slug=category)
         assert chosen is not None
-        made = await workflow.submit(
+        made = await intake.submit(
             session,
             reporter=None,
             category=chosen,

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.testing import TestChat
+from bot.services.cases import intake, workflow
 from bot.services.cases import lookup as request_service
-from bot.services.cases import workflow
 from models import Building, Compound, Request, Role
 from tests.conftest import Bot
 from tests.handlers.staff_journey import snapshot, staff_chat, unit_id
@@ -67,7 +67,7 @@ async def _submit(bot: Bot, prepare: tuple[str, ...] = ()) -> Request:
         ).scalar_one()
         category = await request_service.get_category(session, slug="lighting")
         assert category is not None
-        request = await workflow.submit(
+        request = await intake.submit(
             session,
             reporter=None,
             category=category,

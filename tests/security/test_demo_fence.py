@@ -21,7 +21,7 @@ from bot.cli import app as cli
 from bot.config import check_exposure, load_settings
 from bot.exceptions import ConfigError
 from bot.i18n import t
-from bot.services.cases import workflow
+from bot.services.cases import intake
 from bot.services.comms import broadcast
 from bot.services.org import demo_fence
 from bot.services.reports import export
@@ -184,7 +184,7 @@ async def test_a_demo_persons_broadcast_and_export_reach_demo_people_only(
         category = (
             await db.execute(select(Category).where(Category.slug == "lighting"))
         ).scalar_one()
-        await workflow.submit(
+        await intake.submit(
             db,
             reporter=visitor,
             category=category,

@@ -26,7 +26,7 @@ from bot.config import Settings, load_settings
 from bot.core.engine import Engine
 from bot.db import create_engine, session_factory
 from bot.outbox import Sender
-from bot.services.cases import workflow
+from bot.services.cases import intake
 from bot.services.org.importer import load_demo
 from bot.web import create_app, serve
 from handlers import build_router
@@ -259,7 +259,7 @@ async def seed_request(running: Running, reporter: str, photo: bytes) -> Request
             await session.execute(select(Category).where(Category.slug == "lighting"))
         ).scalar_one_or_none() or (await session.execute(select(Category))).scalars().first()
         assert category is not None
-        return await workflow.submit(
+        return await intake.submit(
             session,
             reporter=await session.get(Person, reporter_id),
             category=category,

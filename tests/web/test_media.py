@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.messages import Button, CommandMenu, Outgoing
 from bot.outbox import enqueue
-from bot.services.cases import workflow
+from bot.services.cases import intake
 from bot.web import render
 from bot.web.auth import CSRF_HEADER
 from models import Building, Category, ChannelIdentity, Compound, Person, Request
@@ -151,7 +151,7 @@ async def _request_with_photo(web: Web, reporter: str) -> Request:
             )
         ).scalar_one()
         category = (await db.execute(select(Category).limit(1))).scalar_one()
-        return await workflow.submit(
+        return await intake.submit(
             db,
             reporter=await db.get(Person, identity.person_id),
             category=category,

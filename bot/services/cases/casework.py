@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed
 from bot.i18n import t
 from bot.messages import Outgoing
-from bot.services.cases import cards, workflow
+from bot.services.cases import cards, intake, workflow
 from bot.services.comms import notify
 from bot.services.org import scope
 from models import (
@@ -52,14 +52,14 @@ async def add_photos(
     *,
     request: Request,
     actor: Person,
-    photos: Sequence[workflow.PhotoInput],
+    photos: Sequence[intake.PhotoInput],
     channel: str,
     now: datetime,
     settings: Settings,
 ) -> RequestEvent:
     """Attach staff photos to a request, with an internal note saying how many."""
     await _require(session, request=request, actor=actor)
-    workflow.attach_photos(
+    intake.attach_photos(
         session, request=request, photos=photos, channel=channel, by=actor.id, now=now
     )
     note = t(settings.locale.default, "staff.photos_note", count=len(photos))
@@ -81,7 +81,7 @@ async def resolve(
     request: Request,
     actor: Person,
     result: str,
-    photos: Sequence[workflow.PhotoInput],
+    photos: Sequence[intake.PhotoInput],
     channel: str,
     now: datetime,
     settings: Settings,
@@ -100,7 +100,7 @@ async def resolve(
         note=result.strip()[: settings.requests.max_text_length],
         settings=settings,
     )
-    workflow.attach_photos(
+    intake.attach_photos(
         session, request=request, photos=photos, channel=channel, by=actor.id, now=now
     )
     await session.flush()

@@ -17,29 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed
-from bot.services.cases import announce, references, transitions
-from bot.services.dispatch import routing, sla
+from bot.services.cases import announce, transitions
+from bot.services.cases.intake import PhotoInput, attach_photos
+from bot.services.dispatch import sla
 from models import (
     Category,
-    CategoryCorrection,
     Evaluation,
-    EventKind,
     OrgUnit,
     Person,
-    Priority,
     Request,
     RequestEvent,
     RequestFollower,
-    RequestPhoto,
     RequestStatus,
-    Role,
     Visibility,
 )
-
-# A photo or voice note: (channel file id, size in bytes or None, "photo" | "voice").
-PhotoInput = tuple[str, int | None, str]
-TITLE_LENGTH = 80
-
 
 # The table lives in transitions.py; these names are part of workflow's interface too.
 Action = transitions.Action
@@ -189,6 +180,52 @@ async def _announce(
         )
 
 
+async def _record(
+    session: AsyncSession,
+    *,
+    request: Request,
+    action: Action,
+    actor: Person | None,
+    before: RequestStatus,
+    after: RequestStatus,
+    text: str,
+    visibility: Visibility,
+    now: datetime,
+) -> RequestEvent:
+    """The change's event on the timeline; the first contact with the resident (a contact
+    action or a public note) is the request's contact time."""
+    public_note = action == Action.note and visibility == Visibility.public and bool(text)
+    if request.contacted_at is None and (action in transitions.CONTACT_ACTIONS or public_note):
+        request.contacted_at = now
+    event = RequestEvent(
+        request_id=request.id,
+        at=now,
+        actor_id=actor.id if actor is not None else None,
+        kind=action.value,
+        from_status=before.value,
+        to_status=after.value,
+        note=text,
+        visibility=visibility,
+        unit_id=request.owner_unit_id,
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+def _action(value: Action | str) -> Action:
+    try:
+        return Action(value)
+    except ValueError:
+        raise InvalidTransition("workflow.error.unknown_action", action=str(value)) from None
+
+
+async def _lock(session: AsyncSession, request: Request) -> None:
+    """Two staff pressing Accept at once: the second waits here, then sees "accepted"."""
+    if session.get_bind().dialect.name != "sqlite":
+        await session.refresh(request, with_for_update=True)
+
+
 async def transition(
     session: AsyncSession,
     *,
@@ -204,17 +241,10 @@ async def transition(
     settings: Settings,
     locked: bool = False,
 ) -> RequestEvent:
-    """Perform one action on a request, or refuse it (InvalidTransition, NotAllowed) unchanged.
-
-    `locked`: the caller loaded the request FOR UPDATE in this transaction (a sweep's claim).
-    """
-    try:
-        action = Action(action)
-    except ValueError:
-        raise InvalidTransition("workflow.error.unknown_action", action=str(action)) from None
-    if not locked and session.get_bind().dialect.name != "sqlite":
-        # Two staff pressing Accept at once: the second waits here, then sees "accepted".
-        await session.refresh(request, with_for_update=True)
+    """Perform one action on a request, or refuse it (InvalidTransition, NotAllowed) unchanged."""
+    action = _action(action)
+    if not locked:  # else the caller (a sweep's claim) loaded it FOR UPDATE already
+        await _lock(session, request)
     new_owner = await transitions.check(
         session,
         request=request,
@@ -235,23 +265,17 @@ async def transition(
         merge_into=merge_into,
         settings=settings,
     )
-    text = "\n".join(part for part in (reason.strip(), note.strip()) if part)
-    public_note = action == Action.note and visibility == Visibility.public and bool(text)
-    if request.contacted_at is None and (action in transitions.CONTACT_ACTIONS or public_note):
-        request.contacted_at = now
-    event = RequestEvent(
-        request_id=request.id,
-        at=now,
-        actor_id=actor.id if actor is not None else None,
-        kind=action.value,
-        from_status=before.value,
-        to_status=after.value,
-        note=text,
+    event = await _record(
+        session,
+        request=request,
+        action=action,
+        actor=actor,
+        before=before,
+        after=after,
+        text="\n".join(part for part in (reason.strip(), note.strip()) if part),
         visibility=visibility,
-        unit_id=request.owner_unit_id,
+        now=now,
     )
-    session.add(event)
-    await session.flush()
     await _announce(
         session,
         request=request,
@@ -262,150 +286,6 @@ async def transition(
         settings=settings,
     )
     return event
-
-
-async def submit(
-    session: AsyncSession,
-    *,
-    reporter: Person | None,
-    category: Category,
-    description: str,
-    photos: Sequence[PhotoInput] = (),
-    channel: str = "",
-    building_id: int | None = None,
-    compound_id: int | None = None,
-    lat: float | None = None,
-    lon: float | None = None,
-    address_text: str = "",
-    place_scope: str = "",
-    priority: Priority = Priority.ordinary,
-    urgent_reason: str = "",
-    suggested_category: str | None = None,
-    now: datetime,
-    settings: Settings,
-) -> Request:
-    """Create a request: route it, number it, set its deadlines and dispatch it to its owner."""
-    decision = await routing.route_request(
-        session,
-        category=category,
-        building_id=building_id,
-        compound_id=compound_id,
-        lat=lat,
-        lon=lon,
-        settings=settings,
-    )
-    reference = await references.next_reference(
-        session, prefix=settings.requests.reference_prefix, year=now.astimezone(settings.tz).year
-    )
-    text = description.strip()[: settings.requests.max_description_length]
-    request = Request(
-        reference=reference,
-        category_id=category.id,
-        title=(text.splitlines() or [""])[0][:TITLE_LENGTH],
-        description=text,
-        lat=lat,
-        lon=lon,
-        address_text=address_text,
-        place_scope=place_scope,
-        compound_id=compound_id if compound_id is not None else decision.compound_id,
-        building_id=building_id,
-        owner_unit_id=decision.owner_unit_id,
-        status=RequestStatus.submitted,
-        priority=priority,
-        urgent_reason=urgent_reason,
-        reporter_id=reporter.id if reporter is not None else None,
-        created_at=now,
-        updated_at=now,
-    )
-    sla.apply(
-        request, sla.compute(category=category, priority=priority, now=now, settings=settings)
-    )
-    session.add(request)
-    await session.flush()
-    attach_photos(session, request=request, photos=photos, channel=channel, by=request.reporter_id)
-    if suggested_category and suggested_category != category.slug:
-        # The resident overrode the classifier: keep it, the classifier learns from these.
-        session.add(
-            CategoryCorrection(
-                request_id=request.id,
-                text=text,
-                suggested=suggested_category,
-                corrected=category.slug,
-                by_id=request.reporter_id,
-                created_at=now,
-            )
-        )
-    actor_id = request.reporter_id
-    session.add_all(
-        [
-            RequestEvent(
-                request_id=request.id,
-                at=now,
-                actor_id=actor_id,
-                kind=EventKind.submitted,
-                from_status=None,
-                to_status=RequestStatus.submitted.value,
-                unit_id=decision.owner_unit_id,
-            ),
-            RequestEvent(
-                request_id=request.id,
-                at=now,
-                actor_id=None,
-                kind=EventKind.routed,
-                detail={"rule": decision.rule, "steps": list(decision.steps)},
-                visibility=Visibility.internal,
-                to_status=RequestStatus.submitted.value,
-                from_status=RequestStatus.submitted.value,
-                unit_id=decision.owner_unit_id,
-            ),
-        ]
-    )
-    await session.flush()
-    exclude = {actor_id} if actor_id is not None else set()
-    await announce.owner_card(
-        session, request=request, heading="submitted", exclude=exclude, settings=settings
-    )
-    if decision.rule == "no_property_workstation" and decision.grid_id is not None:
-        await announce.informed(
-            session,
-            request=request,
-            unit_id=decision.grid_id,
-            roles=(Role.grid_staff,),
-            settings=settings,
-        )
-    for department_id in decision.department_ids:
-        await announce.informed(
-            session,
-            request=request,
-            unit_id=department_id,
-            roles=(Role.department_liaison,),
-            settings=settings,
-        )
-    return request
-
-
-def attach_photos(
-    session: AsyncSession,
-    *,
-    request: Request,
-    photos: Sequence[PhotoInput],
-    channel: str,
-    by: int | None,
-    now: datetime | None = None,
-) -> None:
-    """Keep the channel file ids of photos and voice notes added to a request."""
-    session.add_all(
-        RequestPhoto(
-            request_id=request.id,
-            channel=channel,
-            file_id=file_id,
-            file_size=size,
-            kind=kind,
-            added_by_id=by,
-            **({"created_at": now} if now is not None else {}),
-        )
-        for file_id, size, kind in photos
-    )
 
 
 async def add_information(

@@ -174,6 +174,92 @@ async def _remind(
     return event
 
 
+async def _near_deadline(
+    session: AsyncSession,
+    *,
+    deadline: Deadline,
+    job: str,
+    now: datetime,
+    horizon: timedelta,
+    fraction: float,
+    after: tuple[datetime, int] | None,
+) -> list[Request]:
+    """One page, in (due, id) order after `after`, of open requests whose deadline is near and
+    not yet reminded of."""
+    due_s, now_s = _seconds(session, deadline.due), now.timestamp()
+    reminded = exists().where(
+        ScheduleMark.job == job,
+        ScheduleMark.subject_id == Request.id,
+        ScheduleMark.due_at == deadline.due,
+    )
+    query = select(Request).where(
+        deadline.due > now,
+        deadline.due <= now + horizon,  # the index range
+        deadline.met.is_(None),
+        # Waiting for the resident stops the clocks: nothing to remind.
+        Request.status.in_(transitions.MOVABLE),
+        # The clock starts no earlier than submission: a cheap necessary condition.
+        # (a second of slack for float rounding: is_due decides exactly.)
+        due_s - now_s <= fraction * (due_s - _seconds(session, Request.created_at)) + 1,
+        ~reminded,
+    )
+    if after is not None:
+        query = query.where(
+            or_(
+                deadline.due > after[0],
+                and_(deadline.due == after[0], Request.id > after[1]),
+            )
+        )
+    return list(
+        (await session.execute(query.order_by(deadline.due, Request.id).limit(PAGE)))
+        .scalars()
+        .all()
+    )
+
+
+async def _remind_page(
+    session: AsyncSession,
+    *,
+    deadline: Deadline,
+    job: str,
+    page: list[Request],
+    now: datetime,
+    fraction: float,
+    settings: Settings,
+    room: int,
+) -> list[RequestEvent]:
+    """Remind (at most `room` of) the page's requests whose reminder is due, each claimed once."""
+    events: list[RequestEvent] = []
+    starts = await _starts(session, deadline=deadline, requests=page)
+    for request in page:
+        due: datetime = getattr(request, deadline.due.key)
+        start = starts.get(request.id, request.created_at)
+        if not is_due(due=due, start=start, now=now, fraction=fraction):
+            continue
+        if not await claim(
+            session,
+            job=job,
+            subject_id=request.id,
+            period=stamp(due),
+            now=now,
+            due_at=due,
+        ):
+            continue  # another worker reminded it meanwhile
+        events.append(
+            await _remind(
+                session,
+                request=request,
+                deadline=deadline.name,
+                due=due,
+                now=now,
+                settings=settings,
+            )
+        )
+        if len(events) >= room:
+            break
+    return events
+
+
 @sweep("reminders", description="remind owners before deadlines", batched=True)
 async def remind_due(
     session: AsyncSession, *, now: datetime, settings: Settings, limit: int = 200
@@ -186,66 +272,28 @@ async def remind_due(
         job = f"reminder.{deadline.name}"
         after: tuple[datetime, int] | None = None
         while len(events) < limit:
-            due_s, now_s = _seconds(session, deadline.due), now.timestamp()
-            reminded = exists().where(
-                ScheduleMark.job == job,
-                ScheduleMark.subject_id == Request.id,
-                ScheduleMark.due_at == deadline.due,
-            )
-            query = select(Request).where(
-                deadline.due > now,
-                deadline.due <= now + horizon,  # the index range
-                deadline.met.is_(None),
-                # Waiting for the resident stops the clocks: nothing to remind.
-                Request.status.in_(transitions.MOVABLE),
-                # The clock starts no earlier than submission: a cheap necessary condition.
-                # (a second of slack for float rounding: is_due decides exactly.)
-                due_s - now_s <= fraction * (due_s - _seconds(session, Request.created_at)) + 1,
-                ~reminded,
-            )
-            if after is not None:
-                query = query.where(
-                    or_(
-                        deadline.due > after[0],
-                        and_(deadline.due == after[0], Request.id > after[1]),
-                    )
-                )
-            page = list(
-                (await session.execute(query.order_by(deadline.due, Request.id).limit(PAGE)))
-                .scalars()
-                .all()
+            page = await _near_deadline(
+                session,
+                deadline=deadline,
+                job=job,
+                now=now,
+                horizon=horizon,
+                fraction=fraction,
+                after=after,
             )
             if not page:
                 break
-            last_due = getattr(page[-1], deadline.due.key)
-            after = (last_due, page[-1].id)
-            starts = await _starts(session, deadline=deadline, requests=page)
-            for request in page:
-                due: datetime = getattr(request, deadline.due.key)
-                start = starts.get(request.id, request.created_at)
-                if not is_due(due=due, start=start, now=now, fraction=fraction):
-                    continue
-                if not await claim(
-                    session,
-                    job=job,
-                    subject_id=request.id,
-                    period=stamp(due),
-                    now=now,
-                    due_at=due,
-                ):
-                    continue  # another worker reminded it meanwhile
-                events.append(
-                    await _remind(
-                        session,
-                        request=request,
-                        deadline=deadline.name,
-                        due=due,
-                        now=now,
-                        settings=settings,
-                    )
-                )
-                if len(events) >= limit:
-                    break
+            after = (getattr(page[-1], deadline.due.key), page[-1].id)
+            events += await _remind_page(
+                session,
+                deadline=deadline,
+                job=job,
+                page=page,
+                now=now,
+                fraction=fraction,
+                settings=settings,
+                room=limit - len(events),
+            )
             if len(page) < PAGE:
                 break
     return events

@@ -248,6 +248,28 @@ async def _place(
     return _Place(root, "district_fallback", reason, steps=[{"code": "nothing", "unit": root.id}])
 
 
+def _category_level(
+    category: Category, *, owner: OrgUnit, kinds: dict[UnitKind, OrgUnit]
+) -> OrgUnit | None:
+    """The unit above `owner` at the lowest level the category is handled at, if it must move."""
+    wanted = set(category.owner_kinds or ())
+    if not wanted or owner.kind.value in wanted:
+        return None
+    # kinds is nearest-first, so the first match is the lowest allowed level.
+    higher = [u for k, u in kinds.items() if k.value in wanted]
+    return higher[0] if higher else None
+
+
+async def _department_ids(session: AsyncSession, category: Category) -> tuple[int, ...]:
+    """The departments the category names, by id."""
+    if not category.department_codes:
+        return ()
+    query = select(OrgUnit.id).where(
+        OrgUnit.code.in_(category.department_codes), OrgUnit.kind == UnitKind.department
+    )
+    return tuple(sorted((await session.execute(query)).scalars()))
+
+
 async def route_request(
     session: AsyncSession,
     *,
@@ -269,14 +291,11 @@ async def route_request(
     )
     kinds = await lineage(session, unit=place.unit)
     owner, rule, reason, steps = place.unit, place.rule, place.reason, list(place.steps)
-    wanted = set(category.owner_kinds or ())
-    if wanted and owner.kind.value not in wanted:
-        higher = [u for k, u in kinds.items() if k.value in wanted]
-        if higher:
-            # kinds is nearest-first, so the first match is the lowest allowed level.
-            owner, rule = higher[0], "category_level"
-            reason += f"; category {category.slug} is handled at {owner.kind.value} {owner.code}"
-            steps.append({"code": "category", "category": category.id, "unit": owner.id})
+    higher = _category_level(category, owner=owner, kinds=kinds)
+    if higher is not None:
+        owner, rule = higher, "category_level"
+        reason += f"; category {category.slug} is handled at {owner.kind.value} {owner.code}"
+        steps.append({"code": "category", "category": category.id, "unit": owner.id})
     compound = place.compound
     workstation_id: int | None = None
     if compound is not None and compound.no_property_management and compound.workstation_id:
@@ -289,12 +308,7 @@ async def route_request(
                 f"goes to workstation {owner.code} (the grid is kept informed)"
             )
             steps.append({"code": "workstation", "compound": compound.id, "unit": owner.id})
-    department_ids: tuple[int, ...] = ()
-    if category.department_codes:
-        query = select(OrgUnit.id).where(
-            OrgUnit.code.in_(category.department_codes), OrgUnit.kind == UnitKind.department
-        )
-        department_ids = tuple(sorted((await session.execute(query)).scalars()))
+    department_ids = await _department_ids(session, category)
     grid, community, street = (
         kinds.get(k) for k in (UnitKind.grid, UnitKind.community, UnitKind.street)
     )

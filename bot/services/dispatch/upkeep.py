@@ -262,6 +262,19 @@ async def create_due_upkeep(
     return created
 
 
+def _set_deadlines(
+    request: Request, *, category: Category, ends: datetime, now: datetime, settings: Settings
+) -> None:
+    """The category's deadlines, none later than the period's end (nor earlier than now)."""
+    deadlines = sla.compute(
+        category=category, priority=Priority.ordinary, now=now, settings=settings
+    )
+    sla.apply(request, deadlines)
+    request.resolve_by = max(ends, now)
+    request.accept_by = min(deadlines.accept_by, request.resolve_by)
+    request.contact_by = min(deadlines.contact_by, request.resolve_by)
+
+
 async def _create_request(
     session: AsyncSession,
     *,
@@ -274,7 +287,7 @@ async def _create_request(
     settings: Settings,
 ) -> Request:
     """A request with no reporter, owned by the compound's workstation, due by the period's
-    end. Not `workflow.submit`: routing is not wanted (the owner is known) and neither are
+    end. Not `intake.submit`: routing is not wanted (the owner is known) and neither are
     the grid and department notices a resident's request brings."""
     assert compound.workstation_id is not None
     locale = settings.locale.default
@@ -300,13 +313,7 @@ async def _create_request(
         created_at=now,
         updated_at=now,
     )
-    deadlines = sla.compute(
-        category=category, priority=Priority.ordinary, now=now, settings=settings
-    )
-    sla.apply(request, deadlines)
-    request.resolve_by = max(ends, now)
-    request.accept_by = min(deadlines.accept_by, request.resolve_by)
-    request.contact_by = min(deadlines.contact_by, request.resolve_by)
+    _set_deadlines(request, category=category, ends=ends, now=now, settings=settings)
     session.add(request)
     await session.flush()
     session.add(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.exceptions import NotAllowed, NotFound
 from bot.services.comms import notify
-from bot.services.meetings import cards, convene, poll_rules
+from bot.services.meetings import attendance, audience, cards, convene, poll_rules
 from bot.sweeps import sweep
 from models import (
     Building,
@@ -104,12 +104,12 @@ async def open_poll(
         raise NotFound("meeting.poll_needs_options")
     meeting = await session.get(Meeting, poll.meeting_id)
     assert meeting is not None  # a foreign key guarantees it
-    convene.require_scheduled(meeting)  # a held or called-off meeting takes no more votes
+    attendance.require_scheduled(meeting)  # a held or called-off meeting takes no more votes
     poll.status = PollStatus.open
     poll.opened_at = now
     poll.closes_at = closes_at if closes_at is not None and closes_at > now else None
     await session.flush()
-    people = await convene.invitee_ids(session, meeting=meeting)
+    people = await audience.invitee_ids(session, meeting=meeting)
     rows = await notify.notify_persons(
         session,
         person_ids=people,
@@ -141,8 +141,8 @@ async def cast_vote(
     assert meeting is not None  # a foreign key guarantees it
     if poll.status != PollStatus.open or (poll.closes_at is not None and poll.closes_at <= now):
         raise NotFound("meeting.poll_closed")
-    invitation = await convene.invitation_for(session, meeting=meeting, person=person, now=now)
-    household = convene.household_of(person)
+    invitation = await attendance.invitation_for(session, meeting=meeting, person=person, now=now)
+    household = audience.household_of(person)
     serial = (
         await session.execute(
             select(func.coalesce(func.max(PollVote.serial), 0)).where(PollVote.poll_id == poll.id)
@@ -194,7 +194,7 @@ async def _areas(
     flats = [
         f
         for f in (await session.execute(stmt)).scalars()
-        if meeting.scope_kind != ScopeKind.units or convene.unit_of(f.unit_room) in meeting.units
+        if meeting.scope_kind != ScopeKind.units or audience.unit_of(f.unit_room) in meeting.units
     ]
     areas: dict[poll_rules.Household, float] = {
         (f.building_id, f.unit_room): float(f.floor_area or 0) for f in flats
@@ -262,7 +262,7 @@ async def close_poll(
     meeting = await session.get(Meeting, poll.meeting_id)
     assert meeting is not None  # a foreign key guarantees it
     options = await list_options(session, poll_id=poll.id)
-    people = set(await convene.invitee_ids(session, meeting=meeting))
+    people = set(await audience.invitee_ids(session, meeting=meeting))
     if meeting.organiser_id is not None:
         people.add(meeting.organiser_id)
     await notify.notify_persons(

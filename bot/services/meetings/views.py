@@ -8,7 +8,9 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.meetings.convene import CHECK_IN_CLOSES, CONVENER_ROLES, in_scope
+from bot.services.meetings.attendance import CHECK_IN_CLOSES
+from bot.services.meetings.audience import in_scope
+from bot.services.meetings.convene import CONVENER_ROLES
 from bot.services.meetings.poll_rules import Household
 from bot.services.org import scope
 from models import Meeting, MeetingInvitation, MeetingStatus, OrgUnit, Person, Rsvp

@@ -24,9 +24,10 @@ from models import Broadcast, Conversation, RequestPhoto, VolunteerTask
 
 log = logging.getLogger(__name__)
 
-# A stored upload's name (bot.web.uploads generates them); nothing else in the folder is ours.
-NAME = re.compile(r"[0-9a-f]{32}\.(?:jpg|png|webp)")
-SUFFIXES = (".jpg", ".png", ".webp")
+# A stored upload's name (bot.web.uploads generates them; the WeChat channel too, for the
+# photos and voice notes it downloads); nothing else in the folder is ours.
+NAME = re.compile(r"[0-9a-f]{32}\.(?:jpg|png|webp|amr)")
+SUFFIXES = (".jpg", ".png", ".webp", ".amr")
 BATCH = 500
 # Columns holding one file name, and JSON columns holding names among other data.
 _EXACT: tuple[InstrumentedAttribute[Any], ...] = (RequestPhoto.file_id, Broadcast.photo)

@@ -28,6 +28,7 @@ from models import (
     HELD_TASK_STATUSES,
     EventKind,
     Person,
+    Request,
     RequestPhoto,
     ServiceRecord,
     TaskStatus,
@@ -67,6 +68,72 @@ async def on_my_way(
     return task
 
 
+def _log_done(
+    session: AsyncSession,
+    request: Request,
+    *,
+    person: Person,
+    photos: Sequence[str],
+    channel: str,
+    note: str,
+    now: datetime,
+) -> None:
+    """The task's photos go to the request, and its public timeline says the volunteer is done."""
+    session.add_all(
+        RequestPhoto(request_id=request.id, channel=channel, file_id=f, added_by_id=person.id)
+        for f in photos
+    )
+    add_event(
+        session,
+        request,
+        at=now,
+        actor_id=person.id,
+        kind=EventKind.volunteer_done,
+        note=note.strip(),
+        visibility=Visibility.public,
+    )
+
+
+async def _ask_verify_and_rate(
+    session: AsyncSession,
+    request: Request,
+    *,
+    task: VolunteerTask,
+    hours: float,
+    note: str,
+    settings: Settings,
+) -> None:
+    """The owner unit's staff are asked to verify the hours, the resident to rate the help."""
+    reference, shown_hours, shown_note = request.reference, f"{hours:g}", note or "-"
+    await notify.notify_unit(
+        session,
+        unit_id=request.owner_unit_id,
+        roles=scope.STAFF_ROLES,
+        render=lambda loc: notice(
+            "volunteer.notify.verify",
+            loc,
+            reference=reference,
+            hours=shown_hours,
+            note=shown_note,
+        ),
+        request_id=request.id,
+        settings=settings,
+    )
+    if request.reporter_id is not None:
+        await notify.notify_person(
+            session,
+            person_id=request.reporter_id,
+            render=lambda loc: notice(
+                "volunteer.notify.rate",
+                loc,
+                rows=[[actions.RATE.button("⭐" * n, task.id, n) for n in range(1, 6)]],
+                reference=request.reference,
+            ),
+            request_id=request.id,
+            settings=settings,
+        )
+
+
 async def complete(
     session: AsyncSession,
     *,
@@ -93,47 +160,12 @@ async def complete(
     session.add(record)
     request = await request_of(session, task)
     if request is not None:
-        session.add_all(
-            RequestPhoto(request_id=request.id, channel=channel, file_id=f, added_by_id=person.id)
-            for f in photos
+        _log_done(
+            session, request, person=person, photos=photos, channel=channel, note=note, now=now
         )
-        add_event(
-            session,
-            request,
-            at=now,
-            actor_id=person.id,
-            kind=EventKind.volunteer_done,
-            note=note.strip(),
-            visibility=Visibility.public,
+        await _ask_verify_and_rate(
+            session, request, task=task, hours=hours, note=note, settings=settings
         )
-        reference, shown_hours, shown_note = request.reference, f"{hours:g}", note or "-"
-        await notify.notify_unit(
-            session,
-            unit_id=request.owner_unit_id,
-            roles=scope.STAFF_ROLES,
-            render=lambda loc: notice(
-                "volunteer.notify.verify",
-                loc,
-                reference=reference,
-                hours=shown_hours,
-                note=shown_note,
-            ),
-            request_id=request.id,
-            settings=settings,
-        )
-        if request.reporter_id is not None:
-            await notify.notify_person(
-                session,
-                person_id=request.reporter_id,
-                render=lambda loc: notice(
-                    "volunteer.notify.rate",
-                    loc,
-                    rows=[[actions.RATE.button("⭐" * n, task.id, n) for n in range(1, 6)]],
-                    reference=request.reference,
-                ),
-                request_id=request.id,
-                settings=settings,
-            )
     await session.flush()
     return record
 

@@ -117,6 +117,56 @@ async def departments_by_code(session: AsyncSession, *, codes: Sequence[str]) ->
     return [found[code] for code in dict.fromkeys(wanted)]
 
 
+async def _require_may_blow(
+    session: AsyncSession, *, request: Request, actor: Person | None
+) -> None:
+    """InvalidTransition unless the request is open; NotAllowed unless the actor is its staff."""
+    if request.status not in OPEN_STATUSES:
+        raise InvalidTransition("schedule.whistle.not_open", reference=request.reference)
+    if actor is not None and not await scope.holds_role(
+        session, person_id=actor.id, roles=scope.STAFF_ROLES, unit_id=request.owner_unit_id
+    ):
+        raise NotAllowed("core.not_allowed")
+
+
+async def _departments_by_id(
+    session: AsyncSession, *, department_ids: Sequence[int]
+) -> tuple[list[int], dict[int, OrgUnit]]:
+    """The ids without repeats, in order, and their departments; refuses none or an unknown one."""
+    ids = list(dict.fromkeys(department_ids))
+    if not ids:
+        raise InvalidTransition("schedule.whistle.no_department")
+    query = select(OrgUnit).where(OrgUnit.id.in_(ids), OrgUnit.kind == UnitKind.department)
+    departments = {unit.id: unit for unit in (await session.execute(query)).scalars()}
+    if len(departments) != len(ids):
+        raise NotFound("schedule.whistle.unknown_department", code="?")
+    return ids, departments
+
+
+async def _push_summonses(
+    session: AsyncSession,
+    *,
+    request: Request,
+    unit: OrgUnit,
+    whistle: Whistle,
+    summonses: Sequence[WhistleSummons],
+    settings: Settings,
+) -> None:
+    """The urgent push to each summoned department's liaisons."""
+    for summons in summonses:
+        await notify.notify_unit(
+            session,
+            unit_id=summons.department_id,
+            roles=(Role.department_liaison,),
+            render=lambda loc, s=summons: summons_card(  # type: ignore[misc]
+                request, s, unit=unit, note=whistle.note, settings=settings, locale=loc
+            ),
+            request_id=request.id,
+            urgent=True,  # a whistle is answered in minutes, quiet hours or not
+            settings=settings,
+        )
+
+
 async def blow(
     session: AsyncSession,
     *,
@@ -129,19 +179,8 @@ async def blow(
     note: str = "",
 ) -> Whistle:
     """Summon departments on an open request; their liaisons must acknowledge in time."""
-    if request.status not in OPEN_STATUSES:
-        raise InvalidTransition("schedule.whistle.not_open", reference=request.reference)
-    if actor is not None and not await scope.holds_role(
-        session, person_id=actor.id, roles=scope.STAFF_ROLES, unit_id=request.owner_unit_id
-    ):
-        raise NotAllowed("core.not_allowed")
-    ids = list(dict.fromkeys(department_ids))
-    if not ids:
-        raise InvalidTransition("schedule.whistle.no_department")
-    query = select(OrgUnit).where(OrgUnit.id.in_(ids), OrgUnit.kind == UnitKind.department)
-    departments = {unit.id: unit for unit in (await session.execute(query)).scalars()}
-    if len(departments) != len(ids):
-        raise NotFound("schedule.whistle.unknown_department", code="?")
+    await _require_may_blow(session, request=request, actor=actor)
+    ids, departments = await _departments_by_id(session, department_ids=department_ids)
     unit = await session.get(OrgUnit, request.owner_unit_id)
     assert unit is not None  # a foreign key guarantees it
     minutes = ack_minutes if ack_minutes is not None else settings.whistles.ack_minutes
@@ -176,18 +215,9 @@ async def blow(
         )
     )
     await session.flush()
-    for summons in summonses:
-        await notify.notify_unit(
-            session,
-            unit_id=summons.department_id,
-            roles=(Role.department_liaison,),
-            render=lambda loc, s=summons: summons_card(  # type: ignore[misc]
-                request, s, unit=unit, note=whistle.note, settings=settings, locale=loc
-            ),
-            request_id=request.id,
-            urgent=True,  # a whistle is answered in minutes, quiet hours or not
-            settings=settings,
-        )
+    await _push_summonses(
+        session, request=request, unit=unit, whistle=whistle, summonses=summonses, settings=settings
+    )
     return whistle
 
 
@@ -195,6 +225,36 @@ async def list_summons(session: AsyncSession, *, whistle_id: int) -> list[Whistl
     """The departments summoned by one whistle."""
     query = select(WhistleSummons).where(WhistleSummons.whistle_id == whistle_id)
     return list((await session.execute(query.order_by(WhistleSummons.id))).scalars())
+
+
+async def _answerable(
+    session: AsyncSession, *, summons_id: int, actor: Person
+) -> tuple[WhistleSummons, Whistle, Request]:
+    """The summons (locked), its whistle and request, when the actor is its department's liaison."""
+    summons = await session.get(WhistleSummons, summons_id, with_for_update=True)
+    if summons is None:
+        raise NotFound("schedule.whistle.not_found")
+    if not await scope.holds_role(
+        session, person_id=actor.id, roles=(Role.department_liaison,), unit_id=summons.department_id
+    ):
+        raise NotAllowed("core.not_allowed")
+    whistle = await session.get(Whistle, summons.whistle_id)
+    assert whistle is not None
+    request = await session.get(Request, whistle.request_id)
+    assert request is not None
+    return summons, whistle, request
+
+
+def _stamp(summons: WhistleSummons, *, step: Step, actor: Person, now: datetime) -> None:
+    """Move the summons to the step's status, stamping when (and by whom, if first) it moved."""
+    if summons.acknowledged_at is None:
+        summons.acknowledged_at = now
+        summons.acknowledged_by_id = actor.id
+    if step == Step.on_site:
+        summons.on_site_at = now
+    elif step == Step.done:
+        summons.done_at = now
+    summons.status = STEP_STATUS[step].value
 
 
 async def answer(
@@ -208,28 +268,11 @@ async def answer(
 ) -> tuple[WhistleSummons, Request, bool]:
     """A liaison of the summoned department answers; returns (summons, request, changed)."""
     step = Step(step)
-    summons = await session.get(WhistleSummons, summons_id, with_for_update=True)
-    if summons is None:
-        raise NotFound("schedule.whistle.not_found")
-    if not await scope.holds_role(
-        session, person_id=actor.id, roles=(Role.department_liaison,), unit_id=summons.department_id
-    ):
-        raise NotAllowed("core.not_allowed")
-    whistle = await session.get(Whistle, summons.whistle_id)
-    assert whistle is not None
-    request = await session.get(Request, whistle.request_id)
-    assert request is not None
+    summons, whistle, request = await _answerable(session, summons_id=summons_id, actor=actor)
     target = STEP_STATUS[step]
     if ORDER.index(SummonsStatus(summons.status)) >= ORDER.index(target):
         return summons, request, False
-    if summons.acknowledged_at is None:
-        summons.acknowledged_at = now
-        summons.acknowledged_by_id = actor.id
-    if step == Step.on_site:
-        summons.on_site_at = now
-    elif step == Step.done:
-        summons.done_at = now
-    summons.status = target.value
+    _stamp(summons, step=step, actor=actor, now=now)
     department = await session.get(OrgUnit, summons.department_id)
     assert department is not None
     session.add(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.exceptions import InvalidTransition, NotAllowed
 from bot.messages import Outgoing
 from bot.services.cases import actions as cases_actions
-from bot.services.cases import workflow
+from bot.services.cases import intake, workflow
 from bot.services.cases.transitions import STAFF
 from bot.services.comms import notify
 from bot.services.dispatch import escalation
@@ -248,7 +248,7 @@ async def test_steward_request_informs_grid_and_departments(db: TestDB) -> None:
         org = await f.org(session)
         liaison = await f.person(session, role=Role.department_liaison, unit=org.department)
         lamp = await f.category(session, maintenance=True, department_codes=["dept-water"])
-        request = await workflow.submit(
+        request = await intake.submit(
             session,
             reporter=None,
             category=lamp,

@@ -14,8 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings, load_settings
 from bot.exceptions import NotAllowed, NotFound
-from bot.services.meetings import ballots, notice, reminders
-from bot.services.meetings import convene as meetings
+from bot.services.meetings import audience, ballots, convene, notice, outcome, reminders
 from models import (
     Building,
     Compound,
@@ -80,8 +79,8 @@ async def _meeting(
     session: AsyncSession, cfg: Settings, *, starts_in: timedelta | None = timedelta(days=4)
 ) -> Meeting:
     building = await _building(session)
-    scope_ = await meetings.load_scope(session, kind=ScopeKind.building, building_id=building.id)
-    return await meetings.convene(
+    scope_ = await audience.load_scope(session, kind=ScopeKind.building, building_id=building.id)
+    return await convene.convene(
         session,
         organiser=await _staff(session),
         scope_=scope_,
@@ -99,7 +98,7 @@ async def _remind(session: AsyncSession, now: datetime, cfg: Settings) -> int:
 
 
 def test_unit_of_addresses() -> None:
-    assert [meetings.unit_of(a) for a in ("2-301", "3单元502", " 1/101", "301", "")] == [
+    assert [audience.unit_of(a) for a in ("2-301", "3单元502", " 1/101", "301", "")] == [
         "2",
         "3",
         "1",
@@ -146,21 +145,21 @@ async def test_convening_needs_rights_over_every_building(demo: TestDB, cfg: Set
     async with demo.sessions() as session:
         outsider = await _staff(session, unit="dahua-1")
         building = await _building(session)
-        scope_ = await meetings.load_scope(
+        scope_ = await audience.load_scope(
             session, kind=ScopeKind.building, building_id=building.id
         )
         with pytest.raises(NotAllowed):
-            await meetings.convene(
+            await convene.convene(
                 session, organiser=outsider, scope_=scope_, topic="x", now=NOW, settings=cfg
             )
         # A compound whose buildings span two grids needs both.
         compound = scope_.compound
-        whole = await meetings.load_scope(session, kind=ScopeKind.compound, compound_id=compound.id)
+        whole = await audience.load_scope(session, kind=ScopeKind.compound, compound_id=compound.id)
         grid_staff = await _staff(session, unit="heshun-1")
-        assert await meetings.can_convene(session, person=grid_staff, scope_=whole)
+        assert await convene.can_convene(session, person=grid_staff, scope_=whole)
         assert whole.expected_households() == 333
         with pytest.raises(NotFound):
-            await meetings.load_scope(
+            await audience.load_scope(
                 session, kind=ScopeKind.units, building_id=building.id, units=[]
             )
 
@@ -216,10 +215,10 @@ async def test_floor_area_from_flats(demo: TestDB, cfg: Settings) -> None:
         for n in range(1, 19):
             area = 300.0 if n == 1 else 60.0
             session.add(Flat(building_id=building.id, unit_room=f"1-{n:02d}", floor_area=area))
-        scope_ = await meetings.load_scope(
+        scope_ = await audience.load_scope(
             session, kind=ScopeKind.building, building_id=building.id
         )
-        meeting = await meetings.convene(
+        meeting = await convene.convene(
             session, organiser=staff, scope_=scope_, topic="外墙", now=NOW, settings=cfg
         )
         poll = await ballots.create_poll(
@@ -283,10 +282,10 @@ async def test_a_meeting_is_either_called_off_or_held_never_both(
                 await first.get(Meeting, later.id),
             )
             assert fresh is not None and fresh_later is not None
-            await meetings.cancel(
+            await outcome.cancel(
                 first, meeting=fresh, actor=staff, reason="物业已修好", now=NOW, settings=cfg
             )
-            await meetings.record_outcome(
+            await outcome.record_outcome(
                 first,
                 meeting=fresh_later,
                 actor=staff,
@@ -297,7 +296,7 @@ async def test_a_meeting_is_either_called_off_or_held_never_both(
             )
         with pytest.raises(NotFound) as refused:
             async with stale.begin():
-                await meetings.record_outcome(
+                await outcome.record_outcome(
                     stale,
                     meeting=seen,
                     actor=staff,
@@ -309,7 +308,7 @@ async def test_a_meeting_is_either_called_off_or_held_never_both(
         assert refused.value.key == "meeting.cancelled"
         with pytest.raises(NotFound) as refused:
             async with stale_later.begin():
-                await meetings.cancel(
+                await outcome.cancel(
                     stale_later, meeting=seen_later, actor=staff, reason="", now=NOW, settings=cfg
                 )
         assert refused.value.key == "meeting.over"

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.i18n import t
-from bot.services.cases import workflow
+from bot.services.cases import intake
 from bot.services.org import erasure, people
 from models import (
     Conversation,
@@ -50,7 +50,7 @@ async def test_copies_made_by_others_are_scrubbed(db: TestDB, tmp_path: Path) ->
         resident = await factories.person(session)
         resident.display_name, resident.phone, resident.unit_room = NAME, PHONE, ROOM
         resident.building_id = org.building_a1.id
-        request = await workflow.submit(
+        request = await intake.submit(
             session,
             reporter=resident,
             category=org.general,

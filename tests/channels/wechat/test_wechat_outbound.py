@@ -1,0 +1,201 @@
+"""Pushes to residents: inside the 48-hour window and its quota by the customer-service API,
+outside it a template message for the push's kind, or waiting (in order) until the resident
+writes; WeChat's error codes; one token for every worker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.channels.wechat.tokens import TokenStore
+from bot.messages import Button, Outgoing
+from bot.outbox import enqueue
+from models import ChannelIdentity, OutboxMessage
+from tests.channels.wechat.conftest import WechatRig, open_rig
+from tests.conftest import Clock, TestDB
+from tests.fakes.wechat_callback import WechatUser
+
+TEMPLATES = {
+    "status": {
+        "template_id": "TPL-status",
+        "fields": {"first": "{text}", "keyword1": "{reference}", "remark": "{invite}"},
+    }
+}
+PUSH = "诉求 JM-2026-000042 已受理，网格正在安排办理。"
+
+
+@pytest.fixture
+async def rig(
+    demo: TestDB, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[WechatRig]:
+    monkeypatch.setenv("REDGRID_CONFIG", "/nonexistent-config.yaml")
+    opened = await open_rig(demo, clock, tmp_path / "uploads", "safe")
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+async def _resident(rig: WechatRig, openid: str) -> WechatUser:
+    """A resident who followed and wrote once (their window is open)."""
+    user = rig.driver.user(openid)
+    await user.subscribe()
+    await user.send("你好")
+    return user
+
+
+async def _push(rig: WechatRig, openid: str, *texts: str, buttons: bool = False) -> list[int]:
+    ids = []
+    async with rig.db.sessions() as session, session.begin():
+        for text in texts:
+            rows = [[Button("评价", "v1:ev:1")]] if buttons else []
+            row = await enqueue(
+                session, channel="wechat", chat_id=openid, message=Outgoing(text, rows)
+            )
+            ids.append(row.id)
+    while await rig.sender.pump():
+        pass
+    return ids
+
+
+async def _rows(rig: WechatRig, ids: list[int]) -> list[tuple[str, str]]:
+    async with rig.db.sessions() as session:
+        result = await session.execute(
+            select(OutboxMessage.status, OutboxMessage.last_error)
+            .where(OutboxMessage.id.in_(ids))
+            .order_by(OutboxMessage.id)
+        )
+        return [(status, error) for status, error in result]
+
+
+def _close_windows(rig: WechatRig) -> None:
+    rig.clock.advance(hours=49)
+
+
+async def test_inside_the_window_a_push_is_a_menu_message(rig: WechatRig) -> None:
+    user = await _resident(rig, "o_out_1")
+    ids = await _push(rig, user.openid, PUSH, buttons=True)
+    assert await _rows(rig, ids) == [("sent", "")]
+    last = rig.api.sent[user.openid][-1]
+    assert last["msgtype"] == "msgmenu"
+    assert last["msgmenu"]["list"] == [{"id": "v1:ev:1", "content": "评价"}]
+
+
+async def test_outside_the_window_a_push_is_a_template_naming_the_reference(
+    demo: TestDB, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDGRID_CONFIG", "/nonexistent-config.yaml")
+    rig = await open_rig(demo, clock, tmp_path / "uploads", "safe", templates=TEMPLATES)
+    try:
+        user = await _resident(rig, "o_out_2")
+        _close_windows(rig)
+        ids = await _push(rig, user.openid, PUSH)
+        assert await _rows(rig, ids) == [("sent", "")]
+        (template,) = rig.api.templates[user.openid]
+        assert template["template_id"] == "TPL-status"
+        assert template["data"]["keyword1"]["value"] == "JM-2026-000042"
+        assert "回复" in template["data"]["remark"]["value"]
+        assert template["client_msg_id"]
+    finally:
+        await rig.close()
+
+
+async def test_without_a_template_pushes_wait_and_come_in_order_when_the_resident_writes(
+    rig: WechatRig,
+) -> None:
+    user = await _resident(rig, "o_out_3")
+    _close_windows(rig)
+    ids = await _push(rig, user.openid, "第一条", "第二条", "第三条")
+    states = await _rows(rig, ids)
+    assert states[0][0] == "pending" and "waiting" in states[0][1]
+    assert [s for s, _ in states[1:]] == ["pending", "pending"]
+    assert not rig.api.templates[user.openid]
+    before = len(user.messages)
+    await user.send("我回来了")
+    assert [s for s, _ in await _rows(rig, ids)] == ["sent"] * 3
+    texts = [m.get("text", {}).get("content") for m in user.messages[before:]]
+    pushed = [t for t in texts if t in ("第一条", "第二条", "第三条")]
+    assert pushed == ["第一条", "第二条", "第三条"]
+
+
+async def test_the_quota_per_message_is_kept_then_pushes_wait(rig: WechatRig) -> None:
+    user = await _resident(rig, "o_out_4")
+    sent_before = len(rig.api.sent[user.openid])
+    texts = [f"消息{n}" for n in range(7)]
+    ids = await _push(rig, user.openid, *texts)
+    states = [s for s, _ in await _rows(rig, ids)]
+    allowed = rig.settings.wechat.quota_per_message
+    assert states[:allowed] == ["sent"] * allowed
+    assert states[allowed:] == ["pending"] * (len(texts) - allowed)
+    assert len(rig.api.sent[user.openid]) - sent_before == allowed
+
+
+async def test_error_codes(
+    demo: TestDB, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDGRID_CONFIG", "/nonexistent-config.yaml")
+    rig = await open_rig(demo, clock, tmp_path / "uploads", "safe", templates=TEMPLATES)
+    try:
+        user = await _resident(rig, "o_err_1")
+        # -1: busy, retried later.
+        rig.api.fail("message/custom/send", -1)
+        ids = await _push(rig, user.openid, "忙")
+        assert (await _rows(rig, ids))[0][0] == "pending"
+        rig.clock.advance(minutes=5)
+        while await rig.sender.pump():
+            pass
+        assert (await _rows(rig, ids))[0][0] == "sent"
+        # 40001: the token is refreshed once and the call made again.
+        rig.api.expire_token()
+        fetches = rig.api.token_fetches
+        ids = await _push(rig, user.openid, "换令牌")
+        assert (await _rows(rig, ids))[0][0] == "sent"
+        assert rig.api.token_fetches == fetches + 1
+        # 45047 and 45015: a template instead.
+        for code in (45047, 45015):
+            await user.send("再说一句")  # the window and its quota open again
+            rig.api.fail("message/custom/send", code)
+            ids = await _push(rig, user.openid, f"{PUSH} {code}")
+            assert (await _rows(rig, ids))[0][0] == "sent"
+        assert len(rig.api.templates[user.openid]) == 2
+        # 45009: the account's daily quota: wait until it resets at midnight, Beijing time.
+        user2 = await _resident(rig, "o_err_2")
+        rig.api.fail("message/custom/send", 45009)
+        ids = await _push(rig, user2.openid, "配额")
+        async with rig.db.sessions() as session:
+            row = await session.get(OutboxMessage, ids[0])
+        assert row is not None and row.status == "pending" and row.not_before is not None
+        assert row.not_before - rig.clock() > timedelta(hours=1)
+        # 43004: the resident unfollowed: unreachable, nothing retried.
+        user3 = await _resident(rig, "o_err_3")
+        rig.api.unfollow(user3.openid)
+        ids = await _push(rig, user3.openid, "取关了")
+        assert (await _rows(rig, ids))[0][0] == "unreachable"
+        async with rig.db.sessions() as session:
+            identity = (
+                await session.execute(
+                    select(ChannelIdentity).where(ChannelIdentity.external_id == user3.openid)
+                )
+            ).scalar_one()
+        assert identity.unreachable_at is not None
+    finally:
+        await rig.close()
+
+
+async def test_one_token_for_every_worker(rig: WechatRig) -> None:
+    """Two workers share the database's token; after WeChat refuses it, the first to
+    refresh fetches a new one and the second re-reads it instead of fetching again."""
+    api = rig.channel.api
+    first = TokenStore(sessions=rig.db.sessions, api=api, clock=rig.clock)
+    second = TokenStore(sessions=rig.db.sessions, api=api, clock=rig.clock)
+    token = await first.get()
+    assert await second.get() == token
+    assert first.refreshes + second.refreshes == 1
+    fresh = await first.refresh(stale=token)
+    assert fresh != token
+    assert await second.refresh(stale=token) == fresh
+    assert first.refreshes + second.refreshes == 2
