@@ -3,6 +3,7 @@ Also the answers to input nobody else takes: unknown commands, stickers, stale b
 
 from __future__ import annotations
 
+from bot import commands
 from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
@@ -63,7 +64,17 @@ async def start(ctx: Context) -> None:
 
 @router.command("help")
 async def show_help(ctx: Context) -> None:
-    ctx.reply(ctx.t("core.help"), buttons=main_menu_buttons(ctx))
+    """The resident help, after the work commands of the person's other roles."""
+    held = await command_menu.roles_of(ctx.session, person_ids=[ctx.person.id])
+    work = [
+        f"/{name} {description}"
+        for name, description in commands.command_list(held[ctx.person.id], ctx.locale)
+        if name not in commands.RESIDENT_COMMANDS
+    ]
+    text = ctx.t("core.help")
+    if work:
+        text = "\n".join([ctx.t("webchat_roles.help_work"), *work, "", text])
+    ctx.reply(text, buttons=main_menu_buttons(ctx))
 
 
 @router.command("cancel")

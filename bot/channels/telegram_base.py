@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.channels.telegram_commands import command_list
 from bot.channels.telegram_common import (
     CHANNEL,
     InlineRows,
@@ -22,6 +21,7 @@ from bot.channels.telegram_common import (
     plan,
     with_changes,
 )
+from bot.commands import command_list
 from bot.core.output import SendResult
 from bot.messages import CommandMenu, Outgoing
 

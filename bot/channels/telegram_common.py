@@ -1,5 +1,5 @@
 """Telegram, whichever framework drives it: update conversion, text and keyboard rendering plans
-(the command lists are in `bot.channels.telegram_commands`).
+(the command lists are in `bot.commands`).
 
 Everything here works on the Bot API's own JSON shapes (plain dicts), which both
 python-telegram-bot and aiogram mirror, so the two adapters behave identically by construction:

@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.telegram_base import TelegramAdapter
-from bot.channels.telegram_commands import command_list
 from bot.channels.telegram_common import CHANNEL, incoming_from_update
+from bot.commands import command_list
 from bot.config import Settings
 from bot.config_channels import TelegramSettings
 from bot.core.engine import Engine

@@ -118,6 +118,7 @@ class Context:
         photo: str | None = None,
         document: str | None = None,
         document_name: str | None = None,
+        album: list[str] | None = None,
     ) -> Outgoing:
         """Queue a reply to this chat; it is written to the outbox with the update's commit."""
         message = Outgoing(
@@ -128,6 +129,7 @@ class Context:
             photo=photo,
             document=document,
             document_name=document_name,
+            album=album or [],
         )
         self.replies.append(message)
         return message

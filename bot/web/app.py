@@ -21,7 +21,7 @@ from bot.channels.webchat import DEMO, Hub, WebchatChannel
 from bot.config import Settings
 from bot.core.engine import Engine
 from bot.metrics import Metrics
-from bot.web import chat, ops
+from bot.web import chat, media, ops
 from bot.web import sessions as session_routes
 from bot.web.access_log import AccessLog
 from bot.web.auth import COOKIE, DAY_S, SessionCodec, load_secret
@@ -154,7 +154,7 @@ def create_app(
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (session_routes.router, chat.router, ops.router, *extra_routers):
+    for router in (session_routes.router, chat.router, media.router, ops.router, *extra_routers):
         app.include_router(router)
     return app
 

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.datastructures import FormData
@@ -25,7 +25,7 @@ from bot.core.outage import unavailable
 from bot.i18n import pick_locale
 from bot.messages import Incoming, Photo
 from bot.services.storage import attachments
-from bot.web import uploads
+from bot.web import render, uploads
 from bot.web.auth import WebSession
 from bot.web.state import (
     ApiError,
@@ -128,8 +128,14 @@ async def _process(
 async def send(
     request: Request, body: SendBody, web: WebSession = Depends(posting_session)
 ) -> dict[str, Any]:
-    """A typed message, a pressed button or a shared location."""
-    return await _process(get_state(request), _from_body(web, body))
+    """A typed message, a pressed button or a shared location. Text over the length limit is
+    refused here (413, with the limit), so the page keeps it in the input box to shorten."""
+    state = get_state(request)
+    limit = state.settings.requests.max_text_length
+    if body.kind == "text" and len(body.text.strip()) > limit:
+        locale = await _person_locale(state, request, web)
+        raise ApiError(413, "core.too_long", code="too_long", locale=locale, limit=limit)
+    return await _process(state, _from_body(web, body))
 
 
 async def _person_locale(state: WebState, request: Request, web: WebSession) -> str:
@@ -165,7 +171,8 @@ async def send_photo(
     finally:
         if not kept:
             uploads.discard(state.settings.webchat.upload_dir, name)
-    return answer
+    # The page shows the photo again after a reload, by this name (checked on each fetch).
+    return {**answer, "photo": name if kept else None}
 
 
 async def _photo_incoming(
@@ -201,31 +208,6 @@ async def _referenced(state: WebState, web: WebSession, name: str) -> bool:
         return await attachments.is_referenced(db, name, channel=web.channel, chat_id=web.chat_id)
 
 
-def _upload_name(ref: Any) -> str | None:
-    """The name of a web chat upload a message shows (by name or by its path), else None."""
-    name = ref.rsplit("/", 1)[-1] if isinstance(ref, str) else ""
-    return name if uploads.NAME.fullmatch(name) else None
-
-
-def render_row(row: OutboxMessage) -> dict[str, Any]:
-    """One delivered message as the page gets it; `edits`: the id of the message it replaces."""
-    payload = row.payload
-    photo = payload.get("photo")
-    album = [_upload_name(ref) for ref in payload.get("album", [])]
-    edits = str(payload.get("edit_message_id") or "")
-    return {
-        "id": row.id,
-        "edits": int(edits) if edits.isdigit() else None,
-        "photos": [name for name in album if name],
-        "text": payload.get("text", ""),
-        "buttons": payload.get("buttons", []),
-        "reply_requests": payload.get("reply_requests", []),
-        "remove_reply_keyboard": bool(payload.get("remove_reply_keyboard", False)),
-        "photo": photo if isinstance(photo, str) and uploads.NAME.fullmatch(photo) else None,
-        "at": row.created_at.isoformat() if row.created_at else None,
-    }
-
-
 async def _read(state: WebState, web: WebSession, after: int | None) -> list[OutboxMessage]:
     async with state.sessions() as db:
         return await webchat.list_delivered(
@@ -240,9 +222,10 @@ async def messages(
     web: WebSession = Depends(current_session),
 ) -> dict[str, Any]:
     """The chat's delivered messages after `after` (none: the latest ones); `more` when cut."""
-    rows = await _read(get_state(request), web, after)
+    state = get_state(request)
+    rows = await _read(state, web, after)
     more = after is not None and len(rows) == PAGE
-    return {"messages": [render_row(r) for r in rows], "more": more}
+    return {"messages": [render.render_row(r, state.settings) for r in rows], "more": more}
 
 
 def _last_event_id(request: Request) -> int:
@@ -278,7 +261,7 @@ async def events(
                     rows = []
                 for row in rows:
                     last = row.id
-                    data = json.dumps(render_row(row), ensure_ascii=False)
+                    data = json.dumps(render.render_row(row, state.settings), ensure_ascii=False)
                     yield f"id: {row.id}\nevent: message\ndata: {data}\n\n"
                 if len(rows) == PAGE:
                     continue
@@ -289,15 +272,3 @@ async def events(
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
-
-
-@router.get("/photos/{name}")
-async def photo(
-    request: Request, name: str, web: WebSession = Depends(current_session)
-) -> FileResponse:
-    """A stored photo, by the name the upload generated (any other name: 404)."""
-    path = attachments.photo_path(get_state(request).settings.webchat.upload_dir, name)
-    if path is None:
-        raise ApiError(404, "web.not_found", code="not_found")
-    media_type = uploads.MEDIA_TYPES[path.suffix.lstrip(".")]
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private"})

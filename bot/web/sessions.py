@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from bot.channels.webchat import DEMO, WEBCHAT
 from bot.i18n import LOCALES, catalog, pick_locale
 from bot.services.org import rights
-from bot.web import identities
+from bot.web import identities, menu
 from bot.web.auth import COOKIE, WebSession
 from bot.web.state import (
     ApiError,
@@ -36,13 +36,15 @@ async def describe(
 ) -> dict[str, Any]:
     """What the page needs to know about its session."""
     state = get_state(request)
+    locale = pick_locale(language, request_locale(request), state.settings.locale.default)
     return {
         "chat": f"{session.channel}:{session.chat_id}",
         "demo_identity": session.channel == DEMO,
         "name": name,
         "roles": list(session.roles),
         "csrf": session.csrf,
-        "locale": pick_locale(language, request_locale(request), state.settings.locale.default),
+        "locale": locale,
+        "menu": menu.page_menu(session.roles, locale),
         "demo": state.settings.webchat.demo,
         "max_upload_mb": state.settings.webchat.max_upload_mb,
     }

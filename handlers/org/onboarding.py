@@ -21,6 +21,7 @@ Every state answers /cancel by returning to the main menu.
 from __future__ import annotations
 
 import math
+import re
 
 from bot.buttons import ButtonData
 from bot.core.context import KEPT, Context
@@ -97,11 +98,17 @@ async def location_wanted(ctx: Context, _data: ButtonData) -> None:
     )
 
 
+def _choosing(ctx: Context) -> bool:
+    """Whether the chat is choosing an address now: a street, community, compound or building
+    button from an earlier registration must not silently start a new one."""
+    return ctx.state == S_STREET
+
+
 @router.button(actions.PICK_STREET)
 async def street_chosen(ctx: Context, data: ButtonData) -> None:
     street_id = data.int_arg()
     street = await places.get_unit(ctx.session, unit_id=street_id or 0, kind=UnitKind.street)
-    if street is None:
+    if street is None or not _choosing(ctx):
         await stale_button(ctx)
         return
     communities = await places.list_units(ctx.session, kind=UnitKind.community, parent_id=street.id)
@@ -115,7 +122,7 @@ async def community_chosen(ctx: Context, data: ButtonData) -> None:
     community = await places.get_unit(
         ctx.session, unit_id=data.int_arg() or 0, kind=UnitKind.community
     )
-    if community is None:
+    if community is None or not _choosing(ctx):
         await stale_button(ctx)
         return
     page = data.int_arg(1) or 0
@@ -134,7 +141,7 @@ async def community_chosen(ctx: Context, data: ButtonData) -> None:
 @router.button(actions.PICK_COMPOUND)
 async def compound_chosen(ctx: Context, data: ButtonData) -> None:
     compound = await ctx.session.get(Compound, data.int_arg() or 0)
-    if compound is None:
+    if compound is None or not _choosing(ctx):
         await stale_button(ctx)
         return
     await ask_building(ctx, compound)
@@ -171,7 +178,7 @@ async def streets_again(ctx: Context, _data: ButtonData) -> None:
 async def building_chosen(ctx: Context, data: ButtonData) -> None:
     building = await ctx.session.get(Building, data.int_arg() or 0)
     compound = await ctx.session.get(Compound, building.compound_id) if building else None
-    if building is None or compound is None:
+    if building is None or compound is None or not _choosing(ctx):
         await stale_button(ctx)
         return
     await people.set_address(ctx.session, person=ctx.person, compound=compound, building=building)
@@ -197,6 +204,10 @@ async def room_skipped(ctx: Context, _data: ButtonData) -> None:
     ask_phone(ctx)
 
 
+# Digits with the usual separators: meant as a phone number, even when not a valid one.
+PHONE_ATTEMPT = re.compile(r"[+＋]?[\d\s\-()（）]{5,}")
+
+
 def ask_phone(ctx: Context, *, lead: str = "") -> None:
     ctx.goto(S_PHONE)
     ctx.reply(
@@ -213,6 +224,9 @@ async def phone_shared(ctx: Context) -> None:
         typed = people.parse_mobile(incoming.text)
         if typed is not None:  # typed themselves: the same consent as a shared contact
             people.set_phone(person=ctx.person, phone=typed, now=ctx.now)
+        elif PHONE_ATTEMPT.fullmatch(incoming.text.strip()):  # a number, mistyped
+            ctx.say("webchat_phone.format_example")
+            return
         else:  # not a number: their words go to a report, and the phone is skipped
             ctx.keep_text()
         await finish(ctx)

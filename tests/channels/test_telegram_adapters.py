@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.telegram_base import TelegramAdapter
-from bot.channels.telegram_commands import RESIDENT_COMMANDS
 from bot.channels.telegram_common import incoming_from_update
 from bot.channels.telegram_runtime import sync_commands, sync_default_commands
+from bot.commands import RESIDENT_COMMANDS
 from bot.messages import Button, CommandMenu, Outgoing
 from models import ChannelIdentity, OrgUnit, Person, Role, RoleGrant
 from tests.e2e.conftest import make_client

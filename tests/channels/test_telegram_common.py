@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from bot.channels.telegram_commands import RESIDENT_COMMANDS, ROLE_COMMANDS, command_list
 from bot.channels.telegram_common import (
     ALLOWED_UPDATES,
     MAX_TEXT,
@@ -15,6 +14,7 @@ from bot.channels.telegram_common import (
     reply_markup_json,
     split_text,
 )
+from bot.commands import RESIDENT_COMMANDS, ROLE_COMMANDS, command_list
 from bot.messages import Button, Outgoing
 
 USER = {"id": 42, "is_bot": False, "first_name": "王", "last_name": "芳", "language_code": "en"}

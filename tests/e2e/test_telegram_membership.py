@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.telegram_commands import command_list
+from bot.commands import command_list
 from bot.config import Settings
 from bot.i18n import t
 from bot.messages import Outgoing

@@ -147,3 +147,36 @@ async def test_rerunning_start_changes_the_address(bot: Bot) -> None:
     await onboard(chat)
     await chat.send("/start")
     assert "更新" in chat.texts[0]
+
+
+async def test_a_typed_mobile_is_taken_and_a_mistyped_one_gets_an_example(bot: Bot) -> None:
+    chat = bot.chat()
+    await chat.send("/start")
+    for label in (STREET["zh"], COMMUNITY["zh"], COMPOUND["zh"], BUILDING["zh"]):
+        await chat.press(label)
+    assert "手机号" in chat.last_text  # no room asked at registration
+    for wrong in ("139 1234 567", "+86 139-1234-56789", "12345678901"):
+        await chat.send(wrong)
+        assert "例如 13912345678" in chat.last_text, wrong
+        assert (await _person(bot, chat.user_id)).phone is None
+    await chat.send("+86 139-1234-5678")
+    assert any("登记完成" in t for t in chat.texts)
+    person = await _person(bot, chat.user_id)
+    assert person.phone == "13912345678" and person.phone_consent_at is not None
+
+
+async def test_an_old_address_button_never_restarts_the_registration(bot: Bot) -> None:
+    chat = bot.chat()
+    await onboard(chat)
+    person = await _person(bot, chat.user_id)
+    old = next(  # the street chip of the first registration
+        b.data
+        for m in chat.channel.sent[chat.chat_id]
+        for r in m.buttons
+        for b in r
+        if b.label == STREET["zh"]
+    )
+    await chat.press_data(old)
+    assert "已失效" in chat.last_text
+    after = await _person(bot, chat.user_id)
+    assert after.building_id == person.building_id and after.unit_room == person.unit_room

@@ -95,6 +95,9 @@ async def test_resolve_with_text_and_photos_sends_the_rate_push(bot: Bot) -> Non
     await pump(bot)
     assert "已更换三楼和四楼灯泡" in resident.last_text
     assert resident.buttons == ["评价"]
+    # The result photos reach the resident just before it (channels that can show them do).
+    assert resident.messages[-2].album == ["after-1"]
+    assert "处理结果照片" in resident.messages[-2].text
     await resident.press("评价")
     assert "解决了吗" in resident.last_text
     async with bot.db.sessions() as session:

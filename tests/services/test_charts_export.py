@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from matplotlib import font_manager
+from matplotlib.figure import Figure
 from matplotlib.text import Text
 from openpyxl import load_workbook
 
@@ -17,39 +20,52 @@ from models import Person, Role
 from tests import factories as f
 from tests.conftest import TestDB
 
-CJK = charts.cjk_font()
-needs_cjk = pytest.mark.skipif(
-    CJK is None,
-    reason="no CJK font installed (apt-get install fonts-noto-cjk or fonts-wqy-microhei); "
-    "Chinese chart labels cannot be checked",
-)
+LABELS = ["和顺社区第一网格", "和顺社区第二网格"]
 
 
-@needs_cjk
-def test_chart_renders_chinese_labels_with_a_cjk_font() -> None:
-    from fontTools.ttLib import TTCollection, TTFont
+@pytest.fixture
+def fresh_machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As on a machine with no CJK font installed: only the bundled one is there."""
+    monkeypatch.setattr(charts, "system_cjk_font", lambda: None)
+    charts._families.cache_clear()
+    yield
+    charts._families.cache_clear()
 
-    labels = ["和顺社区第一网格", "和顺社区第二网格"]
+
+def _chinese_figure() -> tuple[Figure, bytes]:
     figure = charts.rates_figure(
         title="和顺社区 2026-11 三率",
-        labels=labels,
+        labels=LABELS,
         series={"响应率": [0.5, 1.0], "解决率": [2 / 3, None], "满意率": [2 / 3, None]},
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # "Glyph ... missing from font" would fail the test
         image = charts.png(figure)
+    return figure, image
+
+
+@pytest.mark.usefixtures("fresh_machine")
+def test_chart_renders_chinese_with_the_bundled_font_on_a_fresh_machine() -> None:
+    from fontTools.ttLib import TTFont
+
+    assert charts.cjk_font() == charts.BUNDLED_FONT
+    figure, image = _chinese_figure()
     assert image.startswith(b"\x89PNG")
     texts = [
         t for t in figure.findobj(Text) if any("\u4e00" <= ch <= "\u9fff" for ch in t.get_text())
     ]
-    assert {t.get_text() for t in texts} >= {*labels, "和顺社区 2026-11 三率", "响应率"}
+    assert {t.get_text() for t in texts} >= {*LABELS, "和顺社区 2026-11 三率", "响应率"}
     for text in texts:
         used = font_manager.findfont(text.get_fontproperties())
-        assert used == str(CJK), (text.get_text(), used)
+        assert Path(used) == charts.BUNDLED_FONT, (text.get_text(), used)
     # The font really has the glyphs (it is not a Latin font with a CJK-like name).
-    fonts = TTCollection(str(CJK)).fonts if str(CJK).endswith(".ttc") else [TTFont(str(CJK))]
-    cmap = fonts[0].getBestCmap()
-    assert all(ord(ch) in cmap for label in labels for ch in label)
+    cmap = TTFont(str(charts.BUNDLED_FONT)).getBestCmap()
+    assert all(ord(ch) in cmap for label in LABELS for ch in label)
+
+
+def test_the_bundled_font_comes_with_its_licence() -> None:
+    licence = (charts.BUNDLED_FONT.parent / "LICENSE").read_text()
+    assert "SIL OPEN FONT LICENSE Version 1.1" in licence and "Adobe" in licence
 
 
 def test_formula_injection_is_neutralised() -> None:

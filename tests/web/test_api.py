@@ -26,9 +26,9 @@ WEBP = b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\x00" * 200
 async def test_page_and_assets_are_served_locally(web: Web) -> None:
     page = await web.client.get("/")
     assert page.status_code == 200
-    assert "/static/app.js" in page.text and "http" not in page.text.replace("http-equiv", "")
+    assert "/static/js/main.js" in page.text and "http" not in page.text.replace("http-equiv", "")
     assert "script-src 'self'" in page.headers["content-security-policy"]
-    for asset in ("/static/app.js", "/static/app.css"):
+    for asset in ("/static/js/main.js", "/static/js/core.js", "/static/app.css"):
         assert (await web.client.get(asset)).status_code == 200
 
 
@@ -367,3 +367,14 @@ async def test_health_and_metrics_show_no_secrets(web: Web) -> None:
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
         )
     assert f'redgrid_outbox_rows{{status="sent"}} {sent}' in metrics
+
+
+async def test_text_over_the_length_limit_is_refused_with_the_limit(web: Web) -> None:
+    session = await web.start()
+    limit = web.settings.requests.max_text_length
+    response = await web.send(
+        str(session["csrf"]), "long-key-0001", kind="text", text="灯" * (limit + 1)
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_long" and str(limit) in response.json()["error"]
+    assert await web.texts() == []  # never reached the conversation

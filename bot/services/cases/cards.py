@@ -6,8 +6,10 @@ which one a push is about.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 
 from bot.config import Settings
 from bot.i18n import catalog, moment, t
@@ -139,16 +141,22 @@ def card(ctx: CardContext, locale: str, *, heading: str, with_buttons: bool = Tr
     return Outgoing(text="\n".join(lines), buttons=rows)
 
 
-def album_for(ctx: CardContext, channel: str) -> list[str]:
-    """The request's photos as `channel` can show them: the ones sent on that channel by
-    their file ids, web chat uploads as files (another channel uploads them), the rest not."""
+def channel_album(photos: Iterable[tuple[str, str]], channel: str, upload_dir: Path) -> list[str]:
+    """Photos given as (channel, file id) as `channel` can show them: the ones sent on that
+    channel by their file ids, web chat uploads as files (another channel uploads them), the
+    rest not."""
     shown: list[str] = []
-    for origin, file_id in ctx.photos:
+    for origin, file_id in photos:
         if origin == channel:
             shown.append(file_id)
-        elif (path := attachments.photo_path(ctx.settings.webchat.upload_dir, file_id)) is not None:
+        elif (path := attachments.photo_path(upload_dir, file_id)) is not None:
             shown.append(str(path.resolve()))
     return shown[:ALBUM_SIZE]
+
+
+def album_for(ctx: CardContext, channel: str) -> list[str]:
+    """The request's photos as `channel` can show them (`channel_album`)."""
+    return channel_album(ctx.photos, channel, ctx.settings.webchat.upload_dir)
 
 
 def with_album(message: Outgoing, ctx: CardContext, channel: str) -> Outgoing:

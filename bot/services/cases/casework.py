@@ -5,6 +5,7 @@ resolving with a result, and where they may transfer it. Status changes still go
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,11 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed
 from bot.i18n import t
-from bot.services.cases import intake, workflow
+from bot.messages import Outgoing
+from bot.services.cases import cards, intake, workflow
+from bot.services.comms import notify
 from bot.services.org import scope
 from models import (
     Category,
     CategoryCorrection,
+    ChannelIdentity,
     OrgUnit,
     Person,
     Request,
@@ -83,6 +87,10 @@ async def resolve(
     settings: Settings,
 ) -> RequestEvent:
     """Resolve with a result text the resident reads (and the Rate button), plus photos."""
+    # Before the resolution message, so its Rate button stays the newest one.
+    await _result_photos(
+        session, request=request, photos=photos, channel=channel, settings=settings
+    )
     event = await workflow.transition(
         session,
         request=request,
@@ -97,6 +105,34 @@ async def resolve(
     )
     await session.flush()
     return event
+
+
+async def _result_photos(
+    session: AsyncSession,
+    *,
+    request: Request,
+    photos: Sequence[workflow.PhotoInput],
+    channel: str,
+    settings: Settings,
+) -> None:
+    """The result's photos to the reporter, as an album each of their channels can show (the
+    text says how many there are, for a channel that shows none)."""
+    shown = tuple((channel, file_id) for file_id, _size, kind in photos if kind == "photo")
+    if not shown or request.reporter_id is None:
+        return
+    upload_dir = settings.webchat.upload_dir
+    await notify.notify_where(
+        session,
+        who=ChannelIdentity.person_id == request.reporter_id,
+        request_id=request.id,
+        settings=settings,
+        render=lambda locale: Outgoing(
+            text=t(locale, "webchat_media.result_photos", count=len(shown))
+        ),
+        adapt=lambda message, to: replace(
+            message, album=cards.channel_album(shown, to, upload_dir)
+        ),
+    )
 
 
 async def change_category(

@@ -13,7 +13,7 @@ from pathlib import Path
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from bot import files
+from bot import files, fonts
 from bot.buttons import parse_id
 from bot.config import Settings
 
@@ -21,6 +21,7 @@ PAYLOAD_PREFIX = "m_"
 WIDTH = 1240  # A4 width at 150 dpi
 MARGIN = 80
 FONT_CANDIDATES = (
+    str(fonts.BUNDLED_CJK),  # always there: the printed notice never shows boxes
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
     "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",

@@ -1,9 +1,10 @@
 """Charts as PNG images (matplotlib, no display) with Chinese labels.
 
-Chinese needs a CJK font: the first one found among the usual system fonts (Noto Sans CJK
-from fonts-noto-cjk, WenQuanYi Micro Hei / Zen Hei, Source Han Sans, Droid Sans Fallback).
-Without one, matplotlib would draw every Chinese character as a box, so `cjk_font()` says
-so (None): the chart is still drawn, and callers may prefer English labels then.
+Chinese needs a CJK font, and a fresh machine may have none: redgrid ships one
+(bot/data/fonts: a subset of Noto Sans CJK SC holding GB 2312's characters, under the SIL Open
+Font License, see its LICENSE there), so charts draw Chinese with nothing but Python installed.
+A CJK font found among the usual system fonts (Noto Sans CJK, WenQuanYi, Source Han Sans,
+Droid Sans Fallback) comes second, for the rare characters the subset leaves out.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from pathlib import Path
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
-# File-name fragments of CJK fonts, preferred first.
+from bot import fonts
+
+BUNDLED_FONT = fonts.BUNDLED_CJK
+# File-name fragments of system CJK fonts, preferred first.
 CJK_FONT_NAMES: tuple[str, ...] = (
     "NotoSansCJK",
     "NotoSansSC",
@@ -35,8 +39,8 @@ SEARCH_DIRS = (
 
 
 @cache
-def cjk_font() -> Path | None:
-    """The path of a font file that has Chinese glyphs, or None when none is installed."""
+def system_cjk_font() -> Path | None:
+    """The path of an installed font file that has Chinese glyphs, or None."""
     files = font_manager.findSystemFonts(fontpaths=[d for d in SEARCH_DIRS if Path(d).is_dir()])
     files += font_manager.findSystemFonts()
     for fragment in CJK_FONT_NAMES:
@@ -46,13 +50,30 @@ def cjk_font() -> Path | None:
     return None
 
 
+def cjk_font() -> Path | None:
+    """The font Chinese labels are drawn in: the bundled one, else a system one."""
+    return BUNDLED_FONT if BUNDLED_FONT.is_file() else system_cjk_font()
+
+
+@cache
+def _families() -> tuple[str, ...]:
+    """Font families for Chinese text, first choice first (registered with matplotlib)."""
+    families: list[str] = []
+    for path in dict.fromkeys(p for p in (cjk_font(), system_cjk_font()) if p is not None):
+        font_manager.fontManager.addfont(str(path))
+        family = font_manager.FontProperties(fname=str(path)).get_name()
+        if family not in families:
+            families.append(family)
+    return tuple(families)
+
+
 def font_properties() -> font_manager.FontProperties | None:
-    """Font properties for Chinese text, or None (no CJK font)."""
-    path = cjk_font()
-    if path is None:
+    """Font properties for Chinese text (falling back to the next font per character), or
+    None when no CJK font is there at all."""
+    families = _families()
+    if not families:
         return None
-    font_manager.fontManager.addfont(str(path))
-    return font_manager.FontProperties(fname=str(path))
+    return font_manager.FontProperties(family=[*families, "DejaVu Sans"])
 
 
 def rates_figure(

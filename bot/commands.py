@@ -1,5 +1,5 @@
-"""The commands Telegram lists in its menu: the residents' ones for everyone, and those of each
-role in the chats of people holding it."""
+"""The commands each role has, and how they are described (the `telegram.cmd.*` messages):
+Telegram's per-chat command menus, the web chat's bottom menu and /help all read them here."""
 
 from __future__ import annotations
 

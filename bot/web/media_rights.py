@@ -1,0 +1,70 @@
+"""Who may see an uploaded photo: checked against the database on every fetch.
+
+A photo is never served because someone knows its name. It is served to:
+- the reporter of a request it belongs to, and staff whose scope holds that request now;
+- the chat whose flow in progress holds it (a report being written: the resident's own photo);
+- the admin who wrote a broadcast carrying it, and the chats the broadcast was sent to.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import String, cast, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.cases import queue
+from models import Broadcast, BroadcastMessage, Conversation, OutboxMessage, Request, RequestPhoto
+
+
+async def _request_photo(session: AsyncSession, *, name: str, person_id: int | None) -> bool:
+    if person_id is None:
+        return False
+    query = select(Request).join(RequestPhoto, RequestPhoto.request_id == Request.id)
+    for request in await session.scalars(query.where(RequestPhoto.file_id == name)):
+        if request.reporter_id == person_id:
+            return True
+        if await queue.in_scope(session, person_id=person_id, request=request):
+            return True
+    return False
+
+
+async def _flow_photo(session: AsyncSession, *, name: str, channel: str, chat_id: str) -> bool:
+    query = select(Conversation.chat_id).where(
+        Conversation.channel == channel,
+        Conversation.chat_id == chat_id,
+        cast(Conversation.data, String).contains(name, autoescape=True),
+    )
+    return (await session.execute(query)).first() is not None
+
+
+async def _broadcast_photo(
+    session: AsyncSession, *, name: str, person_id: int | None, channel: str, chat_id: str
+) -> bool:
+    sent = (
+        select(Broadcast.id)
+        .join(BroadcastMessage, BroadcastMessage.broadcast_id == Broadcast.id)
+        .join(OutboxMessage, OutboxMessage.id == BroadcastMessage.outbox_id)
+        .where(
+            Broadcast.photo == name,
+            OutboxMessage.channel == channel,
+            OutboxMessage.chat_id == chat_id,
+        )
+    )
+    if (await session.execute(sent.limit(1))).first() is not None:
+        return True
+    if person_id is None:
+        return False
+    written = select(Broadcast.id).where(Broadcast.photo == name, Broadcast.actor_id == person_id)
+    return (await session.execute(written.limit(1))).first() is not None
+
+
+async def may_see_upload(
+    session: AsyncSession, *, name: str, person_id: int | None, channel: str, chat_id: str
+) -> bool:
+    """Whether this person, in this chat, may see the uploaded photo `name` now."""
+    return (
+        await _request_photo(session, name=name, person_id=person_id)
+        or await _flow_photo(session, name=name, channel=channel, chat_id=chat_id)
+        or await _broadcast_photo(
+            session, name=name, person_id=person_id, channel=channel, chat_id=chat_id
+        )
+    )

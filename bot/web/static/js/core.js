@@ -1,0 +1,77 @@
+// What every part of the page uses: the shared state, DOM helpers, texts and the API call.
+// Every text from the server is set with textContent, never as HTML.
+
+export const S = {
+  session: null, // the session description from /api/session
+  lastId: 0, // the newest message id shown
+  seen: new Set(), // message ids shown
+  texts: {},
+  hooks: {}, // set by main.js: lost(r) when the session ended
+};
+export const CSRF = "X-Redgrid-CSRF";
+export const LANG = navigator.language || "zh-CN";
+
+export const $ = (id) => document.getElementById(id);
+export const tr = (key) => S.texts[key] || key;
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function uuid() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  // crypto.randomUUID needs a secure context; getRandomValues does not.
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+export async function api(method, path, body, form) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers[CSRF] = S.session ? S.session.csrf : "new";
+  let payload;
+  if (body !== undefined) {
+    if (form) {
+      payload = body;
+    } else {
+      headers["Content-Type"] = "application/json";
+      payload = JSON.stringify(body);
+    }
+  }
+  const res = await fetch(path, { method, headers, body: payload, credentials: "same-origin" });
+  let data = null;
+  try {
+    data = await res.json();
+  } catch (err) {
+    data = null;
+  }
+  return { ok: res.ok, status: res.status, data };
+}
+
+const LABELS = {
+  title: "web.title", subtitle: "web.subtitle", "start-heading": "web.start_heading",
+  "start-intro": "web.start_intro", "start-new": "web.start_new", "demo-heading": "web.demo_people",
+  send: "web.send", switch: "web.switch", signout: "web.sign_out", "demo-banner": "web.demo_banner",
+};
+
+export async function loadTexts(locale) {
+  const query = locale ? `?locale=${encodeURIComponent(locale)}` : "";
+  const r = await api("GET", "/api/i18n" + query);
+  if (!r.ok) return;
+  S.texts = r.data.texts;
+  document.documentElement.lang = r.data.locale === "en" ? "en" : "zh-CN";
+  document.title = tr("web.title");
+  for (const [id, key] of Object.entries(LABELS)) $(id).textContent = tr(key);
+  $("text").placeholder = tr("web.input_placeholder");
+  $("text").setAttribute("aria-label", tr("web.input_placeholder"));
+  $("photo-button").setAttribute("aria-label", tr("web.photo"));
+  $("viewer-close").textContent = tr("web.media.close");
+  $("new-marker").textContent = tr("web.new_messages") + " ↓";
+  $("menubar").setAttribute("aria-label", tr("web.menu.label"));
+}

@@ -1,0 +1,43 @@
+"""The web chat's bottom menu and start screen follow the person's roles; /help lists the
+work commands of staff roles (on every channel)."""
+
+from __future__ import annotations
+
+from bot.web import menu
+from tests.conftest import Bot
+from tests.handlers.staff_journey import staff_chat
+from tests.web.conftest import Web
+
+
+async def test_each_role_gets_its_own_menu_and_home(web: Web) -> None:
+    resident = (await web.start())["menu"]
+    assert isinstance(resident, dict)
+    assert [label for label, _ in resident["main"]] == ["新诉求", "我的诉求"]
+    assert resident["home"] == "/start"
+    expected = {
+        "grid-liu": (["待办", "查找"], "/queue"),
+        "admin-chen": (["统计", "广播"], "/stats"),
+        "volunteer-sun": (["我的任务", "服务时长"], "/mytasks"),
+        "steward-zhou": (["待办", "查找"], "/queue"),
+        "zhang-ayi": (["新诉求", "我的诉求"], "/start"),
+    }
+    for person, (labels, home) in expected.items():
+        shown = (await web.as_demo(person))["menu"]
+        assert isinstance(shown, dict)
+        assert [label for label, _ in shown["main"]] == labels, person
+        assert shown["home"] == home, person
+    admin = menu.page_menu(("admin",), "zh")
+    commands = [command for _, command in admin["more"]]
+    assert "/export" in commands and "/find " in commands  # /find waits for a reference
+    assert "/stats" not in commands and "/cancel" not in commands
+
+
+async def test_help_lists_the_work_commands_of_staff(bot: Bot) -> None:
+    resident = bot.chat()
+    await resident.send("/help")
+    assert "/queue" not in resident.last_text and "新诉求" in resident.last_text
+    staff = await staff_chat(bot)
+    await staff.send("/help")
+    text = staff.last_text
+    assert text.startswith("您的工作命令") and "/queue 待办诉求" in text and "/find" in text
+    assert "/stats" not in text and "/new" in text  # and the resident's help after it
