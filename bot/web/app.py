@@ -96,6 +96,26 @@ def body_limits(settings: Settings, extra_routers: Sequence[APIRouter]) -> dict[
     return limits
 
 
+def _answer_errors(app: FastAPI) -> None:
+    """Refusals as JSON in the person's language, with the cookie cleared or Retry-After
+    when the error says so."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        response = JSONResponse(
+            {"error": error.message(request), "code": error.code}, status_code=error.status
+        )
+        if error.clear_cookie:
+            response.delete_cookie(COOKIE, path="/")
+        if error.retry_after is not None:
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, _error: RequestValidationError) -> JSONResponse:
+        return await api_error(request, ApiError(422, "web.bad_request", code="bad_request"))
+
+
 def create_app(
     *,
     engine: Engine,
@@ -134,20 +154,7 @@ def create_app(
     hidden = [getattr(route, "path", "") for router in extra_routers for route in router.routes]
     app.add_middleware(AccessLog, hidden_paths=hidden)
 
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, error: ApiError) -> JSONResponse:
-        response = JSONResponse(
-            {"error": error.message(request), "code": error.code}, status_code=error.status
-        )
-        if error.clear_cookie:
-            response.delete_cookie(COOKIE, path="/")
-        if error.retry_after is not None:
-            response.headers["Retry-After"] = str(error.retry_after)
-        return response
-
-    @app.exception_handler(RequestValidationError)
-    async def bad_request(request: Request, _error: RequestValidationError) -> JSONResponse:
-        return await api_error(request, ApiError(422, "web.bad_request", code="bad_request"))
+    _answer_errors(app)
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
