@@ -212,14 +212,19 @@ async def demo(demo_database: Database) -> AsyncIterator[TestDB]:
 # --- whole conversations ----------------------------------------------------------------------
 
 import itertools  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Callable, Mapping  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 
 from bot.channels.testing import TestChannel, TestChat  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.core.engine import Engine  # noqa: E402
 from bot.core.flood import FloodGate  # noqa: E402
+from bot.core.output import OutputChannel  # noqa: E402
 from bot.core.router import Router  # noqa: E402
+
+if TYPE_CHECKING:
+    from bot.outbox import Sender
 
 
 class Clock:
@@ -269,6 +274,43 @@ class Bot:
 _users = itertools.count(1000)
 
 
+def engine_and_sender(
+    db: TestDB,
+    settings: Settings,
+    clock: Callable[[], datetime],
+    outputs: Mapping[str, OutputChannel],
+    *,
+    worker_id: str = "test",
+    limits: Any = None,
+    router: Router | None = None,
+    **engine_options: Any,
+) -> tuple[Engine, Sender]:
+    """An engine and its sender as production builds them, on the test's database, with the
+    product's flows unless a test brings a router of its own."""
+    from bot.outbox import Sender
+    from handlers import build_router
+
+    sender = Sender(
+        sessions=db.sessions,
+        channels=dict(outputs),
+        settings=settings.outbox,
+        tz=settings.tz,
+        clock=clock,
+        worker_id=worker_id,
+        **({"limits": limits} if limits is not None else {}),
+    )
+    engine = Engine(
+        sessions=db.sessions,
+        settings=settings,
+        router=router if router is not None else build_router(),
+        outputs=dict(outputs),
+        sender=sender,
+        clock=clock,
+        **engine_options,
+    )
+    return engine, sender
+
+
 def make_engine(
     db: TestDB,
     settings: Settings,
@@ -277,30 +319,12 @@ def make_engine(
     *,
     router: Router | None = None,
 ) -> Engine:
-    """An engine as production builds it, on the test's database (with the product's flows,
-    unless a test brings a router of its own)."""
-    from bot.outbox import Sender
-    from handlers import build_router
-
-    outputs = {channel.name: channel}
-    sender = Sender(
-        sessions=db.sessions,
-        channels=outputs,
-        settings=settings.outbox,
-        tz=settings.tz,
-        clock=clock,
-        worker_id="test",
+    """An engine on the test channel. Conversation tests type faster than people; flood
+    control has tests of its own."""
+    engine, _sender = engine_and_sender(
+        db, settings, clock, {channel.name: channel}, router=router, flood=FloodGate(0)
     )
-    return Engine(
-        sessions=db.sessions,
-        settings=settings,
-        router=router if router is not None else build_router(),
-        outputs=outputs,
-        sender=sender,
-        clock=clock,
-        # Conversation tests type faster than people; flood control has tests of its own.
-        flood=FloodGate(0),
-    )
+    return engine
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.config_channels import TelegramSettings
 from bot.core.engine import Engine
 from bot.outbox import Limits, Sender
-from tests.conftest import Clock, TestDB, free_port
+from tests.conftest import Clock, TestDB, engine_and_sender, free_port
 from tests.fakes.bot_api import FakeBotAPI, FakeUser
 
 SECRET = "s3cret-Token_1"
@@ -49,27 +49,7 @@ def make_telegram_engine(
     db: TestDB, settings: Settings, clock: Clock, client: Any
 ) -> tuple[Engine, Sender]:
     """An engine as production builds it (see tests/conftest.make_engine), with its sender."""
-    from handlers import build_router
-
-    outputs = {client.name: client}
-    sender = Sender(
-        sessions=db.sessions,
-        channels=outputs,
-        settings=settings.outbox,
-        tz=settings.tz,
-        clock=clock,
-        worker_id="test",
-        limits=UNLIMITED,
-    )
-    engine = Engine(
-        sessions=db.sessions,
-        settings=settings,
-        router=build_router(),
-        outputs=outputs,
-        sender=sender,
-        clock=clock,
-    )
-    return engine, sender
+    return engine_and_sender(db, settings, clock, {client.name: client}, limits=UNLIMITED)
 
 
 @dataclass

@@ -13,13 +13,11 @@ from fastapi import APIRouter, FastAPI
 
 from bot.channels.webchat import Hub, webchat_outputs
 from bot.config import Settings, load_settings
-from bot.core.engine import Engine
 from bot.metrics import Metrics
 from bot.outbox import Limits, Sender
 from bot.web import create_app
 from bot.web.auth import CSRF_HEADER
-from handlers import build_router
-from tests.conftest import Clock, TestDB
+from tests.conftest import Clock, TestDB, engine_and_sender
 
 SECRET = "test-session-secret"
 # The test clock stands still, so rate buckets never refill: give them room for a whole test.
@@ -87,23 +85,8 @@ def build_web(
     hub = Hub()
     outputs = webchat_outputs(hub)
     metrics = Metrics()
-    sender = Sender(
-        sessions=db.sessions,
-        channels=outputs,
-        settings=settings.outbox,
-        tz=settings.tz,
-        clock=clock,
-        worker_id="web-test",
-        limits=ROOMY,
-    )
-    engine = Engine(
-        sessions=db.sessions,
-        settings=settings,
-        router=build_router(),
-        outputs=outputs,
-        sender=sender,
-        clock=clock,
-        metrics=metrics,
+    engine, sender = engine_and_sender(
+        db, settings, clock, outputs, worker_id="web-test", limits=ROOMY, metrics=metrics
     )
     app = create_app(
         engine=engine,

@@ -19,8 +19,7 @@ from bot.config import Settings, load_settings
 from bot.core.engine import Engine
 from bot.core.flood import FloodGate
 from bot.outbox import Sender
-from handlers import build_router
-from tests.conftest import Clock, TestDB
+from tests.conftest import Clock, TestDB, engine_and_sender
 from tests.e2e.conftest import UNLIMITED
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWechatAPI
 from tests.fakes.wechat_callback import AES_KEY, TOKEN, WechatDriver
@@ -70,23 +69,13 @@ async def open_rig(
     await api.start()
     settings = wechat_settings(api, upload_dir, mode, **wechat)
     channel = make_channel(settings, db.sessions, clock)
-    outputs = {channel.name: channel}
-    sender = Sender(
-        sessions=db.sessions,
-        channels=outputs,
-        settings=settings.outbox,
-        tz=settings.tz,
-        clock=clock,
+    engine, sender = engine_and_sender(
+        db,
+        settings,
+        clock,
+        {channel.name: channel},
         worker_id="wechat-test",
         limits=UNLIMITED,
-    )
-    engine = Engine(
-        sessions=db.sessions,
-        settings=settings,
-        router=build_router(),
-        outputs=outputs,
-        sender=sender,
-        clock=clock,
         flood=FloodGate(0),
     )
     callback = make_callback(
