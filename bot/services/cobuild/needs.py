@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.exceptions import InvalidTransition, NotAllowed, NotFound
 from bot.services.cobuild import rights
+from bot.services.meetings import audience
 from models import (
     OPEN_STATUSES,
     Category,
@@ -42,9 +43,10 @@ class Cluster:
 
 
 def household_of(person: Person) -> str:
-    """A household key: the building and room; without a room a person is their own household."""
-    room = (person.unit_room or "").strip()
-    return f"{person.building_id or 0}:{room or f'#{person.id}'}"[:64]
+    """The person's household (`meetings.audience.household_of`: building and room, or the
+    person alone without a room) as the key stored with a voice or a grade."""
+    building_id, room = audience.household_of(person)
+    return f"{building_id or 0}:{room}"[:64]
 
 
 async def clusters(session: AsyncSession, *, community_id: int) -> list[Cluster]:
