@@ -72,6 +72,7 @@ from models.volunteer import (
     VolunteerProfile,
     VolunteerTask,
 )
+from models.webchat import WebOwnMessage
 from models.wechat import WechatNonce, WechatToken, WechatWindow
 from models.whistle import SummonsStatus, Whistle, WhistleSummons
 
@@ -149,6 +150,7 @@ __all__ = [
     "Visibility",
     "VolunteerProfile",
     "VolunteerTask",
+    "WebOwnMessage",
     "WechatNonce",
     "WechatToken",
     "WechatWindow",

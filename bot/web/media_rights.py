@@ -3,7 +3,8 @@
 A photo is never served because someone knows its name. It is served to:
 - the reporter of a request it belongs to, and staff whose scope holds that request now;
 - the chat whose flow in progress holds it (a report being written: the resident's own photo);
-- the admin who wrote a broadcast carrying it, and the chats the broadcast was sent to.
+- the admin who wrote a broadcast carrying it, and the chats the broadcast was sent to;
+- the chat that sent it, as one of its own messages (bot.web.own), while the file lasts.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from sqlalchemy import String, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.cases import queue
-from models import Broadcast, BroadcastMessage, Conversation, OutboxMessage, Request, RequestPhoto
+from models import (
+    Broadcast,
+    BroadcastMessage,
+    Conversation,
+    OutboxMessage,
+    Request,
+    RequestPhoto,
+    WebOwnMessage,
+)
 
 
 async def _request_photo(session: AsyncSession, *, name: str, person_id: int | None) -> bool:
@@ -57,6 +66,15 @@ async def _broadcast_photo(
     return (await session.execute(written.limit(1))).first() is not None
 
 
+async def _own_photo(session: AsyncSession, *, name: str, channel: str, chat_id: str) -> bool:
+    sent = select(WebOwnMessage.id).where(
+        WebOwnMessage.photo == name,
+        WebOwnMessage.channel == channel,
+        WebOwnMessage.chat_id == chat_id,
+    )
+    return (await session.execute(sent.limit(1))).first() is not None
+
+
 async def may_see_upload(
     session: AsyncSession, *, name: str, person_id: int | None, channel: str, chat_id: str
 ) -> bool:
@@ -64,6 +82,7 @@ async def may_see_upload(
     return (
         await _request_photo(session, name=name, person_id=person_id)
         or await _flow_photo(session, name=name, channel=channel, chat_id=chat_id)
+        or await _own_photo(session, name=name, channel=channel, chat_id=chat_id)
         or await _broadcast_photo(
             session, name=name, person_id=person_id, channel=channel, chat_id=chat_id
         )

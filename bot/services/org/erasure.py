@@ -9,7 +9,8 @@ What a person can type or send, and where it is kept:
 - volunteer_tasks they claimed: note, photos;
 - cobuild_grades: comment; cobuild_grades and cobuild_need_supports: the household (its room);
 - request_photos they added (rows, and the file when the web chat stored one);
-- conversations of their chats (scratch texts, pending photos), outbox rows to their chats.
+- conversations of their chats (scratch texts, pending photos), outbox rows to their chats,
+  their own web chat messages (web_own_messages: texts, labels, photos).
 Copies in other people's rows (a staff card quoting the complaint, a follower's push, a staff
 note, a task's description, a meeting's topic) are found by the words themselves.
 """
@@ -43,6 +44,7 @@ from models import (
     RequestEvent,
     RequestPhoto,
     VolunteerTask,
+    WebOwnMessage,
     Whistle,
 )
 
@@ -188,21 +190,27 @@ def _pending_files(data: dict[str, Any]) -> list[str]:
 
 
 async def drop_chats(session: AsyncSession, *, person: Person) -> list[str]:
-    """Delete the person's conversations and every outbox row to them (their chat history,
-    pending pushes); returns the file ids their conversations still held."""
+    """Delete the person's conversations, every outbox row to them and their own web chat
+    messages (their chat history both ways, pending pushes); returns the file ids their
+    conversations and own messages still held."""
     identities = select(ChannelIdentity.channel, ChannelIdentity.chat_id).where(
         ChannelIdentity.person_id == person.id
     )
     chats = [tuple(row) for row in (await session.execute(identities)).all()]
     theirs: ColumnElement[bool] = Conversation.person_id == person.id
     to_them: ColumnElement[bool] = OutboxMessage.person_id == person.id
+    sent: ColumnElement[bool] = WebOwnMessage.person_id == person.id
     if chats:
         theirs = theirs | tuple_(Conversation.channel, Conversation.chat_id).in_(chats)
         to_them = to_them | tuple_(OutboxMessage.channel, OutboxMessage.chat_id).in_(chats)
+        sent = sent | tuple_(WebOwnMessage.channel, WebOwnMessage.chat_id).in_(chats)
     rows = (await session.execute(select(Conversation.data).where(theirs))).scalars()
     files = [f for data in rows for f in _pending_files(data or {})]
+    photos = select(WebOwnMessage.photo).where(sent, WebOwnMessage.photo.is_not(None))
+    files += [str(name) for name in (await session.execute(photos)).scalars()]
     await session.execute(delete(Conversation).where(theirs))
     await session.execute(delete(OutboxMessage).where(to_them))
+    await session.execute(delete(WebOwnMessage).where(sent))
     return files
 
 
