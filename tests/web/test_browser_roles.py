@@ -55,7 +55,11 @@ async def test_grid_staff_sees_the_photo_and_resolves_with_one(
         count = await bot_count(page)
         await page.locator("#menubar .menu-item", has_text="待办").click()  # no typing
         await expect_reply(page, count, "待办诉求共")
+        count = await bot_count(page)
         await press(page, request.reference, "签收")  # the queue becomes the request's card
+        await wait_image(page, count)
+        card = page.locator("li.msg.bot", has_text="关注人数").last
+        assert f"【{request.reference}】待签收" in (await card.text_content() or "")
         await page.screenshot(path=str(OUTPUT / "web-staff-card.png"))
         await page.locator("li.msg.bot .thumb").last.click()  # tap: full size
         assert await page.locator("#viewer").is_visible()
