@@ -190,7 +190,8 @@ AXE_RUN = """async () => (await axe.run(document, {resultTypes: ['violations']})
     .map(v => ({id: v.id, impact: v.impact, help: v.help,
                 nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))"""
 NEWER_IMAGES = """(n) => Array.from(document.querySelectorAll('li.msg.bot'))
-    .filter(li => Number(li.dataset.id) > n).flatMap(li => Array.from(li.querySelectorAll('img')))"""
+    .filter(li => Number(li.dataset.id) > n)
+    .flatMap(li => Array.from(li.querySelectorAll('img')))"""
 IMAGE_SHOWN = f"(n) => ({NEWER_IMAGES})(n).length > 0"
 IMAGE_LOADED = f"""(n) => ({NEWER_IMAGES})(n)
     .some(img => img.complete && img.naturalWidth > 0)"""
