@@ -4,7 +4,15 @@ A photo is never served because someone knows its name. It is served to:
 - the reporter of a request it belongs to, and staff whose scope holds that request now;
 - the chat whose flow in progress holds it (a report being written: the resident's own photo);
 - the admin who wrote a broadcast carrying it, and the chats the broadcast was sent to;
-- the chat that sent it, as one of its own messages (bot.web.own), while the file lasts.
+- the chat that sent it, as one of its own messages (bot.web.own), while the file lasts;
+- a volunteer task's photo: the volunteer who took it and sent it, the staff member who made
+  the task, and staff over the task's unit (a task for a request: its photos are the
+  request's too, seen as above).
+
+Followers ("me too") are neighbours: they get the request's status and result as notices, never
+its photos. A photo is the reporter's own material (it may show their door, their flat, their
+face; erasure deletes it with their words), and the privacy rule is that neighbours never see a
+reporter's own words; the same holds for their pictures.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from sqlalchemy import String, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.cases import queue
+from bot.services.org import scope
 from models import (
     Broadcast,
     BroadcastMessage,
@@ -20,6 +29,7 @@ from models import (
     OutboxMessage,
     Request,
     RequestPhoto,
+    VolunteerTask,
     WebOwnMessage,
 )
 
@@ -66,6 +76,25 @@ async def _broadcast_photo(
     return (await session.execute(written.limit(1))).first() is not None
 
 
+async def _task_photo(session: AsyncSession, *, name: str, person_id: int | None) -> bool:
+    if person_id is None:
+        return False
+    query = select(VolunteerTask).where(
+        cast(VolunteerTask.photos, String).contains(name, autoescape=True)
+    )
+    for task in await session.scalars(query):
+        if name not in (task.photos or []):
+            continue
+        if person_id in (task.claimed_by_id, task.created_by_id):
+            return True
+        unit = task.owner_unit_id or task.community_id
+        if unit is not None and await scope.holds_role(
+            session, person_id=person_id, roles=scope.STAFF_ROLES, unit_id=unit
+        ):
+            return True
+    return False
+
+
 async def _own_photo(session: AsyncSession, *, name: str, channel: str, chat_id: str) -> bool:
     sent = select(WebOwnMessage.id).where(
         WebOwnMessage.photo == name,
@@ -83,6 +112,7 @@ async def may_see_upload(
         await _request_photo(session, name=name, person_id=person_id)
         or await _flow_photo(session, name=name, channel=channel, chat_id=chat_id)
         or await _own_photo(session, name=name, channel=channel, chat_id=chat_id)
+        or await _task_photo(session, name=name, person_id=person_id)
         or await _broadcast_photo(
             session, name=name, person_id=person_id, channel=channel, chat_id=chat_id
         )
