@@ -308,7 +308,8 @@ async def events(
                 except (OperationalError, InterfaceError):
                     state.metrics.count_error("events_read")
                     rows, mine, cut = [], [], False
-                for item in sorted([*rows, *mine], key=own.order_key):
+                items: list[OutboxMessage | WebOwnMessage] = [*rows, *mine]
+                for item in sorted(items, key=own.order_key):
                     if isinstance(item, WebOwnMessage):
                         last_mine = item.id
                     else:

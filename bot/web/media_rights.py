@@ -5,6 +5,8 @@ A photo is never served because someone knows its name. It is served to:
 - the chat whose flow in progress holds it (a report being written: the resident's own photo);
 - the admin who wrote a broadcast carrying it, and the chats the broadcast was sent to;
 - the chat that sent it, as one of its own messages (bot.web.own), while the file lasts;
+- a photo another channel keeps (a Telegram file id; `may_see_remote`), by the same rules
+  for the request or task holding it: bot.web.media fetches it through that channel;
 - a volunteer task's photo: the volunteer who took it and sent it, the staff member who made
   the task, and staff over the task's unit (a task for a request: its photos are the
   request's too, seen as above).
@@ -34,11 +36,16 @@ from models import (
 )
 
 
-async def _request_photo(session: AsyncSession, *, name: str, person_id: int | None) -> bool:
+async def _request_photo(
+    session: AsyncSession, *, name: str, person_id: int | None, channel: str | None = None
+) -> bool:
     if person_id is None:
         return False
     query = select(Request).join(RequestPhoto, RequestPhoto.request_id == Request.id)
-    for request in await session.scalars(query.where(RequestPhoto.file_id == name)):
+    query = query.where(RequestPhoto.file_id == name)
+    if channel is not None:
+        query = query.where(RequestPhoto.channel == channel)
+    for request in await session.scalars(query):
         if request.reporter_id == person_id:
             return True
         if await queue.in_scope(session, person_id=person_id, request=request):
@@ -117,3 +124,13 @@ async def may_see_upload(
             session, name=name, person_id=person_id, channel=channel, chat_id=chat_id
         )
     )
+
+
+async def may_see_remote(
+    session: AsyncSession, *, origin: str, file_id: str, person_id: int | None
+) -> bool:
+    """Whether this person may see a photo another channel keeps (a Telegram file id): by
+    the same rules as an upload's, for the requests and tasks that hold it."""
+    return await _request_photo(
+        session, name=file_id, person_id=person_id, channel=origin
+    ) or await _task_photo(session, name=file_id, person_id=person_id)
