@@ -134,6 +134,8 @@ async def test_resident_journey_by_typing_through_rating(running: Running, tmp_p
             await shown.wait_for_function(OWN_PHOTO)  # loaded (lazily, once in view)
             await shown.locator("li.msg.mine", has_text="师傅很快，谢谢").wait_for()
             await shown.locator("li.msg.mine", has_text="海盛·新阳光地带").wait_for()
+            # One conversation within minutes: one time line, not one per message or source.
+            assert await shown.locator("li.time").count() == 1
         await shown.screenshot(path=str(OUTPUT / "web-resident-second-device.png"))
         async with running.sessions() as session:
             rating = (
