@@ -1,4 +1,5 @@
-"""web chat: the person's own messages, for every tab and device of the same identity
+"""web chat: the person's own messages, for every tab and device of the same identity; the
+outbox indexed by chat
 
 Revision ID: 0014_web_own_messages
 Revises: 0013_wechat
@@ -51,8 +52,10 @@ def upgrade() -> None:
         ["channel", "chat_id", "id"],
         unique=False,
     )
+    op.create_index("ix_outbox_chat_id", "outbox", ["channel", "chat_id", "id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_chat_id", table_name="outbox")
     op.drop_index("ix_web_own_messages_chat_id", table_name="web_own_messages")
     op.drop_table("web_own_messages")
