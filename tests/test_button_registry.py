@@ -147,6 +147,7 @@ SENT: dict[str, str] = {
     "cobuild.project_decline": "cbpno",
     "cobuild.grade": "cbgrade",
     "cobuild.property_rate": "cbprop",
+    "cobuild.property_vote": "cbpoll",
 }
 
 

@@ -29,4 +29,5 @@ PROJECT_DECLINE = declare("cobuild.project_decline", "cbpno", "project_id")
 GRADE = declare("cobuild.grade", "cbgrade", "project_id", "score")
 
 # handlers/cobuild/property_ratings.py
-PROPERTY_RATE = declare("cobuild.property_rate", "cbprop", "compound_id", "score")
+PROPERTY_RATE = declare("cobuild.property_rate", "cbprop", "compound_id", "score")  # first polls
+PROPERTY_VOTE = declare("cobuild.property_vote", "cbpoll", "poll_id", "score")
