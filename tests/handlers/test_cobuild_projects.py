@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot import scheduler
+from bot.config import Settings
 from bot.services.cobuild import actions
 from models import Need, Project, ProjectGrade, RequestEvent
 from tests.conftest import Bot
@@ -26,7 +28,15 @@ async def _project(bot: Bot) -> Project:
         return (await session.scalars(select(Project).order_by(Project.id.desc()))).first()  # type: ignore[return-value]
 
 
-async def test_a_project_pledged_confirmed_reported_completed_and_graded(bot: Bot) -> None:
+async def _grading_sweep(bot: Bot, settings: Settings) -> int:
+    return await scheduler.run_job(
+        "cobuild_grading", sessions=bot.db.sessions, settings=settings, clock=bot.clock
+    )
+
+
+async def test_a_project_pledged_confirmed_reported_completed_and_graded(
+    bot: Bot, settings: Settings
+) -> None:
     admin = await community_admin(bot)
     other_admin = await community_admin(bot, "dahua")
     liaison = await liaison_chat(bot, "zjj")
@@ -114,6 +124,18 @@ async def test_a_project_pledged_confirmed_reported_completed_and_graded(bot: Bo
     bot.clock.advance(days=8)
     await residents[0].press_data(actions.GRADE.data(project.id, 3))
     assert "评分已结束" in residents[0].last_text
+
+    # The grading closed: those who graded, the unit's liaisons and the community's admins
+    # hear the result once; a resident who did not grade hears nothing.
+    heard_before = len(residents[1].messages)
+    assert await _grading_sweep(bot, settings) == 1
+    assert await _grading_sweep(bot, settings) == 0
+    await pump(bot)
+    for chat in (residents[0], residents[2], liaison, admin):
+        assert "群众评卷结束" in chat.last_text and "平均 4.5 分（2 户评分）" in chat.last_text
+    assert len(residents[1].messages) == heard_before
+    assert "群众评卷结束" not in stranger_liaison.last_text
+    assert "群众评卷结束" not in other_admin.last_text
 
     # Erasing the grader's data erases their comment and their room in the household key.
     await residents[2].send("/privacy")
