@@ -41,6 +41,7 @@ FLOWS = (
     "cobuild.board",
     "cobuild.ranking",
     "cobuild.property_ratings",
+    "cobuild.liaisons",
 )
 
 

@@ -148,6 +148,7 @@ SENT: dict[str, str] = {
     "cobuild.grade": "cbgrade",
     "cobuild.property_rate": "cbprop",
     "cobuild.property_vote": "cbpoll",
+    "cobuild.liaison_invite": "cbinvl",
 }
 
 

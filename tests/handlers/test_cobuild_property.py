@@ -17,7 +17,6 @@ from tests.handlers.journey import onboard
 from tests.handlers.staff_journey import pump
 
 
-
 async def test_quarterly_property_ratings_and_their_ranking(bot: Bot) -> None:
     admin = await community_admin(bot)
     residents = [bot.chat() for _ in range(3)]

@@ -28,6 +28,9 @@ PROJECT_CONFIRM = declare("cobuild.project_confirm", "cbpok", "project_id")
 PROJECT_DECLINE = declare("cobuild.project_decline", "cbpno", "project_id")
 GRADE = declare("cobuild.grade", "cbgrade", "project_id", "score")
 
+# handlers/cobuild/liaisons.py
+LIAISON_INVITE = declare("cobuild.liaison_invite", "cbinvl", "unit_id", "community_id")
+
 # handlers/cobuild/property_ratings.py
 PROPERTY_RATE = declare("cobuild.property_rate", "cbprop", "compound_id", "score")  # first polls
 PROPERTY_VOTE = declare("cobuild.property_vote", "cbpoll", "poll_id", "score")

@@ -28,9 +28,7 @@ def _card(poll: PropertyPoll, provider: str, locale: str) -> Outgoing:
     return Outgoing(text=text, buttons=[row[:3], row[3:]])
 
 
-async def _ask(
-    session: AsyncSession, *, poll: PropertyPoll, settings: Settings
-) -> list[Compound]:
+async def _ask(session: AsyncSession, *, poll: PropertyPoll, settings: Settings) -> list[Compound]:
     """Ask the residents of each of the community's compounds about their own provider."""
     query = (
         select(Compound).where(Compound.community_id == poll.community_id).order_by(Compound.code)
