@@ -38,6 +38,7 @@ FLOWS = (
     "cobuild.members",
     "cobuild.needs",
     "cobuild.projects",
+    "cobuild.pledging",
     "cobuild.board",
     "cobuild.ranking",
     "cobuild.property_ratings",

@@ -149,6 +149,8 @@ SENT: dict[str, str] = {
     "cobuild.property_rate": "cbprop",
     "cobuild.property_vote": "cbpoll",
     "cobuild.liaison_invite": "cbinvl",
+    "cobuild.pledge_need": "cbpn",
+    "cobuild.pledge_step": "cbps",
 }
 
 

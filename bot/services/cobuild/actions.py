@@ -24,6 +24,8 @@ SUPPORT = declare("cobuild.need_support", "cbsup", "need_id")
 BOARD = declare("cobuild.board", "cbboard")
 
 # handlers/cobuild/projects.py
+PLEDGE_NEED = declare("cobuild.pledge_need", "cbpn", "need_id")  # handlers/cobuild/pledging.py
+PLEDGE_STEP = declare("cobuild.pledge_step", "cbps", "step", "value")  # the same
 PROJECT_CONFIRM = declare("cobuild.project_confirm", "cbpok", "project_id")
 PROJECT_DECLINE = declare("cobuild.project_decline", "cbpno", "project_id")
 GRADE = declare("cobuild.grade", "cbgrade", "project_id", "score")
