@@ -36,6 +36,7 @@ FLOWS = (
     "comms.broadcast",
     "dispatch.upkeep",
     "cobuild.members",
+    "cobuild.callouts",
     "cobuild.needs",
     "cobuild.projects",
     "cobuild.pledging",

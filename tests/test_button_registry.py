@@ -151,6 +151,7 @@ SENT: dict[str, str] = {
     "cobuild.liaison_invite": "cbinvl",
     "cobuild.pledge_need": "cbpn",
     "cobuild.pledge_step": "cbps",
+    "cobuild.callout_step": "cbco",
 }
 
 

@@ -40,7 +40,7 @@ async def _ids(bot: Bot, model: type[Need] | type[Project]) -> list[int]:
 async def _members_serve(bot: Bot, admin: object) -> None:
     """Two bureau members report in, are confirmed, answer a call and have hours confirmed."""
     members = [await confirmed_member(bot, admin) for _ in range(2)]  # type: ignore[arg-type]
-    await admin.send("/callout 垃圾分类宣传志愿服务")  # type: ignore[attr-defined]
+    await admin.send("/callout 垃圾分类宣传志愿服务 | 11-28 09:00 | 海盛·新阳光地带")  # type: ignore[attr-defined]
     await pump(bot)
     for member, hours in zip(members, ("3", "2"), strict=True):
         await member.press("🙋 我报名")

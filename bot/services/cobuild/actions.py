@@ -17,6 +17,7 @@ MEMBER_CONFIRM = declare("cobuild.member_confirm", "cbmok", "member_id")
 MEMBER_DECLINE = declare("cobuild.member_decline", "cbmno", "member_id")
 JOIN = declare("cobuild.join", "cbjoin", "activity_id")
 HOURS_CONFIRM = declare("cobuild.hours_confirm", "cbhok", "hours_id")
+CALLOUT_STEP = declare("cobuild.callout_step", "cbco", "step", "value")  # cobuild/callouts.py
 
 # handlers/cobuild/needs.py
 RAISE = declare("cobuild.need_raise", "cbraise", "request_id")
