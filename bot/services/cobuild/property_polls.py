@@ -42,11 +42,12 @@ async def _ask(session: AsyncSession, *, poll: PropertyPoll, settings: Settings)
         residents = select(Person.id).where(
             Person.compound_id == compound.id, Person.deleted_at.is_(None)
         )
+
+        def render(loc: str, n: dict[str, str] = names) -> Outgoing:
+            return _card(poll, n.get(loc, n["zh"]), loc)
+
         await notify.notify_where(
-            session,
-            who=ChannelIdentity.person_id.in_(residents),
-            render=lambda loc, n=names: _card(poll, n.get(loc, n["zh"]), loc),
-            settings=settings,
+            session, who=ChannelIdentity.person_id.in_(residents), render=render, settings=settings
         )
     return compounds
 
