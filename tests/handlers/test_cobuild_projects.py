@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot import scheduler
 from bot.config import Settings
 from bot.services.cobuild import actions
-from models import Need, Project, ProjectGrade, RequestEvent
+from models import Need, OutboxMessage, Project, ProjectGrade, RequestEvent
 from tests.conftest import Bot
 from tests.handlers.cobuild_journey import (
     community_admin,
@@ -81,6 +81,13 @@ async def test_a_project_pledged_confirmed_reported_completed_and_graded(
     await pump(bot)
     pushed = residents[1].messages[-1]
     assert "已划线100个车位" in pushed.text and pushed.photo == "photo-lines"
+    async with bot.db.sessions() as session:  # pushes carry their kind (WeChat's templates)
+        kinds = {
+            row.payload.get("kind")
+            for row in await session.scalars(select(OutboxMessage).where(~OutboxMessage.is_reply))
+            if "menu" not in row.payload
+        }
+    assert {"cobuild", "status"} <= kinds and None not in kinds  # replies have none
     request = await load_request(bot, references[1])
     async with bot.db.sessions() as session:
         query = select(RequestEvent).where(

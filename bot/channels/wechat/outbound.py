@@ -95,9 +95,10 @@ class WechatChannel:
         return SendResult(ok=True)
 
     async def _template(self, openid: str, message: Outgoing) -> SendResult:
-        """Outside the window: a template for the push's kind, or wait for the resident."""
-        kind = "status"
-        template = self.settings.templates.get(kind)
+        """Outside the window: a template for the push's kind (or the default one), or wait
+        for the resident. A reply of a turn has no kind: it goes as a status would."""
+        templates = self.settings.templates
+        template = templates.get(message.kind or "status") or templates.get("default")
         waiting = SendResult(
             ok=False, wait_for_person=True, error="waiting for the resident to write"
         )

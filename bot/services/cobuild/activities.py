@@ -64,7 +64,11 @@ async def call_out(
         return Outgoing(text=text, buttons=[[actions.JOIN.button(label, activity.id)]])
 
     await notify.notify_persons(
-        session, person_ids=[m.person_id for m in called], render=render, settings=settings
+        session,
+        kind="cobuild",
+        person_ids=[m.person_id for m in called],
+        render=render,
+        settings=settings,
     )
     return activity, len(called)
 
@@ -143,7 +147,11 @@ async def report_hours(
             return Outgoing(text=text, buttons=[[Button(label, data)]])
 
         await notify.notify_person(
-            session, person_id=activity.organiser_id, render=render, settings=settings
+            session,
+            kind="cobuild",
+            person_id=activity.organiser_id,
+            render=render,
+            settings=settings,
         )
     return entry
 
@@ -168,6 +176,7 @@ async def confirm_hours(
     assert member is not None  # foreign key
     await notify.notify_person(
         session,
+        kind="cobuild",
         person_id=member.person_id,
         render=lambda loc: Outgoing(
             text=t(loc, "cobuild.hours.confirmed", hours=entry.hours, title=activity.title)

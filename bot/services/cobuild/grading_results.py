@@ -67,6 +67,7 @@ async def announce(
     result = await grades.result(session, project=project, now=now)
     await notify.notify_persons(
         session,
+        kind="cobuild",
         person_ids=await _audience(session, project=project, need=need),
         render=lambda loc: _card(project, need, unit, result, loc),
         settings=settings,

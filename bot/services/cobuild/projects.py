@@ -155,6 +155,7 @@ async def pledge(
     await session.flush()
     await notify.notify_persons(
         session,
+        kind="cobuild",
         person_ids=await rights.community_admins(session, community_id=need.community_id),
         render=lambda loc: _decision_card(project, need, unit, loc),
         settings=settings,
@@ -168,6 +169,7 @@ async def _tell_liaisons(
     liaisons = select(UnitLiaison.person_id).where(UnitLiaison.unit_id == project.unit_id)
     await notify.notify_where(
         session,
+        kind="cobuild",
         who=ChannelIdentity.person_id.in_(liaisons),
         render=lambda loc: Outgoing(text=t(loc, key, id=project.id)),
         settings=settings,
@@ -270,6 +272,7 @@ async def report_progress(
 
     rows = await notify.notify_where(
         session,
+        kind="cobuild",
         who=ChannelIdentity.person_id.in_(needs.residents_in_scope(need)),
         render=render,
         settings=settings,

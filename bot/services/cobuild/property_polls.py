@@ -47,7 +47,11 @@ async def _ask(session: AsyncSession, *, poll: PropertyPoll, settings: Settings)
             return _card(poll, n.get(loc, n["zh"]), loc)
 
         await notify.notify_where(
-            session, who=ChannelIdentity.person_id.in_(residents), render=render, settings=settings
+            session,
+            kind="cobuild",
+            who=ChannelIdentity.person_id.in_(residents),
+            render=render,
+            settings=settings,
         )
     return compounds
 

@@ -199,3 +199,49 @@ async def test_one_token_for_every_worker(rig: WechatRig) -> None:
     assert fresh != token
     assert await second.refresh(stale=token) == fresh
     assert first.refreshes + second.refreshes == 2
+
+
+def _template(kind: str) -> dict[str, object]:
+    return {"template_id": f"TPL-{kind}", "fields": {"first": "{text}", "remark": "{invite}"}}
+
+
+async def _push_kinds(rig: WechatRig, openid: str, *kinds: str) -> list[int]:
+    ids = []
+    async with rig.db.sessions() as session, session.begin():
+        for kind in kinds:
+            message = Outgoing(f"{kind or 'reply'} 的推送", kind=kind)
+            row = await enqueue(session, channel="wechat", chat_id=openid, message=message)
+            ids.append(row.id)
+    while await rig.sender.pump():
+        pass
+    return ids
+
+
+async def test_outside_the_window_each_push_takes_its_kinds_template(
+    demo: TestDB, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDGRID_CONFIG", "/nonexistent-config.yaml")
+    templates = {kind: _template(kind) for kind in ("status", "cobuild", "meeting")}
+    rig = await open_rig(demo, clock, tmp_path / "uploads", "safe", templates=templates)
+    try:
+        user = await _resident(rig, "o_kind_1")
+        _close_windows(rig)
+        ids = await _push_kinds(rig, user.openid, "cobuild", "meeting", "", "status", "broadcast")
+        states = [state for state, _ in await _rows(rig, ids)]
+        assert states == ["sent", "sent", "sent", "sent", "pending"]  # no broadcast template
+        used = [t["template_id"] for t in rig.api.templates[user.openid]]
+        assert used == ["TPL-cobuild", "TPL-meeting", "TPL-status", "TPL-status"]
+    finally:
+        await rig.close()
+    # A default template serves the kinds without one of their own.
+    templates = {"status": _template("status"), "default": _template("default")}
+    rig = await open_rig(demo, clock, tmp_path / "uploads2", "safe", templates=templates)
+    try:
+        user = await _resident(rig, "o_kind_2")
+        _close_windows(rig)
+        ids = await _push_kinds(rig, user.openid, "task", "status")
+        assert [state for state, _ in await _rows(rig, ids)] == ["sent", "sent"]
+        used = [t["template_id"] for t in rig.api.templates[user.openid]]
+        assert used == ["TPL-default", "TPL-status"]
+    finally:
+        await rig.close()
