@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.wechat import CHANNEL, api, render, window
+from bot.channels.wechat import CHANNEL, api, choices, render, window
 from bot.channels.wechat.api import WechatApi, WechatError
 from bot.channels.wechat.passive import PassiveSlots
 from bot.channels.wechat.tokens import TokenStore
@@ -35,8 +35,8 @@ class WechatChannel:
     """Sends to residents on the service account; never raises for WeChat's refusals."""
 
     name = CHANNEL
-    # Buttons become numbered choices (the engine remembers them) shown as a menu message
-    # or as numbered text: a reply to either is the number.
+    # Buttons become numbered choices shown as a menu message or as numbered text: a reply
+    # to either is the number (a turn's remembered by the engine, a push's by `choices`).
     supports_buttons = False
     rate_limited = True
 
@@ -62,6 +62,12 @@ class WechatChannel:
         """Deliver one message to a resident (their openid is the chat id)."""
         if message.menu is not None:
             return SendResult(ok=True)  # the account's menu is set once for everybody
+        result = await self._deliver(chat_id, message)
+        if result.ok and result.message_id != "template" and choices.offers_choices(message):
+            await choices.remember(self.sessions, openid=chat_id, message=message)
+        return result
+
+    async def _deliver(self, chat_id: str, message: Outgoing) -> SendResult:
         slot = self.slots.take(chat_id)
         if slot is not None:
             if not (message.photo or message.document):

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from bot.channels.wechat.tokens import TokenStore
 from bot.messages import Button, Outgoing
 from bot.outbox import enqueue
-from models import ChannelIdentity, OutboxMessage
+from bot.services.org import actions as org_actions
+from models import ChannelIdentity, Conversation, OutboxMessage
 from tests.channels.wechat.conftest import WechatRig, open_rig
 from tests.conftest import Clock, TestDB
 from tests.fakes.wechat_callback import WechatUser
@@ -245,3 +246,56 @@ async def test_outside_the_window_each_push_takes_its_kinds_template(
         assert used == ["TPL-default", "TPL-status"]
     finally:
         await rig.close()
+
+
+async def _choices(rig: WechatRig, openid: str) -> list[str]:
+    async with rig.db.sessions() as session:
+        query = select(Conversation.data).where(Conversation.chat_id == openid)
+        data = (await session.execute(query)).scalar_one()
+    return list(data.get("_choices", []))
+
+
+async def test_a_pushs_numbered_choices_are_answered_by_number_later(rig: WechatRig) -> None:
+    from tests.channels.wechat.test_wechat_journey import register_by_qr
+
+    user = rig.driver.user("o_choice_1")
+    await register_by_qr(rig, user)
+    menu = org_actions.MENU.data()
+    stale = [Button(f"旧选项{n}", f"v1:gone:{n}") for n in range(11)]
+    many = [[stale[0]], [Button("回到菜单", menu)], *[[b] for b in stale[1:]]]
+    async with rig.db.sessions() as session, session.begin():
+        await enqueue(
+            session,
+            channel="wechat",
+            chat_id=user.openid,
+            message=Outgoing("您的诉求有了新进展，请选择：", many, kind="status"),
+        )
+    while await rig.sender.pump():
+        pass
+    pushed = user.messages[-1]
+    assert pushed["msgtype"] == "text" and "2. 回到菜单" in pushed["text"]["content"]
+    assert (await _choices(rig, user.openid))[1] == menu
+    await user.send("2")  # later, typed: the push's second choice, pressed
+    assert "请问需要办理什么" in user.last_text, user.texts
+
+    # A menu message's choices too; a turn's own choices come after and win.
+    await _push(rig, user.openid, "请评价：", buttons=True)
+    assert user.messages[-1]["msgtype"] == "msgmenu"
+    assert "v1:ev:1" not in await _choices(rig, user.openid)  # no kind: a turn's reply
+    async with rig.db.sessions() as session, session.begin():
+        message = Outgoing("回到菜单？", [[Button("回到菜单", menu)]], kind="notice")
+        await enqueue(session, channel="wechat", chat_id=user.openid, message=message)
+    while await rig.sender.pump():
+        pass
+    assert await _choices(rig, user.openid) == [menu]
+    await user.send("1")
+    assert "请问需要办理什么" in user.last_text, user.texts
+
+    # Outside the window the push waits (no template): nothing shown, nothing remembered.
+    _close_windows(rig)
+    async with rig.db.sessions() as session, session.begin():
+        message = Outgoing("过期", [[Button("旧", "v1:gone:x")]], kind="status")
+        await enqueue(session, channel="wechat", chat_id=user.openid, message=message)
+    while await rig.sender.pump():
+        pass
+    assert "v1:gone:x" not in await _choices(rig, user.openid)
