@@ -121,6 +121,10 @@ class WechatSettings(BaseModel):
     window_hours: float = Field(default=48.0, gt=0)
     quota_per_message: int = Field(default=5, ge=1)
     quota_per_event: int = Field(default=3, ge=1)
+    # Customer-service and template sends to one resident are paced to this many a second
+    # (in each worker, beside the sender's per-chat pacing), so a burst of pushes to one
+    # resident arrives in order and within WeChat's frequency checks.
+    sends_per_openid_per_s: float = Field(default=1.0, gt=0)
     timeout_s: float = Field(default=10.0, gt=0)
 
     @field_validator(

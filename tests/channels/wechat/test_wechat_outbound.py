@@ -4,6 +4,7 @@ writes; WeChat's error codes; one token for every worker."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -299,3 +300,27 @@ async def test_a_pushs_numbered_choices_are_answered_by_number_later(rig: Wechat
     while await rig.sender.pump():
         pass
     assert "v1:gone:x" not in await _choices(rig, user.openid)
+
+
+async def test_sends_to_one_resident_are_paced_others_are_not_held_up(
+    demo: TestDB, clock: Clock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDGRID_CONFIG", "/nonexistent-config.yaml")
+    rig = await open_rig(demo, clock, tmp_path / "uploads", "safe", sends_per_openid_per_s=4.0)
+    try:
+        first = await _resident(rig, "o_pace_1")
+        second = await _resident(rig, "o_pace_2")
+        before = {u.openid: len(rig.api.sent[u.openid]) for u in (first, second)}
+        started = time.monotonic()
+        await _push(rig, first.openid, "一", "二", "三", "四", "五")  # 1 + 4 waits of 0.25 s
+        paced = time.monotonic() - started
+        started = time.monotonic()
+        await _push(rig, second.openid, "甲")
+        other = time.monotonic() - started
+        assert len(rig.api.sent[first.openid]) - before[first.openid] == 5
+        assert rig.api.texts(first.openid)[-5:] == ["一", "二", "三", "四", "五"]
+        assert paced >= 0.9, paced
+        assert other < 0.25, other  # another resident's bucket is full
+        assert len(rig.api.sent[second.openid]) - before[second.openid] == 1
+    finally:
+        await rig.close()
