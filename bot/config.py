@@ -122,6 +122,8 @@ class SchedulerSettings(BaseModel):
     upload_sweep: JobSettings = JobSettings(every_seconds=3600)
     broadcast_progress: JobSettings = JobSettings(every_seconds=60)
     retrain_classifier: JobSettings = JobSettings(at="03:30", weekday="sun")
+    property_polls: JobSettings = JobSettings(at="09:00")  # the quarter's first run opens them
+    cobuild_grading: JobSettings = JobSettings(every_seconds=600)  # results of closed gradings
     # Uploaded files no row refers to are deleted once this old.
     orphan_upload_hours: float = Field(default=24.0, gt=0)
 
