@@ -1,7 +1,7 @@
 """cobuild: quarterly property polls, calls' date and place, liaison invites
 
 Revision ID: 0017_cobuild2
-Revises: 0013_wechat
+Revises: 0014_web_own_messages
 Create Date: 2026-12-06 11:30:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import models.base
 
 revision: str = "0017_cobuild2"
-down_revision: str | None = "0013_wechat"
+down_revision: str | None = "0014_web_own_messages"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
