@@ -793,6 +793,24 @@ class FakeUser:
             break
         raise AssertionError(f"no button {label!r}; buttons: {self.buttons}")
 
+    async def press_data(
+        self, data: str, *, message_id: int | None = None, wait: bool = True
+    ) -> list[dict[str, Any]]:
+        """Press a button carrying `data` (forged or stale data too) on the message with
+        `message_id`, else on the newest message."""
+        message = next(
+            (m for m in reversed(self.messages) if message_id in (None, m["message_id"])), None
+        )
+        assert message is not None, f"no message {message_id} in chat {self.chat_id}"
+        query = {
+            "id": str(next(self.api._ids)),
+            "from": self.user,
+            "message": message,
+            "chat_instance": "1",
+            "data": data,
+        }
+        return await self._deliver({"callback_query": query}, wait)
+
     async def share_location(self, latitude: float, longitude: float) -> list[dict[str, Any]]:
         location = {"latitude": latitude, "longitude": longitude}
         return await self._deliver({"message": self._message(location=location)}, True)
