@@ -17,7 +17,7 @@ from bot.services.cases import actions as cases_actions
 from bot.services.org import actions as org_actions
 from bot.services.reports import stats
 from models import Compound, OrgUnit, Person, Request, Role
-from tests.e2e.parties import Party, World
+from tests.e2e.parties import Party, Seen, World
 from tests.handlers.journey import BUILDING, COMMUNITY, COMPOUND, STREET, onboard, report_light
 from tests.handlers.test_taps import BY_QR_CODE_AT_MOST, MEASURED, WITH_BUTTONS_AT_MOST
 
@@ -260,6 +260,43 @@ async def staff_hear(world: World) -> None:
     assert "修得快，就是晚上来的" in rated
 
 
+# --- the card's copies ------------------------------------------------------------------------
+
+
+def _card(chat: Party, reference: str) -> list[Seen]:
+    return [m for m in chat.seen() if m.text.startswith(f"【新诉求 {reference}】")]
+
+
+async def card_copies(world: World) -> None:
+    """Two grid workers get the photos and the card; once one accepts, the other's copy says
+    who has it (edited in place, no 签收 left); the card sent again when the resident says it
+    is not solved comes without the photos."""
+    first, second = await world.staff("网格员甲"), await world.staff("网格员乙")
+    resident = await world.resident("冯十一")
+    await onboard(resident)  # type: ignore[arg-type]
+    await resident.send("楼道灯坏了")
+    await resident.send_photo()
+    await resident.send_photo()
+    reference = await report_light(resident, "晚上黑漆漆的")  # type: ignore[arg-type]
+    await world.pump()
+    albums = [sum(1 for m in c.transcript() if m[0] == "[album]") for c in (first, second)]
+    assert albums == [1, 1] and "签收" in _card(second, reference)[0].labels
+    await first.press("签收")
+    await world.pump()
+    (copy,) = _card(second, reference)
+    assert copy.buttons == () and "已由 网格员甲 签收" in copy.text
+    for step in ("办结", "已更换楼道灯泡", "✅ 完成"):
+        await (first.send(step) if step.startswith("已") else first.press(step))
+    await world.pump()
+    for label in ("评价", "未解决", "不满意", "跳过"):
+        await resident.press(label)
+    await world.pump()
+    again = [m for m in second.seen() if m.text.startswith(f"【重新办理 {reference}】")]
+    assert again and "签收" in again[0].labels
+    albums = [sum(1 for m in c.transcript() if m[0] == "[album]") for c in (first, second)]
+    assert albums == [1, 1]  # not sent again
+
+
 # --- the counted path ----------------------------------------------------------------------------
 
 
@@ -294,4 +331,5 @@ SCENARIOS: dict[str, Scenario] = {
     "fair_rates_and_stats": fair_rates_and_stats,
     "staff_hear": staff_hear,
     "counted_path": counted_path,
+    "card_copies": card_copies,
 }

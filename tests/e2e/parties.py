@@ -59,6 +59,7 @@ class Party(Protocol):
     async def press(self, label: str) -> Any: ...
     async def press_data(self, data: str, *, ref: str | None = None) -> Any: ...
     async def share_contact(self, phone: str) -> Any: ...
+    async def send_photo(self) -> Any: ...
 
     @property
     def texts(self) -> list[str]: ...
@@ -121,6 +122,9 @@ class CoreParty:
 
     async def share_contact(self, phone: str) -> Any:
         return await self.chat.share_contact(phone)
+
+    async def send_photo(self) -> Any:
+        return await self.chat.send_photo(f"photo-{next(_core_ids)}")
 
     @property
     def texts(self) -> list[str]:
@@ -217,6 +221,9 @@ class TelegramParty:
 
     async def share_contact(self, phone: str) -> Any:
         return await self.user.share_contact(phone)
+
+    async def send_photo(self) -> Any:
+        return await self.user.send_photo()
 
     @property
     def texts(self) -> list[str]:
