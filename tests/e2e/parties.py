@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
@@ -84,9 +84,9 @@ def _entries(message: Outgoing) -> Transcript:
     """What Telegram shows of one Outgoing (see telegram_common.plan), as transcript entries."""
     labels = _labels(message.buttons)
     media = message.photo or message.document
-    if message.edit_message_id and not (media or message.reply_requests):
-        if len(split_text(message.text)) == 1 and message.text.strip():
-            return [("[edit] " + normalise(message.text), labels)]
+    editable = message.edit_message_id and not (media or message.reply_requests)
+    if editable and len(split_text(message.text)) == 1 and message.text.strip():
+        return [("[edit] " + normalise(message.text), labels)]
     out: Transcript = []
     if message.album:
         out.append(("[photo]", ()) if len(message.album) == 1 else ("[album]", ()))
@@ -180,7 +180,8 @@ def telegram_transcript(api: FakeBotAPI, chat_id: str) -> Transcript:
             continue
         markup = call.params.get("reply_markup") or {}
         labels = tuple(normalise(label) for label, _ in _inline(markup))
-        text = normalise(parse_html(str(call.params.get("text") or call.params.get("caption") or "")))
+        raw = call.params.get("text") or call.params.get("caption") or ""
+        text = normalise(parse_html(str(raw)))
         if call.method == "sendMessage":
             hint = "  ".join(b["text"] for row in markup.get("keyboard", []) for b in row)
             if not (hint and text == hint):
