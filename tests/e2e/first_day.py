@@ -260,6 +260,40 @@ async def staff_hear(world: World) -> None:
     assert "修得快，就是晚上来的" in rated
 
 
+# --- plain words ---------------------------------------------------------------------------------
+
+
+async def plain_words(world: World) -> None:
+    """Residents read 受理 and the same dates as staff; the history tells the routing in the
+    reader's language; after 签收 the resident is told which grid has it and that a reply in
+    the chat adds to it, and staff hear of what was added."""
+    staff = await world.staff("网格员")
+    async with world.db.sessions() as session, session.begin():
+        found = await session.execute(select(Person).where(Person.display_name == "网格员"))
+        found.scalars().all()[-1].language = "en"  # reads English
+    resident = await world.resident("陈十二")
+    await onboard(resident)  # type: ignore[arg-type]
+    reference = await report_light(resident)  # type: ignore[arg-type]
+    submitted = next(t for t in resident.texts if "诉求编号" in t)
+    assert "预计受理：11月24日 11:30 前" in submitted and "签收" not in submitted
+    await world.pump()
+    await staff.send(f"/find {reference}")
+    assert "By building: Haisheng New Sunshine Zone building 17 belongs to" in staff.last_text
+    assert "building_grid" not in staff.last_text and "heshun-1" not in staff.last_text
+    zh = await world.staff("网格员二")
+    await zh.send(f"/find {reference}")
+    assert "🔒按楼栋分派：海盛·新阳光地带17号楼属于和顺社区第一网格" in zh.last_text
+    assert "签收期限：11月24日 11:30" in zh.last_text
+    await zh.press("签收")
+    await world.pump()
+    told = resident.last_text
+    assert "已受理，网格正在安排办理（负责网格：和顺社区第一网格）" in told and "回复" in told
+    assert "签收" not in told
+    await resident.send("三楼也不亮")
+    await world.pump()
+    assert any(f"居民为诉求 {reference} 补充了信息" in m.text for m in zh.seen())
+
+
 # --- the card's copies ------------------------------------------------------------------------
 
 
@@ -332,4 +366,5 @@ SCENARIOS: dict[str, Scenario] = {
     "staff_hear": staff_hear,
     "counted_path": counted_path,
     "card_copies": card_copies,
+    "plain_words": plain_words,
 }
