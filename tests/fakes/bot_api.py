@@ -845,6 +845,31 @@ class FakeUser:
             content["caption"] = caption
         return await self._deliver({"message": self._message(**content)}, True)
 
+    async def send_album(self, count: int = 3, caption: str = "") -> list[dict[str, Any]]:
+        """Photos picked together: Telegram delivers one message per photo, sharing a
+        media_group_id (the caption, if any, on the first), one right after another."""
+        seen = self._seen = len(self.messages)
+        group = str(next(self.api._ids))
+        ids = []
+        for n in range(count):
+            file_id = f"album-{group}-{n}"
+            self.api.files[file_id] = b"\xff\xd8" + b"x" * 2046
+            size = {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "width": 1280,
+                "height": 1280,
+                "file_size": 2048,
+            }
+            content: dict[str, Any] = {"photo": [size], "media_group_id": group}
+            if caption and n == 0:
+                content["caption"] = caption
+            self.actions += 1
+            ids.append(await self.api.push({"message": self._message(**content)}))
+        for update_id in ids:
+            await self.api.wait_confirmed(update_id)
+        return self.messages[seen:]
+
     async def send_voice(self, duration: int = 5) -> list[dict[str, Any]]:
         file_id = f"voice-{next(self.api._ids)}"
         self.api.files[file_id] = b"OggS"
