@@ -52,3 +52,9 @@ async def test_others_copies_say_who_accepted_and_photos_come_once(bot: Bot) -> 
     reopened = [m for m in second.messages if m.text.startswith(f"【重新办理 {reference}】")]
     assert reopened and "签收" in [b.label for row in reopened[-1].buttons for b in row]
     assert _albums(first) == _albums(second) == 1  # the photos are not sent again
+    edits = len([m for m in second.messages if m.edit_message_id])
+    await first.press("签收")  # the reopened card, accepted again
+    await pump(bot)
+    assert "签收" not in [b.label for row in second.messages[-1].buttons for b in row]
+    assert second.messages[-1].edit_message_id  # the reopened copy, edited
+    assert len([m for m in second.messages if m.edit_message_id]) == edits + 1  # only it

@@ -41,8 +41,13 @@ async def mark_accepted(
         )
         .order_by(OutboxMessage.id)
     )
-    for row, language in (await session.execute(query)).all():
+    found = (await session.execute(query)).all()
+    # A copy edited before (accepted, reopened, accepted again) is not edited twice.
+    edited = {(r.chat_id, r.payload.get("edit_message_id")) for r, _ in found}
+    for row, language in found:
         if row.payload.get("edit_message_id") or not _offers(row.payload, accept):
+            continue
+        if (row.chat_id, row.external_message_id) in edited:
             continue
         locale = pick_locale(language, None, settings.locale.default)
         text = f"{row.payload.get('text', '')}\n\n" + t(
