@@ -22,6 +22,8 @@ from tests.handlers.journey import BUILDING, COMMUNITY, COMPOUND, STREET, onboar
 from tests.handlers.test_taps import BY_QR_CODE_AT_MOST, MEASURED, WITH_BUTTONS_AT_MOST
 
 Scenario = Callable[[World], Awaitable[None]]
+# The bot's username as the fake Bot API's getMe gives it (the core is told it by configuration).
+BOT_USERNAME = "redgrid_test_bot"
 REFUSED = "没有找到这条诉求，或它不属于您。"
 COMPLAINT = "小区东门的下水道堵了三天了，污水漫到路上"
 
@@ -168,11 +170,13 @@ async def invite(world: World) -> None:
     assert "和顺社区第一网格" in admin.buttons and "大华社区第一网格" not in admin.buttons
     await admin.press("和顺社区第一网格")
     text, qr = admin.new()[-2:]
-    found = re.search(r"http://127\.0\.0\.1:8080/\?start=(inv_[\w-]+)", text.text)
-    assert found is not None and qr.photo, text.text
-    assert _qr(admin.photos()[-1]) == found.group(0)
+    web = re.search(r"http://127\.0\.0\.1:8080/\?start=(inv_[\w-]+)", text.text)
+    telegram = re.search(rf"https://t\.me/{BOT_USERNAME}\?start=(inv_[\w-]+)", text.text)
+    assert web is not None and telegram is not None and qr.photo, text.text
+    assert web.group(1) == telegram.group(1)
+    assert _qr(admin.photos()[-1]) == telegram.group(0)  # the code opens the bot
     worker = await world.resident("新网格员")
-    await worker.send(f"/start {found.group(1)}")
+    await worker.send(f"/start {web.group(1)}")
     assert "网格员" in worker.texts[0] and "和顺社区第一网格" in worker.texts[0]
     assert "请及时签收" in worker.texts[0] and worker.buttons == ["📋 查看待办"]
     await worker.press("📋 查看待办")
@@ -183,7 +187,7 @@ async def invite(world: World) -> None:
     await team.press(team.buttons[0])  # the team paired with 和顺社区
     assert team.buttons == ["队员", "队长"]
     await team.press("队长")
-    assert "start=inv_" in team.new()[-2].text and team.new()[-1].photo
+    assert f"t.me/{BOT_USERNAME}?start=inv_" in team.new()[-2].text and team.new()[-1].photo
 
 
 # --- rates, /stats, staff hearing ---------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from bot.config import Settings
 from tests.conftest import Clock
 from tests.e2e.conftest import build_rig, make_telegram_engine
-from tests.e2e.first_day import SCENARIOS, Scenario
+from tests.e2e.first_day import BOT_USERNAME, SCENARIOS, Scenario
 from tests.e2e.parties import CoreWorld, TelegramWorld, Transcript
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ async def test_first_day_on_both_frameworks_as_on_the_core(
     name: str, demo: TestDB, settings: Settings, clock: Clock, tmp_path: Path
 ) -> None:
     settings.stats.export_dir = tmp_path  # invite QR codes and charts
+    settings.meetings.bot_username = BOT_USERNAME  # the core is told; Telegram's getMe tells
     scenario = SCENARIOS[name]
     start = clock.now
     run = await demo.connection.begin_nested()
@@ -64,6 +65,7 @@ async def test_first_day_on_both_frameworks_as_on_the_core(
     assert sum(len(t) for t in expected.values()) >= 5  # whole conversations
     for framework in ("ptb", "aiogram"):
         clock.now = start
+        settings.meetings.bot_username = ""  # learned from getMe
         run = await demo.connection.begin_nested()
         try:
             got = await _on_telegram(framework, scenario, demo, settings, clock)
