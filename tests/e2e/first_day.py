@@ -8,12 +8,14 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import zxingcpp
 from PIL import Image
 from sqlalchemy import select
 
 from bot.services.cases import actions as cases_actions
+from bot.services.dispatch import reminders
 from bot.services.org import actions as org_actions
 from bot.services.reports import stats
 from models import Compound, OrgUnit, Person, Request, Role
@@ -235,6 +237,29 @@ async def fair_rates_and_stats(world: World) -> None:
     assert chart.photo and admin.photos()[-1].startswith(b"\x89PNG")
 
 
+async def contact_reminder(world: World) -> None:
+    """Accepted at 09:30, but nobody in touch with the resident: the worker is reminded of the
+    24-hour contact deadline once, at 18 hours (03:30, so the push waits for the end of the
+    quiet hours) and before the deadline."""
+    staff, resident = await world.staff("网格员"), await world.resident("褚十三")
+    await onboard(resident)  # type: ignore[arg-type]
+    reference = await report_light(resident)  # type: ignore[arg-type]
+    await world.pump()
+    await staff.press("签收")
+    start = world.clock()
+    for hours, reminded in ((17.9, 0), (18, 1), (19, 0), (23, 0)):  # 23 h: 08:30 in Jimo
+        world.clock.now = start + timedelta(hours=hours)
+        async with world.db.sessions() as session, session.begin():
+            due = await reminders.remind_due(
+                session, now=world.clock(), settings=world.engine.settings
+            )
+        assert [e.note.split()[0] for e in due] == ["contact"] * reminded, hours
+        await world.pump()
+    pushed = [m.text for m in staff.seen() if m.text.startswith("【催办】")]
+    assert len(pushed) == 1 and reference in pushed[0], pushed
+    assert "联系期限 11月25日 09:30" in pushed[0]
+
+
 async def staff_hear(world: World) -> None:
     """The grid worker hears of each household that follows ("共 3 户") and of the rating."""
     staff, resident = await world.staff("网格员"), await world.resident("郑十")
@@ -368,6 +393,7 @@ SCENARIOS: dict[str, Scenario] = {
     "invite": invite,
     "fair_rates_and_stats": fair_rates_and_stats,
     "staff_hear": staff_hear,
+    "contact_reminder": contact_reminder,
     "counted_path": counted_path,
     "card_copies": card_copies,
     "plain_words": plain_words,
