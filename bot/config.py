@@ -149,6 +149,7 @@ class MeetingSettings(BaseModel):
     # The deep link printed on a meeting's notice. Placeholders: {payload} ("m_<id>"), {bot}
     # (bot_username), {web_host}, {web_port}. For Telegram: "https://t.me/{bot}?start={payload}".
     link_format: str = "http://{web_host}:{web_port}/?start={payload}"
+    # Empty: the name Telegram's getMe gives, once the bot runs on Telegram (invites link to it).
     bot_username: str = ""
     notice_dir: Path = Path("data/notices")
     font_path: str = ""  # a font with Chinese glyphs for notices; empty: look in usual places
