@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.webchat import DEMO
 from bot.web.auth import WebSession
-from models import ChannelIdentity, OrgUnit, Person, RoleGrant
+from models import ChannelIdentity, OrgUnit, Person, RoleGrant, UnitLiaison
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +64,16 @@ async def get_identity(
 
 
 async def list_roles(session: AsyncSession, *, person_id: int) -> tuple[str, ...]:
-    """The distinct roles a person holds, sorted."""
+    """The distinct roles a person holds, sorted; acting for a reporting unit (a row of its
+    own, not a grant) counts as "unit_liaison"."""
     roles = await session.scalars(
         select(RoleGrant.role).where(RoleGrant.person_id == person_id).distinct()
     )
-    return tuple(sorted(str(role.value) for role in roles))
+    held = {str(role.value) for role in roles}
+    liaison = select(UnitLiaison.unit_id).where(UnitLiaison.person_id == person_id).limit(1)
+    if (await session.execute(liaison)).first() is not None:
+        held.add("unit_liaison")
+    return tuple(sorted(held))
 
 
 async def list_demo_people(session: AsyncSession, *, locale: str) -> list[DemoPerson]:

@@ -11,7 +11,7 @@ from typing import Any
 from bot.commands import command_list
 from bot.i18n import t
 
-LEADING = ("admin", "grid_staff", "steward", "volunteer")
+LEADING = ("admin", "grid_staff", "steward", "volunteer", "unit_liaison")
 # The two main buttons per role (label key, command); a command ending in a space needs words
 # after it, so the page puts it in the input box instead of sending it.
 MAIN: dict[str, tuple[tuple[str, str], ...]] = {
@@ -20,10 +20,17 @@ MAIN: dict[str, tuple[tuple[str, str], ...]] = {
     "steward": (("web.menu.queue", "/queue"), ("web.menu.find", "/find ")),
     "volunteer": (("web.menu.tasks", "/mytasks"), ("web.menu.hours", "/myhours")),
     "admin": (("web.menu.stats", "/stats"), ("web.menu.broadcast", "/broadcast")),
+    "unit_liaison": (("web.menu.pledge", "/pledge"), ("web.menu.progress", "/progress ")),
 }
 # Where each role opens: its work, not the resident welcome.
-HOME = {"admin": "/stats", "grid_staff": "/queue", "steward": "/queue", "volunteer": "/mytasks"}
-NEEDS_WORDS = frozenset({"find", "assign", "escalate", "grant", "revoke"})
+HOME = {
+    "admin": "/stats",
+    "grid_staff": "/queue",
+    "steward": "/queue",
+    "volunteer": "/mytasks",
+    "unit_liaison": "/pledge",
+}
+NEEDS_WORDS = frozenset({"find", "assign", "escalate", "grant", "revoke", "progress", "complete"})
 
 
 def leading_role(roles: Iterable[str]) -> str:
@@ -32,8 +39,9 @@ def leading_role(roles: Iterable[str]) -> str:
     return next((role for role in LEADING if role in held), "resident")
 
 
-def page_menu(roles: Iterable[str], locale: str) -> dict[str, Any]:
-    """The bottom menu for these roles: main buttons, the "more" list, and the home command."""
+def page_menu(roles: Iterable[str], locale: str, *, registered: bool = False) -> dict[str, Any]:
+    """The bottom menu for these roles: main buttons, the "more" list, and the home command (a
+    resident with an address opens on the menu, not on registering again)."""
     roles = tuple(roles)
     lead = leading_role(roles)
     main = [[t(locale, key), command] for key, command in MAIN[lead]]
@@ -43,4 +51,4 @@ def page_menu(roles: Iterable[str], locale: str) -> dict[str, Any]:
         for name, description in command_list(roles, locale)
         if f"/{name}" not in shown and name != "cancel"
     ]
-    return {"main": main, "more": more, "home": HOME.get(lead, "/start"), "role": lead}
+    return {"main": main, "more": more, "home": HOME.get(lead, "/menu" if registered else "/start"), "role": lead}

@@ -32,19 +32,21 @@ class DemoChoice(BaseModel):
 
 
 async def describe(
-    request: Request, session: WebSession, *, name: str, language: str | None
+    request: Request, session: WebSession, *, person: Person | None = None
 ) -> dict[str, Any]:
     """What the page needs to know about its session."""
     state = get_state(request)
+    language = person.language if person is not None else None
     locale = pick_locale(language, request_locale(request), state.settings.locale.default)
+    registered = person is not None and person.compound_id is not None
     return {
         "chat": f"{session.channel}:{session.chat_id}",
         "demo_identity": session.channel == DEMO,
-        "name": name,
+        "name": person.display_name if person is not None else "",
         "roles": list(session.roles),
         "csrf": session.csrf,
         "locale": locale,
-        "menu": menu.page_menu(session.roles, locale),
+        "menu": menu.page_menu(session.roles, locale, registered=registered),
         "demo": state.settings.webchat.demo,
         "max_upload_mb": state.settings.webchat.max_upload_mb,
     }
@@ -57,12 +59,12 @@ async def show_session(
     """The caller's session; re-issued, with a new CSRF token, when their roles changed."""
     person: Person | None = getattr(request.state, "person", None)
     if person is None:  # not used yet: no person until the first message
-        return await describe(request, web, name="", language=None)
+        return await describe(request, web)
     async with get_state(request).sessions() as db:
         roles = await identities.list_roles(db, person_id=person.id)
     if roles != web.roles:
         web = reissue(request, response, web, person_id=person.id, roles=roles, new_csrf=True)
-    return await describe(request, web, name=person.display_name, language=person.language)
+    return await describe(request, web, person=person)
 
 
 def _client_address(request: Request) -> str:
@@ -86,7 +88,7 @@ async def start_session(request: Request, response: Response) -> dict[str, Any]:
         channel=WEBCHAT, chat_id=chat_id, user_id=chat_id, person_id=None
     )
     set_cookie(request, response, value)
-    return await describe(request, web, name="", language=None)
+    return await describe(request, web)
 
 
 @router.post("/session/end")
@@ -146,7 +148,7 @@ async def choose_demo_person(
         roles=roles,
     )
     set_cookie(request, response, value)
-    return await describe(request, web, name=person.display_name, language=person.language)
+    return await describe(request, web, person=person)
 
 
 @router.get("/i18n")

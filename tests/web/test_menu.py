@@ -19,7 +19,11 @@ async def test_each_role_gets_its_own_menu_and_home(web: Web) -> None:
         "admin-chen": (["统计", "广播"], "/stats"),
         "volunteer-sun": (["我的任务", "服务时长"], "/mytasks"),
         "steward-zhou": (["待办", "查找"], "/queue"),
-        "zhang-ayi": (["新诉求", "我的诉求"], "/start"),
+        # A registered resident opens on the menu, not on "let's update your address".
+        "zhang-ayi": (["新诉求", "我的诉求"], "/menu"),
+        # A reporting unit's liaison (a UnitLiaison row, not a grant) opens on the needs to
+        # pledge for, not on registering as a resident.
+        "liaison-hua": (["认领项目", "报告进展"], "/pledge"),
     }
     for person, (labels, home) in expected.items():
         shown = (await web.as_demo(person))["menu"]
