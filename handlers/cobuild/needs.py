@@ -43,8 +43,8 @@ async def _show_admin(ctx: Context, community: OrgUnit) -> None:
         ctx.t(
             "cobuild.need.admin_view",
             community=community.name(ctx.locale),
-            clusters="\n".join(lines) or "-",
-            needs=_need_lines(ctx, listed) or "-",
+            clusters="\n".join(lines) or ctx.t("look.needs.no_clusters"),
+            needs=_need_lines(ctx, listed) or ctx.t("look.needs.none_published"),
         ),
         buttons=rows,
     )

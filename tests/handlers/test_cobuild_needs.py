@@ -92,3 +92,10 @@ async def test_a_need_raised_from_a_request_does_not_take_the_reporters_next_wor
         query = select(RequestEvent.kind).where(RequestEvent.kind == "add_info")
         assert (await session.scalars(query)).all() == []
     assert references[0] not in residents[0].last_text
+
+
+async def test_an_empty_list_of_needs_says_so_and_how_to_publish_one(bot: Bot) -> None:
+    admin = await community_admin(bot)
+    await admin.send("/needs")
+    text = admin.last_text
+    assert "\n-" not in text and "暂无" in text and "/need " in text
