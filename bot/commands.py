@@ -8,6 +8,9 @@ from collections.abc import Iterable
 from bot.i18n import t
 
 RESIDENT_COMMANDS = ("start", "new", "my", "menu", "language", "privacy", "help", "cancel")
+# Anyone may be an in-service party member (在职党员): reporting in and the hours ledger are
+# offered to everyone, after the resident's own commands.
+MEMBER_COMMANDS = ("board", "reportin", "hours")
 # Extra commands per role, shown in the chats of people holding it (when the router has them).
 # Department liaisons work from the summons pushed to them: no commands of their own.
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
@@ -31,6 +34,13 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
         "revoke",
         "invite",
         "upkeep",
+        # Co-building in the communities they administer (dual reporting).
+        "needs",
+        "need",
+        "callout",
+        "ranking",
+        "propertypoll",
+        "property",
     ),
 }
 
@@ -40,7 +50,7 @@ def command_list(
 ) -> list[tuple[str, str]]:
     """(command, description) pairs for a person with these roles; with `known`, only those
     commands (the router's). The one place the menus are computed."""
-    names: list[str] = list(RESIDENT_COMMANDS)
+    names: list[str] = [*RESIDENT_COMMANDS, *MEMBER_COMMANDS]
     for role in sorted(set(roles)):
         names += [n for n in ROLE_COMMANDS.get(role, ()) if n not in names]
     if known is not None:

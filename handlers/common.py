@@ -69,7 +69,7 @@ async def show_help(ctx: Context) -> None:
     work = [
         f"/{name} {description}"
         for name, description in commands.command_list(held[ctx.person.id], ctx.locale)
-        if name not in commands.RESIDENT_COMMANDS
+        if name not in commands.RESIDENT_COMMANDS and name not in commands.MEMBER_COMMANDS
     ]
     text = ctx.t("core.help")
     if work:

@@ -30,7 +30,9 @@ HOME = {
     "volunteer": "/mytasks",
     "unit_liaison": "/pledge",
 }
-NEEDS_WORDS = frozenset({"find", "assign", "escalate", "grant", "revoke", "progress", "complete"})
+NEEDS_WORDS = frozenset(
+    {"find", "assign", "escalate", "grant", "revoke", "progress", "complete", "need"}
+)
 
 
 def leading_role(roles: Iterable[str]) -> str:

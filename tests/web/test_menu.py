@@ -34,6 +34,10 @@ async def test_each_role_gets_its_own_menu_and_home(web: Web) -> None:
     commands = [command for _, command in admin["more"]]
     assert "/export" in commands and "/find " in commands  # /find waits for a reference
     assert "/stats" not in commands and "/cancel" not in commands
+    # Co-building is found in the menu, not only in the README.
+    assert {"/needs", "/need ", "/ranking", "/callout", "/reportin"} <= set(commands)
+    resident = menu.page_menu(("resident",), "zh", registered=True)
+    assert {"/board", "/reportin", "/hours"} <= {command for _, command in resident["more"]}
 
 
 async def test_help_lists_the_work_commands_of_staff(bot: Bot) -> None:
@@ -45,3 +49,6 @@ async def test_help_lists_the_work_commands_of_staff(bot: Bot) -> None:
     text = staff.last_text
     assert text.startswith("您的工作命令") and "/queue 待办诉求" in text and "/find" in text
     assert "/stats" not in text and "/new" in text  # and the resident's help after it
+    assert "/reportin" not in text  # not a work command
+    await resident.send("/help")
+    assert "工作命令" not in resident.last_text
