@@ -128,8 +128,11 @@ async def set_language(ctx: Context, data: ButtonData) -> None:
     await command_menu.queue_menus(
         ctx.session, person_ids=[ctx.person.id], settings=ctx.settings, staff_only=True
     )
+    held = await command_menu.roles_of(ctx.session, person_ids=[ctx.person.id])
     if people.is_registered(ctx.person):
         show_main_menu(ctx, "core.language_set")
+    elif held[ctx.person.id]:  # staff need no address: not pushed into registering one
+        ctx.say("core.language_set")
     else:
         from handlers.org import onboarding
 
