@@ -26,6 +26,7 @@ SENT: dict[str, str] = {
     "broadcast.progress": "amprog",
     "broadcast.send": "amsend",
     "broadcast.stop": "amstop",
+    "broadcast.target": "amtgt",
     "evaluation.satisfied": "evf",
     "evaluation.skip_comment": "evc",
     "evaluation.solved": "evs",

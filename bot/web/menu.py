@@ -53,4 +53,9 @@ def page_menu(roles: Iterable[str], locale: str, *, registered: bool = False) ->
         for name, description in command_list(roles, locale)
         if f"/{name}" not in shown and name != "cancel"
     ]
-    return {"main": main, "more": more, "home": HOME.get(lead, "/menu" if registered else "/start"), "role": lead}
+    return {
+        "main": main,
+        "more": more,
+        "home": HOME.get(lead, "/menu" if registered else "/start"),
+        "role": lead,
+    }

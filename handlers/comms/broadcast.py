@@ -1,9 +1,10 @@
 """Admins' broadcasts to residents: `/broadcast <target>` where the target is a grid,
-community or street code, a compound code, or `<compound code>/<building number>`.
+community or street code, a compound code, or `<compound code>/<building number>`; `/broadcast`
+alone offers the admin's streets, communities and grids as buttons.
 
 ```mermaid
 stateDiagram-v2
-    [*] --> text: /broadcast <target> (admin of the unit covering it)
+    [*] --> text: /broadcast <target>, or a unit's button (admin of the unit covering it)
     text --> preview: text, or a photo with a caption
     preview --> sending: Send (outbox rows written)
     preview --> [*]: Cancel
@@ -34,12 +35,30 @@ async def start(ctx: Context) -> None:
     if not text:
         if not await rights.is_admin(ctx.session, person_id=ctx.person.id):
             raise NotAllowed("admin.error.not_admin")
-        ctx.say("admin.usage.broadcast")
+        await _offer_targets(ctx)
         return
+    await _ask_text(ctx, text)
+
+
+async def _offer_targets(ctx: Context) -> None:
+    """Whom to send to: the units the admin administers as buttons (codes need not be known)."""
+    units = await broadcast.admin_targets(ctx.session, person_id=ctx.person.id)
+    rows = [[actions.TARGET.button(unit.name(ctx.locale), unit.id)] for unit in units]
+    ctx.reply(ctx.t("look.broadcast.choose"), buttons=rows)
+
+
+async def _ask_text(ctx: Context, text: str) -> None:
     target = await broadcast.resolve_target(ctx.session, text=text)
     await rights.require_admin(ctx.session, person_id=ctx.person.id, unit=target.unit)
     ctx.goto(S_TEXT, target=text)
     ctx.say("admin.broadcast.ask_text", target=target.label)
+
+
+@router.button(actions.TARGET)
+async def target_chosen(ctx: Context, data: ButtonData) -> None:
+    """A unit chosen from the buttons: as `/broadcast <its code>` (rights re-checked)."""
+    unit = await rights.get_unit_by_id(ctx.session, unit_id=data.int_arg() or 0)
+    await _ask_text(ctx, unit.code)
 
 
 @router.state(S_TEXT)

@@ -14,3 +14,4 @@ from bot.buttons import declare
 SEND = declare("broadcast.send", "amsend", "draft_id")
 PROGRESS = declare("broadcast.progress", "amprog", "broadcast_id")
 STOP = declare("broadcast.stop", "amstop", "broadcast_id")
+TARGET = declare("broadcast.target", "amtgt", "unit_id")

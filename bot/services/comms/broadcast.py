@@ -19,7 +19,7 @@ from bot.exceptions import InvalidTransition, NotFound
 from bot.i18n import t
 from bot.messages import Outgoing
 from bot.services.comms import notify
-from bot.services.org import rights
+from bot.services.org import rights, scope
 from bot.sweeps import sweep
 from models import (
     Broadcast,
@@ -31,6 +31,7 @@ from models import (
     OutboxMessage,
     OutboxStatus,
     Person,
+    Role,
     UnitKind,
 )
 
@@ -78,6 +79,19 @@ async def resolve_target(session: AsyncSession, *, text: str) -> Target:
         if unit is not None and unit.kind in UNIT_KINDS:
             return Target(unit.kind.value, unit.id, unit.name_zh, unit)
     raise NotFound("admin.error.target_not_found", target=text.strip()[:64])
+
+
+async def admin_targets(session: AsyncSession, *, person_id: int, limit: int = 12) -> list[OrgUnit]:
+    """The streets, communities and grids the person administers, in tree order: the targets
+    offered as buttons (a compound or a building is typed)."""
+    admin_of = await scope.granted_units(session, person_id=person_id, roles=[Role.admin])
+    query = (
+        select(OrgUnit)
+        .where(OrgUnit.kind.in_(UNIT_KINDS), scope.within(admin_of, OrgUnit.path))
+        .order_by(OrgUnit.path)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
 
 
 async def target_of(session: AsyncSession, *, broadcast: Broadcast) -> Target:

@@ -66,6 +66,14 @@ async def get_unit_by_code(session: AsyncSession, *, code: str) -> OrgUnit:
     return unit
 
 
+async def get_unit_by_id(session: AsyncSession, *, unit_id: int) -> OrgUnit:
+    """The unit with this id, or NotFound."""
+    unit = await session.get(OrgUnit, unit_id)
+    if unit is None:
+        raise NotFound("admin.error.unit_not_found", code=str(unit_id))
+    return unit
+
+
 async def may_administer(session: AsyncSession, *, person_id: int, unit: OrgUnit) -> bool:
     """True when the person is an admin of the unit's subtree (or of a team's paired community)."""
     if await scope.holds_role(session, person_id=person_id, roles=[Role.admin], unit_id=unit.id):
