@@ -157,8 +157,10 @@ async def too_long(ctx: Context) -> None:
 
 
 async def free_text(ctx: Context) -> None:
-    """Input outside any flow: onboard a newcomer; a resident's words answer what staff just
-    told them of their request, or else are a new request."""
+    """Input outside any flow: onboard a newcomer; a greeting or "菜单" shows the menu; a
+    resident's words answer what staff just told them of their request, thanks are
+    acknowledged, anything else is a new request."""
+    from handlers import small_talk
     from handlers.cases import chat_reply, report
     from handlers.org import onboarding
 
@@ -166,9 +168,17 @@ async def free_text(ctx: Context) -> None:
         ctx.keep_text()  # their first words: the report they came for, once registered
         await onboarding.begin(ctx, payload="")
         return
+    text = ctx.incoming.text if ctx.incoming.kind == "text" else ""
+    if text and small_talk.is_menu_word(text):
+        show_main_menu(ctx)
+        return
     if ctx.incoming.kind in ("text", "photo", "voice"):
-        if not await chat_reply.add_reply(ctx):
-            await report.begin(ctx, first_input=True)
+        if await chat_reply.add_reply(ctx):
+            return
+        if text and small_talk.is_thanks(text):
+            show_main_menu(ctx, "look.thanks")
+            return
+        await report.begin(ctx, first_input=True)
         return
     show_main_menu(ctx)
 
