@@ -46,8 +46,9 @@ def _unit_and_period(args: str) -> tuple[str | None, str | None]:
     return code, period
 
 
-def _pct(value: float | None) -> str:
-    return f"{100 * value:.0f}%" if value is not None else "-"
+def _pct(ctx: Context, value: float | None) -> str:
+    """A rate, or "暂无" when there is nothing to rate yet (a bare dash read as a separator)."""
+    return f"{100 * value:.0f}%" if value is not None else ctx.t("look.rate.none")
 
 
 def export_dir(ctx: Context) -> Path:
@@ -81,11 +82,11 @@ def _row_text(
         on_time=c.accepted_on_time,
         resolved=c.resolved,
         overdue=c.overdue,
-        response=_pct(c.response_rate),
-        resolution=_pct(c.resolution_rate),
-        satisfaction=_pct(c.satisfaction_rate),
+        response=_pct(ctx, c.response_rate),
+        resolution=_pct(ctx, c.resolution_rate),
+        satisfaction=_pct(ctx, c.satisfaction_rate),
         evaluated=c.evaluated,
-        participation=_pct(c.participation_rate),
+        participation=_pct(ctx, c.participation_rate),
         score=_score(ctx, row, ranking or []),
     )
 
@@ -142,9 +143,9 @@ async def show_stats(ctx: Context) -> None:
                 kind=ctx.t(f"admin.kind.{row.unit.kind.value}"),
                 unit=row.unit.name(ctx.locale),
                 score=f"{100 * (row.score or 0):.1f}",
-                response=_pct(row.counts.response_rate),
-                resolution=_pct(row.counts.resolution_rate),
-                satisfaction=_pct(row.counts.satisfaction_rate),
+                response=_pct(ctx, row.counts.response_rate),
+                resolution=_pct(ctx, row.counts.resolution_rate),
+                satisfaction=_pct(ctx, row.counts.satisfaction_rate),
             )
             for position, row in enumerate(report.ranking[:10], start=1)
         ]

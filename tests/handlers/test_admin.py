@@ -39,7 +39,7 @@ async def test_stats_and_export(bot: Bot) -> None:
     text = text.text
     assert "和顺社区 · 2026-11" in text
     grid = next(block for block in text.split("\n\n") if block.startswith("▪ 和顺社区第一网格"))
-    assert "受理 1 件" in grid and "响应率 -" in grid and "满意率 -" in grid
+    assert "受理 1 件" in grid and "响应率 暂无" in grid and "满意率 暂无" in grid
     assert "▪ 合计\n受理 1 件" in text
     # No rate yet: no empty picture, a line saying so.
     assert no_chart.photo is None and "不发图表" in no_chart.text
