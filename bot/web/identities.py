@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.webchat import DEMO
 from bot.web.auth import WebSession
-from models import ChannelIdentity, OrgUnit, Person, RoleGrant, UnitLiaison
+from models import ChannelIdentity, OrgUnit, Person, ReportingUnit, RoleGrant, UnitLiaison
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +98,13 @@ async def list_demo_people(session: AsyncSession, *, locale: str) -> list[DemoPe
     roles: dict[int, list[tuple[str, str]]] = {}
     for person_id, role, unit in grants:
         roles.setdefault(person_id, []).append((str(role.value), unit.name(locale)))
+    acting = await session.execute(  # a reporting unit's liaison: a row of its own
+        select(UnitLiaison.person_id, ReportingUnit)
+        .join(ReportingUnit, ReportingUnit.id == UnitLiaison.unit_id)
+        .where(UnitLiaison.person_id.in_(ids))
+    )
+    for person_id, reporting in acting.all():
+        roles.setdefault(person_id, []).append(("unit_liaison", reporting.name(locale)))
     return [
         DemoPerson(key, person.display_name, tuple(roles.get(person.id, ())))
         for key, person in rows

@@ -311,6 +311,9 @@ async def test_demo_people_and_demo_off(web: Web) -> None:
     assert by_key["zhang-ayi"]["roles"][0][0] == "resident"
     assert by_key["grid-liu"]["roles"][0][0] == "grid_staff"
     assert {"volunteer-sun", "admin-zhao"} <= set(by_key)
+    # Every demo person says who they are: a reporting unit's liaison too (not a grant).
+    assert all(person["roles"] for person in people), people
+    assert by_key["liaison-hua"]["roles"] == [["unit_liaison", "温泉建设集团"]]
     unknown = await web.client.post(
         "/api/session/demo", json={"person": "nobody"}, headers={CSRF_HEADER: "new"}
     )
