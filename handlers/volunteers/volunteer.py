@@ -330,9 +330,9 @@ async def my_tasks(ctx: Context) -> None:
 async def my_hours(ctx: Context) -> None:
     await roster.require_volunteer(ctx.session, person=ctx.person)
     summary = await roster.service_summary(ctx.session, person_id=ctx.person.id)
-    average = f"{summary.average_rating:.1f}" if summary.average_rating is not None else "-"
+    average = f"{summary.average_rating:.1f}" if summary.average_rating is not None else ""
     ctx.say(
-        "volunteer.my_hours",
+        "volunteer.my_hours" if average else "look.volunteer.my_hours_unrated",
         tasks=summary.tasks,
         hours=f"{summary.hours:g}",
         rated=summary.rated,
