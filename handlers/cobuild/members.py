@@ -113,7 +113,7 @@ async def _show_ledger(ctx: Context) -> None:
     rows = await activities.ledger(ctx.session, member_id=member.id, year=year)
     lines = [
         ctx.t(
-            "cobuild2.hours.line",
+            "cobuild2.hours.line" if entry.hours is not None else "look.hours.line_unreported",
             id=activity.id,
             title=activity.title,
             when=activities.when(activity, ctx.locale, ctx.settings, now=ctx.now),

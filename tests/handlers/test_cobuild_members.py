@@ -87,6 +87,9 @@ async def test_calls_joins_and_hours_confirmed_by_the_organiser(bot: Bot) -> Non
     assert f"/hours {activity.id}" in member.last_text
     await member.press("🙋 我报名")
     assert "无需重复" in member.last_text
+    await member.send("/hours")  # joined, nothing reported: how to, not "- 小时"
+    assert f"还没有上报时长，活动后发送 /hours {activity.id} 小时数" in member.last_text
+    assert "- 小时" not in member.last_text
 
     await member.send("/hours 99 x")
     assert "用法" in member.last_text

@@ -15,7 +15,7 @@ from bot.messages import Outgoing
 from bot.services.cobuild import actions, rights
 from bot.services.comms import notify
 from bot.services.org import people
-from models import Compound, OrgUnit, Person
+from models import Building, Compound, OrgUnit, Person
 from models.cobuild import Member, MemberStatus, ReportingUnit
 
 
@@ -42,13 +42,44 @@ async def home_community(session: AsyncSession, *, person: Person) -> OrgUnit:
     return community
 
 
+async def _home(session: AsyncSession, person: Person) -> tuple[Compound | None, Building | None]:
+    compound = await session.get(Compound, person.compound_id) if person.compound_id else None
+    building = await session.get(Building, person.building_id) if person.building_id else None
+    return compound, building
+
+
+def _who(person: Person, home: tuple[Compound | None, Building | None], locale: str) -> str:
+    """Who asks, for their community's admin: the name, else (WeChat and the web chat give
+    none) where they live."""
+    if person.display_name.strip():
+        return person.display_name
+    compound, building = home
+    if compound is None:
+        return f"#{person.id}"
+    if building is None:
+        return compound.name(locale)
+    where = t(
+        locale,
+        "look.member.home",
+        compound=compound.name(locale),
+        building=building.number,
+        room=person.unit_room,
+    )
+    return " ".join(where.split())
+
+
 def _decision_card(
-    member: Member, person: Person, unit: ReportingUnit, community: OrgUnit, locale: str
+    member: Member,
+    person: Person,
+    home: tuple[Compound | None, Building | None],
+    unit: ReportingUnit,
+    community: OrgUnit,
+    locale: str,
 ) -> Outgoing:
     text = t(
         locale,
         "cobuild.member.asks",
-        name=person.display_name or f"#{person.id}",
+        name=_who(person, home, locale),
         unit=unit.name(locale),
         community=community.name(locale),
     )
@@ -80,11 +111,12 @@ async def report_in(
     member.unit_id, member.community_id = unit.id, community.id
     member.status, member.decided_at, member.decided_by_id = MemberStatus.pending, None, None
     await session.flush()
+    home = await _home(session, person)
     await notify.notify_persons(
         session,
         kind="cobuild",
         person_ids=await rights.community_admins(session, community_id=community.id),
-        render=lambda loc: _decision_card(member, person, unit, community, loc),
+        render=lambda loc: _decision_card(member, person, home, unit, community, loc),
         settings=settings,
     )
     return member, unit, community
