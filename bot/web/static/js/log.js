@@ -112,6 +112,14 @@ function botItem(m) {
   return item;
 }
 
+// True when one of the person's own messages follows this item in the log.
+function answersMine(item) {
+  for (let next = item.nextElementSibling; next; next = next.nextElementSibling) {
+    if (next.matches("li.msg.mine")) return true;
+  }
+  return false;
+}
+
 export function addBot(m) {
   if (S.seen.has(m.id)) return;
   S.seen.add(m.id);
@@ -123,9 +131,12 @@ export function addBot(m) {
   if (empty && !(m.buttons || []).length) return; // a menu change: nothing to show
   const item = botItem(m);
   const edited = m.edit && $("log").querySelector(`li.msg.bot[data-id="${CSS.escape(String(m.edit))}"]`);
-  if (edited) {
+  if (edited && !answersMine(edited)) {
     edited.replaceWith(item);
   } else {
+    // An edit answering what the person did since (a chip pressed on a card) comes below it,
+    // where they look for the answer, as a new message would.
+    if (edited) edited.remove();
     timeDivider(m.at);
     $("log").append(item);
   }
