@@ -71,6 +71,7 @@ def build(settings: Settings) -> Runtime:
 
         wechat = make_channel(settings, sessions, utcnow)
         outputs[wechat.name] = wechat
+    wecom = _wecom_outputs(settings, sessions, outputs)
     worker = f"{socket.gethostname()}-{os.getpid()}"
     # Replies' deliveries are recorded together, in one transaction per 50 ms at most.
     sender = Sender(
@@ -103,7 +104,35 @@ def build(settings: Settings) -> Runtime:
                 clock=utcnow,
             )
         )
+    if wecom is not None:
+        from bot.channels.wecom.setup import make_router as make_wecom_router
+
+        runtime.routers.append(
+            make_wecom_router(
+                settings, engine=engine, channel=wecom, sessions=sessions, clock=utcnow
+            )
+        )
     return runtime
+
+
+def _wecom_outputs(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    outputs: dict[str, OutputChannel],
+) -> Any:
+    """The WeCom app's channel (returned) and the group robots', when configured."""
+    if settings.wecom.robots:
+        from bot.channels.wecom.setup import make_robots
+
+        robots = make_robots(settings)
+        outputs[robots.name] = robots
+    if not settings.wecom.enabled:
+        return None
+    from bot.channels.wecom.setup import make_channel
+
+    wecom = make_channel(settings, sessions, utcnow)
+    outputs[wecom.name] = wecom
+    return wecom
 
 
 def describe(runtime: Runtime) -> list[str]:
@@ -118,6 +147,10 @@ def describe(runtime: Runtime) -> list[str]:
         lines.append(f"telegram: {settings.telegram.framework}, {settings.telegram.mode}")
     if settings.wechat.enabled:
         lines.append(f"wechat: {settings.wechat.encrypt_mode} mode, callback /wechat/callback")
+    if settings.wecom.enabled:
+        lines.append(f"wecom: agent {settings.wecom.agent_id}, callback /wecom/callback")
+    if settings.wecom.robots:
+        lines.append(f"wecom group robots: {len(settings.wecom.robots)} units")
     return lines
 
 

@@ -73,6 +73,7 @@ from models.volunteer import (
     VolunteerTask,
 )
 from models.wechat import WechatNonce, WechatToken, WechatWindow
+from models.wecom import WecomCard
 from models.whistle import SummonsStatus, Whistle, WhistleSummons
 
 __all__ = [
@@ -152,6 +153,7 @@ __all__ = [
     "WechatNonce",
     "WechatToken",
     "WechatWindow",
+    "WecomCard",
     "Whistle",
     "WhistleSummons",
     "utcnow",
