@@ -105,7 +105,14 @@ class Sender:
         self._is_group = is_group
         seconds = self._seconds
         self._gate = Gate(self.limits.global_rate, self.limits.global_burst, seconds, sleep)
-        self._chat_limits = ChatLimits(self.limits, seconds, sleep)
+        # Windows a channel keeps per chat besides the buckets (WeCom's per-member limits).
+        windows = {
+            name: tuple(getattr(channel, "chat_windows", ()))
+            for name, channel in self._channels.items()
+        }
+        self._chat_limits = ChatLimits(
+            self.limits, seconds, sleep, {k: v for k, v in windows.items() if v}
+        )
         self._throttled: dict[tuple[str, str], float] = {}
         # One transaction at a time per sender: SQLite has one writer anyway, and a test's
         # session factory shares a single connection.
@@ -160,9 +167,10 @@ class Sender:
                 continue
             group = self._is_group(*row.chat)
             if self._limited(row.channel):
-                await self._chat_limits.wait(row.chat, is_group=group)
+                cost = self._cost(row)
+                await self._chat_limits.wait(row.chat, is_group=group, cost=cost)
                 await self._gate.acquire(0)
-                self._chat_limits.take(row.chat, is_group=group)
+                self._chat_limits.take(row.chat, is_group=group, cost=cost)
                 try:
                     result = await self._send(row)
                 finally:
@@ -209,6 +217,11 @@ class Sender:
                 self.worker_id,
                 clean_error(f"{type(exc).__name__}: {exc}"),
             )
+
+    def _cost(self, row: Claimed) -> int:
+        """How many of the vendor's messages a row becomes (a channel's `cost`, else 1)."""
+        cost = getattr(self._channels[row.channel], "cost", None)
+        return int(cost(Outgoing.from_payload(row.payload))) if cost is not None else 1
 
     def _limited(self, channel: str) -> bool:
         """Whether a channel's vendor limits apply (a channel of our own has none)."""
@@ -325,8 +338,9 @@ class Sender:
         if not limited:
             await self._record(row, await self._send(row), group=group)
             return
+        cost = 0 if menu else self._cost(row)
         if not menu:
-            await self._chat_limits.wait(row.chat, is_group=group)
+            await self._chat_limits.wait(row.chat, is_group=group, cost=cost)
         await self._gate.acquire(priority)
         if self._clock() >= row.lease - self._lease_margin:
             # Waited so long that another worker may take the row over: hand it back unsent.
@@ -337,7 +351,7 @@ class Sender:
                 )
             return
         if not menu:
-            self._chat_limits.take(row.chat, is_group=group)
+            self._chat_limits.take(row.chat, is_group=group, cost=cost)
         try:
             result = await self._send(row)
         finally:
