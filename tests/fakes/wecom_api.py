@@ -136,13 +136,11 @@ class FakeWecomAPI:
 
     def most_in(self, userid: str, span: timedelta) -> int:
         """The most messages the member got within any `span`."""
-        times = sorted(m["at"] for m in self.sent[userid])
-        most, start = 0, 0
-        for end, at in enumerate(times):
-            while times[start] <= at - span:
-                start += 1
-            most = max(most, end - start + 1)
-        return most
+        return _most_in(sorted(m["at"] for m in self.sent[userid]), span)
+
+    def robot_most_in(self, key: str, span: timedelta) -> int:
+        """The most posts a robot took within any `span`."""
+        return _most_in(sorted(p["at"] for p in self.robots[key]), span)
 
     # --- the server -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -273,6 +271,15 @@ class FakeWecomAPI:
         self._robot_times[key] = [*recent, now]
         self.robots[key].append({**body, "at": now})
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+
+def _most_in(times: list[datetime], span: timedelta) -> int:
+    most, start = 0, 0
+    for end, at in enumerate(times):
+        while times[start] <= at - span:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
 
 
 def _card(message: dict[str, Any]) -> bool:

@@ -23,7 +23,7 @@ from bot.channels.wecom import CHANNEL, api, cards, render
 from bot.channels.wecom.api import WecomApi, WecomError
 from bot.config import Settings
 from bot.core.output import SendResult
-from bot.messages import Outgoing
+from bot.messages import Button, Outgoing
 from bot.services.comms import unreachable
 from bot.services.storage import attachments
 
@@ -92,11 +92,18 @@ class WecomChannel:
             return None
         if render.card_parts(message)[3]:
             await self._send(userid, "text", render.text_content(message.text))
+        return await self._send_cards(userid, message, chunks, first=True)
+
+    async def _send_cards(
+        self, userid: str, message: Outgoing, chunks: list[list[Button]], *, first: bool
+    ) -> str | None:
+        """One card per chunk of buttons (the text on the first when `first`, "continued"
+        on the others); the first card's task id."""
         first_id: str | None = None
         for number, buttons in enumerate(chunks):
             task_id = cards.new_task_id()
             card = render.template_card(
-                message, buttons, task_id, first=number == 0, locale=self.locale
+                message, buttons, task_id, first=first and number == 0, locale=self.locale
             )
             code = await self._send(userid, "template_card", card, want="response_code")
             async with self.sessions() as session, session.begin():
@@ -120,7 +127,7 @@ class WecomChannel:
     async def _upload_and_send(self, userid: str, kind: str, source: str, name: str | None) -> None:
         path = self._local(source)
         if path is None:
-            log.warning("wecom: a %s not found on disk, not sent", kind)
+            log.warning("wecom: a %s not found on disk, not sent: %s", kind, source)
             return
         content = path.read_bytes()
         media_id = await self.with_token(
@@ -130,10 +137,11 @@ class WecomChannel:
 
     def _local(self, source: str) -> Path | None:
         """A file to upload: a local path, or a stored upload's name."""
-        path = Path(source)
-        if path.is_absolute():
-            return path if path.is_file() else None
-        return attachments.photo_path(self.app_settings.webchat.upload_dir, source)
+        stored = attachments.photo_path(self.app_settings.webchat.upload_dir, source)
+        if stored is not None:
+            return stored
+        path = Path(source)  # a file the product wrote (an export, an invite's QR code)
+        return path if path.is_file() else None
 
     async def _update(self, userid: str, message: Outgoing) -> bool:
         """Update the member's card in place; False when it cannot be (then sent anew)."""
@@ -160,6 +168,8 @@ class WecomChannel:
             if error.code == api.BUSY or error.code in api.TOKEN_INVALID:
                 raise
             return False  # the code was refused: the update goes as a new message
+        if len(chunks) > 1:  # the buttons one card cannot take follow on cards of their own
+            await self._send_cards(userid, message, chunks[1:], first=False)
         return True
 
     async def _failure(self, userid: str, error: WecomError) -> SendResult:

@@ -93,6 +93,8 @@ def messages_in(message: Outgoing) -> int:
     """How many WeCom messages a message becomes (for the per-member limits)."""
     if message.menu is not None:
         return 1
+    if message.edit_message_id:  # an update in place (or, without a code, a new message)
+        return max(1, len(card_chunks(message)))
     count = len(message.album) + (1 if message.photo else 0) + (1 if message.document else 0)
     chunks = card_chunks(message)
     if not chunks:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.telegram_webhook import RunningServer, serve_webhook
 from bot.channels.testing import TestChannel, TestChat
@@ -24,14 +26,25 @@ from bot.channels.wecom.setup import make_callback, make_channel, make_robots
 from bot.config import Settings, load_settings
 from bot.core.engine import Engine
 from bot.core.flood import FloodGate
+from bot.db import session_factory
 from bot.outbox import Sender
 from models import ChannelIdentity, OrgUnit, Person, Role, RoleGrant
-from tests.conftest import Clock, TestDB, engine_and_sender
+from tests.conftest import (
+    PG_SKIP_REASON,
+    PG_URL,
+    Clock,
+    TestDB,
+    _migrated,
+    create_postgres_database,
+    drop_postgres_database,
+    engine_and_sender,
+)
 from tests.e2e.conftest import UNLIMITED
 from tests.fakes.wecom_api import AGENT_ID, CORP_ID, SECRET, FakeWecomAPI
 from tests.fakes.wecom_callback import AES_KEY, TOKEN, WecomDriver, WecomMember
 
 ROBOT_KEY = "robot-key-heshun"
+GRID_ROBOT_KEY = "robot-key-heshun-1"
 _people = itertools.count(1)
 
 
@@ -40,7 +53,8 @@ class SleepyClock(Clock):
 
     async def sleep(self, seconds: float) -> None:
         if seconds > 0:
-            self.advance(seconds=seconds)
+            # At least a microsecond, or a wait of a few nanoseconds would never end.
+            self.advance(microseconds=max(1, math.ceil(seconds * 1_000_000)))
         await asyncio.sleep(0)
 
 
@@ -53,7 +67,7 @@ def wecom_settings(api: FakeWecomAPI, upload_dir: Path, **wecom: Any) -> Setting
         "token": TOKEN,
         "encoding_aes_key": AES_KEY,
         "api_base_url": api.base_url,
-        "robots": {"heshun": ROBOT_KEY},
+        "robots": {"heshun": ROBOT_KEY, "heshun-1": GRID_ROBOT_KEY},
         **wecom,
     }
     return load_settings(wecom=values, webchat={"upload_dir": str(upload_dir)})
@@ -117,7 +131,7 @@ class WecomRig:
 async def open_rig(db: TestDB, clock: SleepyClock, upload_dir: Path, **wecom: Any) -> WecomRig:
     api = FakeWecomAPI(now=clock)
     await api.start()
-    api.robot_keys.add(ROBOT_KEY)
+    api.robot_keys.update({ROBOT_KEY, GRID_ROBOT_KEY})
     settings = wecom_settings(api, upload_dir, **wecom)
     channel = make_channel(settings, db.sessions, clock)
     robots = make_robots(settings)
@@ -172,3 +186,41 @@ async def rig(
         yield opened
     finally:
         await opened.close()
+
+
+@dataclass
+class OwnDB:
+    """A migrated database of the test's own, with the demo district: sessions really run
+    side by side (the shared test database runs every session on one connection)."""
+
+    kind: str
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def own_rig(
+    request: pytest.FixtureRequest,
+    sleepy_clock: SleepyClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[WecomRig]:
+    """The channel on a database of its own (concurrent turns)."""
+    monkeypatch.setenv("REDGRID_CONFIG", "/nonexistent-config.yaml")
+    name = None
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/own.sqlite3"
+    else:
+        if not PG_URL:
+            pytest.skip(PG_SKIP_REASON)
+        url, name = await create_postgres_database("redgrid_wecom")
+    engine = await _migrated(url, demo=True)
+    own = OwnDB(request.param, engine, session_factory(engine))
+    opened = await open_rig(own, sleepy_clock, tmp_path / "uploads")  # type: ignore[arg-type]
+    try:
+        yield opened
+    finally:
+        await opened.close()
+        await engine.dispose()
+        if name is not None:
+            await drop_postgres_database(name)
