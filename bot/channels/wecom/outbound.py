@@ -161,7 +161,8 @@ class WecomChannel:
                 message, chunks[0], task_id, first=True, locale=self.locale
             )
         else:
-            body["button"] = {"replace_name": render.card_parts(message)[0][: render.REPLACE_NAME]}
+            first_line = message.text.strip().splitlines()[0] if message.text.strip() else "…"
+            body["button"] = {"replace_name": render.clip(first_line, render.REPLACE_NAME)}
         try:
             await self.call(UPDATE_CARD, body)
         except WecomError as error:

@@ -19,7 +19,7 @@ SUBTITLE = 112
 BUTTONS_PER_CARD = 6
 BUTTON_TEXT = 20
 TEXT_BYTES = 2048
-REPLACE_NAME = 20
+REPLACE_NAME = 40  # † the button text that replaces a card's buttons: check the live docs
 
 
 def clip(text: str, limit: int) -> str:

@@ -179,7 +179,8 @@ def sleepy_clock(clock: Clock) -> SleepyClock:
 async def rig(
     demo: TestDB, sleepy_clock: SleepyClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[WecomRig]:
-    """The channel on the demo district."""
+    """The channel on the demo district, in the shared test database (one connection: a test
+    whose deliveries reach several members at once takes `own_rig`)."""
     monkeypatch.setenv("REDGRID_CONFIG", "/nonexistent-config.yaml")
     opened = await open_rig(demo, sleepy_clock, tmp_path / "uploads")
     try:

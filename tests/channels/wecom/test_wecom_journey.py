@@ -14,8 +14,9 @@ from tests.handlers.journey import onboard, report_light
 from tests.handlers.staff_journey import request
 
 
-async def test_grid_worker_works_a_request_in_wecom(rig: WecomRig) -> None:
-    worker = await rig.member()
+async def test_grid_worker_works_a_request_in_wecom(own_rig: WecomRig) -> None:
+    rig = own_rig
+    worker, colleague = await rig.member(), await rig.member()
     resident = rig.resident()
     await onboard(resident)
     reference = await report_light(resident)
@@ -27,6 +28,10 @@ async def test_grid_worker_works_a_request_in_wecom(rig: WecomRig) -> None:
     assert (await request(rig, reference)).status == RequestStatus.accepted  # type: ignore[arg-type]
     assert card.updates == 1 and "签收" not in card.buttons, card.buttons  # changed in place
     assert "开始办理" in card.buttons, card.buttons
+    await rig.pump()  # the colleague's card says who has it, in place
+    theirs = colleague.cards[0]
+    assert theirs.updates == 1 and "已由" in theirs.replaced and "签收" in theirs.replaced
+    assert theirs.buttons == []
 
     await worker.click("开始办理", card)
     await worker.click("请居民补充", card)
