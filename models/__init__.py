@@ -16,6 +16,7 @@ from models.cobuild import (
     ProjectGrade,
     ProjectStatus,
     ProjectUpdate,
+    PropertyPoll,
     PropertyRating,
     ReportingUnit,
     ReportingUnitKind,
@@ -72,6 +73,7 @@ from models.volunteer import (
     VolunteerProfile,
     VolunteerTask,
 )
+from models.webchat import WebOwnMessage
 from models.wechat import WechatNonce, WechatToken, WechatWindow
 from models.wecom import WecomCard
 from models.whistle import SummonsStatus, Whistle, WhistleSummons
@@ -124,6 +126,7 @@ __all__ = [
     "ProjectGrade",
     "ProjectStatus",
     "ProjectUpdate",
+    "PropertyPoll",
     "PropertyRating",
     "ReportingUnit",
     "ReportingUnitKind",
@@ -150,6 +153,7 @@ __all__ = [
     "Visibility",
     "VolunteerProfile",
     "VolunteerTask",
+    "WebOwnMessage",
     "WechatNonce",
     "WechatToken",
     "WechatWindow",

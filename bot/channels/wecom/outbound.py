@@ -161,8 +161,9 @@ class WecomChannel:
                 message, chunks[0], task_id, first=True, locale=self.locale
             )
         else:
-            first_line = message.text.strip().splitlines()[0] if message.text.strip() else "…"
-            body["button"] = {"replace_name": render.clip(first_line, render.REPLACE_NAME)}
+            # The buttons give way to the news: the text's last line ("taken by ...").
+            lines = [line for line in message.text.splitlines() if line.strip()] or ["…"]
+            body["button"] = {"replace_name": render.clip(lines[-1], render.REPLACE_NAME)}
         try:
             await self.call(UPDATE_CARD, body)
         except WecomError as error:

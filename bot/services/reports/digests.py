@@ -116,6 +116,7 @@ async def resident_digest(session: AsyncSession, *, now: datetime, settings: Set
         ]
         await notify.notify_person(
             session,
+            kind="digest",
             person_id=person_id,
             render=lambda loc, rs=mine: _resident_text(rs, loc),  # type: ignore[misc]
             settings=settings,
@@ -193,7 +194,12 @@ async def queue_digest(session: AsyncSession, *, now: datetime, settings: Settin
             continue
         render = partial(_queue_text, row)
         await notify.notify_unit(
-            session, unit_id=unit_id, roles=scope.STAFF_ROLES, render=render, settings=settings
+            session,
+            kind="digest",
+            unit_id=unit_id,
+            roles=scope.STAFF_ROLES,
+            render=render,
+            settings=settings,
         )
         await robots.to_group(
             session, unit_id=unit_id, render=render, settings=settings, titled=True
@@ -239,6 +245,7 @@ async def volunteer_reminder(session: AsyncSession, *, now: datetime, settings: 
             continue
         await notify.notify_person(
             session,
+            kind="digest",
             person_id=person_id,
             render=lambda loc, ts=tasks: _volunteer_text(ts, loc),  # type: ignore[misc]
             settings=settings,
@@ -329,7 +336,12 @@ async def weekly_report(session: AsyncSession, *, now: datetime, settings: Setti
             continue
         weekly = partial(_weekly_text, unit, counts, rates)
         await notify.notify_unit(
-            session, unit_id=unit.id, roles=(Role.admin,), render=weekly, settings=settings
+            session,
+            kind="digest",
+            unit_id=unit.id,
+            roles=(Role.admin,),
+            render=weekly,
+            settings=settings,
         )
         await robots.to_group(
             session, unit_id=unit.id, render=weekly, settings=settings, titled=False
