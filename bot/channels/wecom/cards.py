@@ -10,12 +10,14 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import WecomCard
 
 CODE_LIFETIME = timedelta(hours=72) - timedelta(minutes=10)
+PRUNE_EVERY = 200
+_remembered = 0
 
 
 def new_task_id() -> str:
@@ -26,9 +28,14 @@ def new_task_id() -> str:
 async def remember(
     session: AsyncSession, *, task_id: str, userid: str, code: str, now: datetime
 ) -> None:
-    """A card was sent to `userid`; `code` (may be empty) updates it."""
+    """A card was sent to `userid`; `code` (may be empty) updates it. Now and then the
+    cards whose last code has lapsed are forgotten: they can no longer be updated."""
     session.add(WecomCard(task_id=task_id, userid=userid, response_code=code or None, code_at=now))
     await session.flush()
+    global _remembered
+    _remembered += 1
+    if _remembered % PRUNE_EVERY == 0:
+        await session.execute(delete(WecomCard).where(WecomCard.code_at < now - CODE_LIFETIME))
 
 
 async def clicked(

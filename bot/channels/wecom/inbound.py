@@ -99,9 +99,7 @@ def _event(data: dict[str, Any], base: Incoming, userid: str) -> Inbound:
         click = Click(task_id, _text(data, "ResponseCode"))
         pressed = replace(base, kind="button", button_data=key, message_id=task_id)
         return Inbound(pressed, userid, click)
-    if event == "enter_agent":
-        return Inbound(None, userid)  # opening the app: nothing to answer
-    return Inbound(None, userid)
+    return Inbound(None, userid)  # opening the app (enter_agent) and the like: no answer
 
 
 def _typed(base: Incoming, text: str) -> Incoming:

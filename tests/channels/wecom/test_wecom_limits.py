@@ -134,3 +134,18 @@ async def test_robots_post_within_20_a_minute(rig: WecomRig) -> None:
     posted = rig.api.robots["robot-key-heshun"]
     assert [p["text"]["content"] for p in posted] == [f"群消息 {n}" for n in range(30)]
     assert rig.api.robot_most_in(ROBOT_KEY, timedelta(minutes=1)) <= 20
+
+
+async def test_a_card_whose_code_lapsed_is_sent_anew(rig: WecomRig) -> None:
+    """Past 72 hours a card cannot be updated: the edit goes as a new message."""
+    from bot.messages import Button
+
+    worker = await rig.member()
+    card = Outgoing(text="任务\n请处理", buttons=[[Button("处理", "v1:x:1")]])
+    sent = await rig.channel.send(worker.userid, card)
+    assert sent.ok and sent.message_id and sent.message_id.startswith("rg_")
+    rig.clock.advance(hours=73)
+    edit = Outgoing(text="已被认领", edit_message_id=sent.message_id)
+    assert (await rig.channel.send(worker.userid, edit)).ok
+    assert rig.api.cards[sent.message_id].updates == 0
+    assert rig.api.texts(worker.userid)[-1] == "已被认领"
