@@ -104,15 +104,25 @@ def build(settings: Settings) -> Runtime:
                 clock=utcnow,
             )
         )
-    if wecom is not None:
-        from bot.channels.wecom.setup import make_router as make_wecom_router
-
-        runtime.routers.append(
-            make_wecom_router(
-                settings, engine=engine, channel=wecom, sessions=sessions, clock=utcnow
-            )
-        )
+    _add_wecom_route(runtime, wecom)
     return runtime
+
+
+def _add_wecom_route(runtime: Runtime, wecom: Any) -> None:
+    """`GET/POST /wecom/callback` over the runtime's engine, when the app is configured."""
+    if wecom is None:
+        return
+    from bot.channels.wecom.setup import make_router
+
+    runtime.routers.append(
+        make_router(
+            runtime.settings,
+            engine=runtime.engine,
+            channel=wecom,
+            sessions=runtime.sessions,
+            clock=utcnow,
+        )
+    )
 
 
 def _wecom_outputs(

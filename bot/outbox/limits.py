@@ -13,10 +13,12 @@ import asyncio
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.config import OutboxSettings
+from bot.messages import Outgoing
 
 Seconds = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -218,6 +220,18 @@ class ChatWindow:
 
 # A channel's windows per chat: (count, span in seconds) pairs.
 Windows = tuple[tuple[int, float], ...]
+
+
+def channel_windows(channels: Mapping[str, object]) -> dict[str, Windows]:
+    """The windows each channel asks for per chat (its `chat_windows`), by channel name."""
+    found = {name: tuple(getattr(c, "chat_windows", ())) for name, c in channels.items()}
+    return {name: windows for name, windows in found.items() if windows}
+
+
+def delivery_cost(channel: object, payload: dict[str, Any]) -> int:
+    """How many of the vendor's messages an outbox row becomes (the channel's `cost`, else 1)."""
+    cost = getattr(channel, "cost", None)
+    return int(cost(Outgoing.from_payload(payload))) if cost is not None else 1
 
 
 class ChatLimits:

@@ -16,7 +16,7 @@ from bot.config import OutboxSettings
 from bot.core.output import OutputChannel, SendResult
 from bot.messages import Outgoing
 from bot.outbox import store
-from bot.outbox.limits import ChatLimits, Gate, Limits
+from bot.outbox.limits import ChatLimits, Gate, Limits, channel_windows, delivery_cost
 from bot.outbox.quiet import QuietHours
 from bot.outbox.store import Claimed
 from models import utcnow
@@ -105,14 +105,8 @@ class Sender:
         self._is_group = is_group
         seconds = self._seconds
         self._gate = Gate(self.limits.global_rate, self.limits.global_burst, seconds, sleep)
-        # Windows a channel keeps per chat besides the buckets (WeCom's per-member limits).
-        windows = {
-            name: tuple(getattr(channel, "chat_windows", ()))
-            for name, channel in self._channels.items()
-        }
-        self._chat_limits = ChatLimits(
-            self.limits, seconds, sleep, {k: v for k, v in windows.items() if v}
-        )
+        # Besides the buckets, the windows a channel keeps per chat (WeCom's per member).
+        self._chat_limits = ChatLimits(self.limits, seconds, sleep, channel_windows(channels))
         self._throttled: dict[tuple[str, str], float] = {}
         # One transaction at a time per sender: SQLite has one writer anyway, and a test's
         # session factory shares a single connection.
@@ -167,7 +161,7 @@ class Sender:
                 continue
             group = self._is_group(*row.chat)
             if self._limited(row.channel):
-                cost = self._cost(row)
+                cost = delivery_cost(self._channels[row.channel], row.payload)
                 await self._chat_limits.wait(row.chat, is_group=group, cost=cost)
                 await self._gate.acquire(0)
                 self._chat_limits.take(row.chat, is_group=group, cost=cost)
@@ -217,11 +211,6 @@ class Sender:
                 self.worker_id,
                 clean_error(f"{type(exc).__name__}: {exc}"),
             )
-
-    def _cost(self, row: Claimed) -> int:
-        """How many of the vendor's messages a row becomes (a channel's `cost`, else 1)."""
-        cost = getattr(self._channels[row.channel], "cost", None)
-        return int(cost(Outgoing.from_payload(row.payload))) if cost is not None else 1
 
     def _limited(self, channel: str) -> bool:
         """Whether a channel's vendor limits apply (a channel of our own has none)."""
@@ -338,7 +327,7 @@ class Sender:
         if not limited:
             await self._record(row, await self._send(row), group=group)
             return
-        cost = 0 if menu else self._cost(row)
+        cost = 0 if menu else delivery_cost(self._channels[row.channel], row.payload)
         if not menu:
             await self._chat_limits.wait(row.chat, is_group=group, cost=cost)
         await self._gate.acquire(priority)

@@ -181,12 +181,11 @@ class PersonRow(Row):
 
     @model_validator(mode="after")
     def _identities(self) -> PersonRow:
-        if self.wecom_userid is not None:
-            wecom = (WECOM_CHANNEL, self.wecom_userid)
-            if wecom not in {(i.channel, i.external_id) for i in self.identities}:
-                self.identities.append(
-                    IdentityRow(channel=WECOM_CHANNEL, external_id=self.wecom_userid)
-                )
+        known = {(i.channel, i.external_id) for i in self.identities}
+        if self.wecom_userid is not None and (WECOM_CHANNEL, self.wecom_userid) not in known:
+            self.identities.append(
+                IdentityRow(channel=WECOM_CHANNEL, external_id=self.wecom_userid)
+            )
         if not self.identities:
             raise ValueError("a person needs at least one identity (or a wecom_userid)")
         if {ident.channel == DEMO_CHANNEL for ident in self.identities} != {self.demo}:
