@@ -87,7 +87,8 @@ class Callback:
             admitted = await self.nonces.admit(
                 session,
                 timestamp=query.get("timestamp", ""),
-                nonce=query.get("nonce", ""),
+                # The book is shared with the WeChat channel: WeCom's nonces apart.
+                nonce="wecom:" + query.get("nonce", ""),
                 body=body,
                 now=self.clock(),
             )

@@ -92,3 +92,21 @@ def test_card_clicks_and_retries_have_stable_update_ids() -> None:
     assert first.click is not None and first.click.response_code == "rc"
     other = parse(click.replace("rg_1", "rg_2"))
     assert other.incoming is not None and other.incoming.update_id != first.incoming.update_id
+
+
+async def test_a_nonce_replayed_with_another_body_is_refused(rig: WecomRig) -> None:
+    member = await rig.member()
+    first = rig.driver.xml(member.userid, {"MsgType": "text", "Content": "/help", "MsgId": "71"})
+    other = rig.driver.xml(member.userid, {"MsgType": "text", "Content": "/queue", "MsgId": "72"})
+    timestamp = str(int(rig.clock().timestamp()))
+    sealed_first = rig.driver.sealed(first, "31337", timestamp)
+    sealed_other = rig.driver.sealed(other, "31337", timestamp)
+    async with httpx.AsyncClient() as http:
+        # The same bytes again are WeCom retrying; the nonce on another body is a replay.
+        for (query, body), expected in (
+            (sealed_first, 200),
+            (sealed_first, 200),
+            (sealed_other, 403),
+        ):
+            response = await http.post(rig.driver.url, params=query, content=body.encode())
+            assert response.status_code == expected
