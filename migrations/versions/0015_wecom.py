@@ -1,7 +1,7 @@
 """wecom channel: the template cards sent to members, with their update codes
 
 Revision ID: 0015_wecom
-Revises: 0013_wechat
+Revises: 0017_cobuild2
 Create Date: 2026-12-06 11:30:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import models.base
 
 revision: str = "0015_wecom"
-down_revision: str | None = "0013_wechat"
+down_revision: str | None = "0017_cobuild2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
