@@ -49,6 +49,9 @@ class Incoming:
     contact_phone: str = ""
     contact_user_id: str = ""
     photos: tuple[Photo, ...] = ()
+    # Photos picked together: the channel's id of the group this update is one photo of
+    # (Telegram delivers an album as one update per photo sharing a media_group_id).
+    media_group: str = ""
     voice_file_id: str = ""
     voice_duration: int | None = None
     document_file_id: str = ""
