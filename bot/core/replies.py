@@ -30,8 +30,13 @@ ALBUM_WAIT = timedelta(seconds=2)
 
 
 def remember_choices(ctx: Context) -> None:
-    """A channel without buttons answers them by number: remember what each one meant."""
-    choices = [b.data for m in ctx.replies for row in m.buttons for b in row]
+    """A channel without buttons answers them by number: remember what each one meant. The
+    replies of one turn number their choices on from one message to the next (1-2 on the
+    first, 3-5 on the second...), so every number shown is the one that works."""
+    choices: list[str] = []
+    for message in ctx.replies:
+        message.first_choice = len(choices) + 1
+        choices += [button.data for row in message.buttons for button in row]
     if choices:
         ctx.update_data(**{CHOICES: choices})
 
