@@ -59,7 +59,10 @@ async def _announce_poll(
     def for_admins(locale: str) -> Outgoing:
         if not results:
             text = t(
-                locale, "polish.property.none", quarter=poll.quarter, community=community.name(locale)
+                locale,
+                "polish.property.none",
+                quarter=poll.quarter,
+                community=community.name(locale),
             )
         else:
             lines = "\n".join(_line(result, locale) for result in results.values())
@@ -159,6 +162,6 @@ async def _raters(
     raters: dict[str, list[int]] = defaultdict(list)
     for compound, person_id in (await session.execute(query)).all():
         key = await property_ratings.provider_name(session, compound=compound, locale="zh")
-        if key in keys:
-            raters[key].append(int(person_id))
+        if key in keys and person_id is not None:
+            raters[key].append(person_id)
     return dict(raters)

@@ -51,7 +51,9 @@ async def _meeting_with_a_ballot(rig: WechatRig) -> int:
         )
         session.add(meeting)
         await session.flush()
-        poll = Poll(meeting_id=meeting.id, question="屋顶维修费用如何分摊？", status=PollStatus.open)
+        poll = Poll(
+            meeting_id=meeting.id, question="屋顶维修费用如何分摊？", status=PollStatus.open
+        )
         session.add(poll)
         await session.flush()
         session.add_all(
