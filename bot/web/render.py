@@ -31,6 +31,9 @@ RENDERED: dict[str, str] = {
     "edit_message_id": "edit",
     "menu": "menu",
 }
+# Fields that choose how a message is sent on some channel but show nothing themselves: `kind`
+# picks WeChat's template for a push.
+NOT_SHOWN = frozenset({"kind"})
 MEDIA_TYPES = {
     **{f".{suffix}": kind for suffix, kind in uploads.MEDIA_TYPES.items()},
     ".jpeg": "image/jpeg",
