@@ -32,8 +32,9 @@ RENDERED: dict[str, str] = {
     "menu": "menu",
 }
 # Fields that choose how a message is sent on some channel but show nothing themselves: `kind`
-# picks WeChat's template for a push.
-NOT_SHOWN = frozenset({"kind"})
+# picks WeChat's template for a push, `first_choice` numbers the choices of a channel without
+# buttons.
+NOT_SHOWN = frozenset({"kind", "first_choice"})
 MEDIA_TYPES = {
     **{f".{suffix}": kind for suffix, kind in uploads.MEDIA_TYPES.items()},
     ".jpeg": "image/jpeg",
