@@ -75,6 +75,7 @@ from models.volunteer import (
 )
 from models.webchat import WebOwnMessage
 from models.wechat import WechatNonce, WechatToken, WechatWindow
+from models.wecom import WecomCard
 from models.whistle import SummonsStatus, Whistle, WhistleSummons
 
 __all__ = [
@@ -156,6 +157,7 @@ __all__ = [
     "WechatNonce",
     "WechatToken",
     "WechatWindow",
+    "WecomCard",
     "Whistle",
     "WhistleSummons",
     "utcnow",
