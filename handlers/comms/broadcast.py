@@ -48,7 +48,7 @@ async def _offer_targets(ctx: Context) -> None:
 
 
 async def _ask_text(ctx: Context, text: str) -> None:
-    target = await broadcast.resolve_target(ctx.session, text=text)
+    target = await broadcast.resolve_target(ctx.session, text=text, locale=ctx.locale)
     await rights.require_admin(ctx.session, person_id=ctx.person.id, unit=target.unit)
     ctx.goto(S_TEXT, target=text)
     ctx.say("admin.broadcast.ask_text", target=target.label)
@@ -68,7 +68,9 @@ async def text_given(ctx: Context) -> None:
     if not incoming.text.strip() and photo is None:
         ctx.say("admin.broadcast.ask_text", target=str(ctx.data.get("target", "")))
         return
-    target = await broadcast.resolve_target(ctx.session, text=str(ctx.data.get("target", "")))
+    target = await broadcast.resolve_target(
+        ctx.session, text=str(ctx.data.get("target", "")), locale=ctx.locale
+    )
     draft, count = await broadcast.create_draft(
         ctx.session, actor=ctx.person, target=target, text=incoming.text, photo=photo, now=ctx.now
     )

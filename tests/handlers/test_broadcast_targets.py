@@ -34,3 +34,14 @@ async def test_broadcast_offers_the_admins_units_and_goes_on_from_a_tap(bot: Bot
     assert "heshun" in outsider.last_text
     await outsider.send("/broadcast")
     assert "和顺社区第一网格" not in outsider.buttons and "大华社区" in outsider.buttons
+
+
+async def test_a_district_admin_sees_wider_units_first_and_in_their_language(bot: Bot) -> None:
+    admin = await staff_chat(bot, role=Role.admin, unit="jimo", language="en")
+    await admin.send("/broadcast")
+    streets = {"Bei'an Subdistrict", "Chaohai Subdistrict", "Tongji Subdistrict"}
+    assert set(admin.buttons[:3]) == streets
+    # The district's 3 streets and 7 communities before any grid.
+    assert "Heshun Community" in admin.buttons and not any("Grid" in b for b in admin.buttons[:10])
+    await admin.press("Heshun Community")
+    assert "Heshun Community" in admin.last_text and "和顺" not in admin.last_text

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -49,8 +49,9 @@ class Target:
     unit: OrgUnit
 
 
-async def resolve_target(session: AsyncSession, *, text: str) -> Target:
-    """`<unit code>`, `<compound code>` or `<compound code>/<building number>`."""
+async def resolve_target(session: AsyncSession, *, text: str, locale: str = "zh") -> Target:
+    """`<unit code>`, `<compound code>` or `<compound code>/<building number>`; labelled in
+    `locale`."""
     code, _, number = text.strip().partition("/")
     compound = (
         await session.execute(select(Compound).where(Compound.code == code))
@@ -66,29 +67,33 @@ async def resolve_target(session: AsyncSession, *, text: str) -> Target:
         if building is not None:
             grid = await session.get(OrgUnit, building.grid_id)
             assert grid is not None  # a foreign key guarantees it
-            label = f"{compound.name_zh} {building.number}"
+            label = f"{compound.name(locale)} {building.number}"
             return Target("building", building.id, label, grid)
     elif compound is not None:
         community = await session.get(OrgUnit, compound.community_id)
         assert community is not None
-        return Target("compound", compound.id, compound.name_zh, community)
+        return Target("compound", compound.id, compound.name(locale), community)
     elif not number:
         unit = (
             await session.execute(select(OrgUnit).where(OrgUnit.code == code))
         ).scalar_one_or_none()
         if unit is not None and unit.kind in UNIT_KINDS:
-            return Target(unit.kind.value, unit.id, unit.name_zh, unit)
+            return Target(unit.kind.value, unit.id, unit.name(locale), unit)
     raise NotFound("admin.error.target_not_found", target=text.strip()[:64])
 
 
 async def admin_targets(session: AsyncSession, *, person_id: int, limit: int = 12) -> list[OrgUnit]:
-    """The streets, communities and grids the person administers, in tree order: the targets
-    offered as buttons (a compound or a building is typed)."""
+    """The streets, communities and grids the person administers, wider first (a district's
+    admin sees streets and communities, a community's its grids): the targets offered as
+    buttons (a compound or a building is typed)."""
     admin_of = await scope.granted_units(session, person_id=person_id, roles=[Role.admin])
+    wider_first = case(
+        {kind: rank for rank, kind in enumerate(reversed(UNIT_KINDS))}, value=OrgUnit.kind
+    )
     query = (
         select(OrgUnit)
         .where(OrgUnit.kind.in_(UNIT_KINDS), scope.within(admin_of, OrgUnit.path))
-        .order_by(OrgUnit.path)
+        .order_by(wider_first, OrgUnit.path)
         .limit(limit)
     )
     return list((await session.execute(query)).scalars())
