@@ -31,3 +31,22 @@ async def test_in_english_too(bot: Bot) -> None:
     await chat.press("English")
     await chat.send("thanks")
     assert "You are welcome" in chat.last_text and "📝 New request" in chat.buttons
+
+
+async def test_the_new_request_prompt_names_only_buttons_that_are_there(bot: Bot) -> None:
+    import re
+
+    chat = bot.chat()
+    await onboard(chat)
+    for locale, new in (("zh", "/new"), ("en", "/new")):
+        if locale == "en":
+            await chat.send("/language")
+            await chat.press("English")
+        await chat.send(new)
+        named = re.findall(r"[“\"]([^”\"]+)[”\"]", chat.last_text)
+        named += re.findall(r"press (\w+)", chat.last_text)
+        assert all(label in " ".join(chat.buttons) for label in named), (
+            chat.last_text,
+            chat.buttons,
+        )
+        await chat.send("/cancel")
