@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bot.commands import command_list
+from bot.commands import MEMBER_COMMANDS, RESIDENT_COMMANDS, command_list
 from bot.i18n import t
 
 LEADING = ("admin", "grid_staff", "steward", "volunteer", "unit_liaison")
@@ -48,10 +48,17 @@ def page_menu(roles: Iterable[str], locale: str, *, registered: bool = False) ->
     lead = leading_role(roles)
     main = [[t(locale, key), command] for key, command in MAIN[lead]]
     shown = {command.strip() for _, command in main}
-    more = [
-        [f"/{name} {description}", f"/{name} " if name in NEEDS_WORDS else f"/{name}"]
+    listed = [
+        (name, description)
         for name, description in command_list(roles, locale)
         if f"/{name}" not in shown and name != "cancel"
+    ]
+    # Staff find their work first; everyone's own commands (as a resident) follow.
+    everyone = {*RESIDENT_COMMANDS, *MEMBER_COMMANDS}
+    listed.sort(key=lambda item: item[0] in everyone)
+    more = [
+        [f"/{name} {description}", f"/{name} " if name in NEEDS_WORDS else f"/{name}"]
+        for name, description in listed
     ]
     return {
         "main": main,

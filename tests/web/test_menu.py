@@ -34,6 +34,7 @@ async def test_each_role_gets_its_own_menu_and_home(web: Web) -> None:
     commands = [command for _, command in admin["more"]]
     assert "/export" in commands and "/find " in commands  # /find waits for a reference
     assert "/stats" not in commands and "/cancel" not in commands
+    assert commands[0] == "/queue" and commands[-1] == "/hours"  # work first, own after
     # Co-building is found in the menu, not only in the README.
     assert {"/needs", "/need ", "/ranking", "/callout", "/reportin"} <= set(commands)
     resident = menu.page_menu(("resident",), "zh", registered=True)
