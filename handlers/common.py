@@ -71,7 +71,7 @@ async def show_help(ctx: Context) -> None:
         for name, description in commands.command_list(held[ctx.person.id], ctx.locale)
         if name not in commands.RESIDENT_COMMANDS and name not in commands.MEMBER_COMMANDS
     ]
-    text = ctx.t("core.help")
+    text = ctx.t("core.help") + "\n" + ctx.t("look.help.members")
     if work:
         text = "\n".join([ctx.t("webchat_roles.help_work"), *work, "", text])
     ctx.reply(text, buttons=main_menu_buttons(ctx))

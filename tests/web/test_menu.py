@@ -50,6 +50,7 @@ async def test_help_lists_the_work_commands_of_staff(bot: Bot) -> None:
     text = staff.last_text
     assert text.startswith("您的工作命令") and "/queue 待办诉求" in text and "/find" in text
     assert "/stats" not in text and "/new" in text  # and the resident's help after it
-    assert "/reportin" not in text  # not a work command
+    assert "/reportin 在职党员双报到" not in text  # not listed as a work command
     await resident.send("/help")
     assert "工作命令" not in resident.last_text
+    assert "/reportin" in resident.last_text and "/board" in resident.last_text  # findable on WeChat
