@@ -17,7 +17,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.datastructures import FormData
 
 from bot.channels import webchat
@@ -48,6 +47,9 @@ PHOTO_ROUTE = "/api/photo"
 # An open stream re-reads the outbox this often even without a wake (another worker's rows),
 # and sends a comment so proxies keep the connection.
 POLL_SECONDS = 15.0
+# After a read the database could not serve (busy pool, restart), the stream tries again this
+# soon: the rows delivered meanwhile arrive a moment late, and the stream stays open.
+BUSY_RETRY_SECONDS = 1.0
 
 
 class SendBody(BaseModel):
@@ -113,14 +115,24 @@ def _from_body(web: WebSession, body: SendBody) -> Incoming:
 
 
 async def _process(
-    state: WebState, incoming: Incoming, *, admitted: bool = False
+    state: WebState,
+    request: Request,
+    web: WebSession,
+    incoming: Incoming,
+    *,
+    admitted: bool = False,
 ) -> dict[str, Any]:
     try:
         result = await state.engine.process(incoming, admitted=admitted)
     except Exception as error:
-        if unavailable(error):  # not handled: the page sends it again
-            raise ApiError(503, "web.unavailable", code="unavailable") from None
-        raise
+        if not unavailable(error):
+            raise
+        # Not handled: the page sends it again after Retry-After, with the same key.
+        locale = await _person_locale(state, request, web)
+        retry = state.settings.webchat.busy_retry_after_s
+        raise ApiError(
+            503, "web.unavailable", code="unavailable", locale=locale, retry_after=retry
+        ) from None
     return {"status": result.status, "outbox_ids": list(result.outbox_ids)}
 
 
@@ -135,7 +147,7 @@ async def send(
     if body.kind == "text" and len(body.text.strip()) > limit:
         locale = await _person_locale(state, request, web)
         raise ApiError(413, "core.too_long", code="too_long", locale=locale, limit=limit)
-    return await _process(state, _from_body(web, body))
+    return await _process(state, request, web, _from_body(web, body))
 
 
 async def _person_locale(state: WebState, request: Request, web: WebSession) -> str:
@@ -166,7 +178,7 @@ async def send_photo(
     name = incoming.photos[0].file_id
     kept = False
     try:
-        answer = await _process(state, incoming, admitted=True)
+        answer = await _process(state, request, web, incoming, admitted=True)
         kept = await _referenced(state, web, name)
     finally:
         if not kept:
@@ -238,6 +250,21 @@ def _last_event_id(request: Request) -> int:
     return int(value)
 
 
+async def _read_or_wait(
+    state: WebState, web: WebSession, after: int
+) -> tuple[list[OutboxMessage], float]:
+    """The rows after `after` and how long to wait for a wake before reading again; when the
+    database cannot serve the read (no connection free in time, a restart), none and a short
+    wait: a busy database never ends a push stream."""
+    try:
+        return await _read(state, web, after), POLL_SECONDS
+    except Exception as error:
+        if not unavailable(error):
+            raise
+        state.metrics.count_error("events_read")
+        return [], BUSY_RETRY_SECONDS
+
+
 @router.get("/events")
 async def events(
     request: Request,
@@ -254,11 +281,7 @@ async def events(
         with state.hub.subscribe(web.chat) as wake:
             while not state.hub.closing.is_set():
                 wake.clear()  # before reading, so a row delivered meanwhile wakes us again
-                try:
-                    rows = await _read(state, web, last)
-                except (OperationalError, InterfaceError):
-                    state.metrics.count_error("events_read")
-                    rows = []
+                rows, wait = await _read_or_wait(state, web, last)
                 for row in rows:
                     last = row.id
                     data = json.dumps(render.render_row(row, state.settings), ensure_ascii=False)
@@ -266,7 +289,7 @@ async def events(
                 if len(rows) == PAGE:
                     continue
                 try:
-                    await asyncio.wait_for(wake.wait(), timeout=POLL_SECONDS)
+                    await asyncio.wait_for(wake.wait(), timeout=wait)
                 except TimeoutError:
                     yield ": ping\n\n"
 
