@@ -2,7 +2,8 @@
 when a token is set, the outbox sender and the scheduled sweeps; stopped together on a signal.
 
 Several such processes may run on one PostgreSQL database: replies go out from the process that
-handled the update, pushes are claimed with SKIP LOCKED, and every sweep is idempotent."""
+handled the update, pushes are claimed with SKIP LOCKED, and each sweep runs in the one worker
+holding its lease (bot.workers: each process keeps a heartbeat row while it runs)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import signal
-import socket
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,12 +23,13 @@ from bot.channels.webchat import Hub, webchat_outputs
 from bot.config import Settings, check_exposure
 from bot.core.engine import Engine
 from bot.core.output import OutputChannel
-from bot.db import create_engine, session_factory
+from bot.db import create_engine, is_sqlite, session_factory
 from bot.metrics import Metrics, PartHealth
 from bot.outbox import Sender
 from bot.scheduler import build_scheduler
 from bot.services.cases import learning
 from bot.services.org import demo_fence
+from bot.workers import Workers, worker_name
 from handlers import build_router
 from models import utcnow
 
@@ -46,6 +46,7 @@ class Runtime:
     engine: Engine
     sender: Sender
     metrics: Metrics
+    workers: Workers
     telegram: Any = None  # bot.channels.telegram_common.TelegramAdapter when a token is set
     routers: list[APIRouter] = field(default_factory=list)
 
@@ -71,7 +72,14 @@ def build(settings: Settings) -> Runtime:
 
         wechat = make_channel(settings, sessions, utcnow)
         outputs[wechat.name] = wechat
-    worker = f"{socket.gethostname()}-{os.getpid()}"
+    worker = worker_name()
+    workers = Workers(
+        sessions,
+        worker,
+        shared=not is_sqlite(settings.database.url),
+        heartbeat_s=settings.workers.heartbeat_s,
+        stale_after_s=settings.workers.stale_after_s,
+    )
     # Replies' deliveries are recorded together, in one transaction per 50 ms at most.
     sender = Sender(
         sessions, outputs, settings.outbox, settings.tz, worker_id=worker, record_delay=0.05
@@ -85,7 +93,7 @@ def build(settings: Settings) -> Runtime:
         sender=sender,
         metrics=metrics,
     )
-    runtime = Runtime(settings, db, sessions, engine, sender, metrics, telegram)
+    runtime = Runtime(settings, db, sessions, engine, sender, metrics, workers, telegram)
     if telegram is not None and settings.telegram.mode == "webhook":
         from bot.channels.telegram_runtime import make_telegram_router
 
@@ -153,6 +161,7 @@ def _parts(runtime: Runtime, stop: asyncio.Event) -> list[Callable[[], Coroutine
     parts: list[Callable[[], Coroutine[Any, Any, None]]] = [
         lambda: serve(app, settings, stop),
         lambda: runtime.sender.run(stop),
+        lambda: runtime.workers.run(stop),
     ]
     if runtime.telegram is not None:
         from bot.channels.telegram_keeper import keep_telegram
@@ -188,10 +197,15 @@ async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> 
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
+    await runtime.workers.beat()  # alive before it holds anything
     tasks = [asyncio.create_task(part()) for part in _parts(runtime, stop)]
     settings = runtime.settings
     scheduler = build_scheduler(
-        sessions=runtime.sessions, settings=settings, clock=utcnow, metrics=runtime.metrics
+        sessions=runtime.sessions,
+        settings=settings,
+        clock=utcnow,
+        metrics=runtime.metrics,
+        workers=runtime.workers,
     )
     scheduler.start()
     try:

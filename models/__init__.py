@@ -74,6 +74,7 @@ from models.volunteer import (
 )
 from models.wechat import WechatNonce, WechatToken, WechatWindow
 from models.whistle import SummonsStatus, Whistle, WhistleSummons
+from models.worker import Lease, Worker
 
 __all__ = [
     "ACTIVE_TASK_STATUSES",
@@ -98,6 +99,7 @@ __all__ = [
     "EventKind",
     "Flat",
     "Invite",
+    "Lease",
     "Meeting",
     "MeetingInvitation",
     "MeetingKind",
@@ -154,5 +156,6 @@ __all__ = [
     "WechatWindow",
     "Whistle",
     "WhistleSummons",
+    "Worker",
     "utcnow",
 ]

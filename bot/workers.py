@@ -1,0 +1,134 @@
+"""Several workers on one PostgreSQL database: who is alive, and who does what only one may.
+
+Each process has a row in `workers` whose `heartbeat_at` it renews every `heartbeat_s`
+seconds; a worker whose heartbeat is older than `stale_after_s` is dead (killed, frozen, cut
+off), and one that stops gracefully deletes its row, so it is dead at once. A lease (`leases`,
+one row per name: a sweep, Telegram polling) is held by one worker while that worker is alive;
+any other takes it over as soon as the holder is dead, whatever it held it for. The database's
+clock decides, so the workers' clocks may differ.
+
+On SQLite there is one process (it holds the database's only writer lock), so nothing is
+shared: every lease is this process's, and nothing is written.
+
+A bottom module: it imports none of the layers nor the models (plain statements on the two
+tables `models.worker` describes), so the scheduler, the channels and the sender may use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+log = logging.getLogger(__name__)
+
+_BEAT = text(
+    "INSERT INTO workers (id, started_at, heartbeat_at) VALUES (:me, now(), now()) "
+    "ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()"
+)
+_LEAVE = text("DELETE FROM workers WHERE id = :me")
+_DROP_LEASES = text("DELETE FROM leases WHERE holder = :me")
+_ALIVE = (
+    "EXISTS (SELECT 1 FROM workers w WHERE w.id = {holder} AND w.heartbeat_at > now() - {stale})"
+)
+_STALE = "make_interval(secs => :stale)"
+# Take the lease when it is free, already ours, or its holder is dead; one row back when ours.
+_HOLD = text(
+    "INSERT INTO leases (name, holder, taken_at) VALUES (:name, :me, now()) "
+    "ON CONFLICT (name) DO UPDATE SET holder = :me, taken_at = now() "
+    "WHERE leases.holder = :me OR NOT "
+    + _ALIVE.format(holder="leases.holder", stale=_STALE)
+    + " RETURNING holder"
+)
+_RELEASE = text("DELETE FROM leases WHERE name = :name AND holder = :me")
+_LIVING = text("SELECT id FROM workers WHERE heartbeat_at > now() - " + _STALE + " ORDER BY id")
+
+
+def worker_name() -> str:
+    """This process's name among the workers: host and process id."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Workers:
+    """This process among the workers of one database (`shared`: PostgreSQL)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        worker_id: str,
+        *,
+        shared: bool,
+        heartbeat_s: float = 2.0,
+        stale_after_s: float = 10.0,
+    ) -> None:
+        self.sessions = sessions
+        self.id = worker_id
+        self.shared = shared
+        self.heartbeat_s = heartbeat_s
+        self.stale_after_s = stale_after_s
+
+    async def beat(self) -> None:
+        """Say this worker is alive now."""
+        if self.shared:
+            async with self.sessions() as session, session.begin():
+                await session.execute(_BEAT, {"me": self.id})
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Beat every `heartbeat_s` until `stop`, then leave. A beat the database refuses is
+        logged and tried again next time (the others may take this worker's leases meanwhile:
+        it finds them gone on its next `hold`)."""
+        if not self.shared:
+            return
+        try:
+            while not stop.is_set():
+                try:
+                    await self.beat()
+                except Exception:
+                    log.warning("worker heartbeat failed; trying again", exc_info=True)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.heartbeat_s)
+        finally:
+            await self.leave()
+
+    async def leave(self) -> None:
+        """Stop being a worker: the leases held are free at once (graceful shutdown)."""
+        if not self.shared:
+            return
+        try:
+            async with self.sessions() as session, session.begin():
+                await session.execute(_DROP_LEASES, {"me": self.id})
+                await session.execute(_LEAVE, {"me": self.id})
+        except Exception:
+            log.warning("could not leave the workers' table; the others wait out the heartbeat")
+
+    async def hold(self, name: str) -> bool:
+        """Whether this worker holds the lease `name` now: taken when free or when its
+        holder is dead, kept while held (always true on SQLite)."""
+        if not self.shared:
+            return True
+        params = {"name": name, "me": self.id, "stale": self.stale_after_s}
+        async with self.sessions() as session, session.begin():
+            # Alive first: a worker holding a lease is one the others see alive, so two
+            # first-comers racing for a new lease cannot both win it.
+            await session.execute(_BEAT, {"me": self.id})
+            held = (await session.execute(_HOLD, params)).scalar_one_or_none()
+        return held == self.id
+
+    async def release(self, name: str) -> None:
+        """Give the lease `name` up (when this worker held it)."""
+        if self.shared:
+            async with self.sessions() as session, session.begin():
+                await session.execute(_RELEASE, {"name": name, "me": self.id})
+
+    async def living(self) -> list[str]:
+        """The ids of the workers alive now (just this one on SQLite)."""
+        if not self.shared:
+            return [self.id]
+        async with self.sessions() as session:
+            rows = await session.execute(_LIVING, {"stale": self.stale_after_s})
+            return [row[0] for row in rows]
