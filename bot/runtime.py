@@ -177,6 +177,7 @@ def _parts(runtime: Runtime, stop: asyncio.Event) -> list[Callable[[], Coroutine
                 health=health,
                 serve_webhook_itself=False,
                 concurrency=settings.telegram.polling_chats,
+                workers=runtime.workers,
             )
         )
     return parts

@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -83,17 +84,15 @@ class Workers:
         logged and tried again next time (the others may take this worker's leases meanwhile:
         it finds them gone on its next `hold`)."""
         if not self.shared:
+            await stop.wait()  # a part of the process: it ends with the others
             return
-        try:
-            while not stop.is_set():
-                try:
-                    await self.beat()
-                except Exception:
-                    log.warning("worker heartbeat failed; trying again", exc_info=True)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.heartbeat_s)
-        finally:
-            await self.leave()
+        while not stop.is_set():
+            try:
+                await self.beat()
+            except Exception:
+                log.warning("worker heartbeat failed; trying again", exc_info=True)
+            await _until(stop, self.heartbeat_s)
+        await self.leave()  # not when cancelled: a killed worker says nothing either
 
     async def leave(self) -> None:
         """Stop being a worker: the leases held are free at once (graceful shutdown)."""
@@ -125,6 +124,49 @@ class Workers:
             async with self.sessions() as session, session.begin():
                 await session.execute(_RELEASE, {"name": name, "me": self.id})
 
+    async def while_held(
+        self, name: str, stop: asyncio.Event, run: Callable[[asyncio.Event], Awaitable[None]]
+    ) -> None:
+        """Until `stop`: whenever this worker holds the lease `name`, `run(until)`, where
+        `until` is set when `stop` is or the lease is lost (checked every heartbeat); while
+        another worker holds it, wait and ask again. On SQLite, simply `run(stop)`."""
+        if not self.shared:
+            await run(stop)
+            return
+        while not stop.is_set():
+            try:
+                held = await self.hold(name)
+            except Exception:
+                log.warning("could not ask for the lease %s; asking again", name, exc_info=True)
+                held = False
+            if not held:
+                await _until(stop, self.heartbeat_s)
+                continue
+            log.info("this worker holds %s now", name)
+            until = asyncio.Event()
+            watcher = asyncio.create_task(self._watch(name, stop, until))
+            try:
+                await run(until)
+            finally:
+                until.set()
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+    async def _watch(self, name: str, stop: asyncio.Event, until: asyncio.Event) -> None:
+        """Set `until` when `stop` is set or the lease `name` went to another worker."""
+        while not until.is_set():
+            await _until(stop, self.heartbeat_s)
+            if stop.is_set():
+                break
+            try:
+                if not await self.hold(name):
+                    log.warning("another worker took %s over; stopping it here", name)
+                    break
+            except Exception:  # the database is away: the others cannot take it either
+                log.warning("could not renew the lease %s", name, exc_info=True)
+        until.set()
+
     async def living(self) -> list[str]:
         """The ids of the workers alive now (just this one on SQLite)."""
         if not self.shared:
@@ -132,3 +174,9 @@ class Workers:
         async with self.sessions() as session:
             rows = await session.execute(_LIVING, {"stale": self.stale_after_s})
             return [row[0] for row in rows]
+
+
+async def _until(stop: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less when `stop` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
