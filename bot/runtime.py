@@ -22,10 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.channels.webchat import Hub, webchat_outputs
 from bot.config import Settings, check_exposure
 from bot.core.engine import Engine
+from bot.core.flood import FloodGate, SharedFloodGate
 from bot.core.output import OutputChannel
 from bot.db import create_engine, is_sqlite, session_factory
 from bot.metrics import Metrics, PartHealth
 from bot.outbox import Sender
+from bot.outbox.shared import SharedBudget
 from bot.scheduler import build_scheduler
 from bot.services.cases import learning
 from bot.services.org import demo_fence
@@ -80,11 +82,19 @@ def build(settings: Settings) -> Runtime:
         heartbeat_s=settings.workers.heartbeat_s,
         stale_after_s=settings.workers.stale_after_s,
     )
-    # Replies' deliveries are recorded together, in one transaction per 50 ms at most.
+    # Replies' deliveries are recorded together, in one transaction per 50 ms at most. With
+    # other workers (PostgreSQL) the send budget and the flood window are shared.
     sender = Sender(
-        sessions, outputs, settings.outbox, settings.tz, worker_id=worker, record_delay=0.05
+        sessions,
+        outputs,
+        settings.outbox,
+        settings.tz,
+        worker_id=worker,
+        record_delay=0.05,
+        shared=SharedBudget(workers) if workers.shared else None,
     )
     metrics = Metrics()
+    per_minute = settings.requests.flood_per_minute
     engine = Engine(
         sessions=sessions,
         settings=settings,
@@ -92,6 +102,7 @@ def build(settings: Settings) -> Runtime:
         outputs=outputs,
         sender=sender,
         metrics=metrics,
+        flood=SharedFloodGate(per_minute, sessions) if workers.shared else FloodGate(per_minute),
     )
     runtime = Runtime(settings, db, sessions, engine, sender, metrics, workers, telegram)
     if telegram is not None and settings.telegram.mode == "webhook":

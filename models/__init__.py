@@ -74,7 +74,7 @@ from models.volunteer import (
 )
 from models.wechat import WechatNonce, WechatToken, WechatWindow
 from models.whistle import SummonsStatus, Whistle, WhistleSummons
-from models.worker import Lease, Worker
+from models.worker import FloodWindow, Lease, SendMark, Worker
 
 __all__ = [
     "ACTIVE_TASK_STATUSES",
@@ -98,6 +98,7 @@ __all__ = [
     "Evaluation",
     "EventKind",
     "Flat",
+    "FloodWindow",
     "Invite",
     "Lease",
     "Meeting",
@@ -138,6 +139,7 @@ __all__ = [
     "Rsvp",
     "ScheduleMark",
     "ScopeKind",
+    "SendMark",
     "ServiceHours",
     "ServiceRecord",
     "SummonsStatus",

@@ -109,7 +109,7 @@ class Engine:
         incoming = clean(incoming)
         wait, warn = (0.0, False)
         if incoming.kind != "reachability" and not admitted:  # not a person writing: no hold
-            wait, warn = self.flood.admit((incoming.channel, incoming.user_id))
+            wait, warn = await self.flood.book((incoming.channel, incoming.user_id))
         if wait > 0:
             if warn:
                 await self._slow_down(incoming)

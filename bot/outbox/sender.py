@@ -18,6 +18,7 @@ from bot.messages import Outgoing
 from bot.outbox import store
 from bot.outbox.limits import ChatLimits, Gate, Limits
 from bot.outbox.quiet import QuietHours
+from bot.outbox.shared import SharedBudget
 from bot.outbox.store import Claimed
 from models import utcnow
 
@@ -85,6 +86,7 @@ class Sender:
         rng: random.Random | None = None,
         is_group: Callable[[str, str], bool] = telegram_style_group,
         record_delay: float | None = None,
+        shared: SharedBudget | None = None,
     ) -> None:
         self._sessions = sessions
         self._channels = dict(channels)
@@ -116,6 +118,8 @@ class Sender:
         self._record_delay = record_delay
         self._reply_marks: list[Mark] = []
         self._flush_task: asyncio.Task[None] | None = None
+        # Several workers on one PostgreSQL database: the budget they share (bot.outbox.shared).
+        self._shared = shared
 
     def _seconds(self) -> float:
         return self._clock().timestamp()
@@ -164,6 +168,7 @@ class Sender:
                 await self._gate.acquire(0)
                 self._chat_limits.take(row.chat, is_group=group)
                 try:
+                    await self._chat_turn(row)
                     result = await self._send(row)
                 finally:
                     self._gate.done()
@@ -210,6 +215,22 @@ class Sender:
                 clean_error(f"{type(exc).__name__}: {exc}"),
             )
 
+    async def _chat_turn(self, row: Claimed) -> None:
+        """With other workers: wait for the chat's turn among all of them."""
+        if self._shared is not None:
+            await self._shared.chat_turn(row.channel, row.chat_id, 1.0 / self.limits.chat_rate)
+
+    async def _follow_share(self) -> None:
+        """With other workers: keep to this worker's share of the bot-wide limit."""
+        if self._shared is None:
+            return
+        try:
+            living = await self._shared.share()
+        except Exception as exc:  # keep the last share: the database is away for a moment
+            log.warning("outbox %s: counting workers failed: %s", self.worker_id, exc)
+            return
+        self._gate.set_rate(self.limits.global_rate / living, self.limits.global_burst / living)
+
     def _limited(self, channel: str) -> bool:
         """Whether a channel's vendor limits apply (a channel of our own has none)."""
         return getattr(self._channels[channel], "rate_limited", True)
@@ -255,6 +276,7 @@ class Sender:
         last_prune = self._seconds()
         try:
             while not stop.is_set():
+                await self._follow_share()
                 room = self._max_in_flight - len(in_flight)
                 # Claim in batches, not one row per finished send: each claim scans the backlog.
                 if room * 2 >= self._max_in_flight:
@@ -339,6 +361,8 @@ class Sender:
         if not menu:
             self._chat_limits.take(row.chat, is_group=group)
         try:
+            if not menu:
+                await self._chat_turn(row)
             result = await self._send(row)
         finally:
             self._gate.done()

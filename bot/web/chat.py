@@ -164,7 +164,7 @@ async def send_photo(
     bounded before (bot.web.limits); it counts against the person's flood limit before it is
     read, and the stored file stays only if the flow took it."""
     state = get_state(request)
-    wait = state.engine.flood.try_admit((web.channel, web.user_id))
+    wait = await state.engine.flood.try_book((web.channel, web.user_id))
     if wait > 0:
         locale = await _person_locale(state, request, web)
         raise ApiError(

@@ -1,4 +1,4 @@
-"""workers: a heartbeat row per running process, leases for what only one may do at a time
+"""workers: a heartbeat row per process, leases, the shared per-chat send pace and flood window
 
 Revision ID: 0016_workers
 Revises: 0013_wechat
@@ -34,9 +34,28 @@ def upgrade() -> None:
         sa.Column("taken_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_leases")),
     )
+    op.create_table(
+        "send_marks",
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("chat_id", sa.String(length=100), nullable=False),
+        sa.Column("last_at", models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("channel", "chat_id", name=op.f("pk_send_marks")),
+    )
+    op.create_table(
+        "flood_windows",
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("user_id", sa.String(length=100), nullable=False),
+        sa.Column(
+            "slots", sa.ARRAY(sa.Float()).with_variant(sa.JSON(), "sqlite"), nullable=False
+        ),
+        sa.Column("warned_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("channel", "user_id", name=op.f("pk_flood_windows")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("flood_windows")
+    op.drop_table("send_marks")
     op.drop_table("leases")
     op.drop_index(op.f("ix_workers_heartbeat_at"), table_name="workers")
     op.drop_table("workers")

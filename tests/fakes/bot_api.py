@@ -90,6 +90,7 @@ class Call:
     method: str
     params: dict[str, Any]
     status: int = 200
+    at: float = field(default_factory=time.monotonic)  # when the call arrived
 
 
 @dataclass
