@@ -20,6 +20,7 @@ from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.webchat import Hub, webchat_outputs
+from bot.channels.webchat_fanout import Fanout
 from bot.config import Settings, check_exposure
 from bot.core.engine import Engine
 from bot.core.flood import FloodGate, SharedFloodGate
@@ -50,6 +51,7 @@ class Runtime:
     metrics: Metrics
     workers: Workers
     telegram: Any = None  # bot.channels.telegram_common.TelegramAdapter when a token is set
+    fanout: Fanout | None = None  # web chat pushes to the other workers (PostgreSQL)
     routers: list[APIRouter] = field(default_factory=list)
 
 
@@ -61,7 +63,19 @@ def build(settings: Settings) -> Runtime:
         settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size
     )
     sessions = session_factory(db)
-    outputs: dict[str, OutputChannel] = dict(webchat_outputs(Hub()))
+    workers = Workers(
+        sessions,
+        worker_name(),
+        shared=not is_sqlite(settings.database.url),
+        heartbeat_s=settings.workers.heartbeat_s,
+        stale_after_s=settings.workers.stale_after_s,
+    )
+    hub = Hub()
+    fanout = None
+    if workers.shared:  # a push reaches a page connected to another worker at once
+        fanout = Fanout(hub, sessions, settings.database.url, workers.id)
+        hub.relay = fanout.announce
+    outputs: dict[str, OutputChannel] = dict(webchat_outputs(hub))
     telegram = None
     if settings.telegram.token is not None:
         from bot.channels.telegram_runtime import make_client
@@ -74,14 +88,6 @@ def build(settings: Settings) -> Runtime:
 
         wechat = make_channel(settings, sessions, utcnow)
         outputs[wechat.name] = wechat
-    worker = worker_name()
-    workers = Workers(
-        sessions,
-        worker,
-        shared=not is_sqlite(settings.database.url),
-        heartbeat_s=settings.workers.heartbeat_s,
-        stale_after_s=settings.workers.stale_after_s,
-    )
     # Replies' deliveries are recorded together, in one transaction per 50 ms at most. With
     # other workers (PostgreSQL) the send budget and the flood window are shared.
     sender = Sender(
@@ -89,7 +95,7 @@ def build(settings: Settings) -> Runtime:
         outputs,
         settings.outbox,
         settings.tz,
-        worker_id=worker,
+        worker_id=workers.id,
         record_delay=0.05,
         shared=SharedBudget(workers) if workers.shared else None,
     )
@@ -104,7 +110,7 @@ def build(settings: Settings) -> Runtime:
         metrics=metrics,
         flood=SharedFloodGate(per_minute, sessions) if workers.shared else FloodGate(per_minute),
     )
-    runtime = Runtime(settings, db, sessions, engine, sender, metrics, workers, telegram)
+    runtime = Runtime(settings, db, sessions, engine, sender, metrics, workers, telegram, fanout)
     if telegram is not None and settings.telegram.mode == "webhook":
         from bot.channels.telegram_runtime import make_telegram_router
 
@@ -174,6 +180,8 @@ def _parts(runtime: Runtime, stop: asyncio.Event) -> list[Callable[[], Coroutine
         lambda: runtime.sender.run(stop),
         lambda: runtime.workers.run(stop),
     ]
+    if runtime.fanout is not None:
+        parts.append(lambda: runtime.fanout.run(stop))  # type: ignore[union-attr]
     if runtime.telegram is not None:
         from bot.channels.telegram_keeper import keep_telegram
 
