@@ -51,6 +51,8 @@ class UpdateCounter(Protocol):
 class ReplySender(Protocol):
     """What the engine needs of the outbox sender (bot.outbox.Sender)."""
 
+    worker_id: str
+
     @property
     def lease(self) -> timedelta: ...
 
@@ -223,8 +225,10 @@ class Engine:
         if not self._supports_buttons(ctx.incoming.channel):
             replies.remember_choices(ctx)
         await chats.save(session, ctx)
+        if self.sender is None:
+            return await replies.write(session, ctx, lease=None)
         return await replies.write(
-            session, ctx, lease=self.sender.lease if self.sender is not None else None
+            session, ctx, lease=self.sender.lease, worker=self.sender.worker_id
         )
 
     def _supports_buttons(self, channel: str) -> bool:

@@ -35,11 +35,12 @@ def answer_by_number(ctx: Context) -> None:
 
 
 async def write(
-    session: AsyncSession, ctx: Context, *, lease: timedelta | None
+    session: AsyncSession, ctx: Context, *, lease: timedelta | None, worker: str | None = None
 ) -> tuple[Claimed, ...]:
     """Write the replies as outbox rows. With a `lease`, the rows are already held by this
-    worker, which delivers them itself after the commit (no separate claim transaction), and
-    are returned; without one, the paced sender picks them up."""
+    worker (`worker`, its id among the workers), which delivers them itself after the commit
+    (no separate claim transaction), and are returned; without one, the paced sender picks
+    them up."""
     if not ctx.replies:
         return ()
     incoming = ctx.incoming
@@ -62,6 +63,7 @@ async def write(
                     "status": OutboxStatus.sending if held else OutboxStatus.pending,
                     "attempts": 1 if held else 0,
                     "not_before": lease_until,
+                    "leased_by": worker if held else None,
                 }
                 for payload in payloads
             ],

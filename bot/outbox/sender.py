@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import re
@@ -45,6 +46,8 @@ MAX_ATTEMPTS = 300
 # A row whose channel may not write until the person writes: woken by the channel then.
 WAIT_FOR_PERSON = timedelta(days=30)
 MENU_PRIORITY = 3  # after replies (0), urgent pushes (1) and the rest (2)
+# Reply successes recorded together once this many wait (or after `record_delay`).
+RECORD_BATCH = 4
 
 
 def clean_error(text: str) -> str:
@@ -86,6 +89,7 @@ class Sender:
         rng: random.Random | None = None,
         is_group: Callable[[str, str], bool] = telegram_style_group,
         record_delay: float | None = None,
+        record_batch: int = RECORD_BATCH,
         shared: SharedBudget | None = None,
     ) -> None:
         self._sessions = sessions
@@ -117,6 +121,8 @@ class Sender:
         # Reply successes waiting to be recorded together (see `deliver_leased`); None: at once.
         self._record_delay = record_delay
         self._reply_marks: list[Mark] = []
+        self._record_batch = record_batch
+        self._batch_full = asyncio.Event()
         self._flush_task: asyncio.Task[None] | None = None
         # Several workers on one PostgreSQL database: the budget they share (bot.outbox.shared).
         self._shared = shared
@@ -188,22 +194,30 @@ class Sender:
         self._schedule_flush()
 
     def _schedule_flush(self) -> None:
+        if len(self._reply_marks) >= self._record_batch:
+            self._batch_full.set()
         if self._flush_task is None or self._flush_task.done():
             self._flush_task = asyncio.create_task(self._flush_reply_marks_later())
 
     async def _flush_reply_marks_later(self) -> None:
-        # Replies sent within `record_delay` of each other are recorded in one transaction
-        # (one executemany): on a busy worker, one per `record_delay` instead of a statement
-        # in every update's own. If the process dies in between, the rows are sent again when
-        # their lease ends: the same at-least-once case as a crash between send and record.
-        await asyncio.sleep(self._record_delay or 0)
-        await self.flush_reply_marks()
+        # Reply successes are recorded together (one executemany): once `record_batch` of them
+        # wait, or the oldest waited `record_delay`, whichever comes first; those sent while
+        # one transaction runs go in the next. On a busy worker that is a transaction per few
+        # replies instead of a statement in every update's own, and a process that dies has
+        # only a few sent replies unrecorded, which are sent again (at least once, as for a
+        # crash between send and record) by the worker taking their rows over.
+        while self._reply_marks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._batch_full.wait(), self._record_delay or 0)
+            self._batch_full.clear()
+            if not await self.flush_reply_marks():
+                return  # logged; the next reply's flush tries again
 
-    async def flush_reply_marks(self) -> None:
-        """Record every reply success still waiting."""
+    async def flush_reply_marks(self) -> bool:
+        """Record every reply success still waiting; False when the database refused."""
         marks, self._reply_marks = self._reply_marks, []
         if not marks:
-            return
+            return True
         try:
             async with self._transaction() as session:
                 await store.mark_sent(session, sent=marks)
@@ -214,6 +228,8 @@ class Sender:
                 self.worker_id,
                 clean_error(f"{type(exc).__name__}: {exc}"),
             )
+            return False
+        return True
 
     async def _chat_turn(self, row: Claimed) -> None:
         """With other workers: wait for the chat's turn among all of them."""
@@ -335,6 +351,8 @@ class Sender:
                 quiet=quiet,
                 chats=chats,
                 max_id=max_id,
+                worker=self.worker_id or None,
+                stale_after_s=self._shared.workers.stale_after_s if self._shared else None,
             )
 
     async def _deliver(self, row: Claimed) -> None:

@@ -1,4 +1,4 @@
-"""workers: a heartbeat row per process, leases, the shared per-chat send pace and flood window
+"""workers: a heartbeat row per process, the outbox row's worker, leases, the shared per-chat send pace and flood window
 
 Revision ID: 0016_workers
 Revises: 0013_wechat
@@ -19,6 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column("outbox", sa.Column("leased_by", sa.String(length=100), nullable=True))
     op.create_table(
         "workers",
         sa.Column("id", sa.String(length=100), nullable=False),
@@ -57,5 +58,7 @@ def downgrade() -> None:
     op.drop_table("flood_windows")
     op.drop_table("send_marks")
     op.drop_table("leases")
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("leased_by")
     op.drop_index(op.f("ix_workers_heartbeat_at"), table_name="workers")
     op.drop_table("workers")
