@@ -63,18 +63,7 @@ def build(settings: Settings) -> Runtime:
         settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size
     )
     sessions = session_factory(db)
-    workers = Workers(
-        sessions,
-        worker_name(),
-        shared=not is_sqlite(settings.database.url),
-        heartbeat_s=settings.workers.heartbeat_s,
-        stale_after_s=settings.workers.stale_after_s,
-    )
-    hub = Hub()
-    fanout = None
-    if workers.shared:  # a push reaches a page connected to another worker at once
-        fanout = Fanout(hub, sessions, settings.database.url, workers.id)
-        hub.relay = fanout.announce
+    workers, hub, fanout = _among_workers(settings, sessions)
     outputs: dict[str, OutputChannel] = dict(webchat_outputs(hub))
     telegram = None
     if settings.telegram.token is not None:
@@ -88,8 +77,57 @@ def build(settings: Settings) -> Runtime:
 
         wechat = make_channel(settings, sessions, utcnow)
         outputs[wechat.name] = wechat
-    # Replies' deliveries are recorded together, in one transaction per 50 ms at most. With
-    # other workers (PostgreSQL) the send budget and the flood window are shared.
+    sender, engine, metrics = _engine(settings, sessions, outputs, workers)
+    runtime = Runtime(settings, db, sessions, engine, sender, metrics, workers, telegram, fanout)
+    if telegram is not None and settings.telegram.mode == "webhook":
+        from bot.channels.telegram_runtime import make_telegram_router
+
+        runtime.routers.append(make_telegram_router(settings, engine, telegram))
+    if wechat is not None:
+        from bot.channels.wechat.setup import make_router
+
+        runtime.routers.append(
+            make_router(
+                settings,
+                engine=engine,
+                channel=wechat,
+                sessions=sessions,
+                sender=sender,
+                clock=utcnow,
+            )
+        )
+    return runtime
+
+
+def _among_workers(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> tuple[Workers, Hub, Fanout | None]:
+    """This process among the workers of its database, and the web chat's hub: on
+    PostgreSQL its pushes fan out to the pages connected to other workers."""
+    workers = Workers(
+        sessions,
+        worker_name(),
+        shared=not is_sqlite(settings.database.url),
+        heartbeat_s=settings.workers.heartbeat_s,
+        stale_after_s=settings.workers.stale_after_s,
+    )
+    hub = Hub()
+    fanout = None
+    if workers.shared:
+        fanout = Fanout(hub, sessions, settings.database.url, workers.id)
+        hub.relay = fanout.announce
+    return workers, hub, fanout
+
+
+def _engine(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    outputs: dict[str, OutputChannel],
+    workers: Workers,
+) -> tuple[Sender, Engine, Metrics]:
+    """The sender and the engine. Replies' deliveries are recorded together (a few at a time,
+    or after 50 ms); with other workers (PostgreSQL) the send budget and the flood window are
+    shared."""
     sender = Sender(
         sessions,
         outputs,
@@ -110,25 +148,7 @@ def build(settings: Settings) -> Runtime:
         metrics=metrics,
         flood=SharedFloodGate(per_minute, sessions) if workers.shared else FloodGate(per_minute),
     )
-    runtime = Runtime(settings, db, sessions, engine, sender, metrics, workers, telegram, fanout)
-    if telegram is not None and settings.telegram.mode == "webhook":
-        from bot.channels.telegram_runtime import make_telegram_router
-
-        runtime.routers.append(make_telegram_router(settings, engine, telegram))
-    if wechat is not None:
-        from bot.channels.wechat.setup import make_router
-
-        runtime.routers.append(
-            make_router(
-                settings,
-                engine=engine,
-                channel=wechat,
-                sessions=sessions,
-                sender=sender,
-                clock=utcnow,
-            )
-        )
-    return runtime
+    return sender, engine, metrics
 
 
 def describe(runtime: Runtime) -> list[str]:

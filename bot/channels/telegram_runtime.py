@@ -162,8 +162,6 @@ async def run_telegram(
     Webhook mode: with `serve_webhook_itself` a small uvicorn server listens on `web.host` /
     `web.port`; without it the project's web app must include `make_telegram_router(...)`.
     """
-    from bot.channels.telegram_polling import poll
-
     tg = settings.telegram
     await client.start()
     try:
@@ -173,19 +171,9 @@ async def run_telegram(
         await catch_up_menus(engine, settings=settings)
         handle = make_update_handler(engine, client)
         if tg.mode == "polling":
-
-            async def polling(until: asyncio.Event) -> None:
-                await client.delete_webhook()
-                await poll(
-                    client, handle, stop=until, poll_timeout=poll_timeout, concurrency=concurrency
-                )
-
             if on_started is not None:
                 on_started()
-            if workers is None:
-                await polling(stop)
-            else:  # one worker polls at a time; the others send and serve the web chat
-                await workers.while_held(POLLING_LEASE, stop, polling)
+            await _poll(client, handle, stop, workers, poll_timeout, concurrency)
             return
         await ensure_webhook(client, url=tg.webhook_url, secret=webhook_secret(tg))
         if on_started is not None:
@@ -206,6 +194,28 @@ async def run_telegram(
             await server.stop()
     finally:
         await client.close()
+
+
+async def _poll(
+    client: TelegramAdapter,
+    handle: UpdateHandler,
+    stop: asyncio.Event,
+    workers: Workers | None,
+    poll_timeout: float,
+    concurrency: int,
+) -> None:
+    """Poll until `stop`; with `workers`, only while this worker holds the polling lease
+    (the others send and serve the web chat meanwhile)."""
+    from bot.channels.telegram_polling import poll
+
+    async def polling(until: asyncio.Event) -> None:
+        await client.delete_webhook()
+        await poll(client, handle, stop=until, poll_timeout=poll_timeout, concurrency=concurrency)
+
+    if workers is None:
+        await polling(stop)
+    else:
+        await workers.while_held(POLLING_LEASE, stop, polling)
 
 
 def make_telegram_router(settings: Settings, engine: Engine, client: TelegramAdapter) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import re
@@ -18,13 +17,13 @@ from bot.core.output import OutputChannel, SendResult
 from bot.messages import Outgoing
 from bot.outbox import store
 from bot.outbox.limits import ChatLimits, Gate, Limits
+from bot.outbox.marks import Mark, ReplyMarks
 from bot.outbox.quiet import QuietHours
 from bot.outbox.shared import SharedBudget
 from bot.outbox.store import Claimed
 from models import utcnow
 
 log = logging.getLogger(__name__)
-Mark = tuple[int, datetime, str | None]  # a sent row: id, when, the channel's message id
 
 _SECRETS = [
     # Telegram puts the token in the URL path: https://api.telegram.org/bot<token>/sendMessage
@@ -120,10 +119,12 @@ class Sender:
         self._sent: list[tuple[int, datetime, str | None]] = []
         # Reply successes waiting to be recorded together (see `deliver_leased`); None: at once.
         self._record_delay = record_delay
-        self._reply_marks: list[Mark] = []
-        self._record_batch = record_batch
-        self._batch_full = asyncio.Event()
-        self._flush_task: asyncio.Task[None] | None = None
+        self._marks = ReplyMarks(
+            self._mark_sent,
+            delay=record_delay or 0.0,
+            batch=record_batch,
+            describe=lambda exc: clean_error(f"{type(exc).__name__}: {exc}"),
+        )
         # Several workers on one PostgreSQL database: the budget they share (bot.outbox.shared).
         self._shared = shared
 
@@ -187,49 +188,17 @@ class Sender:
         if not sent:
             return
         if self._record_delay is None:
-            async with self._transaction() as session:
-                await store.mark_sent(session, sent=sent)
-            return
-        self._reply_marks.extend(sent)
-        self._schedule_flush()
-
-    def _schedule_flush(self) -> None:
-        if len(self._reply_marks) >= self._record_batch:
-            self._batch_full.set()
-        if self._flush_task is None or self._flush_task.done():
-            self._flush_task = asyncio.create_task(self._flush_reply_marks_later())
-
-    async def _flush_reply_marks_later(self) -> None:
-        # Reply successes are recorded together (one executemany): once `record_batch` of them
-        # wait, or the oldest waited `record_delay`, whichever comes first; those sent while
-        # one transaction runs go in the next. On a busy worker that is a transaction per few
-        # replies instead of a statement in every update's own, and a process that dies has
-        # only a few sent replies unrecorded, which are sent again (at least once, as for a
-        # crash between send and record) by the worker taking their rows over.
-        while self._reply_marks:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._batch_full.wait(), self._record_delay or 0)
-            self._batch_full.clear()
-            if not await self.flush_reply_marks():
-                return  # logged; the next reply's flush tries again
+            await self._mark_sent(sent)
+        else:
+            self._marks.add(sent)
 
     async def flush_reply_marks(self) -> bool:
         """Record every reply success still waiting; False when the database refused."""
-        marks, self._reply_marks = self._reply_marks, []
-        if not marks:
-            return True
-        try:
-            async with self._transaction() as session:
-                await store.mark_sent(session, sent=marks)
-        except Exception as exc:
-            self._reply_marks[:0] = marks
-            log.error(
-                "outbox %s: recording replies failed: %s",
-                self.worker_id,
-                clean_error(f"{type(exc).__name__}: {exc}"),
-            )
-            return False
-        return True
+        return await self._marks.flush()
+
+    async def _mark_sent(self, marks: list[Mark]) -> None:
+        async with self._transaction() as session:
+            await store.mark_sent(session, sent=marks)
 
     async def _chat_turn(self, row: Claimed) -> None:
         """With other workers: wait for the chat's turn among all of them."""
@@ -238,14 +207,8 @@ class Sender:
 
     async def _follow_share(self) -> None:
         """With other workers: keep to this worker's share of the bot-wide limit."""
-        if self._shared is None:
-            return
-        try:
-            living = await self._shared.share()
-        except Exception as exc:  # keep the last share: the database is away for a moment
-            log.warning("outbox %s: counting workers failed: %s", self.worker_id, exc)
-            return
-        self._gate.set_rate(self.limits.global_rate / living, self.limits.global_burst / living)
+        if self._shared is not None:
+            await self._shared.keep_share(self._gate, self.limits)
 
     def _limited(self, channel: str) -> bool:
         """Whether a channel's vendor limits apply (a channel of our own has none)."""

@@ -18,12 +18,16 @@ thing to run, back up and watch. On SQLite (one process) none of this is used.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import text
 
+from bot.outbox.limits import Gate, Limits
 from bot.workers import Workers
+
+log = logging.getLogger(__name__)
 
 # Added to a chat's gap: a send reaches the vendor a moment after its turn was taken, not the
 # same moment each time, so two turns exactly a gap apart could arrive a little closer.
@@ -68,6 +72,16 @@ class SharedBudget:
             living = await self.workers.living()
             self.living = max(1, len(living) + (self.workers.id not in living))
         return self.living
+
+    async def keep_share(self, gate: Gate, limits: Limits) -> None:
+        """Set `gate` to this worker's share of the bot-wide limit (kept as it was when the
+        workers cannot be counted just now)."""
+        try:
+            living = await self.share()
+        except Exception as exc:
+            log.warning("outbox: counting workers failed (%s)", type(exc).__name__)
+            return
+        gate.set_rate(limits.global_rate / living, limits.global_burst / living)
 
     async def chat_turn(self, channel: str, chat_id: str, gap: float) -> None:
         """Wait until the chat's last send, by any worker, is `gap` seconds old, and take the

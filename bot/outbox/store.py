@@ -18,22 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import (
-    Select,
-    String,
-    Table,
-    and_,
-    bindparam,
-    exists,
-    func,
-    or_,
-    select,
-    tuple_,
-    update,
-)
+from sqlalchemy import Select, String, Table, and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import exists
 
 from bot.messages import Outgoing
 from models import ChannelIdentity, OutboxMessage, OutboxStatus, Worker, utcnow
