@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
+from bot.messages import PUSH_KINDS
+
 
 def _none_if_blank(value: Any) -> Any:
     """An empty or blank string given for an optional secret means it is not set."""
@@ -112,7 +114,9 @@ class WechatSettings(BaseModel):
     previous_encoding_aes_key: SecretStr | None = None
     encrypt_mode: Literal["plain", "compatible", "safe"] = "safe"
     api_base_url: str = "https://api.weixin.qq.com"
-    # Push kind -> template; a push whose kind has none waits for the resident to write.
+    # Push kind (bot.messages.PUSH_KINDS: status, meeting, broadcast, cobuild, task, digest,
+    # notice) -> template; "default" serves the kinds without one of their own. A push whose
+    # kind has none waits for the resident to write.
     templates: dict[str, WechatTemplate] = Field(default_factory=dict)
     # WeChat waits 5 s for an answer: the turn's first reply goes back in the answer when it
     # is ready within this (counted from the push's arrival), else by the customer-service
@@ -122,6 +126,10 @@ class WechatSettings(BaseModel):
     window_hours: float = Field(default=48.0, gt=0)
     quota_per_message: int = Field(default=5, ge=1)
     quota_per_event: int = Field(default=3, ge=1)
+    # Customer-service and template sends to one resident are paced to this many a second
+    # (in each worker, beside the sender's per-chat pacing), so a burst of pushes to one
+    # resident arrives in order and within WeChat's frequency checks.
+    sends_per_openid_per_s: float = Field(default=1.0, gt=0)
     timeout_s: float = Field(default=10.0, gt=0)
 
     @field_validator(
@@ -130,6 +138,14 @@ class WechatSettings(BaseModel):
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return _none_if_blank(value)
+
+    @field_validator("templates")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, WechatTemplate]) -> dict[str, WechatTemplate]:
+        unknown = sorted(set(value) - {*PUSH_KINDS, "default"})
+        if unknown:
+            raise ValueError(f"no push kind {unknown}; known: {', '.join(PUSH_KINDS)}, default")
+        return value
 
     @field_validator("encoding_aes_key", "previous_encoding_aes_key")
     @classmethod

@@ -16,6 +16,7 @@ from models.cobuild import (
     ProjectGrade,
     ProjectStatus,
     ProjectUpdate,
+    PropertyPoll,
     PropertyRating,
     ReportingUnit,
     ReportingUnitKind,
@@ -72,6 +73,7 @@ from models.volunteer import (
     VolunteerProfile,
     VolunteerTask,
 )
+from models.webchat import WebOwnMessage
 from models.wechat import WechatNonce, WechatToken, WechatWindow
 from models.whistle import SummonsStatus, Whistle, WhistleSummons
 from models.worker import FloodWindow, Lease, SendMark, Worker
@@ -126,6 +128,7 @@ __all__ = [
     "ProjectGrade",
     "ProjectStatus",
     "ProjectUpdate",
+    "PropertyPoll",
     "PropertyRating",
     "ReportingUnit",
     "ReportingUnitKind",
@@ -153,6 +156,7 @@ __all__ = [
     "Visibility",
     "VolunteerProfile",
     "VolunteerTask",
+    "WebOwnMessage",
     "WechatNonce",
     "WechatToken",
     "WechatWindow",

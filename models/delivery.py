@@ -75,7 +75,12 @@ class OutboxMessage(CreatedAtMixin, Base):
     # stops, another takes the row over without waiting for the lease to run out.
     leased_by: Mapped[str | None] = mapped_column(String(100))
 
-    __table_args__ = (Index("ix_outbox_status_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_status_id", "status", "id"),
+        # A chat's messages by id: the web chat's history, its live stream's re-reads, and
+        # where an own message goes (bot.web.own).
+        Index("ix_outbox_chat_id", "channel", "chat_id", "id"),
+    )
 
 
 class AuditLog(CreatedAtMixin, Base):

@@ -115,6 +115,7 @@ async def resident_digest(session: AsyncSession, *, now: datetime, settings: Set
         ]
         await notify.notify_person(
             session,
+            kind="digest",
             person_id=person_id,
             render=lambda loc, rs=mine: _resident_text(rs, loc),  # type: ignore[misc]
             settings=settings,
@@ -192,6 +193,7 @@ async def queue_digest(session: AsyncSession, *, now: datetime, settings: Settin
             continue
         await notify.notify_unit(
             session,
+            kind="digest",
             unit_id=unit_id,
             roles=scope.STAFF_ROLES,
             render=lambda loc, r=row: _queue_text(r, loc),  # type: ignore[misc]
@@ -238,6 +240,7 @@ async def volunteer_reminder(session: AsyncSession, *, now: datetime, settings: 
             continue
         await notify.notify_person(
             session,
+            kind="digest",
             person_id=person_id,
             render=lambda loc, ts=tasks: _volunteer_text(ts, loc),  # type: ignore[misc]
             settings=settings,
@@ -328,6 +331,7 @@ async def weekly_report(session: AsyncSession, *, now: datetime, settings: Setti
             continue
         await notify.notify_unit(
             session,
+            kind="digest",
             unit_id=unit.id,
             roles=(Role.admin,),
             render=lambda loc, u=unit, c=counts, r=rates: _weekly_text(u, c, r, loc),  # type: ignore[misc]

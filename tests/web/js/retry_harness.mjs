@@ -34,6 +34,7 @@ const { post } = await import(`${staticDir}/send.js`);
 const started = await api("POST", "/api/session");
 S.session = started.data;
 S.lastId = 2 ** 52; // nothing to catch up on: no message is drawn
+S.lastMine = 2 ** 52;
 console.log(JSON.stringify({ ready: started.status }));
 
 const lines = readline.createInterface({ input: process.stdin });
