@@ -33,6 +33,10 @@ _BEAT = text(
     "ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()"
 )
 _LEAVE = text("DELETE FROM workers WHERE id = :me")
+# A worker silent this long is forgotten (its leases and rows were taken over long since).
+FORGET_AFTER_S = 86400.0
+FORGET_EVERY = 300  # beats
+_FORGET = text("DELETE FROM workers WHERE heartbeat_at < now() - make_interval(secs => :stale)")
 _DROP_LEASES = text("DELETE FROM leases WHERE holder = :me")
 _ALIVE = (
     "EXISTS (SELECT 1 FROM workers w WHERE w.id = {holder} AND w.heartbeat_at > now() - {stale})"
@@ -86,13 +90,21 @@ class Workers:
         if not self.shared:
             await stop.wait()  # a part of the process: it ends with the others
             return
+        beats = 0
         while not stop.is_set():
             try:
                 await self.beat()
+                if beats % FORGET_EVERY == 0:  # rows of workers killed long ago
+                    await self._forget_the_dead()
             except Exception:
                 log.warning("worker heartbeat failed; trying again", exc_info=True)
+            beats += 1
             await _until(stop, self.heartbeat_s)
         await self.leave()  # not when cancelled: a killed worker says nothing either
+
+    async def _forget_the_dead(self) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(_FORGET, {"stale": FORGET_AFTER_S})
 
     async def leave(self) -> None:
         """Stop being a worker: the leases held are free at once (graceful shutdown)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -151,3 +152,30 @@ async def test_on_sqlite_every_lease_is_this_process_and_nothing_is_written(db: 
     async with db.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Worker)) == 0
         assert await session.scalar(select(func.count()).select_from(Lease)) == 0
+
+
+@pytest.mark.postgres
+async def test_a_running_worker_forgets_workers_silent_for_a_day_and_leaves_when_stopped(
+    pg_engine: AsyncEngine,
+) -> None:
+    sessions = session_factory(pg_engine)
+    async with sessions() as session, session.begin():
+        old = utcnow() - timedelta(days=2)
+        session.add(Worker(id="killed-long-ago", started_at=old, heartbeat_at=old))
+        session.add(Worker(id="killed-just-now", started_at=utcnow(), heartbeat_at=utcnow()))
+    workers = Workers(sessions, "running", shared=True, heartbeat_s=BEAT)
+    stop = asyncio.Event()
+    task = asyncio.create_task(workers.run(stop))
+
+    async def ids() -> set[str]:
+        async with sessions() as session:
+            return set((await session.scalars(select(Worker.id))).all())
+
+    for _ in range(100):
+        if "running" in await ids():
+            break
+        await asyncio.sleep(0.02)
+    assert await ids() == {"running", "killed-just-now"}
+    stop.set()
+    await task
+    assert await ids() == {"killed-just-now"}
