@@ -29,6 +29,7 @@ from bot.config_channels import (
     WebchatSettings,
     WebSettings,
     WechatSettings,
+    WecomSettings,
 )
 from bot.exceptions import ConfigError
 
@@ -223,6 +224,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     whistles: WhistleSettings = WhistleSettings()
     wechat: WechatSettings = WechatSettings()
+    wecom: WecomSettings = WecomSettings()
     cobuild: CobuildSettings = CobuildSettings()
     workers: WorkersSettings = WorkersSettings()
 

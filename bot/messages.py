@@ -49,6 +49,9 @@ class Incoming:
     contact_phone: str = ""
     contact_user_id: str = ""
     photos: tuple[Photo, ...] = ()
+    # Photos picked together: the channel's id of the group this update is one photo of
+    # (Telegram delivers an album as one update per photo sharing a media_group_id).
+    media_group: str = ""
     voice_file_id: str = ""
     voice_duration: int | None = None
     document_file_id: str = ""
@@ -106,6 +109,9 @@ class Outgoing:
     # What a push is about (PUSH_KINDS), for channels that pick a form per kind (WeChat's
     # template messages); empty for the replies of a turn.
     kind: str = ""
+    # Where a channel without buttons starts numbering this message's choices: the replies of
+    # one turn number theirs on from the message before (the number typed names one choice).
+    first_choice: int = 1
 
     def to_payload(self) -> dict[str, Any]:
         """A JSON-safe dict, as stored in the outbox."""
@@ -126,6 +132,8 @@ class Outgoing:
             payload["menu"] = {"roles": list(self.menu.roles), "locale": self.menu.locale}
         if self.kind:
             payload["kind"] = self.kind
+        if self.first_choice != 1:
+            payload["first_choice"] = self.first_choice
         return payload
 
     @classmethod
@@ -146,6 +154,7 @@ class Outgoing:
             edit_message_id=payload.get("edit_message_id"),
             menu=CommandMenu(tuple(menu["roles"]), menu["locale"]) if menu else None,
             kind=str(payload.get("kind", "")),
+            first_choice=int(payload.get("first_choice", 1)),
         )
 
 
@@ -155,5 +164,6 @@ def numbered_choices(message: Outgoing) -> str:
     if not labels:
         return message.text
     lines = [message.text, ""] if message.text else []
-    lines += [f"{number}. {label}" for number, label in enumerate(labels, start=1)]
+    start = message.first_choice
+    lines += [f"{number}. {label}" for number, label in enumerate(labels, start=start)]
     return "\n".join(lines)

@@ -75,6 +75,7 @@ from models.volunteer import (
 )
 from models.webchat import WebOwnMessage
 from models.wechat import WechatNonce, WechatToken, WechatWindow
+from models.wecom import WecomCard
 from models.whistle import SummonsStatus, Whistle, WhistleSummons
 from models.worker import FloodWindow, Lease, SendMark, Worker
 
@@ -160,6 +161,7 @@ __all__ = [
     "WechatNonce",
     "WechatToken",
     "WechatWindow",
+    "WecomCard",
     "Whistle",
     "WhistleSummons",
     "Worker",

@@ -288,6 +288,9 @@ def incoming_from_update(
     payload = _payload(message, bot_username)
     if payload is None:
         return None
+    group = message.get("media_group_id")
+    if isinstance(group, str) and payload["kind"] == "photo":
+        payload["media_group"] = group[:100]
     base: dict[str, Any] = {
         "channel": CHANNEL,
         "chat_id": chat_id,

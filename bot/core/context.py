@@ -60,6 +60,8 @@ class Context:
     person: Person
     t: Translator
     replies: list[Outgoing] = field(default_factory=list)
+    # The replies answer a photo album once (`answer_album_once`).
+    album_reply: bool = False
 
     @property
     def locale(self) -> str:
@@ -133,6 +135,13 @@ class Context:
         )
         self.replies.append(message)
         return message
+
+    def answer_album_once(self) -> None:
+        """Photos picked together arrive as one update each: answer the album once. This
+        update's replies replace those of the album's earlier photos that are still unsent,
+        and wait a moment for its next photo (bot.core.replies.write_album)."""
+        if self.incoming.media_group:
+            self.album_reply = True
 
     def say(self, key: str, /, **params: Any) -> Outgoing:
         """Reply with one catalog message."""

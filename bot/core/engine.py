@@ -235,6 +235,10 @@ class Engine:
         """Write back the chat's state and the replies."""
         if not self._supports_buttons(ctx.incoming.channel):
             replies.remember_choices(ctx)
+        if ctx.album_reply:  # written unheld: the paced sender delivers it once the album is in
+            await replies.write_album(session, ctx)
+            await chats.save(session, ctx)
+            return ()
         await chats.save(session, ctx)
         if self.sender is None:
             return await replies.write(session, ctx, lease=None)

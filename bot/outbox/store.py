@@ -2,7 +2,7 @@
 
 Row lifecycle (`OutboxStatus`): pending -> sending (claimed) -> sent | pending (retry) | failed |
 unreachable; a command menu row still pending when a newer menu for its chat is written is
-superseded.
+superseded, and so is a reply to a photo album's photo that a later photo's reply replaces.
 While a row is 'sending', `not_before` holds its lease deadline: like a queue's visibility
 timeout, the row is invisible to other workers until then, and the exact value doubles as the
 claim token, so a worker whose lease ran out cannot overwrite the next owner's outcome.
@@ -320,6 +320,20 @@ async def mark_chat_unreachable(
         .values(unreachable_at=now)
         .execution_options(**_NO_SYNC)
     )
+
+
+async def supersede(session: AsyncSession, row_ids: Sequence[int]) -> int:
+    """Rows made pointless by a newer one: those still pending never go out. Returns how many
+    were still pending."""
+    if not row_ids:
+        return 0
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(row_ids)), OutboxMessage.status == OutboxStatus.pending)
+        .values(status=OutboxStatus.superseded)
+        .execution_options(**_NO_SYNC)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def supersede_menus(

@@ -170,7 +170,8 @@ async def _person_locale(state: WebState, request: Request, web: WebSession) -> 
 async def send_photo(
     request: Request, web: WebSession = Depends(posting_session)
 ) -> dict[str, Any]:
-    """A photo (JPEG/PNG/WebP, size capped), with an optional caption. Its body's size was
+    """A photo (JPEG/PNG/WebP, size capped), with an optional caption; several picked together
+    share a `group` and are answered once, like a Telegram album. Its body's size was
     bounded before (bot.web.limits); it counts against the person's flood limit before it is
     read, and the stored file stays only if the flow took it."""
     state = get_state(request)
@@ -203,10 +204,13 @@ async def _photo_incoming(
     """The form checked and its photo stored, as the update it makes."""
     upload, key = form.get("file"), form.get("key")
     caption, language = form.get("caption") or "", form.get("language")
+    group = form.get("group") or ""  # photos picked together: answered once (an album)
     if (
         not isinstance(upload, uploads.UploadFile)
         or not isinstance(key, str)
         or not re.fullmatch(KEY, key)
+        or not isinstance(group, str)
+        or not (group == "" or re.fullmatch(KEY, group))
         or not isinstance(caption, str)
         or len(caption) > 4000
         or not (language is None or isinstance(language, str))
@@ -221,7 +225,10 @@ async def _photo_incoming(
         locale = await _person_locale(state, request, web)
         status = 413 if refused.key == "web.photo_too_large" else 415
         raise ApiError(status, refused.key, locale=locale, mb=mb) from None
-    return _incoming(web, key, "photo", language, photos=(Photo(name, size),), text=caption.strip())
+    photos = (Photo(name, size),)
+    return _incoming(
+        web, key, "photo", language, photos=photos, text=caption.strip(), media_group=group
+    )
 
 
 async def _referenced(state: WebState, web: WebSession, name: str) -> bool:

@@ -31,6 +31,10 @@ RENDERED: dict[str, str] = {
     "edit_message_id": "edit",
     "menu": "menu",
 }
+# Fields that choose how a message is sent on some channel but show nothing themselves: `kind`
+# picks WeChat's template for a push, `first_choice` numbers the choices of a channel without
+# buttons.
+NOT_SHOWN = frozenset({"kind", "first_choice"})
 MEDIA_TYPES = {
     **{f".{suffix}": kind for suffix, kind in uploads.MEDIA_TYPES.items()},
     ".jpeg": "image/jpeg",

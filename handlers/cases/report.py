@@ -79,6 +79,7 @@ async def new_button(ctx: Context, _data: ButtonData) -> None:
 
 async def _collect(ctx: Context) -> None:
     incoming = ctx.incoming
+    ctx.answer_album_once()  # each photo of an album shows the whole draft: the last one says it
     data = ctx.data
     texts: list[str] = list(data.get("texts", []))
     photos: list[dict[str, Any]] = list(data.get("photos", []))

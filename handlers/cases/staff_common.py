@@ -223,7 +223,10 @@ async def show(
         shown = actions.SHOW_PHONE.data(request.id)
         buttons = [[b for b in row if b.data != shown] for row in buttons]
     message = ctx.reply(text, buttons=[row for row in buttons if row])
-    # The request's photos with the card (an edit in Telegram keeps the text-only card).
-    message.album = cards.album_for(card, ctx.incoming.channel)
+    # The request's photos with the card when it is opened (/queue, /find), not when an
+    # action, 更多操作 or 显示电话 edits it: the chat has them already (and a Telegram edit
+    # keeps the text only).
+    if key is None and phone is None and not expanded:
+        message.album = cards.album_for(card, ctx.incoming.channel)
     if ctx.incoming.kind == "button":
         message.edit_message_id = ctx.incoming.message_id

@@ -19,16 +19,14 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
-
 from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import InvalidTransition, NotFound
-from bot.services.cobuild import actions, activities, rights
+from bot.services.cobuild import actions, activities
 from handlers.cobuild import common
 from handlers.common import cancel_row
-from models import Compound, OrgUnit
+from models import OrgUnit
 
 router = Router()
 
@@ -128,11 +126,10 @@ async def when_typed(ctx: Context) -> None:
 
 async def _community(ctx: Context) -> OrgUnit:
     """The community of the call being made, its admin's rights re-checked."""
-    community = await ctx.session.get(OrgUnit, int(ctx.data.get("community_id", 0)))
-    if community is None:
-        raise NotFound("core.stale_button")
-    await rights.require_community_admin(ctx.session, person=ctx.person, community_id=community.id)
-    return community
+    community_id = int(ctx.data.get("community_id", 0))
+    return await activities.callout_community(
+        ctx.session, community_id=community_id, actor=ctx.person
+    )
 
 
 async def _when(ctx: Context, when: datetime) -> None:
@@ -141,16 +138,11 @@ async def _when(ctx: Context, when: datetime) -> None:
         return
     community = await _community(ctx)
     ctx.goto(S_PLACE, **{**ctx.data, "starts": when.isoformat()})
-    compounds = await _compounds(ctx, community)
+    compounds = await activities.callout_places(ctx.session, community=community)
     rows = [
         [actions.CALLOUT_STEP.button(c.name(ctx.locale)[:40], "place", c.id)] for c in compounds
     ]
     ctx.reply(ctx.t("cobuild2.callout.ask_place"), buttons=[*rows, cancel_row(ctx)])
-
-
-async def _compounds(ctx: Context, community: OrgUnit) -> list[Compound]:
-    query = select(Compound).where(Compound.community_id == community.id).order_by(Compound.code)
-    return list((await ctx.session.scalars(query)).all())[:6]
 
 
 @router.state(S_PLACE)
@@ -182,9 +174,9 @@ async def step_pressed(ctx: Context, data: ButtonData) -> None:
     if step != "place" or ctx.state != S_PLACE:
         raise NotFound("core.stale_button")
     community = await _community(ctx)
-    compound = await ctx.session.get(Compound, int(value) if value.isdigit() else 0)
-    if compound is None or compound.community_id != community.id:
-        raise NotFound("core.stale_button")
+    compound = await activities.callout_place(
+        ctx.session, community=community, compound_id=int(value) if value.isdigit() else 0
+    )
     when = datetime.fromisoformat(str(ctx.data["starts"]))
     await _call(ctx, community, str(ctx.data.get("title", "")), when, compound.name(ctx.locale))
 

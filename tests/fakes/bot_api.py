@@ -706,6 +706,8 @@ class FakeUser:
         self._seen = 0
         self._blocked: Rule | None = None
         self.actions = 0  # messages sent and buttons pressed (like TestChat.actions)
+        self.last_album = ""  # the media_group_id of the album sent last
+        self.album_updates: list[dict[str, Any]] = []  # every album photo's update sent
 
     # --- blocking the bot ------------------------------------------------------------------------
     async def _membership(self, old: str, new: str, wait: bool) -> list[dict[str, Any]]:
@@ -862,13 +864,17 @@ class FakeUser:
             content["caption"] = caption
         return await self._deliver({"message": self._message(**content)}, True)
 
-    async def send_album(self, count: int = 3, caption: str = "") -> list[dict[str, Any]]:
+    async def send_album(
+        self, count: int = 3, caption: str = "", *, group: str | None = None, first: int = 0
+    ) -> list[dict[str, Any]]:
         """Photos picked together: Telegram delivers one message per photo, sharing a
-        media_group_id (the caption, if any, on the first), one right after another."""
+        media_group_id (the caption, if any, on the first), one right after another. `group`
+        and `first`: more photos of an album begun before (its photos `first`, `first`+1...)."""
         seen = self._seen = len(self.messages)
-        group = str(next(self.api._ids))
+        group = group or str(next(self.api._ids))
+        self.last_album = group
         ids = []
-        for n in range(count):
+        for n in range(first, first + count):
             file_id = f"album-{group}-{n}"
             self.api.files[file_id] = b"\xff\xd8" + b"x" * 2046
             size = {
@@ -879,10 +885,12 @@ class FakeUser:
                 "file_size": 2048,
             }
             content: dict[str, Any] = {"photo": [size], "media_group_id": group}
-            if caption and n == 0:
+            if caption and n == first:
                 content["caption"] = caption
             self.actions += 1
-            ids.append(await self.api.push({"message": self._message(**content)}))
+            payload = {"message": self._message(**content)}
+            ids.append(await self.api.push(payload))
+            self.album_updates.append({"update_id": ids[-1], **payload})
         for update_id in ids:
             await self.api.wait_confirmed(update_id)
         return self.messages[seen:]

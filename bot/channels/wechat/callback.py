@@ -66,7 +66,7 @@ class Callback:
             if key is not None
         ]
         self.envelope = (
-            Envelope(token=self.token, app_id=settings.app_id, encoding_aes_keys=keys)
+            Envelope(token=self.token, receive_id=settings.app_id, encoding_aes_keys=keys)
             if keys
             else None
         )

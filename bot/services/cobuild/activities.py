@@ -14,10 +14,39 @@ from bot.i18n import moment, t
 from bot.messages import Button, Outgoing
 from bot.services.cobuild import actions, members, rights
 from bot.services.comms import notify
-from models import OrgUnit, Person
+from models import Compound, OrgUnit, Person
 from models.cobuild import Activity, Member, MemberStatus, ServiceHours
 
 MAX_HOURS = 24.0
+PLACES_OFFERED = 6  # compounds offered as an activity's place (the rest: typed)
+
+
+async def callout_community(session: AsyncSession, *, community_id: int, actor: Person) -> OrgUnit:
+    """The community an activity is being called out in, its admin's rights re-checked."""
+    community = await session.get(OrgUnit, community_id)
+    if community is None:
+        raise NotFound("core.stale_button")
+    await rights.require_community_admin(session, person=actor, community_id=community.id)
+    return community
+
+
+async def callout_places(session: AsyncSession, *, community: OrgUnit) -> list[Compound]:
+    """The community's compounds offered as an activity's place, by code."""
+    query = (
+        select(Compound)
+        .where(Compound.community_id == community.id)
+        .order_by(Compound.code)
+        .limit(PLACES_OFFERED)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def callout_place(session: AsyncSession, *, community: OrgUnit, compound_id: int) -> Compound:
+    """One of the community's compounds chosen as the place; NotFound for any other."""
+    compound = await session.get(Compound, compound_id)
+    if compound is None or compound.community_id != community.id:
+        raise NotFound("core.stale_button")
+    return compound
 
 
 async def call_out(

@@ -1,7 +1,8 @@
 """The quarterly property-service poll of a community: opened once per quarter (by the
 `property_polls` sweep on the quarter's first run, or earlier by an admin's /propertypoll),
 which asks the residents of its compounds to rate their property service and closes the
-community's poll of the quarter before. The unique (community, quarter) row is the claim: a
+community's poll of the quarter before, telling its admins and the residents who rated what it
+found (`property_results`). The unique (community, quarter) row is the claim: a
 re-run or a second worker opens nothing twice."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.i18n import t
 from bot.messages import Outgoing
-from bot.services.cobuild import actions, property_ratings
+from bot.services.cobuild import actions, property_ratings, property_results
 from bot.services.comms import notify
 from bot.sweeps import sweep
 from models import ChannelIdentity, Compound, OrgUnit, Person, UnitKind
@@ -86,7 +87,9 @@ async def open_poll(
 async def close_stale(
     session: AsyncSession, *, now: datetime, settings: Settings, community_id: int | None = None
 ) -> int:
-    """Close the open polls of earlier quarters (of one community, or all); returns how many."""
+    """Close the open polls of earlier quarters (of one community, or all) and tell their
+    results (`property_results`); returns how many were closed. The UPDATE names each poll it
+    closes once, whoever runs it: the results go out once."""
     query = (
         update(PropertyPoll)
         .where(
@@ -94,11 +97,14 @@ async def close_stale(
             PropertyPoll.quarter != property_ratings.quarter_of(now, settings),
         )
         .values(closed_at=now)
+        .returning(PropertyPoll.id)
         .execution_options(synchronize_session=False)
     )
     if community_id is not None:
         query = query.where(PropertyPoll.community_id == community_id)
-    return (await session.execute(query)).rowcount or 0  # type: ignore[attr-defined]
+    closed = sorted((await session.execute(query)).scalars())
+    await property_results.announce(session, poll_ids=closed, settings=settings)
+    return len(closed)
 
 
 async def open_poll_of(session: AsyncSession, *, community_id: int) -> PropertyPoll | None:

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -192,8 +193,12 @@ async def test_one_token_for_every_worker(rig: WechatRig) -> None:
     """Two workers share the database's token; after WeChat refuses it, the first to
     refresh fetches a new one and the second re-reads it instead of fetching again."""
     api = rig.channel.api
-    first = TokenStore(sessions=rig.db.sessions, api=api, clock=rig.clock)
-    second = TokenStore(sessions=rig.db.sessions, api=api, clock=rig.clock)
+
+    def fetch(force: bool) -> Any:
+        return api.stable_token(force_refresh=force)
+
+    first = TokenStore(sessions=rig.db.sessions, key=api.app_id, fetch=fetch, clock=rig.clock)
+    second = TokenStore(sessions=rig.db.sessions, key=api.app_id, fetch=fetch, clock=rig.clock)
     token = await first.get()
     assert await second.get() == token
     assert first.refreshes + second.refreshes == 1

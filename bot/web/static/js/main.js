@@ -158,10 +158,12 @@ $("text").addEventListener("keydown", (event) => {
   $("form").requestSubmit();
 });
 $("photo-button").addEventListener("click", () => $("photo-input").click());
-$("photo-input").addEventListener("change", (event) => {
-  const file = event.target.files && event.target.files[0];
+$("photo-input").addEventListener("change", async (event) => {
+  const files = Array.from(event.target.files || []);
   event.target.value = "";
-  if (file) sendPhoto(file);
+  // Photos picked together are one album: the bot answers them once, as on Telegram.
+  const group = files.length > 1 ? uuid() : "";
+  for (const file of files) await sendPhoto(file, group);
 });
 $("start-new").addEventListener("click", startResident);
 $("back").addEventListener("click", () => {

@@ -94,7 +94,7 @@ function shareLocation() {
   );
 }
 
-export async function sendPhoto(file) {
+export async function sendPhoto(file, group = "") {
   if (S.session && file.size > S.session.max_upload_mb * 1024 * 1024) {
     addSystem(tr("web.photo_too_large").replace("{mb}", String(S.session.max_upload_mb)));
     return;
@@ -104,6 +104,7 @@ export async function sendPhoto(file) {
   form.append("file", file, "photo");
   form.append("key", sentKey());
   form.append("language", LANG);
+  if (group) form.append("group", group);
   const r = await post("/api/photo", form, true);
   if (!r || !r.ok || !r.data.photo) item.remove(); // refused: not shown as sent
 }
