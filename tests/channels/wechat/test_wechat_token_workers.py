@@ -49,7 +49,13 @@ async def test_a_refused_token_is_fetched_again_by_one_worker(pg_engine: AsyncEn
     ]
     try:
         stores = [
-            TokenStore(sessions=session_factory(pg_engine), api=api, clock=utcnow) for api in apis
+            TokenStore(
+                sessions=session_factory(pg_engine),
+                key=api.app_id,
+                fetch=lambda force, api=api: api.stable_token(force_refresh=force),  # type: ignore[misc]
+                clock=utcnow,
+            )
+            for api in apis
         ]
         first = await asyncio.gather(*(store.get() for store in stores))
         assert len(set(first)) == 1 and fake.token_fetches == 1
