@@ -1,7 +1,7 @@
 """workers: a heartbeat row per process, the outbox row's worker, leases, the shared per-chat send pace and flood window
 
 Revision ID: 0016_workers
-Revises: 0013_wechat
+Revises: 0015_wecom
 Create Date: 2026-12-06 11:20:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import models.base
 
 revision: str = "0016_workers"
-down_revision: str | None = "0013_wechat"
+down_revision: str | None = "0015_wecom"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
