@@ -12,8 +12,8 @@ what a dead process had not finished comes again, and the engine drops what it h
 Checked afterwards: every update has exactly one processed-update row and nothing else has one;
 every resident has exactly one request; no Telegram outbox row is left unsent; every reply the
 outbox holds reached the fake. A reply sent but not yet recorded as sent when the process died
-is sent again by the next one after its lease (at least once, by design): those extra copies
-are counted as `resent_after_kill`, not as duplicates.
+is sent again by the next one once the dead one's heartbeat is stale (at least once, by
+design): those extra copies are counted as `resent_after_kill`, not as duplicates.
 """
 
 from __future__ import annotations
@@ -364,7 +364,8 @@ async def phase_kills(url: str, ids: dict[str, Any], args: argparse.Namespace) -
             await asyncio.gather(*(worker() for _ in range(args.kill_concurrency)))
             await kills
             load_seconds = time.perf_counter() - started
-            # Rows a killed process held are sent by the next one when their lease (60 s) ends.
+            # Rows a killed process held are sent by the next one once the killed one's heartbeat
+            # is stale (workers.stale_after_s), not after their lease (60 s).
             left = await outbox_left(url, limit_s=180)
             drain_seconds = time.perf_counter() - started - load_seconds
         finally:

@@ -191,6 +191,15 @@ class CobuildSettings(BaseModel):
     weight_hours: float = Field(default=0.2, ge=0)
 
 
+class WorkersSettings(BaseModel):
+    """Several processes on one PostgreSQL database (bot.workers); unused on SQLite."""
+
+    heartbeat_s: float = Field(default=2.0, gt=0, le=60)
+    # A worker silent this long is dead: what it held (sweeps, polling, outbox rows) is
+    # taken over by the others.
+    stale_after_s: float = Field(default=10.0, gt=0, le=600)
+
+
 class Settings(BaseSettings):
     """All settings of one redgrid process."""
 
@@ -217,6 +226,7 @@ class Settings(BaseSettings):
     wechat: WechatSettings = WechatSettings()
     wecom: WecomSettings = WecomSettings()
     cobuild: CobuildSettings = CobuildSettings()
+    workers: WorkersSettings = WorkersSettings()
 
     @field_validator("timezone")
     @classmethod

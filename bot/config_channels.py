@@ -85,6 +85,11 @@ class WebchatSettings(BaseModel):
     sessions_per_hour: int = Field(default=30, ge=0)
     upload_dir: Path = Path("data/uploads")
     max_upload_mb: int = Field(default=10, ge=1, le=50)
+    # Messages (sends and photos) one process handles at once; past it a send is answered
+    # 503 with Retry-After at once (the page retries with the same key) instead of queueing
+    # for the database. 0: no limit.
+    max_sends_in_flight: int = Field(default=64, ge=0)
+    busy_retry_after_s: int = Field(default=2, ge=1, le=60)
 
 
 class WechatTemplate(BaseModel):

@@ -59,14 +59,20 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 def create_engine(
-    url: str, *, echo: bool = False, pool_size: int = 10, sqlite_wait: float = SQLITE_WAIT
+    url: str,
+    *,
+    echo: bool = False,
+    pool_size: int = 10,
+    sqlite_wait: float = SQLITE_WAIT,
+    pool_timeout: float | None = None,
 ) -> AsyncEngine:
     """Create an async engine; SQLite gets WAL mode and foreign keys, its file is created
     owner-only (0600, in a 0700 folder when the folder is new).
 
     An SQLite file is used through bot.sqlite_inline (sqlite3 in the event loop's thread)
     with one connection per process: every transaction is a writer (BEGIN IMMEDIATE), so
-    tasks queue for the connection without blocking the loop.
+    tasks queue for the connection without blocking the loop. `pool_timeout`: seconds a
+    task waits for a free connection (SQLite: `sqlite_wait`; PostgreSQL: SQLAlchemy's 30).
     """
     kwargs: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
@@ -78,10 +84,12 @@ def create_engine(
                 async_creator=sqlite_inline.connector(database, busy_wait=sqlite_wait),
                 pool_size=1,
                 max_overflow=0,
-                pool_timeout=sqlite_wait,
+                pool_timeout=sqlite_wait if pool_timeout is None else pool_timeout,
             )
     else:
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        if pool_timeout is not None:
+            kwargs["pool_timeout"] = pool_timeout
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -50,6 +50,9 @@ class Metrics:
         self.errors: Counter[str] = Counter()
         # Set by the scheduler after each sweep; shown by /healthz and /metrics.
         self.last_sweep_at: datetime | None = None
+        # Scheduled runs this process made, by job (with several workers, each job runs in
+        # the one holding its lease).
+        self.sweeps: Counter[str] = Counter()
         # Parts started in the background, by name ("telegram"), set by their supervisor.
         self.parts: dict[str, PartHealth] = {}
 
@@ -62,6 +65,10 @@ class Metrics:
     def count_error(self, kind: str) -> None:
         """Count an error outside the engine (a database outage, an unhandled exception)."""
         self.errors[kind] += 1
+
+    def count_sweep(self, name: str) -> None:
+        """Count one scheduled run of the job `name` in this process."""
+        self.sweeps[name] += 1
 
     def render(self, *, outbox: Mapping[str, int], oldest_due_age_s: float | None) -> str:
         """The Prometheus text exposition of everything counted plus the outbox figures."""
@@ -102,6 +109,13 @@ class Metrics:
         for name, part in sorted(self.parts.items()):
             running = int(part.state == "running")
             lines.append(f"redgrid_part_running{_labels(part=name)} {running}")
+        if self.sweeps:
+            lines += [
+                "# HELP redgrid_sweeps_total Scheduled sweeps this process ran, by job.",
+                "# TYPE redgrid_sweeps_total counter",
+            ]
+        for job, count in sorted(self.sweeps.items()):
+            lines.append(f"redgrid_sweeps_total{_labels(job=job)} {count}")
         if self.last_sweep_at is not None:
             lines += [
                 "# HELP redgrid_last_sweep_timestamp_seconds When the last scheduled sweep ran.",

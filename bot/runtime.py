@@ -2,7 +2,8 @@
 when a token is set, the outbox sender and the scheduled sweeps; stopped together on a signal.
 
 Several such processes may run on one PostgreSQL database: replies go out from the process that
-handled the update, pushes are claimed with SKIP LOCKED, and every sweep is idempotent."""
+handled the update, pushes are claimed with SKIP LOCKED, and each sweep runs in the one worker
+holding its lease (bot.workers: each process keeps a heartbeat row while it runs)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import signal
-import socket
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,15 +20,19 @@ from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels.webchat import Hub, webchat_outputs
+from bot.channels.webchat_fanout import Fanout
 from bot.config import Settings, check_exposure
 from bot.core.engine import Engine
+from bot.core.flood import FloodGate, SharedFloodGate
 from bot.core.output import OutputChannel
-from bot.db import create_engine, session_factory
+from bot.db import create_engine, is_sqlite, session_factory
 from bot.metrics import Metrics, PartHealth
 from bot.outbox import Sender
+from bot.outbox.shared import SharedBudget
 from bot.scheduler import build_scheduler
 from bot.services.cases import learning
 from bot.services.org import demo_fence
+from bot.workers import Workers, worker_name
 from handlers import build_router
 from models import utcnow
 
@@ -46,7 +49,9 @@ class Runtime:
     engine: Engine
     sender: Sender
     metrics: Metrics
+    workers: Workers
     telegram: Any = None  # bot.channels.telegram_common.TelegramAdapter when a token is set
+    fanout: Fanout | None = None  # web chat pushes to the other workers (PostgreSQL)
     routers: list[APIRouter] = field(default_factory=list)
 
 
@@ -58,7 +63,8 @@ def build(settings: Settings) -> Runtime:
         settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size
     )
     sessions = session_factory(db)
-    outputs: dict[str, OutputChannel] = dict(webchat_outputs(Hub()))
+    workers, hub, fanout = _among_workers(settings, sessions)
+    outputs: dict[str, OutputChannel] = dict(webchat_outputs(hub))
     telegram = None
     if settings.telegram.token is not None:
         from bot.channels.telegram_runtime import make_client
@@ -72,21 +78,8 @@ def build(settings: Settings) -> Runtime:
         wechat = make_channel(settings, sessions, utcnow)
         outputs[wechat.name] = wechat
     wecom = _wecom_outputs(settings, sessions, outputs)
-    worker = f"{socket.gethostname()}-{os.getpid()}"
-    # Replies' deliveries are recorded together, in one transaction per 50 ms at most.
-    sender = Sender(
-        sessions, outputs, settings.outbox, settings.tz, worker_id=worker, record_delay=0.05
-    )
-    metrics = Metrics()
-    engine = Engine(
-        sessions=sessions,
-        settings=settings,
-        router=build_router(),
-        outputs=outputs,
-        sender=sender,
-        metrics=metrics,
-    )
-    runtime = Runtime(settings, db, sessions, engine, sender, metrics, telegram)
+    sender, engine, metrics = _engine(settings, sessions, outputs, workers)
+    runtime = Runtime(settings, db, sessions, engine, sender, metrics, workers, telegram, fanout)
     if telegram is not None and settings.telegram.mode == "webhook":
         from bot.channels.telegram_runtime import make_telegram_router
 
@@ -106,6 +99,58 @@ def build(settings: Settings) -> Runtime:
         )
     _add_wecom_route(runtime, wecom)
     return runtime
+
+
+def _among_workers(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> tuple[Workers, Hub, Fanout | None]:
+    """This process among the workers of its database, and the web chat's hub: on
+    PostgreSQL its pushes fan out to the pages connected to other workers."""
+    workers = Workers(
+        sessions,
+        worker_name(),
+        shared=not is_sqlite(settings.database.url),
+        heartbeat_s=settings.workers.heartbeat_s,
+        stale_after_s=settings.workers.stale_after_s,
+    )
+    hub = Hub()
+    fanout = None
+    if workers.shared:
+        fanout = Fanout(hub, sessions, settings.database.url, workers.id)
+        hub.relay = fanout.announce
+    return workers, hub, fanout
+
+
+def _engine(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    outputs: dict[str, OutputChannel],
+    workers: Workers,
+) -> tuple[Sender, Engine, Metrics]:
+    """The sender and the engine. Replies' deliveries are recorded together (a few at a time,
+    or after 50 ms); with other workers (PostgreSQL) the send budget and the flood window are
+    shared."""
+    sender = Sender(
+        sessions,
+        outputs,
+        settings.outbox,
+        settings.tz,
+        worker_id=workers.id,
+        record_delay=0.05,
+        shared=SharedBudget(workers) if workers.shared else None,
+    )
+    metrics = Metrics()
+    per_minute = settings.requests.flood_per_minute
+    engine = Engine(
+        sessions=sessions,
+        settings=settings,
+        router=build_router(),
+        outputs=outputs,
+        sender=sender,
+        metrics=metrics,
+        flood=SharedFloodGate(per_minute, sessions) if workers.shared else FloodGate(per_minute),
+    )
+    return sender, engine, metrics
 
 
 def _add_wecom_route(runtime: Runtime, wecom: Any) -> None:
@@ -196,7 +241,10 @@ def _parts(runtime: Runtime, stop: asyncio.Event) -> list[Callable[[], Coroutine
     parts: list[Callable[[], Coroutine[Any, Any, None]]] = [
         lambda: serve(app, settings, stop),
         lambda: runtime.sender.run(stop),
+        lambda: runtime.workers.run(stop),
     ]
+    if runtime.fanout is not None:
+        parts.append(lambda: runtime.fanout.run(stop))  # type: ignore[union-attr]
     if runtime.telegram is not None:
         from bot.channels.telegram_keeper import keep_telegram
 
@@ -211,6 +259,7 @@ def _parts(runtime: Runtime, stop: asyncio.Event) -> list[Callable[[], Coroutine
                 health=health,
                 serve_webhook_itself=False,
                 concurrency=settings.telegram.polling_chats,
+                workers=runtime.workers,
             )
         )
     return parts
@@ -231,10 +280,15 @@ async def serve_forever(runtime: Runtime, stop: asyncio.Event | None = None) -> 
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
             loop.add_signal_handler(sig, stop.set)
+    await runtime.workers.beat()  # alive before it holds anything
     tasks = [asyncio.create_task(part()) for part in _parts(runtime, stop)]
     settings = runtime.settings
     scheduler = build_scheduler(
-        sessions=runtime.sessions, settings=settings, clock=utcnow, metrics=runtime.metrics
+        sessions=runtime.sessions,
+        settings=settings,
+        clock=utcnow,
+        metrics=runtime.metrics,
+        workers=runtime.workers,
     )
     scheduler.start()
     try:

@@ -3,11 +3,14 @@
 Each sweep is declared beside its domain with `@bot.sweeps.sweep(...)`; this module imports
 the service packages, which registers them, and schedules what is registered. Every job is an
 idempotent sweep over the database, never "one job per request", so nothing is lost on a
-restart and several workers may run the same schedule: rows are claimed with FOR UPDATE SKIP
-LOCKED or with a unique `ScheduleMark`. Each run is its own unit of work: the scheduler opens
-the session and commits; services never commit. A batched sweep repeats, one transaction per
-batch, while a batch comes back full. Times and on/off per job are in `config.yaml`
-(`scheduler.<job>`); no job store is shared between workers.
+restart. With several workers on one PostgreSQL database each job runs in one of them: a
+run first holds the job's lease (bot.workers: kept while its holder's heartbeat lasts, taken
+over by another worker when it stops), and a worker that does not hold it skips the run; the
+sweeps stay idempotent besides (rows are claimed with FOR UPDATE SKIP LOCKED or with a unique
+`ScheduleMark`), so a run that overlaps a takeover does no harm. Each run is its own unit of
+work: the scheduler opens the session and commits; services never commit. A batched sweep
+repeats, one transaction per batch, while a batch comes back full. Times and on/off per job
+are in `config.yaml` (`scheduler.<job>`); no job store is shared between workers.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import JobSettings, SchedulerSettings, Settings
 from bot.sweeps import REGISTRY, Sweep, handled
+from bot.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,8 @@ class Metrics(Protocol):
     last_sweep_at: datetime | None
 
     def count_error(self, kind: str) -> None: ...
+
+    def count_sweep(self, name: str) -> None: ...
 
 
 def _collect() -> dict[str, Sweep]:
@@ -127,9 +133,12 @@ def _scheduled(
     settings: Settings,
     clock: Clock,
     metrics: Metrics | None,
+    workers: Workers | None,
 ) -> Callable[[], Awaitable[None]]:
     async def scheduled_run() -> None:
         try:
+            if workers is not None and not await workers.hold(lease_name(name)):
+                return  # another worker runs this job
             count = await run_job(
                 name, sessions=sessions, settings=settings, clock=clock, metrics=metrics
             )
@@ -139,10 +148,17 @@ def _scheduled(
             if metrics is not None:
                 metrics.count_error(f"job_{name}")
             return
+        if metrics is not None:
+            metrics.count_sweep(name)
         if count:
             log.info("scheduled job %s handled %d", name, count)
 
     return scheduled_run
+
+
+def lease_name(job: str) -> str:
+    """The name of a job's lease among the workers."""
+    return f"job:{job}"
 
 
 def build_scheduler(
@@ -151,12 +167,22 @@ def build_scheduler(
     settings: Settings,
     clock: Clock,
     metrics: Metrics | None = None,
+    workers: Workers | None = None,
 ) -> AsyncIOScheduler:
-    """A scheduler with the enabled jobs registered (not started: call `.start()` in a loop)."""
+    """A scheduler with the enabled jobs registered (not started: call `.start()` in a loop).
+    With `workers`, each run happens only in the worker holding the job's lease."""
     scheduler = AsyncIOScheduler(timezone=settings.tz)
     for name in enabled_jobs(settings):
+        job = _scheduled(
+            name,
+            sessions=sessions,
+            settings=settings,
+            clock=clock,
+            metrics=metrics,
+            workers=workers,
+        )
         scheduler.add_job(
-            _scheduled(name, sessions=sessions, settings=settings, clock=clock, metrics=metrics),
+            job,
             trigger_for(job_settings(settings, name), settings),
             id=name,
             name=name,

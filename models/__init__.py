@@ -77,6 +77,7 @@ from models.webchat import WebOwnMessage
 from models.wechat import WechatNonce, WechatToken, WechatWindow
 from models.wecom import WecomCard
 from models.whistle import SummonsStatus, Whistle, WhistleSummons
+from models.worker import FloodWindow, Lease, SendMark, Worker
 
 __all__ = [
     "ACTIVE_TASK_STATUSES",
@@ -100,7 +101,9 @@ __all__ = [
     "Evaluation",
     "EventKind",
     "Flat",
+    "FloodWindow",
     "Invite",
+    "Lease",
     "Meeting",
     "MeetingInvitation",
     "MeetingKind",
@@ -140,6 +143,7 @@ __all__ = [
     "Rsvp",
     "ScheduleMark",
     "ScopeKind",
+    "SendMark",
     "ServiceHours",
     "ServiceRecord",
     "SummonsStatus",
@@ -160,5 +164,6 @@ __all__ = [
     "WecomCard",
     "Whistle",
     "WhistleSummons",
+    "Worker",
     "utcnow",
 ]

@@ -71,6 +71,9 @@ class OutboxMessage(CreatedAtMixin, Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     external_message_id: Mapped[str | None] = mapped_column(String(100))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The worker holding a 'sending' row (its id in `workers`): when that worker's heartbeat
+    # stops, another takes the row over without waiting for the lease to run out.
+    leased_by: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (
         Index("ix_outbox_status_id", "status", "id"),

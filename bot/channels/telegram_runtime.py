@@ -21,11 +21,13 @@ from bot.core.engine import Engine
 from bot.exceptions import ConfigError
 from bot.i18n import LOCALES
 from bot.services.org import command_menu
+from bot.workers import Workers
 
 log = logging.getLogger(__name__)
 
 UpdateHandler = Callable[[dict[str, Any]], Awaitable[bool]]
 DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
+POLLING_LEASE = "telegram:polling"
 
 
 def make_client(settings: TelegramSettings, *, timeout: float = 10.0) -> TelegramAdapter:
@@ -150,16 +152,19 @@ async def run_telegram(
     poll_timeout: float = 30.0,
     concurrency: int = 64,
     on_started: Callable[[], None] | None = None,
+    workers: Workers | None = None,
 ) -> None:
     """Run the Telegram channel until `stop` is set; `on_started` is called once Telegram
     answered and updates can flow.
+
+    Polling with `workers` (several processes on one PostgreSQL database): every worker
+    starts the client (its sender delivers Telegram pushes), but only the one holding the
+    polling lease calls getUpdates; another takes over when that one's heartbeat stops.
 
     `client` must be the OutputChannel the engine (and its outbox sender) was built with.
     Webhook mode: with `serve_webhook_itself` a small uvicorn server listens on `web.host` /
     `web.port`; without it the project's web app must include `make_telegram_router(...)`.
     """
-    from bot.channels.telegram_polling import poll
-
     tg = settings.telegram
     await client.start()
     try:
@@ -169,12 +174,9 @@ async def run_telegram(
         await catch_up_menus(engine, settings=settings)
         handle = make_update_handler(engine, client)
         if tg.mode == "polling":
-            await client.delete_webhook()
             if on_started is not None:
                 on_started()
-            await poll(
-                client, handle, stop=stop, poll_timeout=poll_timeout, concurrency=concurrency
-            )
+            await _poll(client, handle, stop, workers, poll_timeout, concurrency)
             return
         await ensure_webhook(client, url=tg.webhook_url, secret=webhook_secret(tg))
         if on_started is not None:
@@ -195,6 +197,28 @@ async def run_telegram(
             await server.stop()
     finally:
         await client.close()
+
+
+async def _poll(
+    client: TelegramAdapter,
+    handle: UpdateHandler,
+    stop: asyncio.Event,
+    workers: Workers | None,
+    poll_timeout: float,
+    concurrency: int,
+) -> None:
+    """Poll until `stop`; with `workers`, only while this worker holds the polling lease
+    (the others send and serve the web chat meanwhile)."""
+    from bot.channels.telegram_polling import poll
+
+    async def polling(until: asyncio.Event) -> None:
+        await client.delete_webhook()
+        await poll(client, handle, stop=until, poll_timeout=poll_timeout, concurrency=concurrency)
+
+    if workers is None:
+        await polling(stop)
+    else:
+        await workers.while_held(POLLING_LEASE, stop, polling)
 
 
 def make_telegram_router(settings: Settings, engine: Engine, client: TelegramAdapter) -> Any:

@@ -9,15 +9,17 @@ The demo district's people talk on channel "demo"; the web chat serves that chan
 `WebchatChannel` per name over the same `Hub`, see `webchat_outputs`), so pushes written to a
 demo person's identity reach the browser that picked that person.
 
-The hub lives in one process: a page connected to another worker hears of new rows on its
-stream's periodic re-read (`POLL_SECONDS` in bot/web/chat.py) instead of at once.
+The hub lives in one process; with several workers on PostgreSQL its `relay` announces each
+delivery to the others (bot.channels.webchat_fanout: LISTEN/NOTIFY), so a page connected to
+another worker hears of it at once too; the stream's periodic re-read (`POLL_SECONDS` in
+bot/web/chat.py) is the safety net.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import select
@@ -43,6 +45,8 @@ class Hub:
     def __init__(self) -> None:
         self._waiters: dict[ChatKey, set[asyncio.Event]] = defaultdict(set)
         self.closing = asyncio.Event()
+        # Tells the other workers of a delivery (several workers on PostgreSQL), else None.
+        self.relay: Callable[[ChatKey], None] | None = None
 
     @contextmanager
     def subscribe(self, chat: ChatKey) -> Iterator[asyncio.Event]:
@@ -59,11 +63,24 @@ class Hub:
                     del self._waiters[chat]
 
     def publish(self, chat: ChatKey) -> int:
-        """Wake the streams of `chat`; returns how many were listening."""
+        """`chat` has a new row: wake its streams here and tell the other workers; returns
+        how many streams were listening here."""
+        if self.relay is not None:
+            self.relay(chat)
+        return self.wake(chat)
+
+    def wake(self, chat: ChatKey) -> int:
+        """Wake the streams of `chat` in this process; returns how many were listening."""
         waiters = self._waiters.get(chat, set())
         for event in waiters:
             event.set()
         return len(waiters)
+
+    def wake_all(self) -> None:
+        """Wake every stream: each reads what it missed (the fan-out was down meanwhile)."""
+        for waiters in self._waiters.values():
+            for event in waiters:
+                event.set()
 
     def close(self) -> None:
         """End every stream (graceful shutdown)."""

@@ -51,6 +51,8 @@ class UpdateCounter(Protocol):
 class ReplySender(Protocol):
     """What the engine needs of the outbox sender (bot.outbox.Sender)."""
 
+    worker_id: str
+
     @property
     def lease(self) -> timedelta: ...
 
@@ -114,7 +116,7 @@ class Engine:
         incoming = clean(incoming)
         wait, warn = (0.0, False)
         if incoming.kind != "reachability" and not admitted:  # not a person writing: no hold
-            wait, warn = self.flood.admit((incoming.channel, incoming.user_id))
+            wait, warn = await self.flood.book((incoming.channel, incoming.user_id))
         if wait > 0:
             if warn:
                 await self._slow_down(incoming)
@@ -238,8 +240,10 @@ class Engine:
             await chats.save(session, ctx)
             return ()
         await chats.save(session, ctx)
+        if self.sender is None:
+            return await replies.write(session, ctx, lease=None)
         return await replies.write(
-            session, ctx, lease=self.sender.lease if self.sender is not None else None
+            session, ctx, lease=self.sender.lease, worker=self.sender.worker_id
         )
 
     def _supports_buttons(self, channel: str) -> bool:

@@ -3,9 +3,9 @@ At shutdown a held update is handled if its turn comes within the grace period, 
 unconfirmed for its channel to deliver again.
 
 A sliding one-minute window per (channel, user). The first update over the limit earns the
-person one polite "slow down"; it and the rest wait until the window has room. The window is
-per process: several workers each allow the limit (Telegram sends one chat's updates to one
-webhook call at a time, so in practice a chat stays on one worker).
+person one polite "slow down"; it and the rest wait until the window has room. `FloodGate`
+keeps the window in this process (SQLite: the only one); `SharedFloodGate` keeps it in a
+PostgreSQL row per person, so several workers together allow the limit, not each of them.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 WINDOW = 60.0
 # At shutdown, a held update whose turn comes within this many seconds is still handled.
@@ -81,6 +84,14 @@ class FloodGate:
             self._warned[key] = now
         return start - now, warn
 
+    async def book(self, key: tuple[str, str]) -> tuple[float, bool]:
+        """`admit`, for callers that may share the window with other workers."""
+        return self.admit(key)
+
+    async def try_book(self, key: tuple[str, str]) -> float:
+        """`try_admit`, for callers that may share the window with other workers."""
+        return self.try_admit(key)
+
     def try_admit(self, key: tuple[str, str]) -> float:
         """Book a slot only if one is free now (0.0); else the seconds until one frees, and
         nothing is booked: for what should be refused rather than held (a photo's bytes)."""
@@ -106,3 +117,70 @@ class FloodGate:
         for key in [k for k, seen in self._seen.items() if not seen or seen[-1] <= now - WINDOW]:
             del self._seen[key]
             self._warned.pop(key, None)
+
+
+# The window as the times of a person's last `limit` updates (handled or booked): the next
+# one's time is now, or a minute after the one `limit` places back, whichever is later; it
+# waits until then. The same rule as FloodGate's, in one statement whichever worker books.
+_NOW = "extract(epoch FROM statement_timestamp())::float8"
+_CARD = "cardinality(flood_windows.slots)"
+_OLDEST = f"flood_windows.slots[{_CARD} - :limit + 1]"
+_BOOK_SQL = (
+    "INSERT INTO flood_windows (channel, user_id, slots) "
+    f"VALUES (:channel, :user, ARRAY[{_NOW}]) "
+    "ON CONFLICT (channel, user_id) DO UPDATE SET slots = CASE "
+    f"WHEN {_CARD} >= :limit THEN flood_windows.slots[{_CARD} - :limit + 2:] "
+    f"|| greatest({_NOW}, {_OLDEST} + :window) "
+    f"ELSE flood_windows.slots || {_NOW} END "
+    "{only_now}"
+    f"RETURNING slots[cardinality(slots)] - {_NOW}, warned_at IS NULL OR "
+    "warned_at <= statement_timestamp() - make_interval(secs => :window)"
+)
+_BOOK = text(_BOOK_SQL.format(only_now=""))
+# Book only when the update would not wait (a photo is refused rather than held).
+_TRY_BOOK = text(
+    _BOOK_SQL.format(only_now=f"WHERE {_CARD} < :limit OR {_OLDEST} + :window <= {_NOW} ")
+)
+_WARNED = text(
+    "UPDATE flood_windows SET warned_at = statement_timestamp() "
+    "WHERE channel = :channel AND user_id = :user"
+)
+_LEFT = text(
+    f"SELECT {_OLDEST} + :window - {_NOW} FROM flood_windows "
+    "WHERE channel = :channel AND user_id = :user"
+)
+
+
+class SharedFloodGate(FloodGate):
+    """The flood window in the database, shared by the workers of one PostgreSQL database:
+    one statement per update, in a transaction of its own (before the update's, so a held
+    update holds no lock)."""
+
+    def __init__(self, per_minute: int, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__(per_minute)
+        self.sessions = sessions
+
+    def _params(self, key: tuple[str, str]) -> dict[str, object]:
+        return {"channel": key[0], "user": key[1], "limit": self.per_minute, "window": WINDOW}
+
+    async def book(self, key: tuple[str, str]) -> tuple[float, bool]:
+        if self.per_minute <= 0:
+            return 0.0, False
+        params = self._params(key)
+        async with self.sessions() as session, session.begin():
+            wait, may_warn = (await session.execute(_BOOK, params)).one()
+            wait = max(float(wait), 0.0)
+            warn = wait > 0 and bool(may_warn)
+            if warn:
+                await session.execute(_WARNED, params)
+        return wait, warn
+
+    async def try_book(self, key: tuple[str, str]) -> float:
+        if self.per_minute <= 0:
+            return 0.0
+        params = self._params(key)
+        async with self.sessions() as session, session.begin():
+            if (await session.execute(_TRY_BOOK, params)).first() is not None:
+                return 0.0
+            left = (await session.execute(_LEFT, params)).scalar()
+        return max(float(left or 0.0), 0.001)

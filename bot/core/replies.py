@@ -51,17 +51,18 @@ def answer_by_number(ctx: Context) -> None:
 
 
 async def write(
-    session: AsyncSession, ctx: Context, *, lease: timedelta | None
+    session: AsyncSession, ctx: Context, *, lease: timedelta | None, worker: str | None = None
 ) -> tuple[Claimed, ...]:
     """Write the replies as outbox rows. With a `lease`, the rows are already held by this
-    worker, which delivers them itself after the commit (no separate claim transaction), and
-    are returned; without one, the paced sender picks them up."""
+    worker (`worker`, its id among the workers), which delivers them itself after the commit
+    (no separate claim transaction), and are returned; without one, the paced sender picks
+    them up."""
     if not ctx.replies:
         return ()
     incoming = ctx.incoming
     lease_until = ctx.now + lease if lease is not None else None
     payloads = [message.to_payload() for message in ctx.replies]
-    ids = await _insert(session, ctx, payloads, held_until=lease_until)
+    ids = await _insert(session, ctx, payloads, held_until=lease_until, worker=worker)
     if lease_until is None:
         return ()
     return tuple(
@@ -89,9 +90,11 @@ async def _insert(
     *,
     held_until: datetime | None = None,
     wait_until: datetime | None = None,
+    worker: str | None = None,
 ) -> list[int]:
     """One multi-row INSERT ... RETURNING (Core, not the ORM's unit of work: the hot path);
-    the rows are held by this worker until `held_until`, or pending until `wait_until`."""
+    the rows are held by this worker (`worker`) until `held_until`, or pending until
+    `wait_until`."""
     if not payloads:
         return []
     held = held_until is not None
@@ -107,6 +110,7 @@ async def _insert(
             "status": OutboxStatus.sending if held else OutboxStatus.pending,
             "attempts": 1 if held else 0,
             "not_before": held_until if held else wait_until,
+            "leased_by": worker if held else None,
         }
         for payload in payloads
     ]

@@ -146,6 +146,12 @@ class Gate:
         self._waiters: list[_Waiter] = []
         self._seq = itertools.count()
 
+    def set_rate(self, limit: float, burst: float = 1.0) -> None:
+        """Keep to `limit` a second from now on (this sender's share of a shared limit)."""
+        self.bucket.rate = limit
+        self.bucket.burst = max(1.0, burst, limit * BURST_FRACTION)
+        self.window.count = max(1, int(limit))
+
     def _wait_time(self) -> float:
         now = self._now()
         return max(self.bucket.wait_time(now), self.window.wait_time(now))

@@ -17,12 +17,13 @@ from bot.core.output import OutputChannel, SendResult
 from bot.messages import Outgoing
 from bot.outbox import store
 from bot.outbox.limits import ChatLimits, Gate, Limits, channel_windows, delivery_cost
+from bot.outbox.marks import Mark, ReplyMarks
 from bot.outbox.quiet import QuietHours
+from bot.outbox.shared import SharedBudget
 from bot.outbox.store import Claimed
 from models import utcnow
 
 log = logging.getLogger(__name__)
-Mark = tuple[int, datetime, str | None]  # a sent row: id, when, the channel's message id
 
 _SECRETS = [
     # Telegram puts the token in the URL path: https://api.telegram.org/bot<token>/sendMessage
@@ -44,6 +45,8 @@ MAX_ATTEMPTS = 300
 # A row whose channel may not write until the person writes: woken by the channel then.
 WAIT_FOR_PERSON = timedelta(days=30)
 MENU_PRIORITY = 3  # after replies (0), urgent pushes (1) and the rest (2)
+# Reply successes recorded together once this many wait (or after `record_delay`).
+RECORD_BATCH = 4
 
 
 def clean_error(text: str) -> str:
@@ -85,6 +88,8 @@ class Sender:
         rng: random.Random | None = None,
         is_group: Callable[[str, str], bool] = telegram_style_group,
         record_delay: float | None = None,
+        record_batch: int = RECORD_BATCH,
+        shared: SharedBudget | None = None,
     ) -> None:
         self._sessions = sessions
         self._channels = dict(channels)
@@ -115,8 +120,14 @@ class Sender:
         self._sent: list[tuple[int, datetime, str | None]] = []
         # Reply successes waiting to be recorded together (see `deliver_leased`); None: at once.
         self._record_delay = record_delay
-        self._reply_marks: list[Mark] = []
-        self._flush_task: asyncio.Task[None] | None = None
+        self._marks = ReplyMarks(
+            self._mark_sent,
+            delay=record_delay or 0.0,
+            batch=record_batch,
+            describe=lambda exc: clean_error(f"{type(exc).__name__}: {exc}"),
+        )
+        # Several workers on one PostgreSQL database: the budget they share (bot.outbox.shared).
+        self._shared = shared
 
     def _seconds(self) -> float:
         return self._clock().timestamp()
@@ -166,6 +177,7 @@ class Sender:
                 await self._gate.acquire(0)
                 self._chat_limits.take(row.chat, is_group=group, cost=cost)
                 try:
+                    await self._chat_turn(row)
                     result = await self._send(row)
                 finally:
                     self._gate.done()
@@ -178,39 +190,27 @@ class Sender:
         if not sent:
             return
         if self._record_delay is None:
-            async with self._transaction() as session:
-                await store.mark_sent(session, sent=sent)
-            return
-        self._reply_marks.extend(sent)
-        self._schedule_flush()
+            await self._mark_sent(sent)
+        else:
+            self._marks.add(sent)
 
-    def _schedule_flush(self) -> None:
-        if self._flush_task is None or self._flush_task.done():
-            self._flush_task = asyncio.create_task(self._flush_reply_marks_later())
+    async def flush_reply_marks(self) -> bool:
+        """Record every reply success still waiting; False when the database refused."""
+        return await self._marks.flush()
 
-    async def _flush_reply_marks_later(self) -> None:
-        # Replies sent within `record_delay` of each other are recorded in one transaction
-        # (one executemany): on a busy worker, one per `record_delay` instead of a statement
-        # in every update's own. If the process dies in between, the rows are sent again when
-        # their lease ends: the same at-least-once case as a crash between send and record.
-        await asyncio.sleep(self._record_delay or 0)
-        await self.flush_reply_marks()
+    async def _mark_sent(self, marks: list[Mark]) -> None:
+        async with self._transaction() as session:
+            await store.mark_sent(session, sent=marks)
 
-    async def flush_reply_marks(self) -> None:
-        """Record every reply success still waiting."""
-        marks, self._reply_marks = self._reply_marks, []
-        if not marks:
-            return
-        try:
-            async with self._transaction() as session:
-                await store.mark_sent(session, sent=marks)
-        except Exception as exc:
-            self._reply_marks[:0] = marks
-            log.error(
-                "outbox %s: recording replies failed: %s",
-                self.worker_id,
-                clean_error(f"{type(exc).__name__}: {exc}"),
-            )
+    async def _chat_turn(self, row: Claimed) -> None:
+        """With other workers: wait for the chat's turn among all of them."""
+        if self._shared is not None:
+            await self._shared.chat_turn(row.channel, row.chat_id, 1.0 / self.limits.chat_rate)
+
+    async def _follow_share(self) -> None:
+        """With other workers: keep to this worker's share of the bot-wide limit."""
+        if self._shared is not None:
+            await self._shared.keep_share(self._gate, self.limits)
 
     def _limited(self, channel: str) -> bool:
         """Whether a channel's vendor limits apply (a channel of our own has none)."""
@@ -257,6 +257,7 @@ class Sender:
         last_prune = self._seconds()
         try:
             while not stop.is_set():
+                await self._follow_share()
                 room = self._max_in_flight - len(in_flight)
                 # Claim in batches, not one row per finished send: each claim scans the backlog.
                 if room * 2 >= self._max_in_flight:
@@ -315,6 +316,8 @@ class Sender:
                 quiet=quiet,
                 chats=chats,
                 max_id=max_id,
+                worker=self.worker_id or None,
+                stale_after_s=self._shared.workers.stale_after_s if self._shared else None,
             )
 
     async def _deliver(self, row: Claimed) -> None:
@@ -342,6 +345,8 @@ class Sender:
         if not menu:
             self._chat_limits.take(row.chat, is_group=group, cost=cost)
         try:
+            if not menu:
+                await self._chat_turn(row)
             result = await self._send(row)
         finally:
             self._gate.done()

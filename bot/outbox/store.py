@@ -6,6 +6,8 @@ superseded, and so is a reply to a photo album's photo that a later photo's repl
 While a row is 'sending', `not_before` holds its lease deadline: like a queue's visibility
 timeout, the row is invisible to other workers until then, and the exact value doubles as the
 claim token, so a worker whose lease ran out cannot overwrite the next owner's outcome.
+`leased_by` names the worker holding it: with several workers on PostgreSQL, a row whose
+holder's heartbeat stopped (bot.workers) is taken over at once, not after the lease.
 Functions here never commit; the sender owns the (short) transactions.
 """
 
@@ -20,9 +22,10 @@ from sqlalchemy import Select, String, Table, and_, bindparam, func, or_, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import exists
 
 from bot.messages import Outgoing
-from models import ChannelIdentity, OutboxMessage, OutboxStatus, utcnow
+from models import ChannelIdentity, OutboxMessage, OutboxStatus, Worker, utcnow
 
 _NO_SYNC = {"synchronize_session": False}
 
@@ -108,11 +111,20 @@ def _chat_heads(
     return heads
 
 
-def _claimable(now: datetime, quiet: bool) -> ColumnElement[bool]:
-    """A row that may be taken now: pending and due, or sending with an expired lease."""
+def _claimable(now: datetime, quiet: bool, stale_after_s: float | None) -> ColumnElement[bool]:
+    """A row that may be taken now: pending and due, or sending with an expired lease or
+    (several workers on PostgreSQL: `stale_after_s`) held by a worker whose heartbeat
+    stopped, by the database's clock."""
+    taken_over = [OutboxMessage.not_before <= now]
+    if stale_after_s is not None:
+        alive = select(Worker.id).where(
+            Worker.id == OutboxMessage.leased_by,
+            Worker.heartbeat_at > func.now() - func.make_interval(0, 0, 0, 0, 0, 0, stale_after_s),
+        )
+        taken_over.append(and_(OutboxMessage.leased_by.is_not(None), ~exists(alive)))
     return or_(
         and_(OutboxMessage.status == OutboxStatus.pending, _due(now), *_allowed(quiet)),
-        and_(OutboxMessage.status == OutboxStatus.sending, OutboxMessage.not_before <= now),
+        and_(OutboxMessage.status == OutboxStatus.sending, or_(*taken_over)),
     )
 
 
@@ -126,12 +138,16 @@ async def claim(
     quiet: bool,
     chats: Sequence[tuple[str, str]] | None = None,
     max_id: int | None = None,
+    worker: str | None = None,
+    stale_after_s: float | None = None,
 ) -> list[Claimed]:
-    """Claim the first row of up to `limit` chats whose turn it is, and mark them 'sending'.
+    """Claim the first row of up to `limit` chats whose turn it is, and mark them 'sending'
+    (held by `worker`).
 
     A chat's turn goes to its earliest row that is sending, due, or waiting to be retried;
     only when that row is itself claimable (pending and due, or sending with an expired
-    lease) is it taken, so a chat never has two rows out at once and never skips ahead.
+    lease or a dead holder) is it taken, so a chat never has two rows out at once and never
+    skips ahead.
     """
     heads = _chat_heads(now=now, channels=channels, quiet=quiet, chats=chats)
     query = (
@@ -144,7 +160,7 @@ async def claim(
             OutboxMessage.urgent,
             OutboxMessage.is_reply,
         )
-        .where(OutboxMessage.id.in_(heads), _claimable(now, quiet))
+        .where(OutboxMessage.id.in_(heads), _claimable(now, quiet, stale_after_s))
         .order_by(OutboxMessage.id)
         .limit(limit)
         # SQLite renders no FOR UPDATE; its writers are serialised by BEGIN IMMEDIATE.
@@ -159,7 +175,10 @@ async def claim(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_([r.id for r in rows]))
         .values(
-            status=OutboxStatus.sending, not_before=lease_until, attempts=OutboxMessage.attempts + 1
+            status=OutboxStatus.sending,
+            not_before=lease_until,
+            attempts=OutboxMessage.attempts + 1,
+            leased_by=worker,
         )
         .execution_options(**_NO_SYNC)
     )

@@ -14,19 +14,23 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.channels.webchat import DEMO, Hub, WebchatChannel
 from bot.config import Settings
 from bot.core.engine import Engine
+from bot.core.outage import unavailable
 from bot.metrics import Metrics
 from bot.web import chat, media, ops, own
 from bot.web import sessions as session_routes
 from bot.web.access_log import AccessLog
 from bot.web.auth import COOKIE, DAY_S, SessionCodec, load_secret
 from bot.web.limits import FORM_OVERHEAD, BodyLimit, LimitBodies, kb_limit
-from bot.web.state import ApiError, WebState
+from bot.web.shed import ShedLoad
+from bot.web.state import ApiError, WebState, get_state
 from bot.web.throttle import AddressLimiter
 
 log = logging.getLogger(__name__)
@@ -111,6 +115,19 @@ def _answer_errors(app: FastAPI) -> None:
             response.headers["Retry-After"] = str(error.retry_after)
         return response
 
+    async def busy(request: Request, error: Exception) -> JSONResponse:
+        # The database could not serve a route's own reads (the session check, a page of
+        # messages) in time: try again shortly, rather than a bare 500.
+        if not unavailable(error):
+            raise error
+        retry = get_state(request).settings.webchat.busy_retry_after_s
+        return await api_error(
+            request, ApiError(503, "web.unavailable", code="unavailable", retry_after=retry)
+        )
+
+    for kind in (PoolTimeout, OperationalError, InterfaceError):
+        app.add_exception_handler(kind, busy)
+
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, _error: RequestValidationError) -> JSONResponse:
         return await api_error(request, ApiError(422, "web.bad_request", code="bad_request"))
@@ -144,7 +161,14 @@ def create_app(
     app.state.web = WebState(engine, sessions, settings, hub, codec, metrics, limiter)
     if own.record not in engine.turn_hooks:  # the person's own messages, for their other tabs
         engine.turn_hooks.append(own.record)
-    # Added first, so it runs inside _Observe: its refusals are counted and carry the headers.
+    # Added first, so they run inside _Observe: their refusals are counted and carry the headers.
+    app.add_middleware(
+        ShedLoad,
+        paths=(f"{chat.router.prefix}/send", chat.PHOTO_ROUTE),
+        limit=settings.webchat.max_sends_in_flight,
+        retry_after_s=settings.webchat.busy_retry_after_s,
+        metrics=metrics,
+    )
     app.add_middleware(
         LimitBodies,
         default=kb_limit(settings.web.max_body_kb),

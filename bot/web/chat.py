@@ -17,7 +17,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.datastructures import FormData
 
 from bot.channels import webchat
@@ -49,6 +48,9 @@ PHOTO_ROUTE = "/api/photo"
 # An open stream re-reads the outbox this often even without a wake (another worker's rows),
 # and sends a comment so proxies keep the connection.
 POLL_SECONDS = 15.0
+# After a read the database could not serve (busy pool, restart), the stream tries again this
+# soon: the rows delivered meanwhile arrive a moment late, and the stream stays open.
+BUSY_RETRY_SECONDS = 1.0
 
 
 class SendBody(BaseModel):
@@ -117,14 +119,24 @@ def _from_body(web: WebSession, body: SendBody) -> Incoming:
 
 
 async def _process(
-    state: WebState, incoming: Incoming, *, admitted: bool = False
+    state: WebState,
+    request: Request,
+    web: WebSession,
+    incoming: Incoming,
+    *,
+    admitted: bool = False,
 ) -> dict[str, Any]:
     try:
         result = await state.engine.process(incoming, admitted=admitted)
     except Exception as error:
-        if unavailable(error):  # not handled: the page sends it again
-            raise ApiError(503, "web.unavailable", code="unavailable") from None
-        raise
+        if not unavailable(error):
+            raise
+        # Not handled: the page sends it again after Retry-After, with the same key.
+        locale = await _person_locale(state, request, web)
+        retry = state.settings.webchat.busy_retry_after_s
+        raise ApiError(
+            503, "web.unavailable", code="unavailable", locale=locale, retry_after=retry
+        ) from None
     # The person's own message is kept now (bot.web.own): their other tabs show it at once,
     # even when no reply wakes them.
     state.hub.publish((incoming.channel, incoming.chat_id))
@@ -144,8 +156,8 @@ async def send(
         raise ApiError(413, "core.too_long", code="too_long", locale=locale, limit=limit)
     if body.quiet:
         with own.quiet():
-            return await _process(state, _from_body(web, body))
-    return await _process(state, _from_body(web, body))
+            return await _process(state, request, web, _from_body(web, body))
+    return await _process(state, request, web, _from_body(web, body))
 
 
 async def _person_locale(state: WebState, request: Request, web: WebSession) -> str:
@@ -163,7 +175,7 @@ async def send_photo(
     bounded before (bot.web.limits); it counts against the person's flood limit before it is
     read, and the stored file stays only if the flow took it."""
     state = get_state(request)
-    wait = state.engine.flood.try_admit((web.channel, web.user_id))
+    wait = await state.engine.flood.try_book((web.channel, web.user_id))
     if wait > 0:
         locale = await _person_locale(state, request, web)
         raise ApiError(
@@ -177,7 +189,7 @@ async def send_photo(
     name = incoming.photos[0].file_id
     kept = False
     try:
-        answer = await _process(state, incoming, admitted=True)
+        answer = await _process(state, request, web, incoming, admitted=True)
         kept = await _referenced(state, web, name)
     finally:
         if not kept:
@@ -290,6 +302,21 @@ def _event(item: OutboxMessage | WebOwnMessage, cursors: str, settings: Settings
     return f"id: {cursors}\nevent: message\ndata: {data}\n\n"
 
 
+async def _read_or_wait(
+    state: WebState, web: WebSession, after: int, mine_after: int
+) -> tuple[Page, float]:
+    """What `_read` gives and how long to wait for a wake before reading again; when the
+    database cannot serve the read (no connection free in time, a restart), nothing and a
+    short wait: a busy database never ends a push stream."""
+    try:
+        return await _read(state, web, after, mine_after), POLL_SECONDS
+    except Exception as error:
+        if not unavailable(error):
+            raise
+        state.metrics.count_error("events_read")
+        return ([], [], False), BUSY_RETRY_SECONDS
+
+
 @router.get("/events")
 async def events(
     request: Request,
@@ -310,11 +337,7 @@ async def events(
         with state.hub.subscribe(web.chat) as wake:
             while not state.hub.closing.is_set():
                 wake.clear()  # before reading, so a row delivered meanwhile wakes us again
-                try:
-                    rows, mine, cut = await _read(state, web, last, last_mine)
-                except (OperationalError, InterfaceError):
-                    state.metrics.count_error("events_read")
-                    rows, mine, cut = [], [], False
+                (rows, mine, cut), wait = await _read_or_wait(state, web, last, last_mine)
                 items: list[OutboxMessage | WebOwnMessage] = [*rows, *mine]
                 for item in sorted(items, key=own.order_key):
                     if isinstance(item, WebOwnMessage):
@@ -325,7 +348,7 @@ async def events(
                 if cut:
                     continue
                 try:
-                    await asyncio.wait_for(wake.wait(), timeout=POLL_SECONDS)
+                    await asyncio.wait_for(wake.wait(), timeout=wait)
                 except TimeoutError:
                     yield ": ping\n\n"
 

@@ -90,6 +90,7 @@ class Call:
     method: str
     params: dict[str, Any]
     status: int = 200
+    at: float = field(default_factory=time.monotonic)  # when the call arrived
 
 
 @dataclass
@@ -205,6 +206,8 @@ class FakeBotAPI:
         # Telegram; updates of other types are never queued (`dropped` keeps them).
         self.allowed_updates: list[str] | None = None
         self.dropped: list[dict[str, Any]] = []
+        self._polling = 0  # getUpdates calls in progress
+        self.poll_conflicts = 0  # getUpdates calls made while another was in progress
 
     # --- server ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -396,6 +399,20 @@ class FakeBotAPI:
                 "Conflict: can't use getUpdates method while webhook is active; "
                 "use deleteWebhook to delete the webhook first",
             )
+        if self._polling:  # as on Telegram: two pollers of one bot conflict
+            self.poll_conflicts += 1
+            raise ApiError(
+                409,
+                "Conflict: terminated by other getUpdates request; "
+                "make sure that only one bot instance is running",
+            )
+        self._polling += 1
+        try:
+            return await self._updates(p)
+        finally:
+            self._polling -= 1
+
+    async def _updates(self, p: dict[str, Any]) -> Any:
         offset, limit = p.get("offset"), int(p.get("limit") or 100)
         deadline = time.monotonic() + float(p.get("timeout") or 0)
         async with self._arrived:

@@ -28,7 +28,8 @@ from tests.conftest import (
     drop_postgres_database,
 )
 from tests.handlers.journey import onboard, report_light
-from tests.handlers.staff_journey import staff_chat
+from tests.handlers.privacy_journey import staff_does
+from tests.handlers.staff_journey import pump, staff_chat
 
 
 @pytest.fixture(autouse=True)
@@ -88,9 +89,13 @@ async def test_exports_charts_and_notices_are_owner_only(
     bot: Bot, settings: Settings, tmp_path: Path
 ) -> None:
     settings.stats.export_dir = tmp_path / "exports"
+    grid = await staff_chat(bot)  # works the request, so the chart has rates to draw
     resident = bot.chat("modes-resident")
     await onboard(resident)
-    await report_light(resident)
+    reference = await report_light(resident)
+    await pump(bot)
+    await grid.press("签收")
+    await staff_does(bot, grid, reference, "resolve", "已更换灯泡")
     admin = await staff_chat(bot, role=Role.admin, unit="heshun")
     await admin.send("/stats heshun 2026-11")
     await admin.send("/export")

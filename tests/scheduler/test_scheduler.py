@@ -121,6 +121,9 @@ class _Metrics:
     def count_error(self, kind: str) -> None:
         self.errors.append(kind)
 
+    def count_sweep(self, name: str) -> None:
+        pass
+
 
 async def test_metrics_see_the_sweep(db: TestDB) -> None:
     metrics = _Metrics()

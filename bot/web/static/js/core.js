@@ -54,7 +54,9 @@ export async function api(method, path, body, form) {
   } catch (err) {
     data = null;
   }
-  return { ok: res.ok, status: res.status, data };
+  // Seconds to wait before sending again, when the server said (503 busy, 429).
+  const retryAfter = Number.parseInt(res.headers.get("Retry-After") || "", 10);
+  return { ok: res.ok, status: res.status, data, retryAfter: retryAfter > 0 ? retryAfter : 0 };
 }
 
 const LABELS = {

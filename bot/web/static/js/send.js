@@ -11,6 +11,14 @@ export async function catchUp() {
   }
 }
 
+// How long to wait before sending again: the server's Retry-After (busy: it shed the message
+// before handling it) with a little spread, so the pages it refused do not all come back at
+// once; else a growing pause.
+function pause(r, attempt) {
+  if (r && r.retryAfter) return r.retryAfter * 1000 + Math.floor(Math.random() * 1000);
+  return 700 * (attempt + 1);
+}
+
 // A key for a message this page sends: the server keeps the message under it, and this page
 // knows it when the other tabs' copy comes back.
 function sentKey() {
@@ -21,7 +29,7 @@ function sentKey() {
 
 export async function post(path, body, form) {
   // The idempotency key inside `body` stays the same across retries: handled once.
-  for (let attempt = 0; attempt < 4; attempt++) {
+  for (let attempt = 0; attempt < 8; attempt++) {
     let r = null;
     try {
       r = await api("POST", path, body, form);
@@ -29,6 +37,7 @@ export async function post(path, body, form) {
       r = null;
     }
     if (r && r.ok) {
+      showNotice("");
       await catchUp();
       return r;
     }
@@ -37,8 +46,12 @@ export async function post(path, body, form) {
       addSystem(r.data && r.data.error ? r.data.error : tr("web.send_failed"));
       return r;
     }
-    await sleep(700 * (attempt + 1));
+    if (r && r.retryAfter && r.data && r.data.error) showNotice(r.data.error);
+    // Without Retry-After (the network, a proxy's error page) four tries are enough.
+    if (attempt >= 3 && !(r && r.retryAfter)) break;
+    await sleep(pause(r, attempt));
   }
+  showNotice("");
   addSystem(tr("web.send_failed"));
   return null;
 }

@@ -1,0 +1,194 @@
+"""Several workers on one PostgreSQL database: who is alive, and who does what only one may.
+
+Each process has a row in `workers` whose `heartbeat_at` it renews every `heartbeat_s`
+seconds; a worker whose heartbeat is older than `stale_after_s` is dead (killed, frozen, cut
+off), and one that stops gracefully deletes its row, so it is dead at once. A lease (`leases`,
+one row per name: a sweep, Telegram polling) is held by one worker while that worker is alive;
+any other takes it over as soon as the holder is dead, whatever it held it for. The database's
+clock decides, so the workers' clocks may differ.
+
+On SQLite there is one process (it holds the database's only writer lock), so nothing is
+shared: every lease is this process's, and nothing is written.
+
+A bottom module: it imports none of the layers nor the models (plain statements on the two
+tables `models.worker` describes), so the scheduler, the channels and the sender may use it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+log = logging.getLogger(__name__)
+
+_BEAT = text(
+    "INSERT INTO workers (id, started_at, heartbeat_at) VALUES (:me, now(), now()) "
+    "ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()"
+)
+_LEAVE = text("DELETE FROM workers WHERE id = :me")
+# A worker silent this long is forgotten (its leases and rows were taken over long since).
+FORGET_AFTER_S = 86400.0
+FORGET_EVERY = 300  # beats
+_FORGET = text("DELETE FROM workers WHERE heartbeat_at < now() - make_interval(secs => :stale)")
+_DROP_LEASES = text("DELETE FROM leases WHERE holder = :me")
+_ALIVE = (
+    "EXISTS (SELECT 1 FROM workers w WHERE w.id = {holder} AND w.heartbeat_at > now() - {stale})"
+)
+_STALE = "make_interval(secs => :stale)"
+# Take the lease when it is free, already ours, or its holder is dead; one row back when ours.
+_HOLD = text(
+    "INSERT INTO leases (name, holder, taken_at) VALUES (:name, :me, now()) "
+    "ON CONFLICT (name) DO UPDATE SET holder = :me, taken_at = now() "
+    "WHERE leases.holder = :me OR NOT "
+    + _ALIVE.format(holder="leases.holder", stale=_STALE)
+    + " RETURNING holder"
+)
+_RELEASE = text("DELETE FROM leases WHERE name = :name AND holder = :me")
+_LIVING = text("SELECT id FROM workers WHERE heartbeat_at > now() - " + _STALE + " ORDER BY id")
+
+
+def worker_name() -> str:
+    """This process's name among the workers: host and process id."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Workers:
+    """This process among the workers of one database (`shared`: PostgreSQL)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        worker_id: str,
+        *,
+        shared: bool,
+        heartbeat_s: float = 2.0,
+        stale_after_s: float = 10.0,
+    ) -> None:
+        self.sessions = sessions
+        self.id = worker_id
+        self.shared = shared
+        self.heartbeat_s = heartbeat_s
+        self.stale_after_s = stale_after_s
+
+    async def beat(self) -> None:
+        """Say this worker is alive now."""
+        if self.shared:
+            async with self.sessions() as session, session.begin():
+                await session.execute(_BEAT, {"me": self.id})
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Beat every `heartbeat_s` until `stop`, then leave. A beat the database refuses is
+        logged and tried again next time (the others may take this worker's leases meanwhile:
+        it finds them gone on its next `hold`)."""
+        if not self.shared:
+            await stop.wait()  # a part of the process: it ends with the others
+            return
+        beats = 0
+        while not stop.is_set():
+            try:
+                await self.beat()
+                if beats % FORGET_EVERY == 0:  # rows of workers killed long ago
+                    await self._forget_the_dead()
+            except Exception:
+                log.warning("worker heartbeat failed; trying again", exc_info=True)
+            beats += 1
+            await _until(stop, self.heartbeat_s)
+        await self.leave()  # not when cancelled: a killed worker says nothing either
+
+    async def _forget_the_dead(self) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(_FORGET, {"stale": FORGET_AFTER_S})
+
+    async def leave(self) -> None:
+        """Stop being a worker: the leases held are free at once (graceful shutdown)."""
+        if not self.shared:
+            return
+        try:
+            async with self.sessions() as session, session.begin():
+                await session.execute(_DROP_LEASES, {"me": self.id})
+                await session.execute(_LEAVE, {"me": self.id})
+        except Exception:
+            log.warning("could not leave the workers' table; the others wait out the heartbeat")
+
+    async def hold(self, name: str) -> bool:
+        """Whether this worker holds the lease `name` now: taken when free or when its
+        holder is dead, kept while held (always true on SQLite)."""
+        if not self.shared:
+            return True
+        params = {"name": name, "me": self.id, "stale": self.stale_after_s}
+        async with self.sessions() as session, session.begin():
+            # Alive first: a worker holding a lease is one the others see alive, so two
+            # first-comers racing for a new lease cannot both win it.
+            await session.execute(_BEAT, {"me": self.id})
+            held = (await session.execute(_HOLD, params)).scalar_one_or_none()
+        return held == self.id
+
+    async def release(self, name: str) -> None:
+        """Give the lease `name` up (when this worker held it)."""
+        if self.shared:
+            async with self.sessions() as session, session.begin():
+                await session.execute(_RELEASE, {"name": name, "me": self.id})
+
+    async def while_held(
+        self, name: str, stop: asyncio.Event, run: Callable[[asyncio.Event], Awaitable[None]]
+    ) -> None:
+        """Until `stop`: whenever this worker holds the lease `name`, `run(until)`, where
+        `until` is set when `stop` is or the lease is lost (checked every heartbeat); while
+        another worker holds it, wait and ask again. On SQLite, simply `run(stop)`."""
+        if not self.shared:
+            await run(stop)
+            return
+        while not stop.is_set():
+            try:
+                held = await self.hold(name)
+            except Exception:
+                log.warning("could not ask for the lease %s; asking again", name, exc_info=True)
+                held = False
+            if not held:
+                await _until(stop, self.heartbeat_s)
+                continue
+            log.info("this worker holds %s now", name)
+            until = asyncio.Event()
+            watcher = asyncio.create_task(self._watch(name, stop, until))
+            try:
+                await run(until)
+            finally:
+                until.set()
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+    async def _watch(self, name: str, stop: asyncio.Event, until: asyncio.Event) -> None:
+        """Set `until` when `stop` is set or the lease `name` went to another worker."""
+        while not until.is_set():
+            await _until(stop, self.heartbeat_s)
+            if stop.is_set():
+                break
+            try:
+                if not await self.hold(name):
+                    log.warning("another worker took %s over; stopping it here", name)
+                    break
+            except Exception:  # the database is away: the others cannot take it either
+                log.warning("could not renew the lease %s", name, exc_info=True)
+        until.set()
+
+    async def living(self) -> list[str]:
+        """The ids of the workers alive now (just this one on SQLite)."""
+        if not self.shared:
+            return [self.id]
+        async with self.sessions() as session:
+            rows = await session.execute(_LIVING, {"stale": self.stale_after_s})
+            return [row[0] for row in rows]
+
+
+async def _until(stop: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less when `stop` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,0 +1,57 @@
+"""Several workers on one database: who is alive (a heartbeat row each) and who holds what
+only one of them may do at a time (a lease per job: a sweep, Telegram polling)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ARRAY, JSON, Float, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, UTCDateTime, utcnow
+
+
+class Worker(Base):
+    """A running process, alive while `heartbeat_at` is recent (bot.workers)."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class Lease(Base):
+    """A job only one worker may do at a time, held by `holder` while its heartbeat lasts."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SendMark(Base):
+    """When a chat was last sent a message by any worker (bot.outbox.shared): the per-chat
+    pace held across workers."""
+
+    __tablename__ = "send_marks"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FloodWindow(Base):
+    """A person's flood limit across workers (bot.core.flood): the times (epoch seconds) of
+    the last `limit` updates handled or booked, and when they were last asked to slow down.
+    An array on PostgreSQL, the only database that uses it (SQLite has one process)."""
+
+    __tablename__ = "flood_windows"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    slots: Mapped[list[float]] = mapped_column(
+        ARRAY(Float()).with_variant(JSON(), "sqlite"), default=list
+    )
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

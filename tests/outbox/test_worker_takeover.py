@@ -1,0 +1,142 @@
+"""Outbox rows know their worker: on PostgreSQL a row held by a worker whose heartbeat stopped
+is taken over at once, not after its 60-second lease; while its holder lives, nobody touches
+it. Reply successes are recorded once a few of them wait, not only after the delay."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import migrate, outbox
+from bot.config import OutboxSettings
+from bot.db import create_engine, session_factory
+from bot.messages import Outgoing
+from bot.outbox import store
+from bot.outbox.shared import SharedBudget
+from bot.workers import Workers
+from models import OutboxMessage, OutboxStatus, utcnow
+from tests.conftest import PG_SKIP_REASON, PG_URL, create_postgres_database, drop_postgres_database
+from tests.outbox.fakes import RecordingChannel
+
+pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)]
+
+STALE = 1.0
+ROWS = 6
+UNLIMITED = outbox.Limits(global_rate=1e9, chat_rate=1e9, group_rate_per_minute=1e9)
+
+
+@pytest.fixture
+async def pg_engine() -> AsyncIterator[AsyncEngine]:
+    url, name = await create_postgres_database("redgrid_takeover")
+    engine = create_engine(url, pool_size=4)
+    try:
+        await migrate.upgrade(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+        await drop_postgres_database(name)
+
+
+def sender(engine: AsyncEngine, workers: Workers, channel: RecordingChannel, **options: object):  # type: ignore[no-untyped-def]
+    return outbox.Sender(
+        session_factory(engine),
+        {"test": channel},
+        OutboxSettings(quiet_start="00:00", quiet_end="00:00"),
+        ZoneInfo("Asia/Shanghai"),
+        worker_id=workers.id,
+        limits=UNLIMITED,
+        shared=SharedBudget(workers),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def _write(engine: AsyncEngine, count: int) -> None:
+    async with session_factory(engine)() as session, session.begin():
+        await session.execute(
+            insert(OutboxMessage),
+            [
+                {
+                    "channel": "test",
+                    "chat_id": str(n),
+                    "payload": Outgoing(text=str(n)).to_payload(),
+                }
+                for n in range(count)
+            ],
+        )
+
+
+async def _statuses(engine: AsyncEngine) -> list[tuple[str, str | None]]:
+    async with session_factory(engine)() as session:
+        rows = await session.execute(
+            select(OutboxMessage.status, OutboxMessage.leased_by).order_by(OutboxMessage.id)
+        )
+        return [(str(status), by) for status, by in rows.all()]
+
+
+async def test_rows_of_a_dead_worker_are_taken_over_as_soon_as_its_heartbeat_stops(
+    pg_engine: AsyncEngine,
+) -> None:
+    sessions = session_factory(pg_engine)
+    dead = Workers(sessions, "worker-a", shared=True, stale_after_s=STALE)
+    alive = Workers(sessions, "worker-b", shared=True, stale_after_s=STALE)
+    await dead.beat()
+    await alive.beat()
+    await _write(pg_engine, ROWS)
+    now = utcnow()
+    async with sessions() as session, session.begin():  # worker A claims them, then dies
+        held = await store.claim(
+            session,
+            now=now,
+            lease_until=now + timedelta(seconds=60),
+            channels=["test"],
+            limit=ROWS,
+            quiet=False,
+            worker=dead.id,
+        )
+    assert len(held) == ROWS
+    assert await _statuses(pg_engine) == [("sending", "worker-a")] * ROWS
+    channel = RecordingChannel(clock=utcnow)
+    taker = sender(pg_engine, alive, channel)
+    assert await taker.pump() == 0  # A's heartbeat is fresh: its rows are its own
+    await asyncio.sleep(STALE + 0.2)
+    await alive.beat()
+    started = asyncio.get_running_loop().time()
+    assert await taker.pump() == ROWS  # A is silent: taken over, long before the lease ends
+    assert asyncio.get_running_loop().time() - started < 5
+    assert sorted(s.text for s in channel.sent) == [str(n) for n in range(ROWS)]
+    assert await _statuses(pg_engine) == [("sent", "worker-b")] * ROWS
+
+
+async def test_reply_successes_are_recorded_once_a_batch_waits(pg_engine: AsyncEngine) -> None:
+    sessions = session_factory(pg_engine)
+    workers = Workers(sessions, "worker-c", shared=True, stale_after_s=STALE)
+    await workers.beat()
+    channel = RecordingChannel(clock=utcnow)
+    replies = sender(pg_engine, workers, channel, record_delay=30.0, record_batch=4)
+    await _write(pg_engine, 4)
+    now = utcnow()
+    async with sessions() as session, session.begin():
+        rows = await store.claim(
+            session,
+            now=now,
+            lease_until=now + timedelta(seconds=60),
+            channels=["test"],
+            limit=4,
+            quiet=False,
+            worker=workers.id,
+        )
+    await replies.deliver_leased(rows[:3])
+    await asyncio.sleep(0.3)
+    assert [s for s, _ in await _statuses(pg_engine)] == [OutboxStatus.sending] * 4  # waiting
+    await replies.deliver_leased(rows[3:])  # the fourth fills the batch: recorded at once
+    for _ in range(100):
+        if all(s == OutboxStatus.sent for s, _ in await _statuses(pg_engine)):
+            break
+        await asyncio.sleep(0.02)
+    assert [s for s, _ in await _statuses(pg_engine)] == [OutboxStatus.sent] * 4
