@@ -112,6 +112,17 @@ function botItem(m) {
   return item;
 }
 
+// An edit changes a message's words and buttons, not its photos (as on Telegram): a card
+// edited without photos keeps the ones it showed.
+function keepPhotos(edited, item) {
+  const photos = edited.querySelectorAll(".body > .bubble.media");
+  if (!photos.length) return;
+  const body = item.querySelector(".body");
+  const text = body.querySelector(":scope > .bubble:not(.media)");
+  if (text) text.after(...photos);
+  else body.prepend(...photos);
+}
+
 // True when one of the person's own messages follows this item in the log.
 function answersMine(item) {
   for (let next = item.nextElementSibling; next; next = next.nextElementSibling) {
@@ -131,6 +142,7 @@ export function addBot(m) {
   if (empty && !(m.buttons || []).length) return; // a menu change: nothing to show
   const item = botItem(m);
   const edited = m.edit && $("log").querySelector(`li.msg.bot[data-id="${CSS.escape(String(m.edit))}"]`);
+  if (edited && !(m.images || []).length) keepPhotos(edited, item);
   if (edited && !answersMine(edited)) {
     edited.replaceWith(item);
   } else {
