@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.context import Context
 from bot.outbox.store import Claimed
 from models import OutboxMessage, OutboxStatus
+from models.sharding import home_community
 
 CHOICES = "_choices"  # scratch data: what each numbered choice of the last answer meant
 
@@ -46,6 +47,9 @@ async def write(
     held = lease is not None
     lease_until = ctx.now + lease if lease is not None else None
     payloads = [message.to_payload() for message in ctx.replies]
+    # The recipient's home community (docs/scaling.md): no query unless the person has a home
+    # whose compound this session has not loaded.
+    community = await session.run_sync(home_community, ctx.person.compound_id)
     # One multi-row INSERT ... RETURNING (Core, not the ORM's unit of work: the hot path).
     ids = (
         await session.execute(
@@ -55,6 +59,7 @@ async def write(
                     "channel": incoming.channel,
                     "chat_id": incoming.chat_id,
                     "person_id": ctx.person.id,
+                    "community_id": community,
                     "payload": payload,
                     "urgent": True,
                     "is_reply": True,
