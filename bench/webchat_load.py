@@ -31,6 +31,7 @@ import ssl
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ class Send:
     status: int = 0
     reply_id: int | None = None
     retried: bool = False
+    error: str = ""
 
 
 class Bench:
@@ -108,8 +110,9 @@ class Bench:
                     send.reply_id = max(ids) if ids else None
                 else:
                     await response.read()
-        except aiohttp.ClientError:
+        except (TimeoutError, aiohttp.ClientError) as error:
             send.status = -1
+            send.error = type(error).__name__
 
     async def stream(self, resident: Resident) -> None:
         """The page's EventSource for one resident."""
@@ -188,6 +191,7 @@ def summarise(rate: float, sends: list[Send], seconds: float) -> dict[str, Any]:
         "achieved_per_s": round(len(sends) / seconds, 1),
         "http_503": sum(1 for s in sends if s.status == 503),
         "errors": sum(1 for s in sends if s.status not in (200, 503)),
+        "other_statuses": dict(Counter(s.status for s in sends if s.status not in (200, 503))),
         "p50_ms": pct(0.5),
         "p99_ms": pct(0.99),
         "max_ms": round(latencies[-1], 1) if latencies else None,

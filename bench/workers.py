@@ -27,6 +27,7 @@ import asyncio
 import itertools
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -188,8 +189,8 @@ async def check(url: str, api: FakeBotAPI, sent: list[int]) -> dict[str, int]:
         lost += sum((Counter(wanted) - Counter(got)).values())
         extra = Counter(got) - Counter(wanted)
         duplicates += sum(extra.values())
-        if extra and os.environ.get("BENCH_DEBUG"):
-            print("extra", chat_id, dict(extra), file=sys.stderr)
+        if extra:
+            print(f"chat {chat_id}: sent more often than the outbox holds: {dict(extra)}")
         if Counter(got) == Counter(wanted) and got != wanted:
             violations += 1
     return {"lost": lost, "duplicates": duplicates, "order_violations": violations}
@@ -216,9 +217,17 @@ async def one(count: int, args: argparse.Namespace) -> dict[str, Any]:
                 return await measure(cluster, api, steps, args)
             finally:
                 await cluster.stop()
+                if args.logs:
+                    keep_logs(workdir, Path(args.logs) / f"{count}-workers")
     finally:
         await api.close()
         await drop_postgres_database(name)
+
+
+def keep_logs(workdir: Path, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for log in workdir.glob("worker-*.log"):
+        shutil.copy(log, folder / log.name)
 
 
 def free_ports(count: int) -> list[int]:
@@ -271,6 +280,7 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--warm-up", type=int, default=20)
     parser.add_argument("--pool-size", type=int, default=5)
+    parser.add_argument("--logs", default="", help="keep the workers' logs in this folder")
     args = parser.parse_args()
     if PG_URL is None:
         raise SystemExit("bench/workers.py needs PostgreSQL (REDGRID_TEST_POSTGRES_URL)")
