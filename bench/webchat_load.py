@@ -17,7 +17,7 @@ message was answered without a 503 within the step, with p99 under a second;
 reply never reached the stream, plus those never handled at all after the retries.
 Stepping stops one step past saturation. One JSON line per database, then one with all.
 
-Usage: python bench/webchat_load.py [--connections 1000] [--rates 25 50 100 150 200]
+Usage: python bench/webchat_load.py [--connections 1000] [--rates 10 25 50 100 150 200]
        [--step-seconds 8] [--databases sqlite postgres] [--proxy]
 """
 
@@ -212,7 +212,11 @@ async def run_load(bench: Bench, label: str) -> dict[str, Any]:
 
         await asyncio.gather(*(opened(r) for r in residents))
         bench.streams = [asyncio.create_task(bench.stream(r)) for r in residents]
-        await asyncio.sleep(5.0)  # every stream open and past its first read
+        # Every stream open and past its first read (the /start replies), then a pause.
+        deadline = time.perf_counter() + 180
+        while any(not r.arrived for r in residents) and time.perf_counter() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(5.0)
         bench.killed = 0
         steps, every = [], []
         turn = itertools.count()
@@ -291,7 +295,7 @@ async def one_worker(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=1000)
-    parser.add_argument("--rates", type=float, nargs="+", default=[25, 50, 100, 150, 200])
+    parser.add_argument("--rates", type=float, nargs="+", default=[10, 25, 50, 100, 150, 200])
     parser.add_argument("--step-seconds", type=float, default=8.0)
     parser.add_argument("--drain-seconds", type=float, default=20.0)
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgres"])
