@@ -15,6 +15,8 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "steward": ("queue", "find", "upkeep"),
     "department_liaison": (),
     "volunteer": ("mytasks", "myhours", "skills", "team"),
+    # A reporting unit's liaison (dual reporting): pledge, report progress, complete.
+    "unit_liaison": ("pledge", "progress", "complete"),
     "admin": (
         "queue",
         "find",

@@ -29,6 +29,7 @@ from bot.config_channels import (
     WebchatSettings,
     WebSettings,
     WechatSettings,
+    WecomSettings,
 )
 from bot.exceptions import ConfigError
 
@@ -122,6 +123,8 @@ class SchedulerSettings(BaseModel):
     upload_sweep: JobSettings = JobSettings(every_seconds=3600)
     broadcast_progress: JobSettings = JobSettings(every_seconds=60)
     retrain_classifier: JobSettings = JobSettings(at="03:30", weekday="sun")
+    property_polls: JobSettings = JobSettings(at="09:00")  # the quarter's first run opens them
+    cobuild_grading: JobSettings = JobSettings(every_seconds=600)  # results of closed gradings
     # Uploaded files no row refers to are deleted once this old.
     orphan_upload_hours: float = Field(default=24.0, gt=0)
 
@@ -147,6 +150,7 @@ class MeetingSettings(BaseModel):
     # The deep link printed on a meeting's notice. Placeholders: {payload} ("m_<id>"), {bot}
     # (bot_username), {web_host}, {web_port}. For Telegram: "https://t.me/{bot}?start={payload}".
     link_format: str = "http://{web_host}:{web_port}/?start={payload}"
+    # Empty: the name Telegram's getMe gives, once the bot runs on Telegram (invites link to it).
     bot_username: str = ""
     notice_dir: Path = Path("data/notices")
     font_path: str = ""  # a font with Chinese glyphs for notices; empty: look in usual places
@@ -211,6 +215,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     whistles: WhistleSettings = WhistleSettings()
     wechat: WechatSettings = WechatSettings()
+    wecom: WecomSettings = WecomSettings()
     cobuild: CobuildSettings = CobuildSettings()
 
     @field_validator("timezone")

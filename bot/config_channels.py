@@ -1,5 +1,5 @@
 """The settings sections of the channels and the HTTP app: Telegram, the web server, the web
-chat, the WeChat Official Account. Part of `Settings` (`bot.config`)."""
+chat, the WeChat Official Account, WeCom. Part of `Settings` (`bot.config`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+
+from bot.messages import PUSH_KINDS
 
 
 def _none_if_blank(value: Any) -> Any:
@@ -107,7 +109,9 @@ class WechatSettings(BaseModel):
     previous_encoding_aes_key: SecretStr | None = None
     encrypt_mode: Literal["plain", "compatible", "safe"] = "safe"
     api_base_url: str = "https://api.weixin.qq.com"
-    # Push kind -> template; a push whose kind has none waits for the resident to write.
+    # Push kind (bot.messages.PUSH_KINDS: status, meeting, broadcast, cobuild, task, digest,
+    # notice) -> template; "default" serves the kinds without one of their own. A push whose
+    # kind has none waits for the resident to write.
     templates: dict[str, WechatTemplate] = Field(default_factory=dict)
     # WeChat waits 5 s for an answer: the turn's first reply goes back in the answer when it
     # is ready within this (counted from the push's arrival), else by the customer-service
@@ -117,6 +121,10 @@ class WechatSettings(BaseModel):
     window_hours: float = Field(default=48.0, gt=0)
     quota_per_message: int = Field(default=5, ge=1)
     quota_per_event: int = Field(default=3, ge=1)
+    # Customer-service and template sends to one resident are paced to this many a second
+    # (in each worker, beside the sender's per-chat pacing), so a burst of pushes to one
+    # resident arrives in order and within WeChat's frequency checks.
+    sends_per_openid_per_s: float = Field(default=1.0, gt=0)
     timeout_s: float = Field(default=10.0, gt=0)
 
     @field_validator(
@@ -125,6 +133,14 @@ class WechatSettings(BaseModel):
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return _none_if_blank(value)
+
+    @field_validator("templates")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, WechatTemplate]) -> dict[str, WechatTemplate]:
+        unknown = sorted(set(value) - {*PUSH_KINDS, "default"})
+        if unknown:
+            raise ValueError(f"no push kind {unknown}; known: {', '.join(PUSH_KINDS)}, default")
+        return value
 
     @field_validator("encoding_aes_key", "previous_encoding_aes_key")
     @classmethod
@@ -150,4 +166,70 @@ class WechatSettings(BaseModel):
             missing.append("wechat.encoding_aes_key")
         if missing:
             raise ValueError("wechat.enabled is true but these are not set: " + ", ".join(missing))
+        return self
+
+
+# The outbox channel of WeCom group robots: its chat ids are unit codes (`WecomSettings.robots`).
+WECOM_ROBOT_CHANNEL = "wecom_robot"
+
+
+class WecomSettings(BaseModel):
+    """The WeCom (企业微信) self-built app (自建应用) for staff and volunteers: off unless
+    `enabled`. Callbacks are always encrypted (WeCom has no plain mode)."""
+
+    enabled: bool = False
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: SecretStr | None = None
+    token: SecretStr | None = None
+    encoding_aes_key: SecretStr | None = None
+    # The key before the last rotation: callbacks encrypted with it are still accepted.
+    previous_encoding_aes_key: SecretStr | None = None
+    api_base_url: str = "https://qyapi.weixin.qq.com"
+    # Unit code -> group-robot webhook key (a bearer secret): the unit's daily digest and
+    # weekly report also go to that group.
+    robots: dict[str, SecretStr] = Field(default_factory=dict)
+    # WeCom drops silently past 30 messages a minute and 1,000 an hour per member: the
+    # sender keeps below these.
+    member_per_minute: int = Field(default=25, ge=1, le=30)
+    member_per_hour: int = Field(default=900, ge=1, le=1000)
+    robot_per_minute: int = Field(default=18, ge=1, le=20)
+    # `enable_duplicate_check`: WeCom drops the same message to the same member within this.
+    duplicate_check_s: int = Field(default=1800, ge=0, le=14400)
+    # WeCom waits 5 s for an answer; the update is committed within this, else 503.
+    reply_budget_s: float = Field(default=3.0, gt=0, lt=5)
+    max_clock_skew_s: int = Field(default=300, ge=1)
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    @field_validator(
+        "secret", "token", "encoding_aes_key", "previous_encoding_aes_key", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return _none_if_blank(value)
+
+    @field_validator("encoding_aes_key", "previous_encoding_aes_key")
+    @classmethod
+    def _aes_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) != 43:
+            raise ValueError("an EncodingAESKey has 43 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> WecomSettings:
+        if not self.enabled:
+            return self
+        missing = [
+            f"wecom.{name}"
+            for name, value in (
+                ("corp_id", self.corp_id or None),
+                ("agent_id", self.agent_id or None),
+                ("secret", self.secret),
+                ("token", self.token),
+                ("encoding_aes_key", self.encoding_aes_key),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ValueError("wecom.enabled is true but these are not set: " + ", ".join(missing))
         return self

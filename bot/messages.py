@@ -78,6 +78,12 @@ class CommandMenu:
     locale: str
 
 
+# What pushes are about: a request's progress ("status", any push about a request), doorstep
+# meetings and polls, broadcasts, dual reporting and co-building, volunteers' tasks, digests,
+# and anything else ("notice").
+PUSH_KINDS = ("status", "meeting", "broadcast", "cobuild", "task", "digest", "notice")
+
+
 @dataclass(slots=True)
 class Outgoing:
     """One message to a chat. Text is plain (channels escape it); buttons are rows."""
@@ -97,6 +103,9 @@ class Outgoing:
     edit_message_id: str | None = None
     # Not a message: change the chat's command menu (text and the rest are then unused).
     menu: CommandMenu | None = None
+    # What a push is about (PUSH_KINDS), for channels that pick a form per kind (WeChat's
+    # template messages); empty for the replies of a turn.
+    kind: str = ""
 
     def to_payload(self) -> dict[str, Any]:
         """A JSON-safe dict, as stored in the outbox."""
@@ -115,6 +124,8 @@ class Outgoing:
             payload["album"] = list(self.album)
         if self.menu is not None:
             payload["menu"] = {"roles": list(self.menu.roles), "locale": self.menu.locale}
+        if self.kind:
+            payload["kind"] = self.kind
         return payload
 
     @classmethod
@@ -134,6 +145,7 @@ class Outgoing:
             document_name=payload.get("document_name"),
             edit_message_id=payload.get("edit_message_id"),
             menu=CommandMenu(tuple(menu["roles"]), menu["locale"]) if menu else None,
+            kind=str(payload.get("kind", "")),
         )
 
 

@@ -71,6 +71,7 @@ def build(settings: Settings) -> Runtime:
 
         wechat = make_channel(settings, sessions, utcnow)
         outputs[wechat.name] = wechat
+    wecom = _wecom_outputs(settings, sessions, outputs)
     worker = f"{socket.gethostname()}-{os.getpid()}"
     # Replies' deliveries are recorded together, in one transaction per 50 ms at most.
     sender = Sender(
@@ -103,7 +104,45 @@ def build(settings: Settings) -> Runtime:
                 clock=utcnow,
             )
         )
+    _add_wecom_route(runtime, wecom)
     return runtime
+
+
+def _add_wecom_route(runtime: Runtime, wecom: Any) -> None:
+    """`GET/POST /wecom/callback` over the runtime's engine, when the app is configured."""
+    if wecom is None:
+        return
+    from bot.channels.wecom.setup import make_router
+
+    runtime.routers.append(
+        make_router(
+            runtime.settings,
+            engine=runtime.engine,
+            channel=wecom,
+            sessions=runtime.sessions,
+            clock=utcnow,
+        )
+    )
+
+
+def _wecom_outputs(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    outputs: dict[str, OutputChannel],
+) -> Any:
+    """The WeCom app's channel (returned) and the group robots', when configured."""
+    if settings.wecom.robots:
+        from bot.channels.wecom.setup import make_robots
+
+        robots = make_robots(settings)
+        outputs[robots.name] = robots
+    if not settings.wecom.enabled:
+        return None
+    from bot.channels.wecom.setup import make_channel
+
+    wecom = make_channel(settings, sessions, utcnow)
+    outputs[wecom.name] = wecom
+    return wecom
 
 
 def describe(runtime: Runtime) -> list[str]:
@@ -118,6 +157,10 @@ def describe(runtime: Runtime) -> list[str]:
         lines.append(f"telegram: {settings.telegram.framework}, {settings.telegram.mode}")
     if settings.wechat.enabled:
         lines.append(f"wechat: {settings.wechat.encrypt_mode} mode, callback /wechat/callback")
+    if settings.wecom.enabled:
+        lines.append(f"wecom: agent {settings.wecom.agent_id}, callback /wecom/callback")
+    if settings.wecom.robots:
+        lines.append(f"wecom group robots: {len(settings.wecom.robots)} units")
     return lines
 
 

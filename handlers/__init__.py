@@ -36,11 +36,14 @@ FLOWS = (
     "comms.broadcast",
     "dispatch.upkeep",
     "cobuild.members",
+    "cobuild.callouts",
     "cobuild.needs",
     "cobuild.projects",
+    "cobuild.pledging",
     "cobuild.board",
     "cobuild.ranking",
     "cobuild.property_ratings",
+    "cobuild.liaisons",
 )
 
 

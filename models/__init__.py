@@ -16,6 +16,7 @@ from models.cobuild import (
     ProjectGrade,
     ProjectStatus,
     ProjectUpdate,
+    PropertyPoll,
     PropertyRating,
     ReportingUnit,
     ReportingUnitKind,
@@ -73,7 +74,9 @@ from models.volunteer import (
     VolunteerProfile,
     VolunteerTask,
 )
+from models.webchat import WebOwnMessage
 from models.wechat import WechatNonce, WechatToken, WechatWindow
+from models.wecom import WecomCard
 from models.whistle import SummonsStatus, Whistle, WhistleSummons
 
 __all__ = [
@@ -125,6 +128,7 @@ __all__ = [
     "ProjectGrade",
     "ProjectStatus",
     "ProjectUpdate",
+    "PropertyPoll",
     "PropertyRating",
     "ReportingUnit",
     "ReportingUnitKind",
@@ -151,9 +155,11 @@ __all__ = [
     "Visibility",
     "VolunteerProfile",
     "VolunteerTask",
+    "WebOwnMessage",
     "WechatNonce",
     "WechatToken",
     "WechatWindow",
+    "WecomCard",
     "Whistle",
     "WhistleSummons",
     "utcnow",

@@ -24,6 +24,11 @@ class Invite(CreatedAtMixin, Base):
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=24))
     unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id", ondelete="CASCADE"))
     leader: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A reporting unit's liaison (role unit_liaison): the unit they will act for; `unit_id` is
+    # then the paired community whose admin made the invite.
+    cobuild_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cobuild_units.id", ondelete="CASCADE")
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
     # Made on the command line (`redgrid invite create`) by whoever runs the server: how the
     # first admin is made. Any other invite is only as good as its creator's rights.

@@ -124,6 +124,9 @@ class Activity(CreatedAtMixin, Base):
     community_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     organiser_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    # When and where the members gather (asked in /callout; older calls have neither).
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    place: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class ServiceHours(Base):
@@ -257,3 +260,21 @@ class PropertyRating(CreatedAtMixin, Base):
     score: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (UniqueConstraint("compound_id", "quarter", "household"),)
+
+
+class PropertyPoll(Base):
+    """A community's quarterly property-service poll: opened once per quarter (by the sweep, or
+    earlier by an admin), closed when the next quarter's opens. Ratings count while it is open."""
+
+    __tablename__ = "cobuild_property_polls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(
+        ForeignKey("org_units.id", ondelete="CASCADE"), index=True
+    )
+    quarter: Mapped[str] = mapped_column(String(7))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("community_id", "quarter"),)

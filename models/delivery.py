@@ -75,7 +75,12 @@ class OutboxMessage(CreatedAtMixin, Base):
     external_message_id: Mapped[str | None] = mapped_column(String(100))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_outbox_status_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_status_id", "status", "id"),
+        # A chat's messages by id: the web chat's history, its live stream's re-reads, and
+        # where an own message goes (bot.web.own).
+        Index("ix_outbox_chat_id", "channel", "chat_id", "id"),
+    )
 
 
 class AuditLog(CreatedAtMixin, Base):

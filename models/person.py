@@ -21,6 +21,9 @@ class Role(enum.StrEnum):
     steward = "steward"
     department_liaison = "department_liaison"
     admin = "admin"
+    # Acts for a reporting unit in dual reporting (models.cobuild.UnitLiaison, not a grant):
+    # only invites carry it.
+    unit_liaison = "unit_liaison"
 
 
 class Person(CreatedAtMixin, Base):

@@ -283,10 +283,12 @@ def engine_and_sender(
     worker_id: str = "test",
     limits: Any = None,
     router: Router | None = None,
+    sleep: Any = None,
     **engine_options: Any,
 ) -> tuple[Engine, Sender]:
     """An engine and its sender as production builds them, on the test's database, with the
-    product's flows unless a test brings a router of its own."""
+    product's flows unless a test brings a router of its own (and, with `sleep`, a sender
+    that waits on the test's clock)."""
     from bot.outbox import Sender
     from handlers import build_router
 
@@ -298,6 +300,7 @@ def engine_and_sender(
         clock=clock,
         worker_id=worker_id,
         **({"limits": limits} if limits is not None else {}),
+        **({"sleep": sleep} if sleep is not None else {}),
     )
     engine = Engine(
         sessions=db.sessions,

@@ -147,6 +147,11 @@ SENT: dict[str, str] = {
     "cobuild.project_decline": "cbpno",
     "cobuild.grade": "cbgrade",
     "cobuild.property_rate": "cbprop",
+    "cobuild.property_vote": "cbpoll",
+    "cobuild.liaison_invite": "cbinvl",
+    "cobuild.pledge_need": "cbpn",
+    "cobuild.pledge_step": "cbps",
+    "cobuild.callout_step": "cbco",
 }
 
 

@@ -48,6 +48,9 @@ def make_update_handler(engine: Engine, client: TelegramAdapter) -> UpdateHandle
     """Bot API update in, committed handling out; raises when the update must come again."""
 
     async def handle_update(update: dict[str, Any]) -> bool:
+        if client.username and not engine.settings.meetings.bot_username:
+            # Links to the bot (an admin's invite, a printed notice) open it on Telegram too.
+            engine.settings.meetings.bot_username = client.username
         incoming = incoming_from_update(update, bot_username=client.username)
         if incoming is None:
             return True  # an update type the bot does not use: confirm and forget

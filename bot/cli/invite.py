@@ -1,4 +1,5 @@
-"""`redgrid invite create`: a single-use invite link, printed for the operator.
+"""`redgrid invite create`: a single-use invite link, printed for the operator (a role on a
+unit, or `--role unit_liaison --unit <reporting unit>`: acting for a dual-reporting unit).
 
 This is how the first admin of an empty database is made, and how staff reach the web chat:
 the link opens the bot (Telegram deep link) or the web chat (`web.public_url` + `?start=...`)
@@ -57,24 +58,51 @@ async def telegram_username(settings: Settings) -> str | None:
         await client.close()
 
 
+async def _liaison(
+    session: AsyncSession, settings: Settings, unit: str, community: str, lifetime: timedelta
+) -> tuple[int, str]:
+    """A reporting unit's liaison's invite, through a community the unit is paired with."""
+    from bot.services.cobuild import liaison_invites
+    from models import utcnow
+
+    invite, token, _community = await liaison_invites.create(
+        session,
+        actor=None,
+        unit=await liaison_invites.unit_by_code(session, code=unit),
+        community_code=community or None,
+        now=utcnow(),
+        settings=settings,
+        lifetime=lifetime,
+    )
+    return invite.id, token
+
+
 @app.command("create")
 def create(
-    role: str = typer.Option(..., help="admin, grid_staff, steward, volunteer, ..."),
-    unit: str = typer.Option(..., help="The unit's code (see `redgrid org show`)."),
+    role: str = typer.Option(..., help="admin, grid_staff, steward, volunteer, unit_liaison ..."),
+    unit: str = typer.Option(
+        ...,
+        help="The unit's code (see `redgrid org show`); for unit_liaison, the reporting unit's.",
+    ),
+    community: str = typer.Option(
+        "", help="unit_liaison: the paired community it goes through (default: the first)."
+    ),
     expires: str = typer.Option("72h", help="How long the link lives: 90m, 72h, 7d."),
     leader: bool = typer.Option(False, help="A volunteer invite for the team's leader."),
     qr_dir: Path = typer.Option(Path("data/invites"), help="Where the QR code PNGs go."),
 ) -> None:
     """Create a single-use invite; print its links and save their QR codes."""
     from bot import files
-    from bot.services.org import invite_links, rights
+    from bot.services.org import invite_links, invites, rights
     from models import utcnow
 
     settings = settings_or_exit()
     lifetime = parse_duration(expires)
 
     async def _create(session: AsyncSession) -> tuple[int, str]:
-        invite, token = await rights.create_invite(
+        if role.strip().lower() == "unit_liaison":
+            return await _liaison(session, settings, unit, community, lifetime)
+        invite, token = await invites.create_invite(
             session,
             actor=None,
             role=rights.parse_role(role),
@@ -89,7 +117,7 @@ def create(
     invite_id, token = in_transaction(settings, _create)
     username = run_async(lambda: telegram_username(settings))
     links = invite_links.links(
-        settings, payload=rights.INVITE_PREFIX + token, bot_username=username
+        settings, payload=invites.INVITE_PREFIX + token, bot_username=username
     )
     console.print(f"invite {invite_id}: {role} of {unit}, single use, valid for {expires}")
     for name, link in links.items():

@@ -58,6 +58,10 @@ class ReplySender(Protocol):
 
 
 Clock = Callable[[], datetime]
+# Called inside an update's transaction once its handler ran (or its refusal was said), before
+# the replies are written: a channel's record of what the person sent (the web chat keeps
+# the person's own messages for their other tabs and devices).
+TurnHook = Callable[[Context], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,7 @@ class Engine:
         self.clock = clock
         self.stopping = asyncio.Event()  # set by `stop_holding` when the process shuts down
         self.grace = SHUTDOWN_GRACE  # held updates due within it are still handled at stop
+        self.turn_hooks: list[TurnHook] = []  # see TurnHook; the web app adds its own
 
     def stop_holding(self) -> None:
         """The process is stopping: held updates that cannot be handled within the grace
@@ -167,6 +172,7 @@ class Engine:
                 return ProcessResult("handled")
             ctx = await self._context(session, incoming)
             await self.router.dispatch(ctx, by_number=not self._supports_buttons(incoming.channel))
+            await self._after_turn(ctx)
             return ProcessResult("handled", await self._finish(session, ctx))
 
     async def _slow_down(self, incoming: Incoming) -> None:
@@ -187,6 +193,7 @@ class Engine:
                 return ProcessResult("duplicate")
             ctx = await self._context(session, incoming)
             ctx.say(key, **params)
+            await self._after_turn(ctx)
             return ProcessResult(status, await self._finish(session, ctx))  # type: ignore[arg-type]
 
     async def _claim_update(self, session: AsyncSession, incoming: Incoming) -> bool:
@@ -218,6 +225,10 @@ class Engine:
             t=Translator(locale),
         )
 
+    async def _after_turn(self, ctx: Context) -> None:
+        for hook in self.turn_hooks:
+            await hook(ctx)
+
     async def _finish(self, session: AsyncSession, ctx: Context) -> tuple[Claimed, ...]:
         """Write back the chat's state and the replies."""
         if not self._supports_buttons(ctx.incoming.channel):
@@ -241,4 +252,4 @@ _CLAIM_UPDATE = {  # by dialect name
     for dialect, make_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }
 
-__all__ = ["Engine", "ProcessResult"]
+__all__ = ["Engine", "ProcessResult", "TurnHook"]

@@ -2,6 +2,8 @@
 
 Telegram's published limits: about 30 messages/s for the whole bot, about 1 message/s per chat,
 20 messages/min per group. https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
+A channel may add windows of its own per chat (`ChatWindow`): WeCom drops messages past 30 a
+minute and 1,000 an hour per member, and a group robot takes 20 a minute.
 Every rate is a plain float with no upper bound, so a benchmark can raise them at will.
 """
 
@@ -11,10 +13,12 @@ import asyncio
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.config import OutboxSettings
+from bot.messages import Outgoing
 
 Seconds = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -184,14 +188,78 @@ class Gate:
                 self._waiters[0].woken.set()
 
 
-class ChatLimits:
-    """Per-chat buckets (and group buckets on top); one task at a time uses a chat's buckets."""
+class ChatWindow:
+    """At most `count` messages to one chat in any `span` seconds; a delivery may count for
+    several messages (a photo and its card)."""
 
-    def __init__(self, limits: Limits, now: Seconds, sleep: Sleep) -> None:
+    __slots__ = ("_sent", "count", "span")
+
+    def __init__(self, count: int, span: float) -> None:
+        self.count = max(1, int(count))
+        self.span = span
+        self._sent: deque[float] = deque()
+
+    def _drop_old(self, now: float) -> None:
+        while self._sent and self._sent[0] <= now - self.span:
+            self._sent.popleft()
+
+    def wait_time(self, now: float, cost: int = 1) -> float:
+        """Seconds until `cost` more messages fit (0 when they do now)."""
+        self._drop_old(now)
+        cost = min(max(1, cost), self.count)
+        over = len(self._sent) + cost - self.count
+        return 0.0 if over <= 0 else self._sent[over - 1] + self.span - now
+
+    def take(self, now: float, cost: int = 1) -> None:
+        self._sent.extend([now] * max(1, cost))
+
+    def is_idle(self, now: float) -> bool:
+        self._drop_old(now)
+        return not self._sent
+
+
+# A channel's windows per chat: (count, span in seconds) pairs.
+Windows = tuple[tuple[int, float], ...]
+
+
+def channel_windows(channels: Mapping[str, object]) -> dict[str, Windows]:
+    """The windows each channel asks for per chat (its `chat_windows`), by channel name."""
+    found = {name: tuple(getattr(c, "chat_windows", ())) for name, c in channels.items()}
+    return {name: windows for name, windows in found.items() if windows}
+
+
+def delivery_cost(channel: object, payload: dict[str, Any]) -> int:
+    """How many of the vendor's messages an outbox row becomes (the channel's `cost`, else 1)."""
+    cost = getattr(channel, "cost", None)
+    return int(cost(Outgoing.from_payload(payload))) if cost is not None else 1
+
+
+class ChatLimits:
+    """Per-chat buckets (and group buckets on top), and the windows a channel asks for per
+    chat (`windows`: channel name -> (count, seconds) pairs); one task at a time uses a
+    chat's buckets."""
+
+    def __init__(
+        self,
+        limits: Limits,
+        now: Seconds,
+        sleep: Sleep,
+        windows: dict[str, Windows] | None = None,
+    ) -> None:
         self._limits = limits
         self._now = now
         self._sleep = sleep
         self._chats: dict[tuple[str, str], list[TokenBucket]] = {}
+        self._window_spec = windows or {}
+        self._windows: dict[tuple[str, str], list[ChatWindow]] = {}
+
+    def _chat_windows(self, key: tuple[str, str]) -> list[ChatWindow]:
+        found = self._windows.get(key)
+        if found is None:
+            found = [ChatWindow(count, span) for count, span in self._window_spec.get(key[0], ())]
+            if found:
+                self._windows[key] = found
+        return found
 
     def _buckets(self, key: tuple[str, str], is_group: bool) -> list[TokenBucket]:
         buckets = self._chats.get(key)
@@ -205,17 +273,25 @@ class ChatLimits:
             self._chats[key] = buckets
         return buckets
 
-    async def wait(self, key: tuple[str, str], *, is_group: bool) -> None:
-        """Sleep until the chat may receive one more message."""
+    async def wait(self, key: tuple[str, str], *, is_group: bool, cost: int = 1) -> None:
+        """Sleep until the chat may receive one more delivery (`cost` messages)."""
         buckets = self._buckets(key, is_group)
-        while (wait := max(b.wait_time(self._now()) for b in buckets)) > 0:
+        windows = self._chat_windows(key)
+        while (wait := self._wait_time(buckets, windows, cost)) > 0:
             await self._sleep(wait)
 
-    def take(self, key: tuple[str, str], *, is_group: bool) -> None:
-        """Record one message sent to the chat."""
+    def _wait_time(self, buckets: list[TokenBucket], windows: list[ChatWindow], cost: int) -> float:
+        now = self._now()
+        waits = [b.wait_time(now) for b in buckets] + [w.wait_time(now, cost) for w in windows]
+        return max(waits)
+
+    def take(self, key: tuple[str, str], *, is_group: bool, cost: int = 1) -> None:
+        """Record one delivery (`cost` messages) to the chat."""
         now = self._now()
         for bucket in self._buckets(key, is_group):
             bucket.take(now)
+        for window in self._chat_windows(key):
+            window.take(now, cost)
 
     def pause(self, key: tuple[str, str], seconds: float, *, is_group: bool) -> None:
         """Send nothing to the chat for `seconds`."""
@@ -229,3 +305,6 @@ class ChatLimits:
         idle = [k for k, bs in self._chats.items() if all(b.is_idle(now) for b in bs)]
         for key in idle:
             del self._chats[key]
+        quiet = [k for k, ws in self._windows.items() if all(w.is_idle(now) for w in ws)]
+        for key in quiet:
+            del self._windows[key]

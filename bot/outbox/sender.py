@@ -16,7 +16,7 @@ from bot.config import OutboxSettings
 from bot.core.output import OutputChannel, SendResult
 from bot.messages import Outgoing
 from bot.outbox import store
-from bot.outbox.limits import ChatLimits, Gate, Limits
+from bot.outbox.limits import ChatLimits, Gate, Limits, channel_windows, delivery_cost
 from bot.outbox.quiet import QuietHours
 from bot.outbox.store import Claimed
 from models import utcnow
@@ -105,7 +105,8 @@ class Sender:
         self._is_group = is_group
         seconds = self._seconds
         self._gate = Gate(self.limits.global_rate, self.limits.global_burst, seconds, sleep)
-        self._chat_limits = ChatLimits(self.limits, seconds, sleep)
+        # Besides the buckets, the windows a channel keeps per chat (WeCom's per member).
+        self._chat_limits = ChatLimits(self.limits, seconds, sleep, channel_windows(channels))
         self._throttled: dict[tuple[str, str], float] = {}
         # One transaction at a time per sender: SQLite has one writer anyway, and a test's
         # session factory shares a single connection.
@@ -160,9 +161,10 @@ class Sender:
                 continue
             group = self._is_group(*row.chat)
             if self._limited(row.channel):
-                await self._chat_limits.wait(row.chat, is_group=group)
+                cost = delivery_cost(self._channels[row.channel], row.payload)
+                await self._chat_limits.wait(row.chat, is_group=group, cost=cost)
                 await self._gate.acquire(0)
-                self._chat_limits.take(row.chat, is_group=group)
+                self._chat_limits.take(row.chat, is_group=group, cost=cost)
                 try:
                     result = await self._send(row)
                 finally:
@@ -325,8 +327,9 @@ class Sender:
         if not limited:
             await self._record(row, await self._send(row), group=group)
             return
+        cost = 0 if menu else delivery_cost(self._channels[row.channel], row.payload)
         if not menu:
-            await self._chat_limits.wait(row.chat, is_group=group)
+            await self._chat_limits.wait(row.chat, is_group=group, cost=cost)
         await self._gate.acquire(priority)
         if self._clock() >= row.lease - self._lease_margin:
             # Waited so long that another worker may take the row over: hand it back unsent.
@@ -337,7 +340,7 @@ class Sender:
                 )
             return
         if not menu:
-            self._chat_limits.take(row.chat, is_group=group)
+            self._chat_limits.take(row.chat, is_group=group, cost=cost)
         try:
             result = await self._send(row)
         finally:

@@ -21,7 +21,7 @@ from bot.channels.webchat import DEMO, Hub, WebchatChannel
 from bot.config import Settings
 from bot.core.engine import Engine
 from bot.metrics import Metrics
-from bot.web import chat, media, ops
+from bot.web import chat, media, ops, own
 from bot.web import sessions as session_routes
 from bot.web.access_log import AccessLog
 from bot.web.auth import COOKIE, DAY_S, SessionCodec, load_secret
@@ -142,6 +142,8 @@ def create_app(
     )
     limiter = AddressLimiter(settings.webchat.sessions_per_hour)
     app.state.web = WebState(engine, sessions, settings, hub, codec, metrics, limiter)
+    if own.record not in engine.turn_hooks:  # the person's own messages, for their other tabs
+        engine.turn_hooks.append(own.record)
     # Added first, so it runs inside _Observe: its refusals are counted and carry the headers.
     app.add_middleware(
         LimitBodies,

@@ -21,11 +21,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.datastructures import FormData
 
 from bot.channels import webchat
+from bot.config import Settings
 from bot.core.outage import unavailable
 from bot.i18n import pick_locale
 from bot.messages import Incoming, Photo
 from bot.services.storage import attachments
-from bot.web import render, uploads
+from bot.web import own, render, uploads
 from bot.web.auth import WebSession
 from bot.web.state import (
     ApiError,
@@ -35,7 +36,7 @@ from bot.web.state import (
     posting_session,
     request_locale,
 )
-from models import OutboxMessage
+from models import OutboxMessage, WebOwnMessage
 
 router = APIRouter(prefix="/api")
 
@@ -59,6 +60,9 @@ class SendBody(BaseModel):
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     language: str | None = Field(default=None, max_length=20)
+    # Sent by the page itself (the first /start, a link's start code): not shown as the
+    # person's own message.
+    quiet: bool = False
 
 
 def _incoming(
@@ -121,6 +125,9 @@ async def _process(
         if unavailable(error):  # not handled: the page sends it again
             raise ApiError(503, "web.unavailable", code="unavailable") from None
         raise
+    # The person's own message is kept now (bot.web.own): their other tabs show it at once,
+    # even when no reply wakes them.
+    state.hub.publish((incoming.channel, incoming.chat_id))
     return {"status": result.status, "outbox_ids": list(result.outbox_ids)}
 
 
@@ -135,6 +142,9 @@ async def send(
     if body.kind == "text" and len(body.text.strip()) > limit:
         locale = await _person_locale(state, request, web)
         raise ApiError(413, "core.too_long", code="too_long", locale=locale, limit=limit)
+    if body.quiet:
+        with own.quiet():
+            return await _process(state, _from_body(web, body))
     return await _process(state, _from_body(web, body))
 
 
@@ -208,62 +218,104 @@ async def _referenced(state: WebState, web: WebSession, name: str) -> bool:
         return await attachments.is_referenced(db, name, channel=web.channel, chat_id=web.chat_id)
 
 
-async def _read(state: WebState, web: WebSession, after: int | None) -> list[OutboxMessage]:
+Page = tuple[list[OutboxMessage], list[WebOwnMessage], bool]
+
+
+async def _read(
+    state: WebState, web: WebSession, after: int | None, mine_after: int | None
+) -> Page:
+    """The bot's delivered rows and the person's own messages after these cursors (none: the
+    latest), and whether either was cut at a page."""
     async with state.sessions() as db:
-        return await webchat.list_delivered(
+        rows = await webchat.list_delivered(
             db, channel=web.channel, chat_id=web.chat_id, after=after, limit=PAGE
         )
+        full = len(rows) == PAGE
+        mine = await own.list_own(
+            db,
+            channel=web.channel,
+            chat_id=web.chat_id,
+            after=mine_after,
+            rows=rows,
+            full=full,
+            limit=PAGE,
+        )
+    return rows, mine, full or len(mine) == PAGE
 
 
 @router.get("/messages")
 async def messages(
     request: Request,
     after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    mine_after: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
     web: WebSession = Depends(current_session),
 ) -> dict[str, Any]:
-    """The chat's delivered messages after `after` (none: the latest ones); `more` when cut."""
+    """The chat's delivered messages after `after` and the person's own after `mine_after`
+    (none: the latest ones); `more` when cut. Own messages carry `after`: the bot message
+    they follow."""
     state = get_state(request)
-    rows = await _read(state, web, after)
-    more = after is not None and len(rows) == PAGE
-    return {"messages": [render.render_row(r, state.settings) for r in rows], "more": more}
+    since = None if after is None and mine_after is None else (after or 0)
+    rows, mine, cut = await _read(state, web, since, None if since is None else mine_after or 0)
+    return {
+        "messages": [render.render_row(r, state.settings) for r in rows],
+        "mine": [own.render_own(m, state.settings) for m in mine],
+        "more": since is not None and cut,
+    }
 
 
-def _last_event_id(request: Request) -> int:
-    """The Last-Event-ID header as a row id (0 when absent); anything else is refused."""
+def _last_event_id(request: Request) -> tuple[int, int]:
+    """The Last-Event-ID header as cursors: "<row id>.<own message id>" (a bare row id from
+    an older page: no own cursor); (0, 0) when absent; anything else is refused."""
     value = request.headers.get("last-event-id", "").strip()
     if not value:
-        return 0
-    if not ID_TEXT.fullmatch(value) or int(value) > MAX_ID:
+        return 0, 0
+    parts = value.split(".")
+    if len(parts) > 2 or not all(ID_TEXT.fullmatch(p) and int(p) <= MAX_ID for p in parts):
         raise ApiError(400, "web.bad_request", code="bad_request")
-    return int(value)
+    return int(parts[0]), int(parts[1]) if len(parts) == 2 else 0
+
+
+def _event(item: OutboxMessage | WebOwnMessage, cursors: str, settings: Settings) -> str:
+    if isinstance(item, WebOwnMessage):
+        data = json.dumps(own.render_own(item, settings), ensure_ascii=False)
+        return f"id: {cursors}\nevent: mine\ndata: {data}\n\n"
+    data = json.dumps(render.render_row(item, settings), ensure_ascii=False)
+    return f"id: {cursors}\nevent: message\ndata: {data}\n\n"
 
 
 @router.get("/events")
 async def events(
     request: Request,
     after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    mine_after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     web: WebSession = Depends(current_session),
 ) -> StreamingResponse:
-    """Server-sent events: the rows after `after` (or Last-Event-ID), then each new one."""
+    """Server-sent events: the bot's rows after `after` and the person's own messages after
+    `mine_after` (or as Last-Event-ID says), in order, then each new one. Each event's id
+    holds both cursors."""
     state = get_state(request)
-    start = max(after, _last_event_id(request))
+    header = _last_event_id(request)
+    start = (max(after, header[0]), max(mine_after, header[1]))
 
     async def stream() -> AsyncIterator[str]:
-        last = start
+        last, last_mine = start
         yield "retry: 2000\n\n"
         with state.hub.subscribe(web.chat) as wake:
             while not state.hub.closing.is_set():
                 wake.clear()  # before reading, so a row delivered meanwhile wakes us again
                 try:
-                    rows = await _read(state, web, last)
+                    rows, mine, cut = await _read(state, web, last, last_mine)
                 except (OperationalError, InterfaceError):
                     state.metrics.count_error("events_read")
-                    rows = []
-                for row in rows:
-                    last = row.id
-                    data = json.dumps(render.render_row(row, state.settings), ensure_ascii=False)
-                    yield f"id: {row.id}\nevent: message\ndata: {data}\n\n"
-                if len(rows) == PAGE:
+                    rows, mine, cut = [], [], False
+                items: list[OutboxMessage | WebOwnMessage] = [*rows, *mine]
+                for item in sorted(items, key=own.order_key):
+                    if isinstance(item, WebOwnMessage):
+                        last_mine = item.id
+                    else:
+                        last = item.id
+                    yield _event(item, f"{last}.{last_mine}", state.settings)
+                if cut:
                     continue
                 try:
                     await asyncio.wait_for(wake.wait(), timeout=POLL_SECONDS)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from bot.config import Settings
+from bot.services.cases import cards
 from bot.web import uploads
 from models import OutboxMessage
 
@@ -83,10 +85,24 @@ def _upload(value: str, settings: Settings) -> str | None:
     return None
 
 
+def remote_url(value: str) -> str | None:
+    """The page's address of another channel's photo (`cards.remote_photo`), else None."""
+    if not value.startswith(cards.REMOTE):
+        return None
+    origin, _, file_id = value.removeprefix(cards.REMOTE).partition(":")
+    if not origin or not file_id:
+        return None
+    return f"/api/remote-photos/{quote(origin, safe='')}/{quote(file_id, safe='')}"
+
+
 def _album(value: object, settings: Settings) -> dict[str, Any] | None:
-    """A photo of an album: the chat's uploads only (the sender fitted the album to the
-    channel; the text says how many photos there are)."""
-    name = _upload(value, settings) if isinstance(value, str) else None
+    """A photo of an album: the chat's uploads, and other channels' photos the sender fitted
+    to the web (fetched when opened); the text says how many photos there are."""
+    if not isinstance(value, str):
+        return None
+    if (remote := remote_url(value)) is not None:
+        return {"url": remote}
+    name = _upload(value, settings)
     return {"url": f"/api/photos/{name}"} if name else None
 
 
@@ -101,6 +117,8 @@ def _image(row: OutboxMessage, value: object, settings: Settings) -> dict[str, A
         return {"unavailable": True}
     if uploads.NAME.fullmatch(value):
         return {"url": f"/api/photos/{value}"}
+    if (remote := remote_url(value)) is not None:
+        return {"url": remote}
     if _local(value):
         if written_file(settings, value) is None:
             return {"expired": True}

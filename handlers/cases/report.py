@@ -88,15 +88,22 @@ async def _collect(ctx: Context) -> None:
         await show_draft(ctx)
         return
     text = incoming.text.strip()
-    if text and texts and len(texts[-1]) >= ctx.settings.requests.max_text_length:
-        texts[-1] += text  # the channel split one long paste at its limit: join it again
+    if text and texts and data.get("at_limit"):
+        # The channel split one long paste at its limit: join it again (its head is kept).
+        texts[-1] += incoming.text.rstrip()
     elif text:
         texts.append(text)
+    # Telegram counts a message's length in UTF-16 units (an emoji counts two).
+    at_limit = _utf16_units(incoming.text) >= ctx.settings.requests.max_text_length
     photos += [{"file_id": p.file_id, "size": p.file_size} for p in incoming.photos]
     if incoming.voice_file_id:
         voices.append({"file_id": incoming.voice_file_id, "duration": incoming.voice_duration})
-    ctx.update_data(texts=texts, photos=photos, voices=voices)
+    ctx.update_data(texts=texts, photos=photos, voices=voices, at_limit=at_limit)
     await show_draft(ctx)
+
+
+def _utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 @router.state(S_COLLECT)

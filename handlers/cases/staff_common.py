@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from bot.buttons import ButtonAction, ButtonData
 from bot.core.context import Context
 from bot.exceptions import InvalidTransition
+from bot.i18n import catalog
 from bot.messages import Button
 from bot.services.cases import actions, announce, cards, queue, workflow
 from bot.services.cases import lookup as request_service
@@ -88,6 +89,13 @@ def cancel_row(ctx: Context) -> list[Button]:
     return [actions.STAFF_CANCEL.button(ctx.t("staff.button.cancel"))]
 
 
+def status_word(ctx: Context, status: str) -> str:
+    """A status as staff read it: their own word where the residents' would mislead
+    (a request waiting to be accepted is 待签收 to staff, 已受理 to its reporter)."""
+    key = f"staff.status.{status}"
+    return ctx.t(key) if key in catalog(ctx.locale) else ctx.t(f"workflow.status.{status}")
+
+
 async def _history(ctx: Context, request: Request) -> list[str]:
     query = (
         select(RequestEvent)
@@ -97,7 +105,7 @@ async def _history(ctx: Context, request: Request) -> list[str]:
     )
     lines = []
     for event in reversed(list((await ctx.session.execute(query)).scalars())):
-        status = ctx.t(f"workflow.status.{event.to_status}") if event.to_status else ""
+        status = status_word(ctx, event.to_status) if event.to_status else ""
         label = ctx.t(f"staff.event.{event.kind}") if event.kind in EVENT_KINDS else event.kind
         key = (
             "staff.history_internal" if event.visibility == Visibility.internal else "staff.history"
@@ -128,7 +136,7 @@ async def view_text(
         ctx.t(
             "staff.view_heading",
             reference=request.reference,
-            status=ctx.t(f"workflow.status.{request.status.value}"),
+            status=status_word(ctx, request.status.value),
             unit=owner.name(ctx.locale) if owner else "-",
         ),
         cards.body(card, ctx.locale, phone=phone),
@@ -215,5 +223,7 @@ async def show(
         shown = actions.SHOW_PHONE.data(request.id)
         buttons = [[b for b in row if b.data != shown] for row in buttons]
     message = ctx.reply(text, buttons=[row for row in buttons if row])
+    # The request's photos with the card (an edit in Telegram keeps the text-only card).
+    message.album = cards.album_for(card, ctx.incoming.channel)
     if ctx.incoming.kind == "button":
         message.edit_message_id = ctx.incoming.message_id

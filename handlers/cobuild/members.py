@@ -1,8 +1,8 @@
 """Members report in (报到) and serve: `/reportin` (choose your unit; your community is where
-you live), the community admin's Confirm / Decline, `/callout` (admins call members to an
-activity), Join, `/hours` (your ledger; `/hours <activity> <hours>` reports them) and the
-organiser's Confirm. No conversation state: each command and press stands alone and re-checks
-the person's rights in the database.
+you live), the community admin's Confirm / Decline, Join on a call to an activity
+(`callouts`), `/hours` (your ledger, with each activity's date and place; `/hours <activity>
+<hours>` reports them) and the organiser's Confirm. No conversation state: each command and
+press stands alone and re-checks the person's rights in the database.
 
 ```mermaid
 stateDiagram-v2
@@ -10,7 +10,7 @@ stateDiagram-v2
     pending --> confirmed: Confirm
     pending --> declined: Decline
     declined --> pending: /reportin again
-    confirmed --> joined: Join on a call (/callout)
+    confirmed --> joined: Join on a call (/callout: handlers/cobuild/callouts.py)
     joined --> reported: /hours <activity> <hours>
     reported --> ledger: organiser's Confirm
 ```
@@ -25,7 +25,6 @@ from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import InvalidTransition
 from bot.services.cobuild import actions, activities, members
-from handlers.cobuild import common
 
 router = Router()
 
@@ -72,24 +71,6 @@ async def decide_member(ctx: Context, data: ButtonData) -> None:
     ctx.say(key)
 
 
-@router.command("callout")
-async def call_out(ctx: Context) -> None:
-    """`/callout [community code] <title>`: call the community's members to an activity."""
-    chosen, title, communities = await common.admin_community(ctx)
-    if chosen is None or not title.strip():
-        ctx.say("cobuild.activity.usage", communities=common.codes(communities))
-        return
-    activity, called = await activities.call_out(
-        ctx.session,
-        community=chosen,
-        title=title,
-        actor=ctx.person,
-        now=ctx.now,
-        settings=ctx.settings,
-    )
-    ctx.say("cobuild.activity.called", id=activity.id, title=activity.title, count=called)
-
-
 @router.button(actions.JOIN)
 async def join(ctx: Context, data: ButtonData) -> None:
     """A member joins an activity they were called to."""
@@ -132,9 +113,11 @@ async def _show_ledger(ctx: Context) -> None:
     rows = await activities.ledger(ctx.session, member_id=member.id, year=year)
     lines = [
         ctx.t(
-            "cobuild.hours.line",
+            "cobuild2.hours.line",
             id=activity.id,
             title=activity.title,
+            when=activities.when(activity, ctx.locale, ctx.settings, now=ctx.now),
+            place=activity.place or "-",
             hours=entry.hours if entry.hours is not None else "-",
             state=ctx.t(
                 "cobuild.hours.confirmed_mark" if entry.confirmed_at else "cobuild.hours.open_mark"

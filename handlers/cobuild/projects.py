@@ -1,11 +1,11 @@
-"""The units answer and the residents grade, in conversation: `/pledge` (a paired unit's
-liaison offers a project for a need), the community admin's Confirm / Decline, `/progress`
-(text, or a photo with a caption), `/complete`, and the residents' 1-5 grade with an optional
-comment. Every press and command re-checks rights in the database.
+"""The units answer and the residents grade, in conversation: after `/pledge` (a paired
+unit's liaison offers a project for a need: `pledging`), the community admin's Confirm /
+Decline, `/progress` (text, or a photo with a caption), `/complete`, and the residents' 1-5
+grade with an optional comment. Every press and command re-checks rights in the database.
 
 ```mermaid
 stateDiagram-v2
-    [*] --> pledged: /pledge <need> plan | people | start | due | resources
+    [*] --> pledged: /pledge (handlers/cobuild/pledging.py)
     pledged --> in_progress: community admin's Confirm
     pledged --> declined: Decline
     in_progress --> in_progress: /progress (residents in scope and linked requests hear)
@@ -17,7 +17,6 @@ stateDiagram-v2
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from bot.buttons import ButtonData
 from bot.core.context import Context
@@ -39,52 +38,6 @@ def _lead_id(ctx: Context, usage: str) -> tuple[int, str]:
     if match is None:
         raise InvalidTransition(usage)
     return int(match.group(1)), (match.group(2) or "").strip()
-
-
-def _date(value: str, today: date) -> date | None:
-    value = value.strip()
-    if not value or value == "-":
-        return None
-    parts = [int(p) for p in re.split(r"[-./]", value) if p.isdigit()]
-    try:
-        if len(parts) == 3:
-            return date(parts[0], parts[1], parts[2])
-        if len(parts) == 2:
-            return date(today.year, parts[0], parts[1])
-    except ValueError:
-        pass
-    raise InvalidTransition("cobuild.project.usage")
-
-
-def parse_pledge(text: str, today: date) -> projects.Pledge:
-    """`plan | people | start | due | resources`: all but the plan may be left out."""
-    fields = [part.strip() for part in re.split(r"[|｜]", text)] + [""] * 4
-    people = fields[1]
-    if people and not people.isdigit():
-        raise InvalidTransition("cobuild.project.usage")
-    return projects.Pledge(
-        plan=fields[0],
-        people=int(people) if people else 0,
-        starts_on=_date(fields[2], today),
-        due_on=_date(fields[3], today),
-        resources=fields[4],
-    )
-
-
-@router.command("pledge")
-async def pledge(ctx: Context) -> None:
-    """`/pledge <need> plan | people | start | due | resources`."""
-    need_id, rest = _lead_id(ctx, "cobuild.project.usage")
-    offer = parse_pledge(rest, ctx.now.astimezone(ctx.settings.tz).date())
-    project, unit = await projects.pledge(
-        ctx.session,
-        need_id=need_id,
-        offer=offer,
-        actor=ctx.person,
-        now=ctx.now,
-        settings=ctx.settings,
-    )
-    ctx.say("cobuild.project.pledged", id=project.id, unit=unit.name(ctx.locale))
 
 
 @router.button(actions.PROJECT_CONFIRM, actions.PROJECT_DECLINE)

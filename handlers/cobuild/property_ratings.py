@@ -1,6 +1,6 @@
-"""Property service ratings in conversation: `/propertypoll [community code]` (an admin asks
-the community's residents to rate their property service this quarter), the residents' 1-5,
-and `/property [2026Q4]` (admins: the property services ranked)."""
+"""Property service ratings in conversation: the quarter's poll opens by itself (the
+`property_polls` sweep) or earlier with `/propertypoll [community code]` (an admin), the
+residents' 1-5 while it is open, and `/property [2026Q4]` (admins: the services ranked)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotAllowed
-from bot.services.cobuild import actions, property_ratings, rights
+from bot.services.cobuild import actions, property_polls, property_ratings, rights
 from handlers.cobuild import common
 
 router = Router()
@@ -24,23 +24,38 @@ async def ask_ratings(ctx: Context) -> None:
     if community is None:
         ctx.say("cobuild.property.usage", communities=common.codes(administered))
         return
-    asked = await property_ratings.ask(
+    await rights.require_community_admin(ctx.session, person=ctx.person, community_id=community.id)
+    poll, asked = await property_polls.open_poll(
         ctx.session, community=community, actor=ctx.person, now=ctx.now, settings=ctx.settings
     )
+    if poll is None:
+        quarter = property_ratings.quarter_of(ctx.now, ctx.settings)
+        ctx.say("cobuild2.property.open_already", quarter=quarter)
+        return
     ctx.say("cobuild.property.asked", compounds=asked)
 
 
-@router.button(actions.PROPERTY_RATE)
+@router.button(actions.PROPERTY_VOTE, actions.PROPERTY_RATE)
 async def rate(ctx: Context, data: ButtonData) -> None:
-    """A resident's 1-5 for their compound's property service."""
-    quarter, counted = await property_ratings.rate(
-        ctx.session,
-        compound_id=data.int_arg() or 0,
-        score=data.int_arg(1) or 0,
-        person=ctx.person,
-        now=ctx.now,
-        settings=ctx.settings,
+    """A resident's 1-5 for their compound's property service, in the open poll."""
+    rating = (
+        property_ratings.rate(
+            ctx.session,
+            poll_id=data.int_arg() or 0,
+            score=data.int_arg(1) or 0,
+            person=ctx.person,
+            now=ctx.now,
+        )
+        if data.action == actions.PROPERTY_VOTE.wire
+        else property_ratings.rate_compound(
+            ctx.session,
+            compound_id=data.int_arg() or 0,
+            score=data.int_arg(1) or 0,
+            person=ctx.person,
+            now=ctx.now,
+        )
     )
+    quarter, counted = await rating
     ctx.say("cobuild.property.rated" if counted else "cobuild.property.already", quarter=quarter)
 
 

@@ -90,6 +90,38 @@ def _row_text(
     )
 
 
+def _rates(ctx: Context, rows: list[stats.UnitStats]) -> dict[str, list[float | None]]:
+    return {
+        ctx.t("admin.stats.response"): [r.counts.response_rate for r in rows],
+        ctx.t("admin.stats.resolution"): [r.counts.resolution_rate for r in rows],
+        ctx.t("admin.stats.satisfaction"): [r.counts.satisfaction_rate for r in rows],
+    }
+
+
+def _drawn(row: stats.UnitStats) -> bool:
+    c = row.counts
+    return any(r is not None for r in (c.response_rate, c.resolution_rate, c.satisfaction_rate))
+
+
+async def _chart(ctx: Context, unit: OrgUnit, report: stats.Report) -> None:
+    """The three rates as a chart of the units that have one; with nothing to draw (no
+    requests, none due yet) a line saying so instead of an empty picture, on every channel."""
+    rows = [row for row in report.rows if _drawn(row)]
+    if not rows:
+        if report.rows:
+            ctx.say("stats_chart.nothing_to_draw")
+        return
+    image = await asyncio.to_thread(
+        charts.rates_chart,
+        title=ctx.t("admin.stats.chart_title", unit=unit.name(ctx.locale), period=report.period),
+        labels=[row.unit.name(ctx.locale) for row in rows],
+        series=_rates(ctx, rows),
+    )
+    path = export_dir(ctx) / f"stats-{unit.code}-{report.period}.png"
+    await asyncio.to_thread(files.write_private, path, image)
+    ctx.reply(ctx.t("admin.stats.chart_caption"), photo=str(path))
+
+
 @router.command("stats")
 async def show_stats(ctx: Context) -> None:
     code, period = _unit_and_period(ctx.incoming.args)
@@ -118,24 +150,7 @@ async def show_stats(ctx: Context) -> None:
         ]
         text += "\n\n" + "\n".join(ranks)
     ctx.reply(text)
-    if report.rows:
-        image = await asyncio.to_thread(
-            charts.rates_chart,
-            title=ctx.t(
-                "admin.stats.chart_title", unit=unit.name(ctx.locale), period=report.period
-            ),
-            labels=[row.unit.name(ctx.locale) for row in report.rows],
-            series={
-                ctx.t("admin.stats.response"): [r.counts.response_rate for r in report.rows],
-                ctx.t("admin.stats.resolution"): [r.counts.resolution_rate for r in report.rows],
-                ctx.t("admin.stats.satisfaction"): [
-                    r.counts.satisfaction_rate for r in report.rows
-                ],
-            },
-        )
-        path = export_dir(ctx) / f"stats-{unit.code}-{report.period}.png"
-        await asyncio.to_thread(files.write_private, path, image)
-        ctx.reply(ctx.t("admin.stats.chart_caption"), photo=str(path))
+    await _chart(ctx, unit, report)
     await rights.audit(
         ctx.session,
         actor_id=ctx.person.id,

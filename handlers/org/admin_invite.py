@@ -6,6 +6,9 @@ or the web chat, and a QR code.
 stateDiagram-v2
     [*] --> role: /invite (an admin somewhere)
     [*] --> made: /invite role unit [leader]
+    [*] --> made: /invite unit_liaison <reporting unit> [community]
+    role --> pair: a reporting unit's liaison (ainr unit_liaison)
+    pair --> made: a unit and the paired community (cbinvl)
     role --> unit: a role (ainr), up to 12 units offered
     role --> search: a role, more units than buttons
     search --> unit: part of a name typed
@@ -13,21 +16,21 @@ stateDiagram-v2
     unit --> made: any other unit (ainc)
     leader --> made: member or leader (ainc)
 ```
-Every press re-checks that the person administers the unit (`rights.create_invite`).
+Every press re-checks that the person administers the unit (`invites.create_invite`).
 """
 
 from __future__ import annotations
 
-import asyncio
-
-from bot import files
 from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.exceptions import NotAllowed, NotFound
-from bot.services.org import actions, invite_links, rights
+from bot.services.cobuild import liaison_invites
+from bot.services.org import actions, invites, rights
+from handlers.cobuild import liaisons
 from handlers.common import cancel_row
-from handlers.org.admin import admin_unit, export_dir
+from handlers.org import invite_reply
+from handlers.org.admin import admin_unit
 from models import OrgUnit, Role
 
 router = Router()
@@ -42,11 +45,17 @@ async def invite(ctx: Context) -> None:
     if not parts:
         await admin_unit(ctx, None)  # an admin somewhere, or refused
         ctx.goto("")
+        roles = list(rights.GRANTABLE)
+        if await liaison_invites.invitable(ctx.session, person=ctx.person):
+            roles.append(Role.unit_liaison)
         rows = [
             [actions.INVITE_ROLE.button(ctx.t(f"admin.role.{role.value}"), role.value)]
-            for role in rights.GRANTABLE
+            for role in roles
         ]
         ctx.reply(ctx.t("admin.invite.pick_role"), buttons=[*rows, cancel_row(ctx)])
+        return
+    if parts[0] == Role.unit_liaison.value and len(parts) in (2, 3):
+        await liaisons.invite_typed(ctx, parts[1], parts[2] if len(parts) == 3 else None)
         return
     if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "leader"):
         await admin_unit(ctx, None)
@@ -60,6 +69,9 @@ async def invite(ctx: Context) -> None:
 @router.button(actions.INVITE_ROLE)
 async def role_picked(ctx: Context, data: ButtonData) -> None:
     """The role to invite to was picked."""
+    if data.args[:1] == (Role.unit_liaison.value,):
+        await liaisons.offer_units(ctx)
+        return
     role = _role(data)
     units = await rights.list_invitable_units(ctx.session, person_id=ctx.person.id, role=role)
     role_name = ctx.t(f"admin.role.{role.value}")
@@ -128,7 +140,7 @@ async def create(ctx: Context, data: ButtonData) -> None:
 
 async def _make(ctx: Context, role: Role, unit: OrgUnit, *, leader: bool) -> None:
     """Create the invite (rights re-checked) and send its links and QR code."""
-    _invite, token = await rights.create_invite(
+    _invite, token = await invites.create_invite(
         ctx.session,
         actor=ctx.person,
         role=role,
@@ -138,22 +150,9 @@ async def _make(ctx: Context, role: Role, unit: OrgUnit, *, leader: bool) -> Non
         settings=ctx.settings,
     )
     ctx.goto("")
-    payload = rights.INVITE_PREFIX + token
-    links = invite_links.links(ctx.settings, payload=payload)
-    role_name, unit_name = ctx.t(f"admin.role.{role.value}"), unit.name(ctx.locale)
-    ctx.say(
-        "admin.invite.created",
-        role=role_name,
-        unit=unit_name,
-        days=f"{ctx.settings.volunteers.invite_days:g}",
-        payload=payload,
-        links="\n".join(ctx.t(f"admin.invite.link.{k}", link=v) for k, v in links.items()),
+    await invite_reply.send_links(
+        ctx, token, ctx.t(f"admin.role.{role.value}"), unit.name(ctx.locale)
     )
-    # The code of the link people open on a phone: the bot's, when it is known.
-    png = await asyncio.to_thread(invite_links.qr_png, links.get("telegram", links["web"]))
-    path = export_dir(ctx) / "invite.png"
-    await asyncio.to_thread(files.write_private, path, png)
-    ctx.reply(ctx.t("admin.invite.qr_caption", role=role_name, unit=unit_name), photo=str(path))
 
 
 def _role(data: ButtonData) -> Role:

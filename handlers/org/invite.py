@@ -3,7 +3,7 @@
 ```mermaid
 stateDiagram-v2
     [*] --> granted: /start inv_<token> (valid, unused, not expired)
-    granted --> [*]: staff, steward, liaison, admin: told their role and next step
+    granted --> [*]: staff, steward, liaisons, admin: told their role and next step
     granted --> skills: volunteer: registration (handlers/volunteer.py)
 ```
 """
@@ -13,9 +13,9 @@ from __future__ import annotations
 from bot.core.context import Context
 from bot.core.router import Router
 from bot.services.cases import actions as cases_actions
-from bot.services.org import rights
+from bot.services.org import invites
 from handlers.volunteers import volunteer
-from models import Role, VolunteerProfile
+from models import ReportingUnit, Role, VolunteerProfile
 
 router = Router()
 
@@ -24,11 +24,15 @@ async def redeem(ctx: Context, *, token: str) -> None:
     """Use the invite token from a deep link."""
     if ctx.person.language is None:
         ctx.person.language = ctx.locale  # before the grant: their command menu speaks it
-    invite, unit = await rights.redeem_invite(
+    invite, unit = await invites.redeem_invite(
         ctx.session, token=token, person=ctx.person, now=ctx.now, settings=ctx.settings
     )
     role = ctx.t(f"admin.role.{invite.role.value}")
-    welcome = ctx.t("admin.invite.welcome", role=role, unit=unit.name(ctx.locale))
+    unit_name = unit.name(ctx.locale)
+    if invite.role == Role.unit_liaison:  # acting for a reporting unit, through its community
+        reporting = await ctx.session.get(ReportingUnit, invite.cobuild_unit_id or 0)
+        unit_name = reporting.name(ctx.locale) if reporting else unit_name
+    welcome = ctx.t("admin.invite.welcome", role=role, unit=unit_name)
     if invite.role != Role.volunteer:
         ctx.goto("")
         # What to do next, and for those who work requests, one tap to their queue.

@@ -168,10 +168,12 @@ async def claim(ctx: Context, data: ButtonData) -> None:
         ctx.say("volunteer.already_taken")
         return
     task = await tasks.get_task(ctx.session, task_id=data.int_arg() or 0)
-    ctx.reply(
+    message = ctx.reply(
         ctx.t("volunteer.claimed") + "\n" + await _task_text(ctx, task),
         buttons=tasks.task_buttons(task, ctx.locale),
     )
+    # The push claimed from becomes the task (its claim button would only say "taken").
+    message.edit_message_id = ctx.incoming.message_id
 
 
 @router.button(actions.OPEN_TASK)

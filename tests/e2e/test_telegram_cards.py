@@ -4,9 +4,9 @@ the rest of the actions in the same message."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from models import ChannelIdentity, OrgUnit, Person, Role, RoleGrant
+from models import ChannelIdentity, OrgUnit, Person, Request, RequestPhoto, Role, RoleGrant
 from tests.e2e.conftest import Rig
 from tests.fakes.bot_api import FakeUser
 from tests.handlers.journey import onboard, report_light
@@ -79,3 +79,27 @@ async def test_card_comes_with_its_photos_and_is_edited_in_place(rig: Rig) -> No
     assert {"内部备注", "请居民补充", "◀ 收起", "📋 待办列表"} <= set(_keyboard(card))
     await staff.press("◀ 收起")
     assert _keyboard(card)[-1] == "更多操作" and len(staff.messages) == count
+
+
+async def test_photos_picked_together_all_reach_the_request_and_the_card(rig: Rig) -> None:
+    """An album arrives as one update per photo (one media_group_id, the caption on the
+    first): every photo and the caption are kept, and staff get them as one album."""
+    staff = await _grid_worker(rig)
+    resident = rig.user(first_name="张三")
+    await onboard(resident)  # type: ignore[arg-type]
+    await resident.send_album(3, caption="楼道灯坏了，晚上黑漆漆的")
+    assert "照片：3 张" in resident.last_text or "3 张" in resident.last_text, resident.last_text
+    await resident.press("✅ 提交")
+    async with rig.db.sessions() as session:
+        request = (
+            await session.execute(select(Request).order_by(Request.id.desc()).limit(1))
+        ).scalar_one()
+        photos = await session.scalar(
+            select(func.count())
+            .select_from(RequestPhoto)
+            .where(RequestPhoto.request_id == request.id)
+        )
+    assert photos == 3 and request.description == "楼道灯坏了，晚上黑漆漆的"
+    await rig.sender.pump()
+    (album,) = [c for c in rig.api.calls_of("sendMediaGroup") if c.status == 200]
+    assert str(album.params["chat_id"]) == staff.chat_id and len(album.params["media"]) == 3

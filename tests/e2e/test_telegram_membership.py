@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.messages import Outgoing
 from bot.services.comms import notify
-from bot.services.org import rights
+from bot.services.org import invites, rights
 from models import (
     ChannelIdentity,
     OrgUnit,
@@ -48,7 +48,7 @@ async def _invite(rig: Rig, role: Role, unit_code: str) -> str:
     async with rig.db.sessions() as session, session.begin():
         admin = await _community_admin(session)
         unit = await rights.get_unit_by_code(session, code=unit_code)
-        _invite_row, token = await rights.create_invite(
+        _invite_row, token = await invites.create_invite(
             session,
             actor=admin,
             role=role,
@@ -56,7 +56,7 @@ async def _invite(rig: Rig, role: Role, unit_code: str) -> str:
             now=rig.clock(),
             settings=rig.engine.settings,
         )
-    return rights.INVITE_PREFIX + token
+    return invites.INVITE_PREFIX + token
 
 
 async def _person_of(rig: Rig, user: FakeUser) -> int:

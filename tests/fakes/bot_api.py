@@ -793,6 +793,24 @@ class FakeUser:
             break
         raise AssertionError(f"no button {label!r}; buttons: {self.buttons}")
 
+    async def press_data(
+        self, data: str, *, message_id: int | None = None, wait: bool = True
+    ) -> list[dict[str, Any]]:
+        """Press a button carrying `data` (forged or stale data too) on the message with
+        `message_id`, else on the newest message."""
+        message = next(
+            (m for m in reversed(self.messages) if message_id in (None, m["message_id"])), None
+        )
+        assert message is not None, f"no message {message_id} in chat {self.chat_id}"
+        query = {
+            "id": str(next(self.api._ids)),
+            "from": self.user,
+            "message": message,
+            "chat_instance": "1",
+            "data": data,
+        }
+        return await self._deliver({"callback_query": query}, wait)
+
     async def share_location(self, latitude: float, longitude: float) -> list[dict[str, Any]]:
         location = {"latitude": latitude, "longitude": longitude}
         return await self._deliver({"message": self._message(location=location)}, True)
@@ -826,6 +844,31 @@ class FakeUser:
         if caption:
             content["caption"] = caption
         return await self._deliver({"message": self._message(**content)}, True)
+
+    async def send_album(self, count: int = 3, caption: str = "") -> list[dict[str, Any]]:
+        """Photos picked together: Telegram delivers one message per photo, sharing a
+        media_group_id (the caption, if any, on the first), one right after another."""
+        seen = self._seen = len(self.messages)
+        group = str(next(self.api._ids))
+        ids = []
+        for n in range(count):
+            file_id = f"album-{group}-{n}"
+            self.api.files[file_id] = b"\xff\xd8" + b"x" * 2046
+            size = {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "width": 1280,
+                "height": 1280,
+                "file_size": 2048,
+            }
+            content: dict[str, Any] = {"photo": [size], "media_group_id": group}
+            if caption and n == 0:
+                content["caption"] = caption
+            self.actions += 1
+            ids.append(await self.api.push({"message": self._message(**content)}))
+        for update_id in ids:
+            await self.api.wait_confirmed(update_id)
+        return self.messages[seen:]
 
     async def send_voice(self, duration: int = 5) -> list[dict[str, Any]]:
         file_id = f"voice-{next(self.api._ids)}"

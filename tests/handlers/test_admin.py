@@ -29,17 +29,26 @@ def _exports_in_tmp(settings: Settings, tmp_path: Path) -> None:
 
 
 async def test_stats_and_export(bot: Bot) -> None:
+    staff = await staff_chat(bot)
     resident = bot.chat("adm-resident")
     await onboard(resident)
     reference = await report_light(resident)
     admin = await staff_chat(bot, role=Role.admin, unit="heshun")
     await admin.send("/stats heshun 2026-11")
-    text, chart = admin.new_messages
+    text, no_chart = admin.new_messages
     text = text.text
     assert "和顺社区 · 2026-11" in text
     grid = next(block for block in text.split("\n\n") if block.startswith("▪ 和顺社区第一网格"))
     assert "受理 1 件" in grid and "响应率 -" in grid and "满意率 -" in grid
     assert "▪ 合计\n受理 1 件" in text
+    # No rate yet: no empty picture, a line saying so.
+    assert no_chart.photo is None and "不发图表" in no_chart.text
+    await pump(bot)
+    await staff.press("签收")
+    await staff.press("已联系居民")
+    await admin.send("/stats heshun 2026-11")
+    text, chart = admin.new_messages
+    assert "响应率 100%" in text.text, text.text
     assert chart.photo is not None and (await _read(chart.photo)).startswith(b"\x89PNG")
     await admin.send("/export")
     requests_doc, service_doc = admin.new_messages[:2]
@@ -54,7 +63,7 @@ async def test_stats_and_export(bot: Bot) -> None:
     assert "无效" in district.last_text
     async with bot.db.sessions() as session:
         actions = list((await session.execute(select(AuditLog.action))).scalars())
-    assert actions.count("stats") == 1 and actions.count("export") == 2
+    assert actions.count("stats") == 2 and actions.count("export") == 2
 
 
 async def test_grant_and_revoke(bot: Bot) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ async def _ids(bot: Bot, model: type[Need] | type[Project]) -> list[int]:
 async def _members_serve(bot: Bot, admin: object) -> None:
     """Two bureau members report in, are confirmed, answer a call and have hours confirmed."""
     members = [await confirmed_member(bot, admin) for _ in range(2)]  # type: ignore[arg-type]
-    await admin.send("/callout 垃圾分类宣传志愿服务")  # type: ignore[attr-defined]
+    await admin.send("/callout 垃圾分类宣传志愿服务 | 11-28 09:00 | 海盛·新阳光地带")  # type: ignore[attr-defined]
     await pump(bot)
     for member, hours in zip(members, ("3", "2"), strict=True):
         await member.press("🙋 我报名")
@@ -116,5 +117,8 @@ async def test_the_housing_bureau_answers_the_community_and_the_residents_grade(
     assert projects[1][7] == "done" and projects[1][9:] == (4.5, 2)
     members = list(book["members"].iter_rows(values_only=True))
     assert sorted(row[5] for row in members[1:]) == [2, 3]
+    hours = list(book["hours"].iter_rows(values_only=True))
+    assert hours[0][:4] == ("activity", "title", "starts", "place")
+    assert {row[2:4] for row in hours[1:]} == {(datetime(2026, 11, 28, 9, 0), "海盛·新阳光地带")}
     needs = list(book["needs"].iter_rows(values_only=True))
     assert needs[1][2:] == ("海盛·新阳光地带：停车管理", "done", 0, 2)

@@ -64,9 +64,20 @@ async def test_calls_joins_and_hours_confirmed_by_the_organiser(bot: Bot) -> Non
     await bystander.send("/callout 清理楼道小广告")
     assert "用法" in bystander.last_text
     await admin.send("/callout 周六清理楼道小广告")
-    assert "1 名报到党员" in admin.last_text
+    assert "什么时候开始" in admin.last_text
+    assert admin.buttons[:3] == ["明天 11-25 09:00", "本周六 11-28 09:00", "下周六 12-05 09:00"]
+    await admin.send("11-20 9:00")
+    assert "已经过去" in admin.last_text
+    await admin.send("下午")
+    assert "没看懂这个时间" in admin.last_text
+    await admin.press("本周六 11-28 09:00")
+    assert "在哪里集合" in admin.last_text and "海盛·新阳光地带" in admin.buttons
+    await admin.send("社区党群服务中心")
+    assert "1 名报到党员" in admin.last_text and "11月28日 09:00" in admin.last_text
     await pump(bot)
-    assert "周六清理楼道小广告" in member.last_text and member.buttons == ["🙋 我报名"]
+    call = member.last_text
+    assert "周六清理楼道小广告" in call and member.buttons == ["🙋 我报名"]
+    assert "时间：11月28日 09:00" in call and "地点：社区党群服务中心" in call
     async with bot.db.sessions() as session:
         activity = (await session.scalars(select(Activity))).one()
 
@@ -95,7 +106,24 @@ async def test_calls_joins_and_hours_confirmed_by_the_organiser(bot: Bot) -> Non
     await pump(bot)
     assert "已确认" in member.last_text
     await member.send("/hours")
-    assert "已确认共 2.5 小时" in member.last_text and "周六清理楼道小广告" in member.last_text
+    ledger = member.last_text
+    assert (
+        "已确认共 2.5 小时" in ledger
+        and "周六清理楼道小广告（11月28日 09:00，社区党群服务中心）" in ledger
+    )
+
+    # In one line, a compound as the place by button, and out of scope.
+    await admin.send("/callout 冬季扫雪 | 12-06 08:30 | 海盛·新阳光地带东门")
+    assert "12月6日 08:30" in admin.last_text and "海盛·新阳光地带东门" in admin.last_text
+    await admin.send("/callout 义诊")
+    await admin.press("明天 11-25 09:00")
+    await other_admin.press_data(actions.CALLOUT_STEP.data("place", 1))  # not in this flow
+    assert "按钮已失效" in other_admin.last_text
+    await admin.press("海盛·新阳光地带")
+    assert "（11月25日 09:00，海盛·新阳光地带）" in admin.last_text
+    async with bot.db.sessions() as session:
+        places = [a.place for a in await session.scalars(select(Activity).order_by(Activity.id))]
+    assert places == ["社区党群服务中心", "海盛·新阳光地带东门", "海盛·新阳光地带"]
 
 
 async def test_english_speakers_get_english(bot: Bot) -> None:

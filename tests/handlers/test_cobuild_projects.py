@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot import scheduler
+from bot.config import Settings
 from bot.services.cobuild import actions
-from models import Need, Project, ProjectGrade, RequestEvent
+from models import Need, OutboxMessage, Project, ProjectGrade, RequestEvent
 from tests.conftest import Bot
 from tests.handlers.cobuild_journey import (
     community_admin,
@@ -26,7 +28,15 @@ async def _project(bot: Bot) -> Project:
         return (await session.scalars(select(Project).order_by(Project.id.desc()))).first()  # type: ignore[return-value]
 
 
-async def test_a_project_pledged_confirmed_reported_completed_and_graded(bot: Bot) -> None:
+async def _grading_sweep(bot: Bot, settings: Settings) -> int:
+    return await scheduler.run_job(
+        "cobuild_grading", sessions=bot.db.sessions, settings=settings, clock=bot.clock
+    )
+
+
+async def test_a_project_pledged_confirmed_reported_completed_and_graded(
+    bot: Bot, settings: Settings
+) -> None:
     admin = await community_admin(bot)
     other_admin = await community_admin(bot, "dahua")
     liaison = await liaison_chat(bot, "zjj")
@@ -40,8 +50,9 @@ async def test_a_project_pledged_confirmed_reported_completed_and_graded(bot: Bo
 
     await residents[0].send(f"/pledge {need.id} 我来划线")
     assert "未做任何更改" in residents[0].last_text
-    await liaison.send("/pledge")
-    assert "用法" in liaison.last_text
+    await liaison.send("/pledge")  # the guided form (tests/handlers/test_cobuild_pledge_flow.py)
+    assert any(label.startswith(f"#{need.id} ") for label in liaison.buttons)
+    await liaison.send("/cancel")
     await liaison.send(f"/pledge {need.id} 划线 | 三十人")
     assert "用法" in liaison.last_text
     await liaison.send(
@@ -70,6 +81,13 @@ async def test_a_project_pledged_confirmed_reported_completed_and_graded(bot: Bo
     await pump(bot)
     pushed = residents[1].messages[-1]
     assert "已划线100个车位" in pushed.text and pushed.photo == "photo-lines"
+    async with bot.db.sessions() as session:  # pushes carry their kind (WeChat's templates)
+        kinds = {
+            row.payload.get("kind")
+            for row in await session.scalars(select(OutboxMessage).where(~OutboxMessage.is_reply))
+            if "menu" not in row.payload
+        }
+    assert {"cobuild", "status"} <= kinds and None not in kinds  # replies have none
     request = await load_request(bot, references[1])
     async with bot.db.sessions() as session:
         query = select(RequestEvent).where(
@@ -114,6 +132,18 @@ async def test_a_project_pledged_confirmed_reported_completed_and_graded(bot: Bo
     bot.clock.advance(days=8)
     await residents[0].press_data(actions.GRADE.data(project.id, 3))
     assert "评分已结束" in residents[0].last_text
+
+    # The grading closed: those who graded, the unit's liaisons and the community's admins
+    # hear the result once; a resident who did not grade hears nothing.
+    heard_before = len(residents[1].messages)
+    assert await _grading_sweep(bot, settings) == 1
+    assert await _grading_sweep(bot, settings) == 0
+    await pump(bot)
+    for chat in (residents[0], residents[2], liaison, admin):
+        assert "群众评卷结束" in chat.last_text and "平均 4.5 分（2 户评分）" in chat.last_text
+    assert len(residents[1].messages) == heard_before
+    assert "群众评卷结束" not in stranger_liaison.last_text
+    assert "群众评卷结束" not in other_admin.last_text
 
     # Erasing the grader's data erases their comment and their room in the household key.
     await residents[2].send("/privacy")

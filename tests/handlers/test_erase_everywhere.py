@@ -11,11 +11,16 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.services.reports import stats
-from models import Evaluation, Request, RequestEvent
+from bot.web import own
+from models import Evaluation, Request, RequestEvent, WebOwnMessage
 from tests.conftest import Bot
 from tests.handlers.privacy_journey import (
+    ADDITION,
+    COMMENT,
+    COMPLAINT,
     MARKERS,
     UNIQUE,
+    URGENT,
     dump,
     hits,
     live_through,
@@ -56,12 +61,18 @@ async def _counts(bot: Bot, reference: str) -> stats.Counts:
 
 
 async def test_erase_leaves_no_copy_anywhere(bot: Bot, uploads: Path, photo: Path) -> None:
+    # The person's own messages are kept as the web chat keeps them (web_own_messages).
+    bot.engine.turn_hooks.append(own.recorder((bot.channel.name,)))
     assert marked_files(uploads) == [photo]
     story = await live_through(bot, photo)
     # Every marker was copied around: the journey is not trivially clean.
     before = hits(await dump(bot.db), MARKERS)
     assert {marker for marker, _ in before} == set(MARKERS)
     assert any(story.staff.user_id in cell for cell in await dump(bot.db))
+    async with bot.db.sessions() as session:
+        kept = list((await session.execute(select(WebOwnMessage))).scalars())
+    assert {m.text for m in kept} >= {COMPLAINT, URGENT, ADDITION, COMMENT}
+    assert photo.name in {m.photo for m in kept}
     counted = await _counts(bot, story.reference)
     assert counted.received >= 1 and counted.evaluated == 1
 

@@ -147,3 +147,25 @@ async def test_history_of_a_request_routed_before_reads_as_its_rule(bot: Bot) ->
         event.note = "building_grid: haisheng-sunshine building 17 belongs to grid heshun-1"
     await staff.send(f"/find {reference}")
     assert "🔒按楼栋分派" in staff.last_text and "heshun-1" not in staff.last_text
+
+
+async def test_staff_read_waiting_for_acceptance_and_see_the_photos_from_the_queue(
+    bot: Bot,
+) -> None:
+    """The resident's word for a new request is 已受理 (received); staff opening it from the
+    queue or /find read 待签收, with its photos."""
+    staff = await staff_chat(bot)
+    resident = await _resident(bot)
+    reference = await _report_with_photos(resident)
+    await pump(bot)
+    await staff.send(f"/find {reference}")
+    view = staff.messages[-1]
+    assert f"【{reference}】待签收" in view.text, view.text
+    assert "已受理" not in view.text.splitlines()[0]
+    assert view.album == ["lamp-1", "lamp-2"]  # the test channel's own file ids
+    await staff.send("/queue")
+    await staff.press(next(label for label in staff.buttons if reference in label))
+    assert f"【{reference}】待签收" in staff.last_text
+    assert staff.messages[-1].album == ["lamp-1", "lamp-2"]
+    await staff.press("签收")
+    assert f"【{reference}】已签收" in staff.last_text

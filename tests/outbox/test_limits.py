@@ -115,3 +115,20 @@ def test_errors_lose_secrets() -> None:
     for secret in ("AAE_abc", "abc123", "xyz.987"):
         assert secret not in cleaned
     assert len(clean_error("x" * 5000)) == 500
+
+
+def test_a_chat_window_counts_each_delivery_at_its_cost() -> None:
+    """A channel's window per chat: at most `count` messages in any `span`; a delivery that
+    becomes three messages takes three places."""
+    from bot.outbox.limits import ChatWindow
+
+    window = ChatWindow(5, 60.0)
+    assert window.wait_time(0.0, 3) == 0
+    window.take(0.0, 3)
+    window.take(10.0)
+    assert window.wait_time(20.0) == 0
+    assert window.wait_time(20.0, 2) == 40.0  # the first three leave at 60
+    window.take(20.0)
+    assert window.wait_time(30.0) == 30.0
+    assert window.wait_time(60.0, 3) == 0 and not window.is_idle(60.0)
+    assert window.is_idle(80.0)

@@ -28,6 +28,8 @@ SCHEDULES = {
     "upload_sweep": "every 3600s",
     "broadcast_progress": "every 60s",
     "retrain_classifier": "sun 03:30",
+    "property_polls": "daily 09:00",
+    "cobuild_grading": "every 600s",
 }
 
 
@@ -47,7 +49,16 @@ def test_each_sweep_is_declared_in_its_domain_package() -> None:
     assert homes["broadcast_progress"] == "bot.services.comms.broadcast"
     assert homes["retrain_classifier"] == "bot.services.cases.learning"
     batched = {name for name, job in scheduler.JOBS.items() if job.batched}
-    assert batched == {"escalate", "reminders", "whistles", "close_unrated", "volunteer_widen"}
+    assert batched == {
+        "escalate",
+        "reminders",
+        "whistles",
+        "close_unrated",
+        "volunteer_widen",
+        "property_polls",
+        "cobuild_grading",
+    }
+    assert homes["property_polls"] == "bot.services.cobuild.property_polls"
     assert [name for name, job in scheduler.JOBS.items() if job.heartbeat] == ["escalate"]
     assert [name for name, job in scheduler.JOBS.items() if job.own_sessions] == [
         "retrain_classifier"

@@ -15,7 +15,7 @@ from matplotlib.text import Text
 from openpyxl import load_workbook
 
 from bot.config import Settings
-from bot.services.reports import charts, export, stats
+from bot.services.reports import charts, export, sheets, stats
 from models import Person, Role
 from tests import factories as f
 from tests.conftest import TestDB
@@ -70,9 +70,9 @@ def test_the_bundled_font_comes_with_its_licence() -> None:
 
 def test_formula_injection_is_neutralised() -> None:
     for dangerous in ("=1+2", "+86", "-1", "@SUM(A1)", "\tx"):
-        assert export.safe_cell(dangerous) == "'" + dangerous
-    assert export.safe_cell("楼道灯坏了") == "楼道灯坏了"
-    assert export.safe_cell(3) == 3
+        assert sheets.safe_cell(dangerous) == "'" + dangerous
+    assert sheets.safe_cell("楼道灯坏了") == "楼道灯坏了"
+    assert sheets.safe_cell(3) == 3
 
 
 def test_phones_are_masked() -> None:

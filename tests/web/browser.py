@@ -8,6 +8,7 @@ Skipped, saying why, without Chromium or the playwright package; CI installs Chr
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import struct
 import zlib
@@ -169,7 +170,7 @@ async def expect_reply(page: Page, count: int, *texts: str) -> None:
     await page.wait_for_function(NEWER_WITH_TEXT, arg=[count, list(texts)])
 
 
-async def press(page: Page, label: str, *expect: str) -> None:
+async def press(page: Page, label: str | re.Pattern[str], *expect: str) -> None:
     """Press the newest chip with this label; wait for the answer that shows one of `expect`."""
     count = await bot_count(page)
     await page.locator("li.msg.bot .chip", has_text=label).last.click()
@@ -188,10 +189,14 @@ AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 AXE_RUN = """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
     .map(v => ({id: v.id, impact: v.impact, help: v.help,
                 nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))"""
-IMAGE_LOADED = """(n) => Array.from(document.querySelectorAll('li.msg.bot'))
+NEWER_IMAGES = """(n) => Array.from(document.querySelectorAll('li.msg.bot'))
     .filter(li => Number(li.dataset.id) > n)
-    .some(li => Array.from(li.querySelectorAll('img'))
-        .some(img => img.complete && img.naturalWidth > 0))"""
+    .flatMap(li => Array.from(li.querySelectorAll('img')))"""
+IMAGE_SHOWN = f"(n) => ({NEWER_IMAGES})(n).length > 0"
+IMAGE_LOADED = f"""(n) => ({NEWER_IMAGES})(n)
+    .some(img => img.complete && img.naturalWidth > 0)"""
+# Pictures load lazily, once in view: the newest is scrolled into view first.
+SHOW_NEWEST_IMAGE = f"(n) => ({NEWER_IMAGES})(n).pop().scrollIntoView({{block: 'center'}})"
 
 
 @asynccontextmanager
@@ -226,8 +231,23 @@ async def open_as(page: Page, base_url: str, person: str) -> None:
     await page.locator("#composer").wait_for()
 
 
+async def staff_resolve_with_photo(page: Page, reference: str, photo: Path) -> None:
+    """Grid staff, on their queue: open the request, accept it, resolve it with a note and a
+    result photo."""
+    await press(page, reference, "签收")  # the queue becomes the request's card
+    await press(page, "签收", "已签收", "受理")
+    await press(page, "办结", "办理结果")
+    await type_text(page, "已更换楼道灯泡", "已收到")
+    count = await bot_count(page)
+    await page.set_input_files("#photo-input", str(photo))
+    await expect_reply(page, count, "照片 1 张")
+    await press(page, "✅ 完成", "已办结", "办结")
+
+
 async def wait_image(page: Page, after: int = 0) -> None:
     """Wait until a bot message newer than `after` (`bot_count`) shows a loaded picture."""
+    await page.wait_for_function(IMAGE_SHOWN, arg=after)
+    await page.evaluate(SHOW_NEWEST_IMAGE, after)
     await page.wait_for_function(IMAGE_LOADED, arg=after)
 
 

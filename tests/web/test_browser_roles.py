@@ -9,11 +9,13 @@ import io
 from pathlib import Path
 
 from openpyxl import load_workbook
+from PIL import Image
 from sqlalchemy import select
 
 from bot.messages import Outgoing
 from bot.outbox import enqueue
-from models import ChannelIdentity
+from bot.services.cases import workflow
+from models import ChannelIdentity, Person, Request, utcnow
 from tests.web.browser import (
     BROWSER,
     OUTPUT,
@@ -23,6 +25,7 @@ from tests.web.browser import (
     browser_page,
     expect_reply,
     open_as,
+    person_id,
     png_bytes,
     press,
     running,
@@ -55,7 +58,11 @@ async def test_grid_staff_sees_the_photo_and_resolves_with_one(
         count = await bot_count(page)
         await page.locator("#menubar .menu-item", has_text="待办").click()  # no typing
         await expect_reply(page, count, "待办诉求共")
+        count = await bot_count(page)
         await press(page, request.reference, "签收")  # the queue becomes the request's card
+        await wait_image(page, count)
+        card = page.locator("li.msg.bot", has_text="关注人数").last
+        assert f"【{request.reference}】待签收" in (await card.text_content() or "")
         await page.screenshot(path=str(OUTPUT / "web-staff-card.png"))
         await page.locator("li.msg.bot .thumb").last.click()  # tap: full size
         assert await page.locator("#viewer").is_visible()
@@ -80,7 +87,43 @@ async def test_grid_staff_sees_the_photo_and_resolves_with_one(
         await resident.screenshot(path=str(OUTPUT / "web-resident-result.png"))
 
 
+async def _worked(running: Running, request: Request, steps: tuple[str, ...]) -> None:
+    """The grid staff member takes these workflow steps on the request, now."""
+    staff_id = await person_id(running, "grid-liu")
+    async with running.sessions() as session, session.begin():
+        row = await session.get(Request, request.id)
+        staff = await session.get(Person, staff_id)
+        assert row is not None and staff is not None
+        for step in steps:
+            await workflow.transition(
+                session,
+                request=row,
+                action=step,
+                actor=staff,
+                now=utcnow(),
+                note="已处理" if step == "resolve" else "",
+                settings=running.settings,
+            )
+
+
+def bar_pixels(png: bytes) -> int:
+    """How many pixels of the chart are in the first series' colour (matplotlib's C0): bars,
+    not just the legend's swatch."""
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    width, height = image.size
+    pixels = image.load()
+    return sum(1 for x in range(width) for y in range(height) if pixels[x, y] == (31, 119, 180))
+
+
 async def test_admin_gets_the_chart_and_workbooks(running: Running) -> None:
+    # This month's requests in the admin's community: the chart has bars to draw.
+    for reporter, steps in (
+        ("zhang-ayi", ("accept", "contact", "resolve")),
+        ("li-shushu", ("accept", "contact")),
+        ("ma-daye", ("accept",)),
+    ):
+        request = await seed_request(running, reporter, png_bytes(240, 180))
+        await _worked(running, request, steps)
     async with browser_page() as (browser, page):
         await open_as(page, running.base_url, "陈静（和顺社区党委）")
         await wait_image(page)  # admins open on the stats: the chart is a picture
@@ -91,7 +134,10 @@ async def test_admin_gets_the_chart_and_workbooks(running: Running) -> None:
         assert src
         fetched = await page.request.get(running.base_url + src)
         assert fetched.headers["content-type"] == "image/png"
-        assert (await fetched.body()).startswith(b"\x89PNG")
+        drawn = await fetched.body()
+        assert drawn.startswith(b"\x89PNG")
+        assert Image.open(io.BytesIO(drawn)).size[0] >= 800  # the chart, not an icon
+        assert bar_pixels(drawn) > 3000, "an empty chart: only the legend's swatch"
         await page.screenshot(path=str(OUTPUT / "web-admin-stats.png"))
         await chart.click()  # full size: the Chinese labels readable
         await page.locator("#viewer img").wait_for()

@@ -123,7 +123,10 @@ async def test_numbers_in_queries_outside_an_id_are_refused(web: Web, route: str
         assert last.status_code == 200 and last.json()["messages"] == []
 
 
-@pytest.mark.parametrize("last", ["99999999999999999999", "-5", "x", "²", "1.5"])
+# A valid one is "<row id>" or "<row id>.<own message id>" (bot.web.chat).
+@pytest.mark.parametrize(
+    "last", ["99999999999999999999", "-5", "x", "²", "1.5.6", "1.", "1.99999999999999999999"]
+)
 async def test_a_last_event_id_that_is_no_id_is_refused(web: Web, last: str) -> None:
     await web.start()
     # As bytes: a header is latin-1 on the wire, where "²" is one byte that "isdigit".

@@ -19,7 +19,17 @@ from bot.outbox import enqueue
 from bot.services.cases import intake
 from bot.web import render
 from bot.web.auth import CSRF_HEADER
-from models import Building, Category, ChannelIdentity, Compound, Person, Request
+from models import (
+    Building,
+    Category,
+    ChannelIdentity,
+    Compound,
+    OrgUnit,
+    Person,
+    Request,
+    RequestFollower,
+    VolunteerTask,
+)
 from tests.web.conftest import Web
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -174,5 +184,44 @@ async def test_an_uploaded_photo_goes_to_its_reporter_and_staff_in_scope(web: We
     async with other_browser(web, "grid-liu") as staff:
         assert (await staff.get(url)).status_code == 200
     for stranger_key in ("li-shushu", "ma-daye", "volunteer-sun"):
+        async with other_browser(web, stranger_key) as stranger:
+            assert (await stranger.get(url)).status_code == 404, stranger_key
+
+
+async def _person(web: Web, external_id: str) -> int:
+    return (await _identity(web, external_id)).person_id
+
+
+async def test_followers_do_not_see_the_reporters_photos(web: Web) -> None:
+    """Neighbours who said "me too" get notices, not the reporter's pictures (media_rights)."""
+    await web.as_demo("zhang-ayi")
+    request = await _request_with_photo(web, "zhang-ayi")
+    async with web.db.sessions() as db, db.begin():
+        db.add(RequestFollower(request_id=request.id, person_id=await _person(web, "li-shushu")))
+    async with other_browser(web, "li-shushu") as follower:
+        assert (await follower.get(f"/api/photos/{UPLOAD}")).status_code == 404
+
+
+async def test_a_volunteer_tasks_photo_goes_to_its_volunteer_and_staff_over_its_unit(
+    web: Web,
+) -> None:
+    await web.as_demo("volunteer-sun")
+    async with web.db.sessions() as db, db.begin():
+        grid = (await db.execute(select(OrgUnit).where(OrgUnit.code == "heshun-1"))).scalar_one()
+        db.add(
+            VolunteerTask(
+                description="帮老人买菜",
+                owner_unit_id=grid.id,
+                claimed_by_id=await _person(web, "volunteer-sun"),
+                status="done",
+                photos=[_uploaded(web)],
+            )
+        )
+    url = f"/api/photos/{UPLOAD}"
+    assert (await web.client.get(url)).status_code == 200
+    for staff_key in ("grid-liu", "admin-zhao"):  # the grid's staff, the district's admin
+        async with other_browser(web, staff_key) as staff:
+            assert (await staff.get(url)).status_code == 200, staff_key
+    for stranger_key in ("zhang-ayi", "ma-daye", "liaison-wu"):
         async with other_browser(web, stranger_key) as stranger:
             assert (await stranger.get(url)).status_code == 404, stranger_key

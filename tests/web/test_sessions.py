@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.cli import app as cli
-from bot.services.org import rights
+from bot.services.org import invites, rights
 from bot.web.auth import COOKIE, CSRF_HEADER, DAY_S
 from models import ChannelIdentity, Invite, OrgUnit, Person, Role, utcnow
 from tests.conftest import Clock
@@ -142,7 +142,7 @@ async def test_cookie_is_secure_behind_an_https_address_and_lives_as_configured(
 async def test_an_operators_invite_makes_a_web_visitor_admin(web: Web, clock: Clock) -> None:
     async with web.db.sessions() as db, db.begin():
         unit = (await db.execute(select(OrgUnit).where(OrgUnit.code == "jimo"))).scalar_one()
-        _invite, token = await rights.create_invite(
+        _invite, token = await invites.create_invite(
             db, actor=None, role=Role.admin, unit=unit, now=clock(), settings=web.settings
         )
     session = await web.start()

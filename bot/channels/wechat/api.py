@@ -68,7 +68,7 @@ class WechatApi:
         response = await self._client.post(
             path,
             params={"access_token": token},
-            content=_json_bytes(body),
+            content=json_bytes(body),
             headers={"Content-Type": "application/json"},
         )
         return await self._json(response)
@@ -97,6 +97,6 @@ class WechatApi:
         return data
 
 
-def _json_bytes(body: dict[str, Any]) -> bytes:
+def json_bytes(body: dict[str, Any]) -> bytes:
     # WeChat shows \\uXXXX escapes literally in some clients: send UTF-8 as it is.
     return json.dumps(body, ensure_ascii=False).encode()

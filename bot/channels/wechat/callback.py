@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.background import BackgroundTask
 
-from bot.channels.wechat import CALLBACK_PATH, inbound, render, window
+from bot.channels.wechat import CALLBACK_PATH, inbound, render, voice, window
 from bot.channels.wechat.crypto import BadCallback, Envelope, fresh, signature_ok
 from bot.channels.wechat.inbound import Inbound
 from bot.channels.wechat.media import MediaFetcher
@@ -66,7 +66,7 @@ class Callback:
             if key is not None
         ]
         self.envelope = (
-            Envelope(token=self.token, app_id=settings.app_id, encoding_aes_keys=keys)
+            Envelope(token=self.token, receive_id=settings.app_id, encoding_aes_keys=keys)
             if keys
             else None
         )
@@ -151,7 +151,13 @@ class Callback:
         incoming = push.incoming
         if push.media_id and self.media is not None:
             incoming = await self.media.attach(push)
-        return await self.engine.process(incoming)
+        result = await self.engine.process(incoming)
+        if result.status == "handled" and voice.unrecognised(push):
+            row = await voice.ask_to_type(
+                self.sessions, openid=push.openid, default_locale=self.channel.locale
+            )
+            self.wake([row], push.openid)
+        return result
 
     async def answer(
         self, push: Inbound, sealed: bool, nonce: str, woken: list[int], deadline: float

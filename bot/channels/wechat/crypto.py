@@ -1,5 +1,8 @@
 """Callback signatures (checked in constant time) and the AES envelope of safe and compatible
-mode, through wechatpy's cipher; a key rotated out stays accepted for decryption."""
+mode, through wechatpy's cipher; a key rotated out stays accepted for decryption.
+
+The scheme (WXBizMsgCrypt) is WeChat's and WeCom's alike; only the receive id sealed inside
+differs: the service account's app id, or the WeCom corp id."""
 
 from __future__ import annotations
 
@@ -44,11 +47,12 @@ def aes_key(encoding_aes_key: str) -> bytes:
 
 
 class Envelope:
-    """Decrypts and encrypts message bodies for one account; tries each key in turn."""
+    """Decrypts and encrypts message bodies for one account (`receive_id`: a service
+    account's app id, a WeCom corp id); tries each key in turn."""
 
-    def __init__(self, *, token: str, app_id: str, encoding_aes_keys: Sequence[str]) -> None:
+    def __init__(self, *, token: str, receive_id: str, encoding_aes_keys: Sequence[str]) -> None:
         self.token = token
-        self.app_id = app_id
+        self.receive_id = receive_id
         self._keys = [aes_key(key) for key in encoding_aes_keys]
 
     def open(self, body: bytes, *, msg_signature: str, timestamp: str, nonce: str) -> str:
@@ -56,6 +60,12 @@ class Envelope:
         encrypt = encrypted_part(body)
         if encrypt is None:
             raise BadCallback("no Encrypt element")
+        return self.open_text(
+            encrypt, msg_signature=msg_signature, timestamp=timestamp, nonce=nonce
+        )
+
+    def open_text(self, encrypt: str, *, msg_signature: str, timestamp: str, nonce: str) -> str:
+        """The plain text of one signed ciphertext (a body's Encrypt, WeCom's `echostr`)."""
         if not signature_ok(msg_signature, self.token, timestamp, nonce, encrypt):
             raise BadCallback("bad msg_signature")
         return self.decrypt(encrypt)
@@ -64,15 +74,15 @@ class Envelope:
         """The plain text of one Encrypt value: the current key first, then the previous."""
         for key in self._keys:
             try:
-                return str(PrpCrypto(key).decrypt(encrypt, self.app_id))
-            except Exception:  # a wrong key yields garbage: padding, length or app id fail
+                return str(PrpCrypto(key).decrypt(encrypt, self.receive_id))
+            except Exception:  # a wrong key yields garbage: padding, length or id fail
                 continue
         raise BadCallback("cannot decrypt with any key")
 
     def seal(self, xml: str, *, nonce: str, timestamp: str | None = None) -> str:
         """A reply encrypted with the current key, in WeChat's envelope."""
         timestamp = timestamp or str(int(time.time()))
-        encrypt = PrpCrypto(self._keys[0]).encrypt(xml, self.app_id).decode()
+        encrypt = PrpCrypto(self._keys[0]).encrypt(xml, self.receive_id).decode()
         signature = sign(self.token, timestamp, nonce, encrypt)
         return xmltodict.unparse(
             {

@@ -44,16 +44,17 @@ class MediaFetcher:
             return incoming
         if push.media_kind == "image":
             kind = "png" if media.content.startswith(b"\x89PNG") else "jpg"
-            name = self._store(media.content, kind)
+            name = store_file(self.directory, media.content, kind)
             return replace(incoming, photos=(Photo(name, len(media.content)),))
-        name = self._store(media.content, "amr")
+        name = store_file(self.directory, media.content, "amr")
         return replace(incoming, voice_file_id=name)
 
-    def _store(self, content: bytes, suffix: str) -> str:
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        name = f"{uuid.uuid4().hex}.{suffix}"
-        path = self.directory / name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(content[:MAX_BYTES])
-        return name
+
+def store_file(directory: Path, content: bytes, suffix: str) -> str:
+    """Keep downloaded media in `directory` (an owner-only file); its new name."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    name = f"{uuid.uuid4().hex}.{suffix}"
+    fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(content[:MAX_BYTES])
+    return name

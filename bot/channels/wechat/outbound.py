@@ -6,10 +6,14 @@ WeChat's error codes: -1 busy (retried with backoff); 45009 the account's daily 
 until it resets at midnight, Beijing time); 45015 window closed and 45047 quota used (fall
 back to a template); 43004 the resident unfollowed (unreachable); 40001/40014/42001 the token
 (refreshed once, then retried).
+
+Sends to one resident are paced (`sends_per_openid_per_s`, one a second by default).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -17,26 +21,28 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.channels.wechat import CHANNEL, api, render, window
+from bot.channels.wechat import CHANNEL, api, choices, render, window
 from bot.channels.wechat.api import WechatApi, WechatError
 from bot.channels.wechat.passive import PassiveSlots
 from bot.channels.wechat.tokens import TokenStore
 from bot.config_channels import WechatSettings
 from bot.core.output import SendResult
 from bot.messages import Outgoing
+from bot.outbox.limits import TokenBucket
 
 CUSTOM_SEND = "/cgi-bin/message/custom/send"
 TEMPLATE_SEND = "/cgi-bin/message/template/send"
 BEIJING = ZoneInfo("Asia/Shanghai")
 T = TypeVar("T")
+MAX_PACED = 10_000  # residents' send buckets kept before the idle ones are dropped
 
 
 class WechatChannel:
     """Sends to residents on the service account; never raises for WeChat's refusals."""
 
     name = CHANNEL
-    # Buttons become numbered choices (the engine remembers them) shown as a menu message
-    # or as numbered text: a reply to either is the number.
+    # Buttons become numbered choices shown as a menu message or as numbered text: a reply
+    # to either is the number (a turn's remembered by the engine, a push's by `choices`).
     supports_buttons = False
     rate_limited = True
 
@@ -57,11 +63,18 @@ class WechatChannel:
         self.clock = clock
         self.locale = locale
         self.slots = PassiveSlots()
+        self._paces: dict[str, TokenBucket] = {}
 
     async def send(self, chat_id: str, message: Outgoing) -> SendResult:
         """Deliver one message to a resident (their openid is the chat id)."""
         if message.menu is not None:
             return SendResult(ok=True)  # the account's menu is set once for everybody
+        result = await self._deliver(chat_id, message)
+        if result.ok and result.message_id != "template" and choices.offers_choices(message):
+            await choices.remember(self.sessions, openid=chat_id, message=message)
+        return result
+
+    async def _deliver(self, chat_id: str, message: Outgoing) -> SendResult:
         slot = self.slots.take(chat_id)
         if slot is not None:
             if not (message.photo or message.document):
@@ -76,6 +89,7 @@ class WechatChannel:
         if not allowed:
             return await self._template(openid, message)
         try:
+            await self._pace(openid)
             await self.call(CUSTOM_SEND, render.custom_body(openid, message))
         except WechatError as error:
             if error.code in (api.OUT_OF_WINDOW, api.QUOTA_USED):
@@ -95,9 +109,10 @@ class WechatChannel:
         return SendResult(ok=True)
 
     async def _template(self, openid: str, message: Outgoing) -> SendResult:
-        """Outside the window: a template for the push's kind, or wait for the resident."""
-        kind = "status"
-        template = self.settings.templates.get(kind)
+        """Outside the window: a template for the push's kind (or the default one), or wait
+        for the resident. A reply of a turn has no kind: it goes as a status would."""
+        templates = self.settings.templates
+        template = templates.get(message.kind or "status") or templates.get("default")
         waiting = SendResult(
             ok=False, wait_for_person=True, error="waiting for the resident to write"
         )
@@ -105,12 +120,30 @@ class WechatChannel:
             return waiting
         body = render.template_body(openid, message, template, self.locale)
         try:
+            await self._pace(openid)
             await self.call(TEMPLATE_SEND, body)
         except WechatError as error:
             if error.code in (api.BUSY, api.DAILY_QUOTA, api.NOT_FOLLOWING):
                 return self._failure(error)
             return waiting  # a template WeChat refuses: the push waits instead of being lost
         return SendResult(ok=True, message_id="template")
+
+    async def _pace(self, openid: str) -> None:
+        """Wait until one more send to the resident keeps `sends_per_openid_per_s`."""
+        if len(self._paces) > MAX_PACED:  # memory follows the residents being written to
+            now = time.monotonic()
+            self._paces = {k: b for k, b in self._paces.items() if not b.is_idle(now)}
+        bucket = self._paces.get(openid)
+        if bucket is None:
+            rate = self.settings.sends_per_openid_per_s
+            bucket = self._paces[openid] = TokenBucket(rate, 1.0, time.monotonic())
+        # Reserve the send now (the bucket goes into debt), then wait for its turn: sends to
+        # one resident made at the same moment queue up instead of going out together.
+        now = time.monotonic()
+        wait = bucket.wait_time(now)
+        bucket.take(now)
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     async def _give_back(self, openid: str) -> None:
         async with self.sessions() as session, session.begin():

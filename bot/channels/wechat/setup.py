@@ -33,7 +33,12 @@ def make_channel(
         app_secret=wechat.app_secret.get_secret_value(),
         timeout=wechat.timeout_s,
     )
-    tokens = TokenStore(sessions=sessions, api=client, clock=clock)
+    tokens = TokenStore(
+        sessions=sessions,
+        key=client.app_id,
+        fetch=lambda force: client.stable_token(force_refresh=force),
+        clock=clock,
+    )
     return WechatChannel(
         settings=wechat,
         sessions=sessions,

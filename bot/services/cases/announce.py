@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.i18n import t
 from bot.messages import Outgoing
-from bot.services.cases import cards
+from bot.services.cases import card_copies, cards
 from bot.services.comms import notify
 from bot.services.org import erasure, people, scope
 from models import (
@@ -136,9 +136,11 @@ async def owner_card(
     exclude: Iterable[int] = (),
     settings: Settings,
 ) -> list[OutboxMessage]:
-    """Push the request card, with Accept/Return, to the staff of the owner unit."""
+    """Push the request card, with Accept/Return, to the staff of the owner unit (the photos
+    only to those who have not had them)."""
     ctx = await card_context(session, request=request, settings=settings)
-    return await notify.notify_unit(
+    had = await card_copies.had_album(session, request_id=request.id)
+    rows = await notify.notify_unit(
         session,
         unit_id=request.owner_unit_id,
         roles=scope.STAFF_ROLES,
@@ -149,6 +151,8 @@ async def owner_card(
         exclude=exclude,
         adapt=lambda message, channel: cards.with_album(message, ctx, channel),
     )
+    card_copies.album_once(rows, had)
+    return rows
 
 
 async def informed(
@@ -161,7 +165,8 @@ async def informed(
 ) -> list[OutboxMessage]:
     """Push the card without buttons to a unit kept informed (grid of a steward's request...)."""
     ctx = await card_context(session, request=request, settings=settings)
-    return await notify.notify_unit(
+    had = await card_copies.had_album(session, request_id=request.id)
+    rows = await notify.notify_unit(
         session,
         unit_id=unit_id,
         roles=roles,
@@ -171,6 +176,8 @@ async def informed(
         settings=settings,
         adapt=lambda message, channel: cards.with_album(message, ctx, channel),
     )
+    card_copies.album_once(rows, had)
+    return rows
 
 
 async def _tell_owner(

@@ -18,8 +18,19 @@ from bot.services.cases import actions
 from bot.services.org import erasure
 from bot.services.storage import attachments
 from models import Building, Category, Compound, Priority, Request
+from models.person import DEMO_CHANNEL
 
 ALBUM_SIZE = 10  # photos sent with a card at most (one Telegram media group)
+# Channels that show another channel's photo by fetching it from that channel when someone
+# with the right opens it (the web chat: bot/web/media.py); the album names such a photo
+# `remote_photo(origin, file id)`.
+FETCHING_CHANNELS = ("webchat", DEMO_CHANNEL)
+REMOTE = "remote:"
+
+
+def remote_photo(origin: str, file_id: str) -> str:
+    """An album entry for a photo kept as another channel's file id."""
+    return f"{REMOTE}{origin}:{file_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,14 +154,16 @@ def card(ctx: CardContext, locale: str, *, heading: str, with_buttons: bool = Tr
 
 def channel_album(photos: Iterable[tuple[str, str]], channel: str, upload_dir: Path) -> list[str]:
     """Photos given as (channel, file id) as `channel` can show them: the ones sent on that
-    channel by their file ids, web chat uploads as files (another channel uploads them), the
-    rest not."""
+    channel by their file ids, web chat uploads as files (another channel uploads them), and
+    on a channel that fetches them (FETCHING_CHANNELS) the rest as `remote_photo`s."""
     shown: list[str] = []
     for origin, file_id in photos:
         if origin == channel:
             shown.append(file_id)
         elif (path := attachments.photo_path(upload_dir, file_id)) is not None:
             shown.append(str(path.resolve()))
+        elif channel in FETCHING_CHANNELS:
+            shown.append(remote_photo(origin, file_id))
     return shown[:ALBUM_SIZE]
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed
-from bot.services.cases import announce, transitions
+from bot.services.cases import announce, card_copies, transitions
 from bot.services.cases.intake import PhotoInput, attach_photos
 from bot.services.dispatch import sla
 from models import (
@@ -160,6 +160,8 @@ async def _announce(
             owner=owner,
             **extra,
         )
+    if action == Action.accept and actor is not None:
+        await card_copies.mark_accepted(session, request=request, actor=actor, settings=settings)
     if action in CARD_ACTIONS:
         await announce.owner_card(
             session,

@@ -17,6 +17,7 @@ MEMBER_CONFIRM = declare("cobuild.member_confirm", "cbmok", "member_id")
 MEMBER_DECLINE = declare("cobuild.member_decline", "cbmno", "member_id")
 JOIN = declare("cobuild.join", "cbjoin", "activity_id")
 HOURS_CONFIRM = declare("cobuild.hours_confirm", "cbhok", "hours_id")
+CALLOUT_STEP = declare("cobuild.callout_step", "cbco", "step", "value")  # cobuild/callouts.py
 
 # handlers/cobuild/needs.py
 RAISE = declare("cobuild.need_raise", "cbraise", "request_id")
@@ -24,9 +25,15 @@ SUPPORT = declare("cobuild.need_support", "cbsup", "need_id")
 BOARD = declare("cobuild.board", "cbboard")
 
 # handlers/cobuild/projects.py
+PLEDGE_NEED = declare("cobuild.pledge_need", "cbpn", "need_id")  # handlers/cobuild/pledging.py
+PLEDGE_STEP = declare("cobuild.pledge_step", "cbps", "step", "value")  # the same
 PROJECT_CONFIRM = declare("cobuild.project_confirm", "cbpok", "project_id")
 PROJECT_DECLINE = declare("cobuild.project_decline", "cbpno", "project_id")
 GRADE = declare("cobuild.grade", "cbgrade", "project_id", "score")
 
+# handlers/cobuild/liaisons.py
+LIAISON_INVITE = declare("cobuild.liaison_invite", "cbinvl", "unit_id", "community_id")
+
 # handlers/cobuild/property_ratings.py
-PROPERTY_RATE = declare("cobuild.property_rate", "cbprop", "compound_id", "score")
+PROPERTY_RATE = declare("cobuild.property_rate", "cbprop", "compound_id", "score")  # first polls
+PROPERTY_VOTE = declare("cobuild.property_vote", "cbpoll", "poll_id", "score")

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed, NotFound
-from bot.i18n import t
+from bot.i18n import moment, t
 from bot.messages import Button, Outgoing
 from bot.services.cobuild import actions, members, rights
 from bot.services.comms import notify
@@ -25,31 +25,59 @@ async def call_out(
     *,
     community: OrgUnit,
     title: str,
+    starts_at: datetime,
+    place: str,
     actor: Person,
     now: datetime,
     settings: Settings,
 ) -> tuple[Activity, int]:
-    """Call the community's confirmed members to an activity; returns it and how many were
-    called."""
+    """Call the community's confirmed members to an activity at a time and place (in the
+    future); returns it and how many were called."""
     await rights.require_community_admin(session, person=actor, community_id=community.id)
-    title = title.strip()[:200]
-    if not title:
+    title, place = title.strip()[:200], " ".join(place.split())[:200]
+    if not title or not place:
         raise InvalidTransition("cobuild.activity.usage")
-    activity = Activity(community_id=community.id, title=title, organiser_id=actor.id)
+    if starts_at <= now:
+        raise InvalidTransition("cobuild2.callout.past")
+    activity = Activity(
+        community_id=community.id,
+        title=title,
+        organiser_id=actor.id,
+        starts_at=starts_at,
+        place=place,
+    )
     activity.created_at = now
     session.add(activity)
     await session.flush()
     called = await members.confirmed_members(session, community_id=community.id)
 
     def render(loc: str) -> Outgoing:
-        text = t(loc, "cobuild.activity.call", community=community.name(loc), title=title)
+        text = t(
+            loc,
+            "cobuild2.activity.call",
+            community=community.name(loc),
+            title=title,
+            when=when(activity, loc, settings, now=now),
+            place=place,
+        )
         label = t(loc, "cobuild.button.join")
         return Outgoing(text=text, buttons=[[actions.JOIN.button(label, activity.id)]])
 
     await notify.notify_persons(
-        session, person_ids=[m.person_id for m in called], render=render, settings=settings
+        session,
+        kind="cobuild",
+        person_ids=[m.person_id for m in called],
+        render=render,
+        settings=settings,
     )
     return activity, len(called)
+
+
+def when(
+    activity: Activity, locale: str, settings: Settings, *, now: datetime | None = None
+) -> str:
+    """When the activity starts, as people read it ("-" for the calls made before it was asked)."""
+    return moment(activity.starts_at, locale, settings.tz, now=now)
 
 
 async def _confirmed_member(session: AsyncSession, *, person: Person) -> Member:
@@ -119,7 +147,11 @@ async def report_hours(
             return Outgoing(text=text, buttons=[[Button(label, data)]])
 
         await notify.notify_person(
-            session, person_id=activity.organiser_id, render=render, settings=settings
+            session,
+            kind="cobuild",
+            person_id=activity.organiser_id,
+            render=render,
+            settings=settings,
         )
     return entry
 
@@ -144,6 +176,7 @@ async def confirm_hours(
     assert member is not None  # foreign key
     await notify.notify_person(
         session,
+        kind="cobuild",
         person_id=member.person_id,
         render=lambda loc: Outgoing(
             text=t(loc, "cobuild.hours.confirmed", hours=entry.hours, title=activity.title)

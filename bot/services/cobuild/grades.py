@@ -56,6 +56,7 @@ async def ask_residents(
     assert unit is not None  # foreign key
     await notify.notify_where(
         session,
+        kind="cobuild",
         who=ChannelIdentity.person_id.in_(needs.residents_in_scope(need)),
         render=lambda loc: grading_card(project, need, unit, loc),
         settings=settings,

@@ -82,6 +82,7 @@ async def report_in(
     await session.flush()
     await notify.notify_persons(
         session,
+        kind="cobuild",
         person_ids=await rights.community_admins(session, community_id=community.id),
         render=lambda loc: _decision_card(member, person, unit, community, loc),
         settings=settings,
@@ -114,6 +115,7 @@ async def decide(
     assert unit is not None and community is not None  # foreign keys
     await notify.notify_person(
         session,
+        kind="cobuild",
         person_id=member.person_id,
         render=lambda loc: Outgoing(
             text=t(

@@ -17,7 +17,7 @@ from bot.i18n import t
 from bot.messages import Outgoing
 from bot.services.cobuild import actions, needs, rights
 from bot.services.comms import notify
-from models import ChannelIdentity, Person, RequestEvent, Visibility
+from models import ChannelIdentity, OrgUnit, Person, RequestEvent, Visibility
 from models.cobuild import (
     CobuildPairing,
     Need,
@@ -90,6 +90,39 @@ def _decision_card(project: Project, need: Need, unit: ReportingUnit, locale: st
     return Outgoing(text=text, buttons=[row])
 
 
+async def pledging_unit(
+    session: AsyncSession, *, need_id: int, actor: Person
+) -> tuple[Need, ReportingUnit]:
+    """The need and the actor's unit paired with its community, when they may pledge for it
+    (a liaison of a paired unit, the need not done); else a refusal, nothing changed."""
+    need = await _need(session, need_id)
+    unit_id = await _paired_unit(session, person=actor, community_id=need.community_id)
+    if need.status == NeedStatus.done:
+        raise InvalidTransition("cobuild.project.need_done")
+    unit = await session.get(ReportingUnit, unit_id)
+    assert unit is not None  # foreign key
+    return need, unit
+
+
+async def pledgeable_needs(session: AsyncSession, *, actor: Person) -> list[tuple[Need, OrgUnit]]:
+    """The needs not yet done of the communities the actor's units are paired with, with
+    their community, newest first."""
+    if actor.deleted_at is not None:
+        return []
+    paired = (
+        select(CobuildPairing.community_id)
+        .join(UnitLiaison, UnitLiaison.unit_id == CobuildPairing.unit_id)
+        .where(UnitLiaison.person_id == actor.id)
+    )
+    query = (
+        select(Need, OrgUnit)
+        .join(OrgUnit, OrgUnit.id == Need.community_id)
+        .where(Need.community_id.in_(paired), Need.status != NeedStatus.done)
+        .order_by(Need.id.desc())
+    )
+    return [(n, c) for n, c in (await session.execute(query)).all()]
+
+
 async def pledge(
     session: AsyncSession,
     *,
@@ -101,10 +134,7 @@ async def pledge(
 ) -> tuple[Project, ReportingUnit]:
     """A liaison of a unit paired with the need's community pledges a project; the
     community's admins get it with Confirm / Decline."""
-    need = await _need(session, need_id)
-    unit_id = await _paired_unit(session, person=actor, community_id=need.community_id)
-    if need.status == NeedStatus.done:
-        raise InvalidTransition("cobuild.project.need_done")
+    need, unit = await pledging_unit(session, need_id=need_id, actor=actor)
     plan = " ".join(offer.plan.split())[:2000]
     if not plan or offer.people < 0:
         raise InvalidTransition("cobuild.project.usage")
@@ -112,7 +142,7 @@ async def pledge(
         raise InvalidTransition("cobuild.project.dates")
     project = Project(
         need_id=need.id,
-        unit_id=unit_id,
+        unit_id=unit.id,
         plan=plan,
         people=offer.people,
         starts_on=offer.starts_on,
@@ -123,10 +153,9 @@ async def pledge(
     project.created_at = now
     session.add(project)
     await session.flush()
-    unit = await session.get(ReportingUnit, unit_id)
-    assert unit is not None  # foreign key
     await notify.notify_persons(
         session,
+        kind="cobuild",
         person_ids=await rights.community_admins(session, community_id=need.community_id),
         render=lambda loc: _decision_card(project, need, unit, loc),
         settings=settings,
@@ -140,6 +169,7 @@ async def _tell_liaisons(
     liaisons = select(UnitLiaison.person_id).where(UnitLiaison.unit_id == project.unit_id)
     await notify.notify_where(
         session,
+        kind="cobuild",
         who=ChannelIdentity.person_id.in_(liaisons),
         render=lambda loc: Outgoing(text=t(loc, key, id=project.id)),
         settings=settings,
@@ -242,6 +272,7 @@ async def report_progress(
 
     rows = await notify.notify_where(
         session,
+        kind="cobuild",
         who=ChannelIdentity.person_id.in_(needs.residents_in_scope(need)),
         render=render,
         settings=settings,

@@ -1,7 +1,7 @@
 """Residents rate their compound's property service each quarter (1-5, one per household):
 the steward workstation (红管家) for a compound without a property company, else the compound's
 own property service; admins see them ranked, as the district's third-party evaluation ranked
-its 70 property companies. A community's admin sends the quarter's question (`ask`)."""
+its 70 property companies. Each community's poll of the quarter (`property_polls`) asks."""
 
 from __future__ import annotations
 
@@ -15,11 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotAllowed, NotFound
 from bot.i18n import t
-from bot.messages import Outgoing
-from bot.services.cobuild import actions, needs, rights
-from bot.services.comms import notify
-from models import ChannelIdentity, Compound, OrgUnit, Person
-from models.cobuild import PropertyRating
+from bot.services.cobuild import needs
+from models import Compound, OrgUnit, Person
+from models.cobuild import PropertyPoll, PropertyRating
 
 SCORES = (1, 2, 3, 4, 5)
 
@@ -39,56 +37,27 @@ async def provider_name(session: AsyncSession, *, compound: Compound, locale: st
     return t(locale, "cobuild.property.company", compound=compound.name_zh)
 
 
-async def ask(
-    session: AsyncSession, *, community: OrgUnit, actor: Person, now: datetime, settings: Settings
-) -> int:
-    """Ask the residents of the community's compounds to rate their property service this
-    quarter; returns how many compounds were asked."""
-    await rights.require_community_admin(session, person=actor, community_id=community.id)
-    query = select(Compound).where(Compound.community_id == community.id).order_by(Compound.code)
-    compounds = list((await session.execute(query)).scalars())
-    quarter = quarter_of(now, settings)
-    for compound in compounds:
-        names = {
-            loc: await provider_name(session, compound=compound, locale=loc) for loc in ("zh", "en")
-        }
-
-        def render(loc: str, c: Compound = compound, n: dict[str, str] = names) -> Outgoing:
-            text = t(loc, "cobuild.property.ask", quarter=quarter, provider=n.get(loc, n["zh"]))
-            row = [actions.PROPERTY_RATE.button("⭐" * s, c.id, s) for s in SCORES]
-            return Outgoing(text=text, buttons=[row[:3], row[3:]])
-
-        residents = select(Person.id).where(
-            Person.compound_id == compound.id, Person.deleted_at.is_(None)
-        )
-        await notify.notify_where(
-            session, who=ChannelIdentity.person_id.in_(residents), render=render, settings=settings
-        )
-    return len(compounds)
-
-
 async def rate(
-    session: AsyncSession,
-    *,
-    compound_id: int,
-    score: int,
-    person: Person,
-    now: datetime,
-    settings: Settings,
+    session: AsyncSession, *, poll_id: int, score: int, person: Person, now: datetime
 ) -> tuple[str, bool]:
-    """A resident of the compound rates its property service for their household this
-    quarter; returns the quarter and False when the household already did."""
-    compound = await session.get(Compound, compound_id)
-    if compound is None:
-        raise NotFound("cobuild.error.compound_not_found")
+    """A resident of the poll's community rates their compound's property service for their
+    household while the poll is open; returns the quarter and False when the household
+    already did."""
+    poll = await session.get(PropertyPoll, poll_id)
+    if poll is None:
+        raise NotFound("cobuild2.property.poll_not_found")
     if score not in SCORES:
         raise InvalidTransition("cobuild.grade.score")
-    if person.deleted_at is not None or person.compound_id != compound.id:
+    compound = await session.get(Compound, person.compound_id) if person.compound_id else None
+    if person.deleted_at is not None or compound is None:
         raise NotAllowed("core.not_allowed")
-    quarter = quarter_of(now, settings)
+    if compound.community_id != poll.community_id:
+        raise NotAllowed("core.not_allowed")
+    if poll.closed_at is not None:
+        raise InvalidTransition("cobuild2.property.closed", quarter=poll.quarter)
     row = PropertyRating(
         compound_id=compound.id,
-        quarter=quarter,
+        quarter=poll.quarter,
         household=needs.household_of(person),
         person_id=person.id,
         score=score,
@@ -98,8 +67,29 @@ async def rate(
         async with session.begin_nested():
             session.add(row)
     except IntegrityError:  # the household rated this quarter already
-        return quarter, False
-    return quarter, True
+        return poll.quarter, False
+    return poll.quarter, True
+
+
+async def rate_compound(
+    session: AsyncSession, *, compound_id: int, score: int, person: Person, now: datetime
+) -> tuple[str, bool]:
+    """The buttons of the first polls name the compound: they rate in its community's open
+    poll, if the person lives there."""
+    compound = await session.get(Compound, compound_id)
+    if compound is None:
+        raise NotFound("cobuild.error.compound_not_found")
+    if person.compound_id != compound.id:
+        raise NotAllowed("core.not_allowed")
+    query = (
+        select(PropertyPoll.id)
+        .where(PropertyPoll.community_id == compound.community_id)
+        .order_by(PropertyPoll.closed_at.is_not(None), PropertyPoll.id.desc())
+    )
+    poll_id = (await session.execute(query)).scalars().first()
+    if poll_id is None:
+        raise NotFound("cobuild2.property.poll_not_found")
+    return await rate(session, poll_id=poll_id, score=score, person=person, now=now)
 
 
 @dataclass(frozen=True, slots=True)

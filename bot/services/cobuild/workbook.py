@@ -7,13 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.services.cobuild import grades
-from bot.services.reports.export import _local, _save, _sheet
+from bot.services.reports import sheets
 from models import OrgUnit, Person, UnitKind
 from models.cobuild import (
     Activity,
@@ -24,6 +23,22 @@ from models.cobuild import (
     Project,
     ReportingUnit,
     ServiceHours,
+)
+
+UNIT_COLUMNS = ("rank", "code", "name", "kind", "members", "hours", "grade", "on_time", "score")
+HOURS_COLUMNS = ("activity", "title", "starts", "place", "member", "hours", "confirmed")
+PROJECT_COLUMNS = (
+    "id",
+    "need",
+    "unit",
+    "plan",
+    "people",
+    "starts",
+    "due",
+    "status",
+    "completed",
+    "grade",
+    "graded_by",
 )
 
 
@@ -65,6 +80,7 @@ async def _member_rows(
     start: datetime,
     end: datetime,
     demo_actor: bool,
+    settings: Settings,
 ) -> tuple[list[list[Any]], list[list[Any]]]:
     """The members, and the ledger of their hours in the period."""
     query = (
@@ -102,7 +118,16 @@ async def _member_rows(
         for m, p, u in rows
     ]
     entries = [
-        [a.id, a.title, e.member_id, e.hours, "yes" if e.confirmed_at else "no"] for e, a in ledger
+        [
+            a.id,
+            a.title,
+            sheets.local_time(a.starts_at, settings),
+            a.place,
+            e.member_id,
+            e.hours,
+            "yes" if e.confirmed_at else "no",
+        ]
+        for e, a in ledger
     ]
     return members, entries
 
@@ -144,7 +169,7 @@ async def _project_rows(
                 p.starts_on,
                 p.due_on,
                 p.status.value,
-                _local(p.completed_at, settings),
+                sheets.local_time(p.completed_at, settings),
                 result.average if result else None,
                 result.households if result else 0,
             ]
@@ -164,44 +189,23 @@ async def cobuild_workbook(
 ) -> bytes:
     """Units (ranked), members, hours of the period, needs, projects and grades, as .xlsx."""
     communities = await _communities(session, unit)
-    workbook = Workbook()
-    workbook.remove(workbook.active)  # type: ignore[arg-type]
     units = await _unit_rows(session, now=now, settings=settings, community_ids=list(communities))
-    _sheet(
-        workbook,
-        "units",
-        ("rank", "code", "name", "kind", "members", "hours", "grade", "on_time", "score"),
-        units,
-    )
     members, entries = await _member_rows(
-        session, communities=communities, start=start, end=end, demo_actor=demo_actor
+        session,
+        communities=communities,
+        start=start,
+        end=end,
+        demo_actor=demo_actor,
+        settings=settings,
     )
-    _sheet(workbook, "members", ("id", "name", "unit", "community", "status", "hours"), members)
-    _sheet(workbook, "hours", ("activity", "title", "member", "hours", "confirmed"), entries)
     need_rows = await _need_rows(session, communities=communities)
-    _sheet(
-        workbook,
-        "needs",
-        ("id", "community", "title", "status", "households", "requests"),
-        need_rows,
-    )
     project_rows = await _project_rows(session, communities=communities, now=now, settings=settings)
-    _sheet(
-        workbook,
-        "projects",
-        (
-            "id",
-            "need",
-            "unit",
-            "plan",
-            "people",
-            "starts",
-            "due",
-            "status",
-            "completed",
-            "grade",
-            "graded_by",
-        ),
-        project_rows,
+    return sheets.xlsx(
+        [
+            ("units", UNIT_COLUMNS, units),
+            ("members", ("id", "name", "unit", "community", "status", "hours"), members),
+            ("hours", HOURS_COLUMNS, entries),
+            ("needs", ("id", "community", "title", "status", "households", "requests"), need_rows),
+            ("projects", PROJECT_COLUMNS, project_rows),
+        ]
     )
-    return _save(workbook)

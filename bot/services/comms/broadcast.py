@@ -183,6 +183,7 @@ async def send(
     people = await recipients(session, target=target, demo_only=actor.is_demo)
     rows = await notify.notify_persons(
         session,
+        kind="broadcast",
         person_ids=people,
         render=lambda loc: render(broadcast, target.label, loc),
         settings=settings,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,14 @@ Render = Callable[[str], Outgoing]
 Adapt = Callable[[Outgoing, str], Outgoing]
 
 
+def _of_kind(message: Outgoing, kind: str, request_id: int | None) -> Outgoing:
+    """The push with its kind (bot.messages.PUSH_KINDS): the one given, or "status" for a
+    push about a request, else "notice". A command menu is no push."""
+    if message.kind or message.menu is not None:
+        return message
+    return replace(message, kind=kind or ("status" if request_id is not None else "notice"))
+
+
 def _default_locale(settings: Settings | None) -> str:
     return settings.locale.default if settings is not None else DEFAULT_LOCALE
 
@@ -30,6 +39,7 @@ async def notify_persons(
     request_id: int | None = None,
     urgent: bool = False,
     settings: Settings | None = None,
+    kind: str = "",
 ) -> list[OutboxMessage]:
     """Write one outbox row per reachable identity of each (not deleted) person."""
     ids = sorted(set(person_ids))
@@ -42,6 +52,7 @@ async def notify_persons(
         request_id=request_id,
         urgent=urgent,
         settings=settings,
+        kind=kind,
     )
 
 
@@ -54,6 +65,7 @@ async def notify_where(
     urgent: bool = False,
     settings: Settings | None = None,
     adapt: Adapt | None = None,
+    kind: str = "",
 ) -> list[OutboxMessage]:
     """`notify_persons` for the people a condition on ChannelIdentity.person_id picks (a
     subquery of followers, of a unit's staff...), found in the same statement; `adapt` fits
@@ -71,7 +83,7 @@ async def notify_where(
     for identity, language in (await session.execute(query)).all():
         locale = pick_locale(language, None, default)
         if locale not in rendered:
-            rendered[locale] = render(locale)
+            rendered[locale] = _of_kind(render(locale), kind, request_id)
         key = (locale, identity.channel)
         if key not in fitted:
             message = rendered[locale]
@@ -100,6 +112,7 @@ async def notify_person(
     request_id: int | None = None,
     urgent: bool = False,
     settings: Settings | None = None,
+    kind: str = "",
 ) -> list[OutboxMessage]:
     """Write one outbox row per reachable channel identity of the person."""
     return await notify_persons(
@@ -109,6 +122,7 @@ async def notify_person(
         request_id=request_id,
         urgent=urgent,
         settings=settings,
+        kind=kind,
     )
 
 
@@ -133,6 +147,7 @@ async def notify_unit(
     settings: Settings | None = None,
     exclude: Iterable[int] = (),
     adapt: Adapt | None = None,
+    kind: str = "",
 ) -> list[OutboxMessage]:
     """Write outbox rows for everyone holding one of `roles` on exactly this unit."""
     members = select(RoleGrant.person_id).where(
@@ -148,5 +163,6 @@ async def notify_unit(
         request_id=request_id,
         urgent=urgent,
         settings=settings,
+        kind=kind,
         adapt=adapt,
     )

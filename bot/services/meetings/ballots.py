@@ -112,6 +112,7 @@ async def open_poll(
     people = await audience.invitee_ids(session, meeting=meeting)
     rows = await notify.notify_persons(
         session,
+        kind="meeting",
         person_ids=people,
         render=lambda loc: cards.ballot(poll, options, loc),
         request_id=meeting.request_id,
@@ -267,6 +268,7 @@ async def close_poll(
         people.add(meeting.organiser_id)
     await notify.notify_persons(
         session,
+        kind="meeting",
         person_ids=people,
         render=lambda loc: cards.result_message(meeting, poll, options, result, loc),
         request_id=meeting.request_id,

@@ -111,6 +111,7 @@ async def convene(
         session.add(timeline_event(request, organiser, EventKind.meeting_convened, note, now))
     await notify.notify_persons(
         session,
+        kind="meeting",
         person_ids=[p.id for p in residents],
         render=lambda loc: cards.invitation(meeting, loc, settings=settings),
         request_id=meeting.request_id,

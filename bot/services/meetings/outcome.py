@@ -152,6 +152,7 @@ async def _tell(
     people.discard(actor.id)
     sent = await notify.notify_persons(
         session,
+        kind="meeting",
         person_ids=people,
         render=render,
         request_id=meeting.request_id,

@@ -68,6 +68,7 @@ async def send_meeting_reminders(
         people = list((await session.execute(stmt_people)).scalars())
         await notify.notify_persons(
             session,
+            kind="meeting",
             person_ids=people,
             render=partial(cards.reminder, meeting, settings=settings, which=which),
             request_id=meeting.request_id,

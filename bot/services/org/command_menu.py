@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.i18n import DEFAULT_LOCALE, pick_locale
 from bot.messages import CommandMenu, Outgoing
 from bot.outbox import store
-from models import ChannelIdentity, OutboxMessage, Person, Role, RoleGrant
+from models import ChannelIdentity, OutboxMessage, Person, Role, RoleGrant, UnitLiaison
 
 # Channels whose clients show a per-chat command menu. Elsewhere (the web chat, where the
 # outbox row is the message itself) no menu row is written at all.
@@ -44,13 +44,19 @@ async def roles_of(session: AsyncSession, *, person_ids: Iterable[int]) -> dict[
     )
     for person_id, role in await session.execute(query):
         held[person_id].add(str(role))
+    # Acting for a reporting unit (dual reporting) is a row of its own, not a grant.
+    liaisons = select(UnitLiaison.person_id).where(UnitLiaison.person_id.in_(ids))
+    for person_id in (await session.execute(liaisons)).scalars():
+        held[person_id].add(Role.unit_liaison.value)
     return held
 
 
 async def staff_ids(session: AsyncSession) -> list[int]:
-    """Everyone holding a role other than resident."""
+    """Everyone holding a role other than resident, or acting for a reporting unit."""
     query = select(RoleGrant.person_id).where(RoleGrant.role != Role.resident).distinct()
-    return sorted((await session.execute(query)).scalars())
+    liaisons = select(UnitLiaison.person_id).distinct()
+    found = set((await session.execute(query)).scalars())
+    return sorted(found | set((await session.execute(liaisons)).scalars()))
 
 
 async def menu_targets(

@@ -8,10 +8,13 @@ What a person can type or send, and where it is kept:
 - meeting_invitations: view_text, unit_room; poll_votes: unit_room;
 - volunteer_tasks they claimed: note, photos;
 - cobuild_grades: comment; cobuild_grades and cobuild_need_supports: the household (its room);
+- cobuild_updates a unit's liaison reported: the progress text, and its photo;
 - request_photos they added (rows, and the file when the web chat stored one);
-- conversations of their chats (scratch texts, pending photos), outbox rows to their chats.
+- conversations of their chats (scratch texts, pending photos), outbox rows to their chats,
+  their own web chat messages (web_own_messages: texts, labels, photos).
 Copies in other people's rows (a staff card quoting the complaint, a follower's push, a staff
-note, a task's description, a meeting's topic) are found by the words themselves.
+note, a task's description, a meeting's topic, a liaison's progress report, a need's title, a
+project's plan) are found by the words themselves.
 """
 
 from __future__ import annotations
@@ -27,22 +30,27 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.i18n import pick_locale, t
 from models import (
+    Activity,
     ChannelIdentity,
     Conversation,
     Evaluation,
     Meeting,
     MeetingInvitation,
+    Need,
     NeedSupport,
     OutboxMessage,
     Person,
     Poll,
     PollOption,
     PollVote,
+    Project,
     ProjectGrade,
+    ProjectUpdate,
     Request,
     RequestEvent,
     RequestPhoto,
     VolunteerTask,
+    WebOwnMessage,
     Whistle,
 )
 
@@ -67,6 +75,12 @@ COPY_COLUMNS: tuple[InstrumentedAttribute[str], ...] = (
     Whistle.note,
     Poll.question,
     PollOption.text,
+    ProjectUpdate.text,
+    Need.title,
+    Project.plan,
+    Project.completion_note,
+    Activity.title,
+    Activity.place,
 )
 
 
@@ -123,6 +137,7 @@ async def words_of(
         (MeetingInvitation.view_text, MeetingInvitation.person_id),
         (VolunteerTask.note, VolunteerTask.claimed_by_id),
         (ProjectGrade.comment, ProjectGrade.person_id),
+        (ProjectUpdate.text, ProjectUpdate.by_id),
     ):
         texts += list((await session.execute(select(column).where(owner == person.id))).scalars())
     return fragments(texts)
@@ -142,6 +157,7 @@ async def scrub_own(session: AsyncSession, *, person: Person, requests: Sequence
         (MeetingInvitation.view_text, MeetingInvitation.person_id),
         (VolunteerTask.note, VolunteerTask.claimed_by_id),
         (ProjectGrade.comment, ProjectGrade.person_id),
+        (ProjectUpdate.text, ProjectUpdate.by_id),
     ):
         table = column.class_
         await session.execute(
@@ -172,6 +188,12 @@ async def drop_files(session: AsyncSession, *, person: Person) -> list[str]:
         if task.photos:
             files += [str(f) for f in task.photos]
             task.photos = []
+    reported = select(ProjectUpdate).where(
+        ProjectUpdate.by_id == person.id, ProjectUpdate.photo_file_id.is_not(None)
+    )
+    for update_row in (await session.execute(reported)).scalars():
+        files.append(str(update_row.photo_file_id))
+        update_row.photo_file_id = None
     return files
 
 
@@ -188,21 +210,27 @@ def _pending_files(data: dict[str, Any]) -> list[str]:
 
 
 async def drop_chats(session: AsyncSession, *, person: Person) -> list[str]:
-    """Delete the person's conversations and every outbox row to them (their chat history,
-    pending pushes); returns the file ids their conversations still held."""
+    """Delete the person's conversations, every outbox row to them and their own web chat
+    messages (their chat history both ways, pending pushes); returns the file ids their
+    conversations and own messages still held."""
     identities = select(ChannelIdentity.channel, ChannelIdentity.chat_id).where(
         ChannelIdentity.person_id == person.id
     )
     chats = [tuple(row) for row in (await session.execute(identities)).all()]
     theirs: ColumnElement[bool] = Conversation.person_id == person.id
     to_them: ColumnElement[bool] = OutboxMessage.person_id == person.id
+    sent: ColumnElement[bool] = WebOwnMessage.person_id == person.id
     if chats:
         theirs = theirs | tuple_(Conversation.channel, Conversation.chat_id).in_(chats)
         to_them = to_them | tuple_(OutboxMessage.channel, OutboxMessage.chat_id).in_(chats)
+        sent = sent | tuple_(WebOwnMessage.channel, WebOwnMessage.chat_id).in_(chats)
     rows = (await session.execute(select(Conversation.data).where(theirs))).scalars()
     files = [f for data in rows for f in _pending_files(data or {})]
+    photos = select(WebOwnMessage.photo).where(sent, WebOwnMessage.photo.is_not(None))
+    files += [str(name) for name in (await session.execute(photos)).scalars()]
     await session.execute(delete(Conversation).where(theirs))
     await session.execute(delete(OutboxMessage).where(to_them))
+    await session.execute(delete(WebOwnMessage).where(sent))
     return files
 
 

@@ -19,6 +19,7 @@ from models import (
     Request,
     RequestFollower,
     RoleGrant,
+    UnitLiaison,
 )
 
 
@@ -103,6 +104,7 @@ async def _forget(session: AsyncSession, *, person: Person, now: datetime) -> No
     await session.execute(delete(RequestFollower).where(RequestFollower.person_id == person.id))
     held = await command_menu.roles_of(session, person_ids=[person.id])
     await session.execute(delete(RoleGrant).where(RoleGrant.person_id == person.id))
+    await session.execute(delete(UnitLiaison).where(UnitLiaison.person_id == person.id))
     if held[person.id]:  # their chats go back to the residents' menu, before they are unlinked
         await command_menu.queue_menus(session, person_ids=[person.id])
     await session.execute(delete(ChannelIdentity).where(ChannelIdentity.person_id == person.id))

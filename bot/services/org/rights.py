@@ -1,4 +1,4 @@
-"""Rights: grants and revokes by admins, single-use invite links, and the audit log.
+"""Rights: grants and revokes by admins, and the audit log (invite links: `invites`).
 
 Who may grant: an admin of a unit administers its subtree; a volunteer team sits beside the
 tree, so admins of a community it is paired with administer the team too. Every grant, revoke,
@@ -7,9 +7,7 @@ invite and admin action writes an AuditLog row in the caller's transaction.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select, update
@@ -19,7 +17,15 @@ from sqlalchemy.orm import aliased
 from bot.config import Settings
 from bot.exceptions import NotAllowed, NotFound, UserFacingError
 from bot.services.org import command_menu, demo_fence, scope
-from models import AuditLog, Invite, OrgUnit, Person, Role, RoleGrant, TeamPairing, UnitKind
+from models import (
+    AuditLog,
+    OrgUnit,
+    Person,
+    Role,
+    RoleGrant,
+    TeamPairing,
+    UnitKind,
+)
 
 # Which kinds of unit each role may be held on.
 ROLE_KINDS: dict[Role, frozenset[UnitKind]] = {
@@ -30,7 +36,6 @@ ROLE_KINDS: dict[Role, frozenset[UnitKind]] = {
     Role.admin: frozenset({UnitKind.community, UnitKind.street, UnitKind.district}),
 }
 GRANTABLE: tuple[Role, ...] = tuple(ROLE_KINDS)
-INVITE_PREFIX = "inv_"
 
 
 async def audit(
@@ -232,123 +237,3 @@ async def end_sessions(
     await audit(
         session, actor_id=actor_id, action="sessions.end", target=f"person:{target.id}", now=now
     )
-
-
-def hash_token(token: str) -> str:
-    """The stored form of an invite token."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-async def create_invite(
-    session: AsyncSession,
-    *,
-    actor: Person | None,
-    role: Role,
-    unit: OrgUnit,
-    leader: bool = False,
-    now: datetime,
-    settings: Settings,
-    lifetime: timedelta | None = None,
-) -> tuple[Invite, str]:
-    """A single-use invite link granting `role` on `unit`; returns it and its secret token.
-    `actor` None: the operator, on the command line (how the first admin is made)."""
-    if actor is not None:
-        await require_admin(session, person_id=actor.id, unit=unit)
-    check_role_unit(role, unit)
-    token = secrets.token_urlsafe(18)  # 24 URL-safe characters: fits Telegram's start payload
-    invite = Invite(
-        token_hash=hash_token(token),
-        role=role,
-        unit_id=unit.id,
-        leader=leader and role == Role.volunteer,
-        created_by_id=actor.id if actor else None,
-        by_operator=actor is None,
-        expires_at=now + (lifetime or timedelta(days=settings.volunteers.invite_days)),
-        created_at=now,
-    )
-    session.add(invite)
-    await session.flush()
-    await audit(
-        session,
-        actor_id=actor.id if actor else None,
-        action="invite",
-        target=f"invite:{invite.id}",
-        detail={"role": role.value, "unit": unit.code, "leader": invite.leader},
-        now=now,
-    )
-    return invite, token
-
-
-async def _invite_valid(
-    session: AsyncSession, invite: Invite, unit: OrgUnit, person: Person
-) -> bool:
-    """The invite is only as good as its creator's rights at the moment of use; a demo
-    person's invite admits demo people only."""
-    if invite.by_operator:
-        return True
-    creator = await session.get(Person, invite.created_by_id) if invite.created_by_id else None
-    if creator is None or not await may_administer(session, person_id=creator.id, unit=unit):
-        return False
-    demo_fence.refuse_outside(actor=creator, target=person)
-    return True
-
-
-async def redeem_invite(
-    session: AsyncSession,
-    *,
-    token: str,
-    person: Person,
-    now: datetime,
-    settings: Settings | None = None,
-) -> tuple[Invite, OrgUnit]:
-    """Use an invite: grant its role to `person` (their command menus follow). Expired, used
-    or forged tokens are refused."""
-    invite = (
-        await session.execute(select(Invite).where(Invite.token_hash == hash_token(token)))
-    ).scalar_one_or_none()
-    if invite is None or invite.used_at is not None or invite.expires_at <= now:
-        raise NotFound("admin.error.invite_invalid")
-    unit = await session.get(OrgUnit, invite.unit_id)
-    if unit is None or not await _invite_valid(session, invite, unit, person):
-        raise NotFound("admin.error.invite_invalid")
-    # Single use even when two people open the link at the same moment.
-    claimed = await session.execute(
-        update(Invite)
-        .where(Invite.id == invite.id, Invite.used_at.is_(None))
-        .values(used_at=now, used_by_id=person.id)
-        .returning(Invite.id)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.scalar_one_or_none() is None:
-        raise NotFound("admin.error.invite_invalid")
-    invite.used_at, invite.used_by_id = now, person.id
-    exists = (
-        await session.execute(
-            select(RoleGrant.id).where(
-                RoleGrant.person_id == person.id,
-                RoleGrant.role == invite.role,
-                RoleGrant.unit_id == unit.id,
-            )
-        )
-    ).scalar_one_or_none()
-    if exists is None:
-        session.add(
-            RoleGrant(
-                person_id=person.id,
-                role=invite.role,
-                unit_id=unit.id,
-                granted_by_id=invite.created_by_id,
-                created_at=now,
-            )
-        )
-        await session.flush()
-        await command_menu.queue_menus(session, person_ids=[person.id], settings=settings)
-    await audit(
-        session,
-        actor_id=person.id,
-        action="invite.redeem",
-        target=f"invite:{invite.id}",
-        detail={"role": invite.role.value, "unit": unit.code},
-        now=now,
-    )
-    return invite, unit

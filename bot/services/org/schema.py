@@ -28,6 +28,7 @@ from models.org import UnitKind
 from models.person import DEMO_CHANNEL, Role
 
 Loc = tuple[str | int, ...]
+WECOM_CHANNEL = "wecom"  # the channel of `wecom_userid` (bot.channels.wecom.CHANNEL)
 
 Code = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -171,13 +172,22 @@ class PersonRow(Row):
     language: Literal["zh", "en"] | None = None
     phone: str | None = Field(default=None, max_length=32)
     address: AddressRow | None = None
-    identities: list[IdentityRow] = Field(min_length=1)
+    identities: list[IdentityRow] = []
+    # The member's WeCom (企业微信) userid: an identity on the "wecom" channel.
+    wecom_userid: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
     roles: list[RoleRow] = []
     volunteer: VolunteerRow | None = None
     demo: bool = False  # acted as in demo mode; talks on the "demo" channel only (demo_fence)
 
     @model_validator(mode="after")
-    def _demo_channel_only(self) -> PersonRow:
+    def _identities(self) -> PersonRow:
+        known = {(i.channel, i.external_id) for i in self.identities}
+        if self.wecom_userid is not None and (WECOM_CHANNEL, self.wecom_userid) not in known:
+            self.identities.append(
+                IdentityRow(channel=WECOM_CHANNEL, external_id=self.wecom_userid)
+            )
+        if not self.identities:
+            raise ValueError("a person needs at least one identity (or a wecom_userid)")
         if {ident.channel == DEMO_CHANNEL for ident in self.identities} != {self.demo}:
             raise ValueError(f"demo: true and the {DEMO_CHANNEL} channel go together")
         return self

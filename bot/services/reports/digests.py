@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +24,7 @@ from bot.services.cases import queue
 from bot.services.comms import notify
 from bot.services.dispatch import reminders
 from bot.services.org import erasure, scope
-from bot.services.reports import stats
+from bot.services.reports import robots, stats
 from bot.sweeps import sweep
 from models import (
     HELD_TASK_STATUSES,
@@ -115,6 +116,7 @@ async def resident_digest(session: AsyncSession, *, now: datetime, settings: Set
         ]
         await notify.notify_person(
             session,
+            kind="digest",
             person_id=person_id,
             render=lambda loc, rs=mine: _resident_text(rs, loc),  # type: ignore[misc]
             settings=settings,
@@ -190,12 +192,17 @@ async def queue_digest(session: AsyncSession, *, now: datetime, settings: Settin
             session, job="digest.queue", subject_id=unit_id, period=period, now=now
         ):
             continue
+        render = partial(_queue_text, row)
         await notify.notify_unit(
             session,
+            kind="digest",
             unit_id=unit_id,
             roles=scope.STAFF_ROLES,
-            render=lambda loc, r=row: _queue_text(r, loc),  # type: ignore[misc]
+            render=render,
             settings=settings,
+        )
+        await robots.to_group(
+            session, unit_id=unit_id, render=render, settings=settings, titled=True
         )
         sent += 1
     return sent
@@ -238,6 +245,7 @@ async def volunteer_reminder(session: AsyncSession, *, now: datetime, settings: 
             continue
         await notify.notify_person(
             session,
+            kind="digest",
             person_id=person_id,
             render=lambda loc, ts=tasks: _volunteer_text(ts, loc),  # type: ignore[misc]
             settings=settings,
@@ -326,12 +334,17 @@ async def weekly_report(session: AsyncSession, *, now: datetime, settings: Setti
             session, job="digest.weekly", subject_id=unit.id, period=period, now=now
         ):
             continue
+        weekly = partial(_weekly_text, unit, counts, rates)
         await notify.notify_unit(
             session,
+            kind="digest",
             unit_id=unit.id,
             roles=(Role.admin,),
-            render=lambda loc, u=unit, c=counts, r=rates: _weekly_text(u, c, r, loc),  # type: ignore[misc]
+            render=weekly,
             settings=settings,
+        )
+        await robots.to_group(
+            session, unit_id=unit.id, render=weekly, settings=settings, titled=False
         )
         sent += 1
     return sent

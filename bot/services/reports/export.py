@@ -7,18 +7,15 @@ Two protections:
   level that calls residents back) covering the exported unit. Higher admins see the numbers
   masked: they read figures, not people. The CLI (an operator on the server) chooses.
 - Spreadsheet formula injection: any text cell starting with =, +, -, @ (or a tab or carriage
-  return) gets a leading apostrophe, so Excel/WPS show it as text and never evaluate it.
+  return) gets a leading apostrophe (`sheets`, which writes every workbook).
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
-from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from openpyxl import Workbook
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -27,6 +24,7 @@ from bot import files
 from bot.config import Settings
 from bot.services.dispatch import explain
 from bot.services.org import erasure, scope
+from bot.services.reports import sheets
 from bot.sweeps import sweep
 from models import (
     Building,
@@ -44,7 +42,6 @@ from models import (
     VolunteerTask,
 )
 
-DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 REQUEST_COLUMNS = (
     "reference",
     "created_at",
@@ -81,13 +78,6 @@ SERVICE_COLUMNS = (
 )
 
 
-def safe_cell(value: Any) -> Any:
-    """A cell value that a spreadsheet will never evaluate as a formula."""
-    if isinstance(value, str) and value.startswith(DANGEROUS_PREFIXES):
-        return "'" + value
-    return value
-
-
 def mask_phone(phone: str | None) -> str:
     """Keep the first 3 and last 4 digits: 13812345678 -> 138****5678."""
     if not phone:
@@ -106,26 +96,6 @@ async def may_see_phones(
         if granted.kind.value in kinds and unit.path.startswith(granted.path):
             return True
     return False
-
-
-def _local(value: datetime | None, settings: Settings) -> datetime | None:
-    # Excel has no time zones: write local wall-clock time without tzinfo.
-    return value.astimezone(settings.tz).replace(tzinfo=None) if value else None
-
-
-def _sheet(
-    workbook: Workbook, title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
-    sheet = workbook.create_sheet(title)
-    sheet.append(list(columns))
-    for row in rows:
-        sheet.append([safe_cell(value) for value in row])
-
-
-def _save(workbook: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 async def _subtree_ids(session: AsyncSession, unit: OrgUnit) -> dict[int, str]:
@@ -156,11 +126,7 @@ async def requests_workbook(
         demo_actor=demo_actor,
     )
     events = await _event_rows(session, references, settings)
-    workbook = Workbook()
-    workbook.remove(workbook.active)  # type: ignore[arg-type]
-    _sheet(workbook, "requests", REQUEST_COLUMNS, rows)
-    _sheet(workbook, "events", EVENT_COLUMNS, events)
-    return _save(workbook)
+    return sheets.xlsx([("requests", REQUEST_COLUMNS, rows), ("events", EVENT_COLUMNS, events)])
 
 
 def _requests_query(
@@ -216,7 +182,7 @@ async def _request_rows(
         rows.append(
             [
                 request.reference,
-                _local(request.created_at, settings),
+                sheets.local_time(request.created_at, settings),
                 category.slug,
                 request.status.value,
                 request.priority.value,
@@ -228,7 +194,7 @@ async def _request_rows(
                 person.display_name if person is not None else "",
                 (phone or "") if show_phones else mask_phone(phone),
                 *(
-                    _local(getattr(request, name), settings)
+                    sheets.local_time(getattr(request, name), settings)
                     for name in (
                         "accept_by",
                         "accepted_at",
@@ -267,7 +233,7 @@ async def _event_rows(
             events.append(
                 [
                     references[event.request_id],
-                    _local(event.at, settings),
+                    sheets.local_time(event.at, settings),
                     event.kind,
                     event.from_status or "",
                     event.to_status or "",
@@ -315,16 +281,13 @@ async def service_workbook(
             code,
             record.task_id,
             reference or "",
-            _local(record.created_at, settings),
+            sheets.local_time(record.created_at, settings),
             record.hours,
             record.rating,
         ]
         for record, name, code, reference in await session.execute(query)
     ]
-    workbook = Workbook()
-    workbook.remove(workbook.active)  # type: ignore[arg-type]
-    _sheet(workbook, "service_records", SERVICE_COLUMNS, rows)
-    return _save(workbook)
+    return sheets.xlsx([("service_records", SERVICE_COLUMNS, rows)])
 
 
 @sweep("expire_exports", description="delete exports past exports.keep_hours")

@@ -7,6 +7,7 @@ and the outbox is by far the largest table.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -18,6 +19,7 @@ from sqlalchemy import ColumnElement, String, cast, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from bot import files
 from bot.config import Settings
 from bot.sweeps import sweep
 from models import Broadcast, Conversation, RequestPhoto, VolunteerTask
@@ -32,6 +34,16 @@ BATCH = 500
 # Columns holding one file name, and JSON columns holding names among other data.
 _EXACT: tuple[InstrumentedAttribute[Any], ...] = (RequestPhoto.file_id, Broadcast.photo)
 _JSON: tuple[InstrumentedAttribute[Any], ...] = (VolunteerTask.photos, Conversation.data)
+
+
+REMOTE_DIR = "remote"
+
+
+def cached_copy(directory: Path, file_id: str) -> Path:
+    """Where a copy of another channel's photo (a Telegram file id) is kept once the web chat
+    fetched it: named by a digest of the id, so erasing the id's row finds and deletes it."""
+    digest = hashlib.sha256(file_id.encode()).hexdigest()[:32]
+    return directory / REMOTE_DIR / f"{digest}.img"
 
 
 def photo_path(directory: Path, name: str) -> Path | None:
@@ -93,13 +105,13 @@ def stored_before(directory: Path, cutoff: datetime) -> list[str]:
 
 
 def delete_files(directory: Path, names: Iterable[str]) -> int:
-    """Delete these uploads; returns how many were there."""
+    """Delete these uploads, and the copies fetched of these other channels' file ids;
+    returns how many were there."""
     deleted = 0
     for name in names:
-        if not NAME.fullmatch(name):
-            continue
+        path = directory / name if NAME.fullmatch(name) else cached_copy(directory, name)
         try:
-            (directory / name).unlink()
+            path.unlink()
         except FileNotFoundError:
             continue
         deleted += 1
@@ -111,6 +123,8 @@ async def sweep_orphans(session: AsyncSession, *, now: datetime, settings: Setti
     """Delete uploads older than scheduler.orphan_upload_hours that no row refers to."""
     directory = settings.webchat.upload_dir
     cutoff = now - timedelta(hours=settings.scheduler.orphan_upload_hours)
+    # Fetched copies of other channels' photos: fetched again when next opened.
+    files.expire(directory / REMOTE_DIR, before=cutoff)
     old = stored_before(directory, cutoff)
     if not old:
         return 0

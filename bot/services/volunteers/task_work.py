@@ -59,6 +59,7 @@ async def on_my_way(
     if request is not None and request.reporter_id is not None:
         await notify.notify_person(
             session,
+            kind="task",
             person_id=request.reporter_id,
             render=lambda loc: notice("volunteer.notify.on_way", loc, reference=request.reference),
             request_id=request.id,
@@ -107,6 +108,7 @@ async def _ask_verify_and_rate(
     reference, shown_hours, shown_note = request.reference, f"{hours:g}", note or "-"
     await notify.notify_unit(
         session,
+        kind="task",
         unit_id=request.owner_unit_id,
         roles=scope.STAFF_ROLES,
         render=lambda loc: notice(
@@ -122,6 +124,7 @@ async def _ask_verify_and_rate(
     if request.reporter_id is not None:
         await notify.notify_person(
             session,
+            kind="task",
             person_id=request.reporter_id,
             render=lambda loc: notice(
                 "volunteer.notify.rate",

@@ -173,6 +173,7 @@ async def push(
     for person_id in people:
         rows = await notify.notify_person(
             session,
+            kind="task",
             person_id=person_id,
             render=lambda loc: _push_message(task, info, loc),
             request_id=task.request_id,
@@ -318,7 +319,9 @@ async def _mark_taken(
         if row.external_message_id:
             locale = pick_locale(language, None, settings.locale.default)
             message = Outgoing(
-                text=t(locale, "volunteer.taken"), edit_message_id=row.external_message_id
+                text=t(locale, "volunteer.taken"),
+                edit_message_id=row.external_message_id,
+                kind="task",
             )
             await enqueue(
                 session,

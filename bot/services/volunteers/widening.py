@@ -63,6 +63,7 @@ async def _tell_owner(session: AsyncSession, *, task: VolunteerTask, settings: S
     reference = request.reference if request else "-"
     await notify.notify_unit(
         session,
+        kind="task",
         unit_id=unit_id,
         roles=scope.STAFF_ROLES,
         render=lambda loc: tasks.notice("volunteer.notify.unclaimed", loc, reference=reference),

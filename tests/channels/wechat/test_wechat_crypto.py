@@ -49,7 +49,7 @@ def test_signature_is_sha1_of_the_sorted_parts() -> None:
 
 
 def test_official_vector_decrypts() -> None:
-    envelope = Envelope(token=TOKEN, app_id=APP_ID, encoding_aes_keys=[KEY])
+    envelope = Envelope(token=TOKEN, receive_id=APP_ID, encoding_aes_keys=[KEY])
     xml = envelope.open(
         ENCRYPTED.encode(),
         msg_signature="74d92dfeb87ba7c714f89d98870ae5eb62dff26d",
@@ -62,14 +62,14 @@ def test_official_vector_decrypts() -> None:
 
 def test_official_vector_encrypts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(PrpCrypto, "get_random_string", lambda self: "1234567890123456")
-    envelope = Envelope(token=TOKEN, app_id=APP_ID, encoding_aes_keys=[KEY])
+    envelope = Envelope(token=TOKEN, receive_id=APP_ID, encoding_aes_keys=[KEY])
     sealed = envelope.seal(REPLY, nonce="461056294", timestamp="1411525903")
     assert f"<Encrypt>{SEALED_REPLY}</Encrypt>" in sealed
     assert "<MsgSignature>407518b7649e86ef23978113f92d27afa9296533</MsgSignature>" in sealed
 
 
 def test_a_wrong_msg_signature_is_refused() -> None:
-    envelope = Envelope(token=TOKEN, app_id=APP_ID, encoding_aes_keys=[KEY])
+    envelope = Envelope(token=TOKEN, receive_id=APP_ID, encoding_aes_keys=[KEY])
     with pytest.raises(BadCallback):
         envelope.open(
             ENCRYPTED.encode(),
@@ -81,11 +81,11 @@ def test_a_wrong_msg_signature_is_refused() -> None:
 
 def test_the_previous_key_still_opens_after_a_rotation() -> None:
     old = WeChatCrypto(TOKEN, KEY, APP_ID).encrypt_message("<xml><a>1</a></xml>", "5", "1000")
-    rotated = Envelope(token=TOKEN, app_id=APP_ID, encoding_aes_keys=[OTHER_KEY, KEY])
+    rotated = Envelope(token=TOKEN, receive_id=APP_ID, encoding_aes_keys=[OTHER_KEY, KEY])
     encrypt = old.split("<Encrypt><![CDATA[")[1].split("]]>")[0]
     assert rotated.decrypt(encrypt) == "<xml><a>1</a></xml>"
     with pytest.raises(BadCallback):
-        Envelope(token=TOKEN, app_id=APP_ID, encoding_aes_keys=[OTHER_KEY]).decrypt(encrypt)
+        Envelope(token=TOKEN, receive_id=APP_ID, encoding_aes_keys=[OTHER_KEY]).decrypt(encrypt)
 
 
 def test_freshness() -> None:

@@ -92,3 +92,12 @@ async def test_the_callback_is_served_only_when_enabled(
         await built.db.dispose()
         if enabled:
             await built.engine.outputs["wechat"].api.close()  # type: ignore[attr-defined]
+
+
+def test_templates_are_named_by_push_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    template = {"template_id": "TPL", "fields": {"first": "{text}"}}
+    kinds = load_settings(wechat={"templates": {"cobuild": template, "default": template}})
+    assert set(kinds.wechat.templates) == {"cobuild", "default"}
+    with pytest.raises(ConfigError) as raised:
+        load_settings(wechat={"templates": {"stauts": template}})
+    assert "stauts" in str(raised.value)

@@ -513,4 +513,5 @@ async def test_notify_unit_is_exact_and_person_skips_deleted(db: TestDB) -> None
         rows = await notify.notify_person(
             session, person_id=org.staff.id, render=render, urgent=True, settings=f.settings()
         )
-        assert rows[0].urgent and rows[0].payload == {"text": "zh"} and rows[0].status == "pending"
+        assert rows[0].urgent and rows[0].status == "pending"
+        assert rows[0].payload == {"text": "zh", "kind": "notice"}  # no request: a notice

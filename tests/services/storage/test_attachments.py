@@ -10,8 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot import scheduler
+from bot import files, scheduler
 from bot.config import Settings, load_settings
+from bot.services.storage import attachments
 from models import Broadcast, RequestPhoto, VolunteerTask
 from tests.conftest import Bot
 from tests.handlers.journey import onboard, report_light
@@ -67,6 +68,25 @@ async def test_the_sweep_deletes_old_uploads_no_row_refers_to(
     left = {path.name for path in folder.iterdir()}
     assert left == {young_orphan, in_request, in_draft, in_task, in_broadcast, "README.txt"}
     assert orphan not in left
+
+
+async def test_fetched_copies_of_telegram_photos_expire_and_go_with_their_rows(
+    bot: Bot, tmp_path: Path
+) -> None:
+    """The web chat's copies of photos Telegram keeps: fetched again when next opened, so
+    the sweep lets them expire; erasing the photo's row deletes its copy at once."""
+    folder = tmp_path / "uploads"
+    old, fresh, erased = (attachments.cached_copy(folder, f"AgAD-{n}") for n in range(3))
+    for path, age in ((old, timedelta(hours=25)), (fresh, timedelta(hours=2)), (erased, None)):
+        files.write_private(path, b"\xff\xd8\xff photo")
+        if age is not None:
+            written = (bot.clock() - age).timestamp()
+            os.utime(path, (written, written))
+    await scheduler.run_job(
+        "upload_sweep", sessions=bot.db.sessions, settings=_settings(folder), clock=bot.clock
+    )
+    assert (old.exists(), fresh.exists()) == (False, True)
+    assert attachments.delete_files(folder, ["AgAD-2"]) == 1 and not erased.exists()
 
 
 async def test_the_sweep_is_a_scheduled_job(settings: Settings) -> None:

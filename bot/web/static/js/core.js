@@ -5,6 +5,9 @@ export const S = {
   session: null, // the session description from /api/session
   lastId: 0, // the newest message id shown
   seen: new Set(), // message ids shown
+  lastMine: 0, // the newest own message id shown
+  seenMine: new Set(), // own message ids shown
+  sentKeys: new Set(), // keys of the messages this page sent (shown already)
   texts: {},
   hooks: {}, // set by main.js: lost(r) when the session ended
 };

@@ -35,7 +35,6 @@ export function wireLog() {
     if (pinned) $("new-marker").hidden = true;
   });
   $("new-marker").addEventListener("click", scrollDown);
-  window.addEventListener("storage", syncMine);
 }
 
 // A time line between messages more than five minutes apart, as WeChat shows them.
@@ -133,7 +132,7 @@ export function addBot(m) {
   follow();
 }
 
-export function addMine(text, imageUrl, at) {
+export function addMine(text, imageUrl, at, elsewhere) {
   timeDivider(at || new Date().toISOString());
   const item = el("li", "msg mine");
   const body = el("div", "body");
@@ -144,7 +143,8 @@ export function addMine(text, imageUrl, at) {
   }
   item.append(avatar(tr("web.you")), body);
   $("log").append(item);
-  scrollDown();
+  if (elsewhere) follow(); // sent from another tab or device
+  else scrollDown();
   return item;
 }
 
@@ -159,59 +159,40 @@ export function showNotice(text) {
   notice.hidden = !text;
 }
 
-// --- the person's own messages, kept in this browser ------------------------------------------
-const shownMine = new Set(); // ids of own entries on this page
+// --- the person's own messages, kept on the server -------------------------------------------
+// Every tab and device of the same identity gets them (history and the event stream); the tab
+// that sent one showed it already and knows it by its key.
 
-function mineKey() {
-  return "redgrid.mine." + S.session.chat;
+function mineLabel(entry) {
+  if (entry.kind === "location") return tr("web.location_label");
+  return entry.text;
 }
 
-export function loadMine() {
-  try {
-    return JSON.parse(localStorage.getItem(mineKey()) || "[]");
-  } catch (err) {
-    return [];
-  }
+function showMine(entry) {
+  if (entry.photo && entry.photo.url) addMine("", entry.photo.url, entry.at, true);
+  else if (entry.photo) addMine(tr("web.media.expired"), undefined, entry.at, true);
+  else addMine(mineLabel(entry), undefined, entry.at, true);
 }
 
-export function remember(entry) {
-  try {
-    const list = loadMine();
-    const id = Math.random().toString(36).slice(2) + Date.now().toString(36);
-    shownMine.add(id);
-    list.push({ id, after: S.lastId, at: new Date().toISOString(), ...entry });
-    localStorage.setItem(mineKey(), JSON.stringify(list.slice(-200)));
-  } catch (err) {
-    // Private mode: own messages are simply not kept across reloads.
-  }
+export function addOwn(entry) {
+  if (S.seenMine.has(entry.id)) return;
+  S.seenMine.add(entry.id);
+  S.lastMine = Math.max(S.lastMine, entry.id);
+  if (!S.sentKeys.has(entry.key)) showMine(entry);
+  if (entry.pressed) markUsed(entry.pressed);
 }
 
-// Another tab of this browser sent something: show it here too.
-function syncMine(event) {
-  if (!S.session || event.key !== mineKey() || !event.newValue) return;
-  let list = [];
-  try {
-    list = JSON.parse(event.newValue);
-  } catch (err) {
-    return;
-  }
-  for (const entry of list) if (entry.id && !shownMine.has(entry.id)) showMine(entry);
-}
-
-export function showMine(entry) {
-  if (entry.id) shownMine.add(entry.id);
-  if (entry.photo) addMine("", "/api/photos/" + encodeURIComponent(entry.photo), entry.at);
-  else addMine(entry.text, undefined, entry.at);
-}
-
-// Bot rows and own messages in order: an own message goes before the first row after it.
-export function showHistory(rows, mine) {
+// Bot rows and own messages in order: an own message goes after the row it followed.
+export function showBatch(rows, mine) {
   let j = 0;
   for (const row of rows) {
-    while (j < mine.length && mine[j].after < row.id) showMine(mine[j++]);
+    while (j < mine.length && mine[j].after < row.id) addOwn(mine[j++]);
     addBot(row);
   }
-  while (j < mine.length) showMine(mine[j++]);
-  for (const entry of mine) if (entry.pressed) markUsed(entry.pressed);
+  while (j < mine.length) addOwn(mine[j++]);
+}
+
+export function showHistory(rows, mine) {
+  showBatch(rows, mine);
   scrollDown();
 }

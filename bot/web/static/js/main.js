@@ -1,6 +1,6 @@
 // The web chat page: the start page (demo people), entering the chat, and the wiring.
 import { $, LANG, S, api, el, loadTexts, tr, uuid } from "./core.js";
-import { handlers, loadMine, resetLog, showHistory, showNotice, wireLog } from "./log.js";
+import { handlers, resetLog, showHistory, showNotice, wireLog } from "./log.js";
 import { wireViewer } from "./media.js";
 import { homeCommand, showMenu, wireMenu } from "./menu.js";
 import { post, resetInput, sendPhoto, sendText } from "./send.js";
@@ -98,19 +98,22 @@ async function enterChat(data) {
   showMenu(data.menu);
   S.lastId = 0;
   S.seen = new Set();
+  S.lastMine = 0;
+  S.seenMine = new Set();
   const r = await api("GET", "/api/messages");
   const rows = r.ok ? r.data.messages : [];
-  let mine = loadMine();
-  if (rows.length >= 100) mine = mine.filter((m) => m.after >= rows[0].id);
+  const mine = r.ok ? r.data.mine || [] : [];
   showHistory(rows, mine);
   connect();
+  // What the page sends by itself is "quiet": not shown as the person's message.
   const start = new URLSearchParams(location.search).get("start");
+  const quiet = (text) => post("/api/send", { key: uuid(), kind: "text", text, language: LANG, quiet: true });
   if (start) {
     history.replaceState(null, "", location.pathname);
-    await post("/api/send", { key: uuid(), kind: "text", text: "/start " + start, language: LANG });
+    await quiet("/start " + start);
   } else if (!rows.length && !mine.length) {
     // A new chat opens on the person's work: the resident welcome, or the staff queue...
-    await post("/api/send", { key: uuid(), kind: "text", text: homeCommand(), language: LANG });
+    await quiet(homeCommand());
   }
 }
 

@@ -1,14 +1,22 @@
 // Sending: typed text, pressed chips, the location and phone chips, photos; retried safely.
 import { $, LANG, S, api, el, sleep, tr, uuid } from "./core.js";
-import { addBot, addMine, addSystem, handlers, remember, showNotice } from "./log.js";
+import { addMine, addSystem, handlers, showBatch, showNotice } from "./log.js";
 
 export async function catchUp() {
   for (let round = 0; round < 20; round++) {
-    const r = await api("GET", `/api/messages?after=${S.lastId}`);
+    const r = await api("GET", `/api/messages?after=${S.lastId}&mine_after=${S.lastMine}`);
     if (!r.ok) return;
-    r.data.messages.forEach(addBot);
+    showBatch(r.data.messages, r.data.mine || []);
     if (!r.data.more) return;
   }
+}
+
+// A key for a message this page sends: the server keeps the message under it, and this page
+// knows it when the other tabs' copy comes back.
+function sentKey() {
+  const key = uuid();
+  S.sentKeys.add(key);
+  return key;
 }
 
 export async function post(path, body, form) {
@@ -38,18 +46,15 @@ export async function post(path, body, form) {
 // Sent when the server took it; refused (too long...), it leaves the conversation again.
 export async function sendText(text) {
   const item = addMine(text);
-  const after = S.lastId;
-  const r = await post("/api/send", { key: uuid(), kind: "text", text, language: LANG });
-  if (r && r.ok) remember({ after, text });
-  else item.remove();
+  const r = await post("/api/send", { key: sentKey(), kind: "text", text, language: LANG });
+  if (!r || !r.ok) item.remove();
   return r;
 }
 
 async function press(label, data, messageId) {
   addMine(label);
-  remember({ text: label, pressed: messageId });
   await post("/api/send", {
-    key: uuid(), kind: "button", data, message_id: String(messageId), language: LANG,
+    key: sentKey(), kind: "button", data, message_id: String(messageId), language: LANG,
   });
 }
 
@@ -63,9 +68,8 @@ function shareLocation() {
     async (pos) => {
       showNotice("");
       addMine(tr("web.location_label"));
-      remember({ text: tr("web.location_label") });
       await post("/api/send", {
-        key: uuid(), kind: "location", latitude: pos.coords.latitude,
+        key: sentKey(), kind: "location", latitude: pos.coords.latitude,
         longitude: pos.coords.longitude, language: LANG,
       });
     },
@@ -83,14 +87,12 @@ export async function sendPhoto(file) {
     return;
   }
   const item = addMine("", URL.createObjectURL(file));
-  const after = S.lastId;
   const form = new FormData();
   form.append("file", file, "photo");
-  form.append("key", uuid());
+  form.append("key", sentKey());
   form.append("language", LANG);
   const r = await post("/api/photo", form, true);
-  if (r && r.ok && r.data.photo) remember({ after, photo: r.data.photo });
-  else item.remove(); // refused: not shown as sent
+  if (!r || !r.ok || !r.data.photo) item.remove(); // refused: not shown as sent
 }
 
 // Telegram shares a contact card; a browser cannot, so its chip asks for the number typed.

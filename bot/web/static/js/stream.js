@@ -1,6 +1,6 @@
 // Live pushes: one EventSource per page, reconnecting with backoff.
 import { S, api, tr } from "./core.js";
-import { addBot, showNotice } from "./log.js";
+import { addBot, addOwn, showNotice } from "./log.js";
 import { showMenu } from "./menu.js";
 
 let source = null;
@@ -13,9 +13,10 @@ export function closeStream() {
 
 export function connect() {
   closeStream();
-  const stream = new EventSource(`/api/events?after=${S.lastId}`);
+  const stream = new EventSource(`/api/events?after=${S.lastId}&mine_after=${S.lastMine}`);
   source = stream;
   stream.onmessage = (event) => addBot(JSON.parse(event.data));
+  stream.addEventListener("mine", (event) => addOwn(JSON.parse(event.data)));
   stream.onopen = () => {
     retryMs = 1000;
     showNotice("");
