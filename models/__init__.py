@@ -63,6 +63,7 @@ from models.request import (
     Visibility,
 )
 from models.schedule import ScheduleMark
+from models.sharding import NO_COMMUNITY
 from models.task_push import TaskPush
 from models.upkeep import UpkeepPlan, UpkeepRun
 from models.volunteer import (
@@ -83,6 +84,7 @@ __all__ = [
     "ACTIVE_TASK_STATUSES",
     "ESCALATION_LADDER",
     "HELD_TASK_STATUSES",
+    "NO_COMMUNITY",
     "OPEN_STATUSES",
     "Activity",
     "AuditLog",

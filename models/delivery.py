@@ -62,6 +62,9 @@ class OutboxMessage(CreatedAtMixin, Base):
     chat_id: Mapped[str] = mapped_column(String(100))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
     request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id", ondelete="SET NULL"))
+    # The recipient's home community, 0 for none (docs/scaling.md): one chat's rows stay on one
+    # shard, so its order holds; filled on insert (models.sharding), never changed.
+    community_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.pending)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)

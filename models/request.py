@@ -116,6 +116,9 @@ class Request(CreatedAtMixin, Base):
     compound_id: Mapped[int | None] = mapped_column(ForeignKey("compounds.id"))
     building_id: Mapped[int | None] = mapped_column(ForeignKey("buildings.id"))
     owner_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    # The distribution column past one PostgreSQL (docs/scaling.md): the community of the
+    # place, 0 for none; filled on insert (models.sharding), never changed.
+    community_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[RequestStatus] = mapped_column(
         Enum(RequestStatus, native_enum=False, length=24), default=RequestStatus.submitted
     )
@@ -222,6 +225,8 @@ class RequestEvent(Base):
     request_id: Mapped[int] = mapped_column(
         ForeignKey("requests.id", ondelete="CASCADE"), index=True
     )
+    # Its request's community (docs/scaling.md): co-located with it.
+    community_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(30))  # an Action value or an EventKind

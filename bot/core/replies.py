@@ -21,6 +21,7 @@ from bot.core.context import Context
 from bot.outbox import store
 from bot.outbox.store import Claimed
 from models import OutboxMessage, OutboxStatus
+from models.sharding import home_community
 
 CHOICES = "_choices"  # scratch data: what each numbered choice of the last answer meant
 ALBUM = "_album"  # scratch data: the album answered last and its replies' outbox rows
@@ -98,11 +99,15 @@ async def _insert(
     if not payloads:
         return []
     held = held_until is not None
+    # The recipient's home community (docs/scaling.md): no query unless the person has a home
+    # whose compound this session has not loaded.
+    community = await session.run_sync(home_community, ctx.person.compound_id)
     rows = [
         {
             "channel": ctx.incoming.channel,
             "chat_id": ctx.incoming.chat_id,
             "person_id": ctx.person.id,
+            "community_id": community,
             "payload": payload,
             "urgent": True,
             "is_reply": True,

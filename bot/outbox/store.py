@@ -90,7 +90,12 @@ def _allowed(quiet: bool) -> list[ColumnElement[bool]]:
 
 
 def _chat_heads(
-    *, now: datetime, channels: Sequence[str], quiet: bool, chats: Sequence[tuple[str, str]] | None
+    *,
+    now: datetime,
+    channels: Sequence[str],
+    quiet: bool,
+    chats: Sequence[tuple[str, str]] | None,
+    communities: Sequence[int] | None = None,
 ) -> Select[int]:
     """Each chat's turn: the id of its earliest row that is sending, due, or awaiting a retry."""
     holds_chat = or_(
@@ -108,6 +113,10 @@ def _chat_heads(
     )
     if chats is not None:
         heads = heads.where(tuple_(OutboxMessage.channel, OutboxMessage.chat_id).in_(chats))
+    if communities is not None:
+        # A chat's rows all carry its home community: the heads of these communities' chats
+        # are found in their shard alone (docs/scaling.md).
+        heads = heads.where(OutboxMessage.community_id.in_(communities))
     return heads
 
 
@@ -140,6 +149,7 @@ async def claim(
     max_id: int | None = None,
     worker: str | None = None,
     stale_after_s: float | None = None,
+    communities: Sequence[int] | None = None,
 ) -> list[Claimed]:
     """Claim the first row of up to `limit` chats whose turn it is, and mark them 'sending'
     (held by `worker`).
@@ -147,9 +157,12 @@ async def claim(
     A chat's turn goes to its earliest row that is sending, due, or waiting to be retried;
     only when that row is itself claimable (pending and due, or sending with an expired
     lease or a dead holder) is it taken, so a chat never has two rows out at once and never
-    skips ahead.
+    skips ahead. With `communities`, only the chats whose home is one of them (one shard's
+    work).
     """
-    heads = _chat_heads(now=now, channels=channels, quiet=quiet, chats=chats)
+    heads = _chat_heads(
+        now=now, channels=channels, quiet=quiet, chats=chats, communities=communities
+    )
     query = (
         select(
             OutboxMessage.id,
@@ -168,6 +181,8 @@ async def claim(
     )
     if max_id is not None:
         query = query.where(OutboxMessage.id <= max_id)
+    if communities is not None:
+        query = query.where(OutboxMessage.community_id.in_(communities))
     rows = (await session.execute(query)).all()
     if not rows:
         return []
