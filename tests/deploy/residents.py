@@ -41,6 +41,7 @@ class Resident:
     retries: int = 0
     statuses: list[str] = field(default_factory=list)
     streamed: list[int] = field(default_factory=list)
+    cursor: str = ""  # the last event's id, sent back as Last-Event-ID on reconnecting
     reconnects: int = 0
 
     async def _post(self, path: str, **kwargs: Any) -> httpx.Response:
@@ -104,8 +105,7 @@ class Resident:
     async def stream(self) -> None:
         """The page's EventSource: read events, reconnect from the last id when it ends."""
         while True:
-            last = self.streamed[-1] if self.streamed else 0
-            headers = {"Last-Event-ID": str(last)} if last else {}
+            headers = {"Last-Event-ID": self.cursor} if self.cursor else {}
             with contextlib.suppress(httpx.TransportError):
                 async with self.client.stream(
                     "GET", "/api/events", headers=headers, timeout=httpx.Timeout(5, read=None)
@@ -116,14 +116,20 @@ class Resident:
             await asyncio.sleep(0.2)
 
     async def _read_events(self, response: httpx.Response) -> None:
-        event_id: int | None = None
+        # An event's id is the stream's cursor: "<outbox row id>.<own message id>"; the bot's
+        # messages are "message" events, the person's own (from another tab) "mine".
+        cursor, kind = "", "message"
         async for line in response.aiter_lines():
             if line.startswith("id: "):
-                event_id = int(line[4:])
-            elif line.startswith("data: ") and event_id is not None:
+                cursor = line[4:]
+            elif line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: ") and cursor:
                 json.loads(line[6:])
-                self.streamed.append(event_id)
-                event_id = None
+                self.cursor = cursor
+                if kind == "message":
+                    self.streamed.append(int(cursor.split(".")[0]))
+                cursor, kind = "", "message"
 
 
 # The summary before submitting lists similar requests nearby: other residents' timing.
