@@ -38,30 +38,17 @@ class Media:
     content_type: str
 
 
-class WechatApi:
-    """The calls redgrid makes; `access_token` is passed in, never kept here."""
+class JsonApi:
+    """What WeChat's and WeCom's APIs share: JSON calls with the access token as a parameter,
+    `media/get`, and the `errcode` answer (raised as `error`). The token is never kept here."""
 
-    def __init__(
-        self, *, base_url: str, app_id: str, app_secret: str, timeout: float = 10.0
-    ) -> None:
-        self.app_id = app_id
-        self._secret = app_secret
+    error: type[WechatError] = WechatError
+
+    def __init__(self, *, base_url: str, timeout: float) -> None:
         self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
 
     async def close(self) -> None:
         await self._client.aclose()
-
-    async def stable_token(self, *, force_refresh: bool = False) -> tuple[str, int]:
-        """A token from the stable-token endpoint (it does not rotate a valid token unless
-        forced); returns (token, seconds it lives)."""
-        body = {
-            "grant_type": "client_credential",
-            "appid": self.app_id,
-            "secret": self._secret,
-            "force_refresh": force_refresh,
-        }
-        data = await self._json(await self._client.post("/cgi-bin/stable_token", json=body))
-        return str(data["access_token"]), int(data.get("expires_in", 7200))
 
     async def call(self, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST a JSON body to an API path with the access token."""
@@ -74,7 +61,7 @@ class WechatApi:
         return await self._json(response)
 
     async def media(self, token: str, media_id: str) -> Media:
-        """Download a resident's media (kept by WeChat for 3 days)."""
+        """Download a person's media (kept by WeChat and WeCom for 3 days)."""
         response = await self._client.get(
             "/cgi-bin/media/get", params={"access_token": token, "media_id": media_id}
         )
@@ -86,15 +73,38 @@ class WechatApi:
 
     async def _json(self, response: httpx.Response) -> dict[str, Any]:
         if response.status_code >= 500:
-            raise WechatError(BUSY, f"HTTP {response.status_code}")
+            raise self.error(BUSY, f"HTTP {response.status_code}")
         try:
             data = response.json()
         except ValueError:
-            raise WechatError(BUSY, f"HTTP {response.status_code}: not JSON") from None
+            raise self.error(BUSY, f"HTTP {response.status_code}: not JSON") from None
         code = int(data.get("errcode") or 0)
         if code != 0:
-            raise WechatError(code, str(data.get("errmsg", "")))
+            raise self.error(code, str(data.get("errmsg", "")))
         return data
+
+
+class WechatApi(JsonApi):
+    """The calls redgrid makes to the Official Account's API."""
+
+    def __init__(
+        self, *, base_url: str, app_id: str, app_secret: str, timeout: float = 10.0
+    ) -> None:
+        super().__init__(base_url=base_url, timeout=timeout)
+        self.app_id = app_id
+        self._secret = app_secret
+
+    async def stable_token(self, *, force_refresh: bool = False) -> tuple[str, int]:
+        """A token from the stable-token endpoint (it does not rotate a valid token unless
+        forced); returns (token, seconds it lives)."""
+        body = {
+            "grant_type": "client_credential",
+            "appid": self.app_id,
+            "secret": self._secret,
+            "force_refresh": force_refresh,
+        }
+        data = await self._json(await self._client.post("/cgi-bin/stable_token", json=body))
+        return str(data["access_token"]), int(data.get("expires_in", 7200))
 
 
 def json_bytes(body: dict[str, Any]) -> bytes:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
-from bot.channels.wechat.api import Media, WechatError, json_bytes
+from bot.channels.wechat.api import JsonApi, WechatError, json_bytes
 
 # Codes the channel acts on (see outbound.py).
 BUSY = -1
@@ -25,24 +23,23 @@ class WecomError(WechatError):
     """A call WeCom answered with a non-zero errcode (or not at all)."""
 
 
-class WecomApi:
-    """The calls redgrid makes; `access_token` is passed in, never kept here."""
+class WecomApi(JsonApi):
+    """The calls redgrid makes to a self-built app's API and its group robots."""
+
+    error = WecomError
 
     def __init__(
         self, *, base_url: str, corp_id: str, agent_id: int, secret: str, timeout: float = 10.0
     ) -> None:
+        super().__init__(base_url=base_url, timeout=timeout)
         self.corp_id = corp_id
         self.agent_id = agent_id
         self._secret = secret
-        self._client = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
 
     @property
     def token_key(self) -> str:
         """Where the app's token is kept among the shared tokens."""
         return f"wecom:{self.corp_id}:{self.agent_id}"
-
-    async def close(self) -> None:
-        await self._client.aclose()
 
     async def token(self, force: bool = False) -> tuple[str, int]:
         """A token from `gettoken` (token, seconds it lives). WeCom hands out the valid token
@@ -51,16 +48,6 @@ class WecomApi:
         params = {"corpid": self.corp_id, "corpsecret": self._secret}
         data = await self._json(await self._client.get("/cgi-bin/gettoken", params=params))
         return str(data["access_token"]), int(data.get("expires_in", 7200))
-
-    async def call(self, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST a JSON body to an API path with the access token."""
-        response = await self._client.post(
-            path,
-            params={"access_token": token},
-            content=json_bytes(body),
-            headers={"Content-Type": "application/json"},
-        )
-        return await self._json(response)
 
     async def upload(self, token: str, kind: str, name: str, content: bytes) -> str:
         """Upload a temporary media file (kept 3 days); its media_id."""
@@ -71,17 +58,6 @@ class WecomApi:
         )
         return str((await self._json(response))["media_id"])
 
-    async def media(self, token: str, media_id: str) -> Media:
-        """Download a member's media (kept by WeCom for 3 days)."""
-        response = await self._client.get(
-            "/cgi-bin/media/get", params={"access_token": token, "media_id": media_id}
-        )
-        kind = response.headers.get("content-type", "")
-        if "json" in kind or "text/plain" in kind:
-            await self._json(response)  # raises the errcode
-        response.raise_for_status()
-        return Media(response.content, kind)
-
     async def robot(self, key: str, body: dict[str, Any]) -> None:
         """Post one message to a group robot's webhook (the key is its bearer secret)."""
         response = await self._client.post(
@@ -91,15 +67,3 @@ class WecomApi:
             headers={"Content-Type": "application/json"},
         )
         await self._json(response)
-
-    async def _json(self, response: httpx.Response) -> dict[str, Any]:
-        if response.status_code >= 500:
-            raise WecomError(BUSY, f"HTTP {response.status_code}")
-        try:
-            data = response.json()
-        except ValueError:
-            raise WecomError(BUSY, f"HTTP {response.status_code}: not JSON") from None
-        code = int(data.get("errcode") or 0)
-        if code != 0:
-            raise WecomError(code, str(data.get("errmsg", "")))
-        return data
