@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import random
 import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -309,7 +310,9 @@ async def _read_or_wait(
     database cannot serve the read (no connection free in time, a restart), nothing and a
     short wait: a busy database never ends a push stream."""
     try:
-        return await _read(state, web, after, mine_after), POLL_SECONDS
+        # Spread over the last fifth of the period, so a thousand streams opened together do
+        # not all re-read the outbox in the same instant.
+        return await _read(state, web, after, mine_after), POLL_SECONDS * random.uniform(0.8, 1)
     except Exception as error:
         if not unavailable(error):
             raise
