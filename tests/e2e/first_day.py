@@ -88,7 +88,7 @@ async def follower_pushes(world: World) -> None:
     pushes = [m for m in seen[followed + 1 :] if reference in m.text]
     texts = [m.text for m in pushes]
     assert any("已办结" in t for t in texts) and any("补充信息" in t for t in texts), texts
-    assert not any("请评价" in t or "需要你补充" in t for t in texts), texts
+    assert not any("请评价" in t or "需要您补充" in t for t in texts), texts
     assert not any("评价" in label for m in pushes for label in m.labels)
     for push in pushes:  # whatever button a follower is given works for them
         for label, data in push.buttons:

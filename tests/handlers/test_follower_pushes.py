@@ -19,7 +19,7 @@ async def test_every_follower_push_and_its_buttons_work(bot: Bot, tmp_path: Path
     pushes = [m for m in neighbour.messages if story.reference in m.text]
     texts = [m.text for m in pushes]
     assert any("已办结" in t for t in texts) and any("补充信息" in t for t in texts)
-    assert not any("请评价" in t or "需要你补充" in t for t in texts)  # only the reporter can
+    assert not any("请评价" in t or "需要您补充" in t for t in texts)  # only the reporter can
     for push in pushes:
         for row in push.buttons:
             for button in row:

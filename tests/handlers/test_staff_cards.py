@@ -62,7 +62,7 @@ async def test_the_card_shows_place_resident_and_photos_and_reveals_the_phone(bo
     # Rights are read again on every tap: another grid's worker and the resident get nothing.
     stranger = await staff_chat(bot, unit="heshun-2")
     await stranger.press_data(actions.SHOW_PHONE.data(row.id))
-    assert "不在你的管辖范围内" in stranger.last_text and PHONE not in stranger.last_text
+    assert "不在您的管辖范围内" in stranger.last_text and PHONE not in stranger.last_text
     await resident.press_data(actions.SHOW_PHONE.data(row.id))
     assert PHONE not in resident.last_text
     assert len(await _audits(bot)) == 1

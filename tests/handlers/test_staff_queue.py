@@ -85,7 +85,7 @@ async def test_steward_works_the_workstation_queue_with_upkeep(bot: Bot) -> None
     assert steward.buttons == ["签收", "退回", "转办"]
     assert "知悉" in grid.last_text and grid.buttons == []  # informed, no buttons
     await grid.send(f"/find {reference}")
-    assert "不在你的管辖范围内" in grid.last_text
+    assert "不在您的管辖范围内" in grid.last_text
     await steward.press("签收")
     assert (await request(bot, reference)).status == RequestStatus.accepted
     async with bot.db.sessions() as session, session.begin():

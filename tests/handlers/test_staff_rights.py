@@ -17,7 +17,7 @@ from tests.conftest import Bot
 from tests.handlers.staff_journey import snapshot, staff_chat, unit_id
 
 NO_ROLE = "仅限网格员"
-OUT_OF_SCOPE = "不在你的管辖范围内"
+OUT_OF_SCOPE = "不在您的管辖范围内"
 ADMIN_ONLY = "管理员身份"
 
 

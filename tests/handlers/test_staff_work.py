@@ -167,7 +167,7 @@ async def test_find_in_and_out_of_scope(bot: Bot) -> None:
     await staff.send(f"/find {reference.lower()}")
     assert reference in staff.last_text and "签收" in staff.buttons
     await stranger.send(f"/find {reference}")
-    assert "不在你的管辖范围内" in stranger.last_text
+    assert "不在您的管辖范围内" in stranger.last_text
     await staff.send("/find JM-1999-000001")
     assert "没有找到" in staff.last_text
     await resident.send(f"/find {reference}")

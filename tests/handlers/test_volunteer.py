@@ -90,7 +90,7 @@ async def test_task_from_request_to_rating(bot: Bot) -> None:
     await pump(bot)
     assert any("请核验" in m.text for m in staff.messages)
     await resident.press("⭐⭐⭐⭐⭐")
-    assert "谢谢你的评价" in resident.last_text
+    assert "谢谢您的评价" in resident.last_text
     await resident.press("⭐⭐⭐⭐⭐")  # only once
     assert "已经评价过" in resident.last_text
 
