@@ -54,6 +54,7 @@ async def test_grid_staff_sees_the_photo_and_resolves_with_one(
             "☰ 更多",
         ]
         assert await page.get_by_text("请选择您所在的街道").count() == 0
+        assert await page.locator("#subtitle").text_content() == "网格员 · 工作台"
         assert await page.locator("#requests .chip").count() == 0
         count = await bot_count(page)
         await page.locator("#menubar .menu-item", has_text="待办").click()  # no typing

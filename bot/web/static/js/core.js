@@ -79,4 +79,17 @@ export async function loadTexts(locale) {
   $("viewer-close").textContent = tr("web.media.close");
   $("new-marker").textContent = tr("web.new_messages") + " ↓";
   $("menubar").setAttribute("aria-label", tr("web.menu.label"));
+  showSubtitle();
+}
+
+// Under the title: what the page is for this person (a resident's service, staff's workbench
+// named by their widest role).
+const ROLE_ORDER = ["admin", "grid_staff", "steward", "department_liaison", "unit_liaison", "volunteer"];
+
+export function showSubtitle() {
+  const roles = (S.session && S.session.roles) || [];
+  const role = ROLE_ORDER.find((r) => roles.includes(r)) || roles[0];
+  const label = role ? S.texts["web.role." + role] : "";
+  const work = label ? `${label} · ${tr("web.workbench")}` : tr("web.workbench");
+  $("subtitle").textContent = roles.length ? work : tr("web.subtitle");
 }
