@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.channels.telegram_base import TelegramAdapter
 from bot.channels.telegram_common import incoming_from_update
 from bot.channels.telegram_runtime import sync_commands, sync_default_commands
-from bot.commands import RESIDENT_COMMANDS
+from bot.commands import MEMBER_COMMANDS, RESIDENT_COMMANDS
 from bot.messages import Button, CommandMenu, Outgoing
 from models import ChannelIdentity, OrgUnit, Person, Role, RoleGrant
 from tests.e2e.conftest import make_client
@@ -266,7 +266,14 @@ async def test_menu_rows_become_chat_scoped_commands(
     payload = Outgoing(menu=CommandMenu(("volunteer",), "en")).to_payload()
     result = await client.send(CHAT, Outgoing.from_payload(payload))  # as the sender does
     assert result.ok and not api.messages.get(CHAT)  # a menu, not a message
-    assert _menu(api) == [*RESIDENT_COMMANDS, "mytasks", "myhours", "skills", "team"]
+    assert _menu(api) == [
+        *RESIDENT_COMMANDS,
+        *MEMBER_COMMANDS,
+        "mytasks",
+        "myhours",
+        "skills",
+        "team",
+    ]
     scope = json.dumps({"chat_id": int(CHAT), "type": "chat"}, sort_keys=True)
     described = {c["command"]: c["description"] for c in api.commands[(scope, "")]}
     assert described["mytasks"] == "My volunteer tasks"
