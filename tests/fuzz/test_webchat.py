@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from bot.core.flood import FloodGate
 from bot.web.auth import CSRF_HEADER
+from bot.web.throttle import AddressLimiter
 from models import OutboxMessage, Person, Request
 from tests.conftest import Clock, TestDB
 from tests.fuzz import strategies as gen
@@ -188,7 +189,11 @@ async def _check_end(fuzz: WebFuzz) -> None:
 
 async def _run(web: Web, data: st.DataObject) -> None:
     FIGURES.examples += 1
-    web.app.state.web.engine.flood = FloodGate(0)  # flood control has tests of its own
+    state = web.app.state.web
+    state.engine.flood = FloodGate(0)  # flood control has tests of its own
+    # Each example is a new visitor from the same address; the limit on new sessions per
+    # address has tests of its own, and a rerun of a failing example must not trip it.
+    state.limiter = AddressLimiter(state.settings.webchat.sessions_per_hour)
     fuzz = WebFuzz(web, data, str((await web.start())["csrf"]))
     for _ in range(STEPS):
         response = await fuzz.step()
