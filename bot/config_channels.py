@@ -11,6 +11,13 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from bot.messages import PUSH_KINDS
 
 
+def aes_key_shape(value: SecretStr | None) -> SecretStr | None:
+    """WeChat's and WeCom's EncodingAESKey: 43 characters (base64 of 32 bytes, no padding)."""
+    if value is not None and len(value.get_secret_value()) != 43:
+        raise ValueError("an EncodingAESKey has 43 characters")
+    return value
+
+
 def _none_if_blank(value: Any) -> Any:
     """An empty or blank string given for an optional secret means it is not set."""
     if isinstance(value, str) and not value.strip():
@@ -147,12 +154,7 @@ class WechatSettings(BaseModel):
             raise ValueError(f"no push kind {unknown}; known: {', '.join(PUSH_KINDS)}, default")
         return value
 
-    @field_validator("encoding_aes_key", "previous_encoding_aes_key")
-    @classmethod
-    def _aes_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) != 43:
-            raise ValueError("an EncodingAESKey has 43 characters")
-        return value
+    _aes_key_shape = field_validator("encoding_aes_key", "previous_encoding_aes_key")(aes_key_shape)
 
     @model_validator(mode="after")
     def _complete_when_enabled(self) -> WechatSettings:
@@ -213,12 +215,7 @@ class WecomSettings(BaseModel):
     def _blank_is_unset(cls, value: Any) -> Any:
         return _none_if_blank(value)
 
-    @field_validator("encoding_aes_key", "previous_encoding_aes_key")
-    @classmethod
-    def _aes_key_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) != 43:
-            raise ValueError("an EncodingAESKey has 43 characters")
-        return value
+    _aes_key_shape = field_validator("encoding_aes_key", "previous_encoding_aes_key")(aes_key_shape)
 
     @model_validator(mode="after")
     def _complete_when_enabled(self) -> WecomSettings:
