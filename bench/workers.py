@@ -9,7 +9,8 @@ report: bench/chaos.py), one update at a time, each POSTed to the next worker in
 (round-robin, as nginx spreads them) and sent again to the next one when a worker answers 503.
 Time runs from the first update to the last reply at the fake; CPU is the workers' processes
 and the database's PostgreSQL backends (user + system, from /proc), divided by the updates.
-The 1-worker run is the baseline in the same run.
+The 1-worker run is the baseline in the same run. `--repeat` rounds interleave the counts
+(1, 2, 4, 1, 2, 4, ...); the last line has each count's median.
 
 Checked: every update has its processed-update row (`lost` counts those without, and replies
 the outbox holds that never reached the fake); replies reaching the fake more often than the
@@ -18,6 +19,7 @@ outbox's is an `order_violation`; `http_429` counts the fake's 429 answers (the 
 budget is raised: pacing protects Telegram, it is not what is measured).
 
 Usage: python bench/workers.py [--workers 1 2 4] [--residents 300] [--concurrency 100]
+       [--repeat 3]
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import itertools
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -81,22 +84,46 @@ async def backends(url: str) -> list[int]:
 
 
 class CPU:
-    """CPU of the workers and of the database's backends between `start` and `stop`."""
+    """CPU of the workers and of the database's backends between `start` and `stop`.
 
-    def __init__(self, url: str, workers: list[Worker]) -> None:
-        self.url, self.workers = url, workers
+    Sampled every `every` seconds as well: a backend whose connection closes during the run
+    (a pool's overflow) keeps the CPU it was last seen with, instead of vanishing from the sum.
+    """
+
+    def __init__(self, url: str, workers: list[Worker], every: float = 0.25) -> None:
+        self.url, self.workers, self.every = url, workers, every
         self.before: dict[int, float] = {}
+        self.seen: dict[int, float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def _workers(self) -> set[int]:
+        return {w.process.pid for w in self.workers if w.process}
 
     async def _sample(self) -> dict[int, float]:
-        pids = [w.process.pid for w in self.workers if w.process] + await backends(self.url)
+        pids = [*self._workers(), *await backends(self.url)]
         return {pid: cpu_seconds(pid) for pid in pids}
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            for pid, used in (await self._sample()).items():
+                self.seen[pid] = max(used, self.seen.get(pid, 0.0))
 
     async def start(self) -> None:
         self.before = await self._sample()
+        self.seen = dict(self.before)
+        self._task = asyncio.create_task(self._watch())
 
-    async def stop(self) -> float:
-        after = await self._sample()
-        return sum(max(0.0, now - self.before.get(pid, 0.0)) for pid, now in after.items())
+    async def stop(self) -> tuple[float, float]:
+        """CPU seconds since `start`: the workers', the database backends'."""
+        assert self._task is not None
+        self._task.cancel()
+        for pid, used in (await self._sample()).items():
+            self.seen[pid] = max(used, self.seen.get(pid, 0.0))
+        spent = {pid: used - self.before.get(pid, 0.0) for pid, used in self.seen.items()}
+        workers = self._workers()
+        mine = sum(s for pid, s in spent.items() if pid in workers)
+        return mine, sum(spent.values()) - mine
 
 
 class Load:
@@ -255,7 +282,8 @@ async def measure(
     left = await outbox_left(cluster.db_url, limit_s=120)
     seconds = time.perf_counter() - started
     driver = time.process_time() - driver
-    cpu_s = await cpu.stop()
+    worker_s, database_s = await cpu.stop()
+    cpu_s = worker_s + database_s
     turns = len(load.sent) - warm
     figures = await check(cluster.db_url, api, load.sent)
     return {
@@ -264,12 +292,25 @@ async def measure(
         "seconds": round(seconds, 2),
         "turns_per_s": round(turns / seconds, 1),
         "cpu_ms_per_turn": round(1000 * cpu_s / turns, 2),
+        "worker_cpu_ms_per_turn": round(1000 * worker_s / turns, 2),
+        "database_cpu_ms_per_turn": round(1000 * database_s / turns, 2),
         "retried_posts": load.retried,
         # The bench's own process (the load and the fake Bot API) shares the same two cores.
         "driver_cpu_share": round(driver / seconds, 2),
         "outbox_left": sum(left.values()),
         "http_429": sum(1 for call in api.calls if call.status == 429),
         **figures,
+    }
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rounds of one worker count: median figures; the checks summed over every round."""
+    checks = ("lost", "outbox_left", "duplicates", "order_violations", "http_429")
+    return {
+        "workers": runs[0]["workers"],
+        "turns_per_s": statistics.median(r["turns_per_s"] for r in runs),
+        "cpu_ms_per_turn": statistics.median(r["cpu_ms_per_turn"] for r in runs),
+        **{key: sum(r[key] for r in runs) for key in checks},
     }
 
 
@@ -280,15 +321,20 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--warm-up", type=int, default=20)
     parser.add_argument("--pool-size", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the median is kept")
     parser.add_argument("--logs", default="", help="keep the workers' logs in this folder")
     args = parser.parse_args()
     if PG_URL is None:
         raise SystemExit("bench/workers.py needs PostgreSQL (REDGRID_TEST_POSTGRES_URL)")
-    runs = []
-    for count in args.workers:
-        run = await one(count, args)
-        print(json.dumps(run))
-        runs.append(run)
+    # Rounds interleave the worker counts (1, 2, 4, 1, 2, 4, ...), so a spell of noise on this
+    # shared machine falls on every count alike; each figure is the median of its rounds.
+    rounds: dict[int, list[dict[str, Any]]] = {count: [] for count in args.workers}
+    for _ in range(args.repeat):
+        for count in args.workers:
+            run = await one(count, args)
+            print(json.dumps(run))
+            rounds[count].append(run)
+    runs = [median_run(rounds[count]) for count in args.workers]
     base = runs[0]
     print(
         json.dumps(
