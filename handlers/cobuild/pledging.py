@@ -33,6 +33,7 @@ from bot.core.router import Router
 from bot.exceptions import InvalidTransition, NotFound
 from bot.messages import Button
 from bot.services.cobuild import actions, projects
+from handlers.cobuild.projects import working_rows
 from handlers.common import cancel_row
 from models.cobuild import ReportingUnit
 
@@ -103,8 +104,12 @@ async def pledge(ctx: Context) -> None:
 
 async def _offer_needs(ctx: Context) -> None:
     needs = await projects.pledgeable_needs(ctx.session, actor=ctx.person)
-    if not needs:
-        ctx.say("cobuild2.pledge.no_needs")
+    if not needs:  # nothing to pledge: the projects under way may still want reporting on
+        rows = await working_rows(ctx)
+        text = ctx.t("cobuild2.pledge.no_needs")
+        if rows:
+            text += "\n" + ctx.t("next_steps.pledge.report_working")
+        ctx.reply(text, buttons=rows)
         return
     rows = [
         [
@@ -235,7 +240,9 @@ async def _ask_resources(ctx: Context) -> None:
         if item not in chosen
     ]
     ctx.reply(
-        ctx.t("cobuild2.pledge.ask_resources", chosen="、".join(chosen) or "-"),
+        ctx.t(
+            "cobuild2.pledge.ask_resources", chosen="、".join(chosen) or ctx.t("next_steps.none")
+        ),
         buttons=[*rows, [_step(ctx, "done", "-")]],
     )
 
@@ -267,10 +274,10 @@ def _confirm(ctx: Context) -> None:
         id=ctx.data.get("need_id"),
         title=ctx.data.get("title", ""),
         plan=offer.plan,
-        people=offer.people or "-",
-        starts=offer.starts_on or "-",
-        due=offer.due_on or "-",
-        resources=offer.resources or "-",
+        people=offer.people or ctx.t("next_steps.not_given"),
+        starts=offer.starts_on or ctx.t("next_steps.not_set"),
+        due=offer.due_on or ctx.t("next_steps.not_set"),
+        resources=offer.resources or ctx.t("next_steps.not_given"),
     )
     ctx.reply(text, buttons=[[_step(ctx, "submit", 1), _step(ctx, "cancel", 0)]])
 

@@ -114,7 +114,7 @@ async def send_notice(ctx: Context, meeting: Meeting) -> None:
     link = qr.meeting_link(ctx.settings, meeting_id=meeting.id)
     building = await ctx.session.get(Building, meeting.building_id) if meeting.building_id else None
     lines = [
-        ctx.t("meeting.notice.place", place=meeting.place or "-"),
+        ctx.t("meeting.notice.place", place=meeting.place or ctx.t("next_steps.not_set")),
         ctx.t("meeting.notice.when", when=when(ctx, meeting.starts_at)),
     ]
     if building is not None:

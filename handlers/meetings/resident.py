@@ -75,7 +75,7 @@ async def show_resident(ctx: Context, meeting: Meeting) -> None:
                 "meeting.outcome_push",
                 topic=meeting.topic,
                 decision=meeting.decision,
-                actions=meeting.actions or "-",
+                actions=meeting.actions or ctx.t("next_steps.none"),
             )
         )
     scheduled = meeting.status == MeetingStatus.scheduled
