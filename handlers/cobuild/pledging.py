@@ -33,7 +33,6 @@ from bot.core.router import Router
 from bot.exceptions import InvalidTransition, NotFound
 from bot.messages import Button
 from bot.services.cobuild import actions, projects
-from handlers.cobuild.projects import working_rows
 from handlers.common import cancel_row
 from models.cobuild import ReportingUnit
 
@@ -104,12 +103,8 @@ async def pledge(ctx: Context) -> None:
 
 async def _offer_needs(ctx: Context) -> None:
     needs = await projects.pledgeable_needs(ctx.session, actor=ctx.person)
-    if not needs:  # nothing to pledge: the projects under way may still want reporting on
-        rows = await working_rows(ctx)
-        text = ctx.t("cobuild2.pledge.no_needs")
-        if rows:
-            text += "\n" + ctx.t("next_steps.pledge.report_working")
-        ctx.reply(text, buttons=rows)
+    if not needs:
+        ctx.say("cobuild2.pledge.no_needs")
         return
     rows = [
         [

@@ -57,7 +57,7 @@ async def decide_project(ctx: Context, data: ButtonData) -> None:
     ctx.say(key, id=project.id)
 
 
-async def working_rows(ctx: Context) -> list[list[Button]]:
+async def _working_rows(ctx: Context) -> list[list[Button]]:
     """A button per project in progress of the person's units, to report progress on it."""
     return [
         [actions.PROGRESS_ON.button(f"#{project.id} {need.title}"[:60], project.id)]
@@ -82,7 +82,7 @@ async def progress(ctx: Context) -> None:
 async def _offer_working(ctx: Context) -> None:
     if not await rights.liaison_units(ctx.session, person=ctx.person):
         raise NotAllowed("core.not_allowed")
-    rows = await working_rows(ctx)
+    rows = await _working_rows(ctx)
     key = "next_steps.progress.pick" if rows else "next_steps.progress.none"
     ctx.reply(ctx.t(key), buttons=rows)
 
