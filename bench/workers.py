@@ -85,6 +85,22 @@ async def backends(url: str) -> list[int]:
     return [int(r["pid"]) for r in rows]
 
 
+async def commits(url: str) -> int:
+    """Transactions the bench's database has committed so far."""
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database="postgres"
+    )
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = $1", parsed.database
+            )
+        )
+    finally:
+        await conn.close()
+
+
 class CPU:
     """CPU of the workers and of the database's backends between `start` and `stop`.
 
@@ -297,6 +313,7 @@ async def measure(
     warm = len(load.sent)
     cpu = CPU(cluster.db_url, cluster.workers)
     await cpu.start()
+    committed = await commits(cluster.db_url)
     driver = time.process_time()
     started = time.perf_counter()
     await load.run([FIRST_USER + i for i in range(args.residents)], args.concurrency)
@@ -304,6 +321,9 @@ async def measure(
     seconds = time.perf_counter() - started
     driver = time.process_time() - driver
     worker_s, database_s = await cpu.stop()
+    # The statistics collector reports a moment late: enough for a per-turn figure.
+    await asyncio.sleep(0.6)
+    committed = await commits(cluster.db_url) - committed
     cpu_s = worker_s + database_s
     turns = len(load.sent) - warm
     figures = await check(cluster.db_url, api, load.sent)
@@ -315,6 +335,7 @@ async def measure(
         "cpu_ms_per_turn": round(1000 * cpu_s / turns, 2),
         "worker_cpu_ms_per_turn": round(1000 * worker_s / turns, 2),
         "database_cpu_ms_per_turn": round(1000 * database_s / turns, 2),
+        "commits_per_turn": round(committed / turns, 2),
         "retried_posts": load.retried,
         # The bench's own process (the load and the fake Bot API) shares the same two cores.
         "driver_cpu_share": round(driver / seconds, 2),
