@@ -33,13 +33,18 @@ class Lease(Base):
 
 class SendMark(Base):
     """When a chat was last sent a message by any worker (bot.outbox.shared): the per-chat
-    pace held across workers."""
+    pace held across workers; for a chat with windows of its own (a WeCom member's 25 a
+    minute), the times (epoch seconds, oldest first) of its messages still inside the longest
+    one, a time per message. An array on PostgreSQL, the only database that uses it."""
 
     __tablename__ = "send_marks"
 
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     chat_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recent: Mapped[list[float] | None] = mapped_column(
+        ARRAY(Float()).with_variant(JSON(), "sqlite")
+    )
 
 
 class FloodWindow(Base):

@@ -16,7 +16,14 @@ from bot.config import OutboxSettings
 from bot.core.output import OutputChannel, SendResult
 from bot.messages import Outgoing
 from bot.outbox import store
-from bot.outbox.limits import ChatLimits, Gate, Limits, channel_windows, delivery_cost
+from bot.outbox.limits import (
+    ChatLimits,
+    Gate,
+    Limits,
+    channel_windows,
+    chat_gap,
+    delivery_cost,
+)
 from bot.outbox.marks import Mark, ReplyMarks
 from bot.outbox.quiet import QuietHours
 from bot.outbox.shared import SharedBudget
@@ -111,7 +118,8 @@ class Sender:
         seconds = self._seconds
         self._gate = Gate(self.limits.global_rate, self.limits.global_burst, seconds, sleep)
         # Besides the buckets, the windows a channel keeps per chat (WeCom's per member).
-        self._chat_limits = ChatLimits(self.limits, seconds, sleep, channel_windows(channels))
+        self._windows = channel_windows(channels)
+        self._chat_limits = ChatLimits(self.limits, seconds, sleep, self._windows)
         self._throttled: dict[tuple[str, str], float] = {}
         # One transaction at a time per sender: SQLite has one writer anyway, and a test's
         # session factory shares a single connection.
@@ -167,20 +175,19 @@ class Sender:
         whose worker died mid-way is taken again by `run` when its lease runs out.
         """
         sent: list[tuple[int, datetime, str | None]] = []
+        held_back: set[tuple[str, str]] = set()  # chats whose turn did not come in time
         for row in rows:
             if row.channel not in self._channels:
                 continue
             group = self._is_group(*row.chat)
+            if row.chat in held_back:
+                await self._hand_back(row, after=None)  # behind the chat's row handed back
+                continue
             if self._limited(row.channel):
-                cost = delivery_cost(self._channels[row.channel], row.payload)
-                await self._chat_limits.wait(row.chat, is_group=group, cost=cost)
-                await self._gate.acquire(0)
-                self._chat_limits.take(row.chat, is_group=group, cost=cost)
-                try:
-                    await self._chat_turn(row)
-                    result = await self._send(row)
-                finally:
-                    self._gate.done()
+                result = await self._send_reply(row, group=group)
+                if result is None:
+                    held_back.add(row.chat)
+                    continue
             else:
                 result = await self._send(row)
             if result.ok:
@@ -194,6 +201,22 @@ class Sender:
         else:
             self._marks.add(sent)
 
+    async def _send_reply(self, row: Claimed, *, group: bool) -> SendResult | None:
+        """Send a reply within the limits, ahead of other sends; None when the chat's turn
+        would outlast the row's lease (handed back)."""
+        cost = delivery_cost(self._channels[row.channel], row.payload)
+        await self._chat_limits.wait(row.chat, is_group=group, cost=cost)
+        await self._gate.acquire(0)
+        self._chat_limits.take(row.chat, is_group=group, cost=cost)
+        try:
+            left = await self._chat_turn(row, group=group, cost=cost)
+            result = None if left else await self._send(row)
+        finally:
+            self._gate.done()
+        if result is None:
+            await self._hand_back(row, after=left)
+        return result
+
     async def flush_reply_marks(self) -> bool:
         """Record every reply success still waiting; False when the database refused."""
         return await self._marks.flush()
@@ -202,10 +225,29 @@ class Sender:
         async with self._transaction() as session:
             await store.mark_sent(session, sent=marks)
 
-    async def _chat_turn(self, row: Claimed) -> None:
-        """With other workers: wait for the chat's turn among all of them."""
-        if self._shared is not None:
-            await self._shared.chat_turn(row.channel, row.chat_id, 1.0 / self.limits.chat_rate)
+    async def _chat_turn(self, row: Claimed, *, group: bool, cost: int) -> float:
+        """With other workers: wait for the chat's turn among all of them (its pace and its
+        windows) and take it: 0. Not taken when that would outlast the row's lease (another
+        worker could take the row over meanwhile): the seconds still to wait."""
+        if self._shared is None:
+            return 0.0
+        within = (row.lease - self._lease_margin - self._clock()).total_seconds()
+        return await self._shared.chat_turn(
+            row.channel,
+            row.chat_id,
+            chat_gap(self.limits, self._channels[row.channel], group=group),
+            windows=self._windows.get(row.channel, ()),
+            cost=cost,
+            within=within,
+        )
+
+    async def _hand_back(self, row: Claimed, *, after: float | None) -> None:
+        """Give a row back unsent, for any worker to take once `after` seconds have passed."""
+        not_before = None if after is None else self._clock() + timedelta(seconds=after)
+        async with self._transaction() as session:
+            await store.mark_retry(
+                session, row=row, not_before=not_before, error="", count_attempt=False
+            )
 
     async def _follow_share(self) -> None:
         """With other workers: keep to this worker's share of the bot-wide limit."""
@@ -337,19 +379,18 @@ class Sender:
         if self._clock() >= row.lease - self._lease_margin:
             # Waited so long that another worker may take the row over: hand it back unsent.
             self._gate.done()
-            async with self._transaction() as session:
-                await store.mark_retry(
-                    session, row=row, not_before=None, error="", count_attempt=False
-                )
+            await self._hand_back(row, after=None)
             return
         if not menu:
             self._chat_limits.take(row.chat, is_group=group, cost=cost)
         try:
-            if not menu:
-                await self._chat_turn(row)
-            result = await self._send(row)
+            left = 0.0 if menu else await self._chat_turn(row, group=group, cost=cost)
+            result = None if left else await self._send(row)
         finally:
             self._gate.done()
+        if result is None:
+            await self._hand_back(row, after=left)
+            return
         await self._record(row, result, group=group)
 
     async def _record(self, row: Claimed, result: SendResult, *, group: bool) -> None:
