@@ -78,7 +78,7 @@ def build(settings: Settings) -> Runtime:
         wechat = make_channel(settings, sessions, utcnow)
         outputs[wechat.name] = wechat
     wecom = _wecom_outputs(settings, sessions, outputs)
-    sender, engine, metrics = _engine(settings, sessions, outputs, workers)
+    sender, engine, metrics = engine_parts(settings, sessions, outputs, workers)
     runtime = Runtime(settings, db, sessions, engine, sender, metrics, workers, telegram, fanout)
     if telegram is not None and settings.telegram.mode == "webhook":
         from bot.channels.telegram_runtime import make_telegram_router
@@ -121,7 +121,7 @@ def _among_workers(
     return workers, hub, fanout
 
 
-def _engine(
+def engine_parts(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     outputs: dict[str, OutputChannel],
