@@ -6,10 +6,11 @@ last, one JSON line: {"sqlite_turns_per_s": ..., "postgres_turns_per_s": ...}.
 
 `--as-run`: the sender and the engine are built as `redgrid run` builds them, this process a
 worker among the database's (bot.workers: its heartbeat runs; on PostgreSQL the flood window
-and the send budget are shared when the workers' settings say so), and `--paced` makes the
-test channel a vendor's whose limits the outbox keeps (a chat's turn before each send). CPU
-per turn is this process's and, on PostgreSQL, its database backends'.
-Usage: python bench/intake_core.py [--residents N] [--concurrency C] [--as-run] [--paced]
+and the send budget are shared as `--sharing` says, the setting workers.shared); `--paced`
+makes the test channel a vendor's whose limits the outbox keeps (a chat's turn before each
+send). CPU per turn is this process's and, on PostgreSQL, its database backends'.
+Usage: python bench/intake_core.py [--residents N] [--concurrency C] [--as-run]
+       [--sharing auto|always|never] [--paced]
        [--rounds R] [--no-sqlite]
 """
 
@@ -112,7 +113,9 @@ async def run(
         from bot.runtime import engine_parts
         from bot.workers import Workers
 
-        workers = Workers(sessions, "bench", shared=engine_db.dialect.name == "postgresql")
+        shared = engine_db.dialect.name == "postgresql"
+        workers = Workers(sessions, "bench", shared=shared, sharing=args.sharing)
+        await workers.beat()  # as `redgrid run` does before it starts its parts
         beating = asyncio.create_task(workers.run(stop))
         sender, engine, _ = engine_parts(settings, sessions, {"test": channel}, workers)
     else:
@@ -193,6 +196,7 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--pg-concurrency", type=int, default=16)
     parser.add_argument("--as-run", action="store_true", help="built as `redgrid run` builds it")
+    parser.add_argument("--sharing", choices=("auto", "always", "never"), default="auto")
     parser.add_argument("--paced", action="store_true", help="the channel has vendor limits")
     parser.add_argument("--rounds", type=int, default=1, help="rounds; the medians are kept")
     parser.add_argument("--no-sqlite", action="store_true")

@@ -112,6 +112,7 @@ def _among_workers(
         shared=not is_sqlite(settings.database.url),
         heartbeat_s=settings.workers.heartbeat_s,
         stale_after_s=settings.workers.stale_after_s,
+        sharing=settings.workers.shared,
     )
     hub = Hub()
     fanout = None
@@ -148,7 +149,9 @@ def engine_parts(
         outputs=outputs,
         sender=sender,
         metrics=metrics,
-        flood=SharedFloodGate(per_minute, sessions) if workers.shared else FloodGate(per_minute),
+        flood=SharedFloodGate(per_minute, sessions, workers)
+        if workers.shared
+        else FloodGate(per_minute),
     )
     return sender, engine, metrics
 

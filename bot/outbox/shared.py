@@ -10,6 +10,11 @@
   another from different workers; so the chat's last send time is a row (`send_marks`), and a
   sender takes the chat's turn in one statement right before it sends.
 
+A worker alone (bot.workers, `workers.shared: auto` with no other worker alive, or "never")
+takes no chat turn: its own pacing per chat holds. When a second worker appears, the chats
+this one sent to within the last gap have no mark yet: each may get one message from the
+other worker up to a gap (~1 s) early, once, in the first gap after the switch.
+
 PostgreSQL rather than Redis: both are counted at rates a database row serves easily (tens a
 second), every worker already holds connections to it, and a second server would be one more
 thing to run, back up and watch. On SQLite (one process) none of this is used.
@@ -86,6 +91,8 @@ class SharedBudget:
     async def chat_turn(self, channel: str, chat_id: str, gap: float) -> None:
         """Wait until the chat's last send, by any worker, is `gap` seconds old, and take the
         chat's turn (its last send is now)."""
+        if self.workers.alone:
+            return
         params = {"channel": channel, "chat": chat_id, "gap": gap + SLACK_S}
         while True:
             async with self.workers.sessions() as session, session.begin():
