@@ -130,7 +130,7 @@ def engine_parts(
 ) -> tuple[Sender, Engine, Metrics]:
     """The sender and the engine. Replies' deliveries are recorded together (a few at a time,
     or after 50 ms); with other workers (PostgreSQL) the send budget and the flood window are
-    shared."""
+    shared (`workers.shared`: by default only while other workers are alive)."""
     sender = Sender(
         sessions,
         outputs,
