@@ -5,20 +5,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, JSON, Float, String
+from sqlalchemy import ARRAY, JSON, BigInteger, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
 
 
 class Worker(Base):
-    """A running process, alive while `heartbeat_at` is recent (bot.workers)."""
+    """A running process, alive while `heartbeat_at` is recent (bot.workers); dead at once
+    for a worker of the same `pid_space` (machine boot and pid namespace) that finds no
+    process `pid` started at `pid_started` (clock ticks since boot)."""
 
     __tablename__ = "workers"
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    host: Mapped[str | None] = mapped_column(String(100))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    pid_space: Mapped[str | None] = mapped_column(String(120))
+    pid_started: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Lease(Base):

@@ -26,6 +26,12 @@
   where the array is one row read and written in one statement.
 
 Times are the database's clock (one clock for all workers), or the clock given (a test's).
+
+A worker alone (bot.workers, `workers.shared: auto` with no other worker alive, or "never")
+takes no chat turn: its own pacing per chat holds. When a second worker appears, the chats
+this one sent to within the last gap have no mark yet: each may get one message from the
+other worker up to a gap (~1 s) early, once, in the first gap after the switch.
+
 PostgreSQL rather than Redis: both are counted at rates a database row serves easily (tens a
 second), every worker already holds connections to it, and a second server would be one more
 thing to run, back up and watch. On SQLite (one process) none of this is used.
@@ -157,6 +163,8 @@ class SharedBudget:
                 longest=max(span for _, span in windows),
                 cost=max(1, cost),
             )
+        if self.workers.alone:
+            return 0.0
         waited = 0.0
         while True:
             params["now"] = self._now().timestamp() if self._now is not None else None
