@@ -153,6 +153,7 @@ SENT: dict[str, str] = {
     "cobuild.pledge_need": "cbpn",
     "cobuild.pledge_step": "cbps",
     "cobuild.callout_step": "cbco",
+    "help.all": "helpall",
 }
 
 
