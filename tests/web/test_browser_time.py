@@ -22,7 +22,7 @@ __all__ = ["running"]  # the fixture
 
 
 def clock_labels(zone: str) -> set[str]:
-    """"HH:MM" now in `zone`, a minute either side (the page and the test read the clock apart)."""
+    """ "HH:MM" now in `zone`, a minute either side (the page and the test read the clock apart)."""
     now = datetime.now(UTC)
     return {
         (now + timedelta(minutes=step)).astimezone(ZoneInfo(zone)).strftime("%H:%M")
