@@ -154,6 +154,7 @@ SENT: dict[str, str] = {
     "cobuild.pledge_step": "cbps",
     "cobuild.callout_step": "cbco",
     "help.all": "helpall",
+    "request.other_actions": "sother",
 }
 
 
