@@ -19,7 +19,7 @@ MAIN: dict[str, tuple[tuple[str, str], ...]] = {
     "steward": (("web.menu.queue", "/queue"), ("web.menu.find", "/find ")),
     "volunteer": (("web.menu.tasks", "/mytasks"), ("web.menu.hours", "/myhours")),
     "admin": (("web.menu.stats", "/stats"), ("web.menu.broadcast", "/broadcast")),
-    "unit_liaison": (("web.menu.pledge", "/pledge"), ("web.menu.progress", "/progress ")),
+    "unit_liaison": (("web.menu.pledge", "/pledge"), ("web.menu.progress", "/progress")),
 }
 # Where each role opens: its work, not the resident welcome.
 HOME = {
@@ -29,9 +29,7 @@ HOME = {
     "volunteer": "/mytasks",
     "unit_liaison": "/pledge",
 }
-NEEDS_WORDS = frozenset(
-    {"find", "assign", "escalate", "grant", "revoke", "progress", "complete", "need"}
-)
+NEEDS_WORDS = frozenset({"find", "assign", "escalate", "grant", "revoke", "complete", "need"})
 
 
 def leading_role(roles: Iterable[str]) -> str:

@@ -42,6 +42,9 @@ async def test_each_role_gets_its_own_menu_and_home(web: Web) -> None:
     assert {"/needs", "/need ", "/ranking", "/callout", "/reportin"} <= set(commands)
     resident = menu.page_menu(("resident",), "zh", registered=True)
     assert {"/board", "/reportin", "/hours"} <= {command for _, command in resident["more"]}
+    # 报告进展 is sent as it is: the answer offers the unit's projects in progress as buttons.
+    liaison = menu.page_menu(("unit_liaison",), "zh")
+    assert ("报告进展", "/progress") in [tuple(item) for item in liaison["main"]]
 
 
 async def test_help_gives_staff_their_daily_work_and_the_rest_in_one_tap(bot: Bot) -> None:
