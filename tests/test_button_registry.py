@@ -156,6 +156,8 @@ SENT: dict[str, str] = {
     "cobuild.needs_of": "cbneeds",
     "cobuild.needs_page": "cbneedp",
     "cobuild.progress_on": "cbprog",
+    "help.all": "helpall",
+    "request.other_actions": "sother",
 }
 
 

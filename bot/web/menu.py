@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bot.commands import MEMBER_COMMANDS, RESIDENT_COMMANDS, command_list
+from bot.commands import LEADING, MEMBER_COMMANDS, RESIDENT_COMMANDS, command_list
 from bot.i18n import t
 
-LEADING = ("admin", "grid_staff", "steward", "volunteer", "unit_liaison")
 # The two main buttons per role (label key, command); a command ending in a space needs words
 # after it, so the page puts it in the input box instead of sending it.
 MAIN: dict[str, tuple[tuple[str, str], ...]] = {

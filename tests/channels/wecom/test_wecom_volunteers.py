@@ -41,6 +41,7 @@ async def test_two_volunteers_claim_at_once_one_wins(own_rig: WecomRig) -> None:
     await rig.pump()
     await worker.click("签收", worker.card_with("签收"))
     await worker.click("更多操作")
+    await worker.click("其他操作 ▸")  # the card's actions a WeCom card (six buttons) at a time
     await worker.click("派红扳手任务")
     await rig.pump()
     sun_card, li_card = sun.card_with("🔧 认领"), li.card_with("🔧 认领")
