@@ -20,8 +20,12 @@ whose replies arrived in another order than the outbox's is an `order_violation`
 counts the fake's 429 answers (the bot's send budget is raised: pacing protects Telegram, it
 is not what is measured).
 
+With `--sharing always` the lone worker shares its flood window and chat pace through the
+database as several do: the figure for what more processes cost, apart from what sharing
+costs (the shipped `auto` spares a lone worker the sharing).
+
 Usage: python bench/workers.py [--workers 1 2 4] [--residents 300] [--concurrency 100]
-       [--repeat 3]
+       [--repeat 3] [--sharing auto|always]
 """
 
 from __future__ import annotations
@@ -191,8 +195,9 @@ class Load:
             await asyncio.gather(*(lane() for _ in range(concurrency)))
 
 
-def worker_settings(api: FakeBotAPI, pool_size: int) -> dict[str, str]:
+def worker_settings(api: FakeBotAPI, pool_size: int, sharing: str = "auto") -> dict[str, str]:
     return {
+        "REDGRID_WORKERS__SHARED": sharing,
         "REDGRID_TELEGRAM__TOKEN": api.token,
         "REDGRID_TELEGRAM__API_BASE_URL": api.base_url,
         "REDGRID_TELEGRAM__MODE": "webhook",
@@ -273,7 +278,7 @@ async def one(count: int, args: argparse.Namespace) -> dict[str, Any]:
             steps = script({**await demo_ids(session_factory(db)), "text": TEXT})
             await db.dispose()
             cluster = Deployment(url, workdir, worker_count=count)
-            cluster.extra_env = worker_settings(api, args.pool_size)
+            cluster.extra_env = worker_settings(api, args.pool_size, args.sharing)
             cluster.workers = [Worker(port) for port in free_ports(count)]
             (workdir / "uploads").mkdir()
             await asyncio.gather(*(cluster.start_worker(w) for w in cluster.workers))
@@ -371,6 +376,12 @@ async def main() -> None:
     parser.add_argument("--warm-up", type=int, default=20)
     parser.add_argument("--pool-size", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the median is kept")
+    parser.add_argument(
+        "--sharing",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="workers.shared: as shipped (auto: a lone worker shares nothing), or always",
+    )
     parser.add_argument("--logs", default="", help="keep the workers' logs in this folder")
     args = parser.parse_args()
     if PG_URL is None:
@@ -388,6 +399,7 @@ async def main() -> None:
     print(
         json.dumps(
             {
+                "sharing": args.sharing,
                 "workers": [r["workers"] for r in runs],
                 "turns_per_s": [r["turns_per_s"] for r in runs],
                 "cpu_ms_per_turn": [r["cpu_ms_per_turn"] for r in runs],
