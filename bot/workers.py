@@ -38,6 +38,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,6 +173,8 @@ class Workers:
         self.sharing = sharing
         self.process = process or this_process()
         self.others: int | None = None  # other living workers at the last beat ("auto")
+        # When the last beat that went through was asked for (monotonic): see `fresh`.
+        self._beat_asked: float | None = None
         # Called with the new `alone` when it changes ("auto"), after the beat that saw it.
         self.on_switch: list[Callable[[bool], Awaitable[None]]] = []
 
@@ -183,6 +186,20 @@ class Workers:
             return True
         return self.sharing == "auto" and self.others == 0
 
+    def fresh(self) -> bool:
+        """Whether the others surely still count this worker alive, by its own clock.
+
+        The last beat that went through was stamped with the database's time when its
+        transaction began, which is after it was asked for; the others count this worker dead
+        `stale_after_s` after that stamp. A worker whose beats are late (a database pool
+        queued up, an event loop starved) stops sending a heartbeat (at most half the staleness)
+        before then, so a row
+        the others take over from it is not sent by both (bot.outbox.sender)."""
+        if not self.shared or self._beat_asked is None:
+            return True
+        margin = min(self.heartbeat_s, self.stale_after_s / 2)
+        return time.monotonic() - self._beat_asked < self.stale_after_s - margin
+
     def _me(self) -> dict[str, object]:
         return {"me": self.id, **self.process.params()}
 
@@ -192,12 +209,14 @@ class Workers:
         if not self.shared:
             return
         was = self.alone
+        asked = time.monotonic()
         async with self.sessions() as session, session.begin():
             await session.execute(_BEAT, self._me())
             await self._bury(session)
             if self.sharing == "auto":
                 params = {"me": self.id, "stale": self.stale_after_s}
                 self.others = (await session.execute(_OTHERS, params)).scalar_one()
+        self._beat_asked = asked
         if self.alone != was:
             log.info("this worker %s", "is alone: sharing off" if self.alone else "shares now")
             for hook in self.on_switch:

@@ -56,6 +56,12 @@ MENU_PRIORITY = 3  # after replies (0), urgent pushes (1) and the rest (2)
 RECORD_BATCH = 4
 
 
+class Fenced(Exception):
+    """This worker's heartbeat is so late that the others may count it dead and take its rows
+    over (bot.workers `fresh`): it sends nothing until it beats again, and leaves its rows as
+    they are (taken over, or taken again once their lease runs out)."""
+
+
 def clean_error(text: str) -> str:
     """An error text safe to store and log: known secret shapes removed, length capped."""
     for pattern, replacement in _SECRETS:
@@ -183,13 +189,19 @@ class Sender:
             if row.chat in held_back:
                 await self._hand_back(row, after=None)  # behind the chat's row handed back
                 continue
-            if self._limited(row.channel):
-                result = await self._send_reply(row, group=group)
-                if result is None:
-                    held_back.add(row.chat)
-                    continue
-            else:
-                result = await self._send(row)
+            try:
+                if self._limited(row.channel):
+                    result = await self._send_reply(row, group=group)
+                    if result is None:
+                        held_back.add(row.chat)
+                        continue
+                else:
+                    result = await self._send(row)
+            except Fenced:
+                log.warning(
+                    "outbox %s: heartbeat late; replies left to be taken over", self.worker_id
+                )
+                break
             if result.ok:
                 sent.append((row.id, self._clock(), result.message_id))
             else:
@@ -259,6 +271,8 @@ class Sender:
         return getattr(self._channels[channel], "rate_limited", True)
 
     async def _send(self, row: Claimed) -> SendResult:
+        if self._shared is not None and not self._shared.workers.fresh():
+            raise Fenced
         try:
             return await self._channels[row.channel].send(
                 row.chat_id, Outgoing.from_payload(row.payload)
@@ -363,6 +377,14 @@ class Sender:
             )
 
     async def _deliver(self, row: Claimed) -> None:
+        try:
+            await self._deliver_paced(row)
+        except Fenced:
+            log.warning(
+                "outbox %s: heartbeat late; row %s left to be taken over", self.worker_id, row.id
+            )
+
+    async def _deliver_paced(self, row: Claimed) -> None:
         group = self._is_group(*row.chat)
         # A command menu is no message in the chat: it takes none of the chat's budget (a
         # reply right after a restart's menus goes at once) and yields the bot-wide one.

@@ -113,6 +113,42 @@ async def test_rows_of_a_dead_worker_are_taken_over_as_soon_as_its_heartbeat_sto
     assert await _statuses(pg_engine) == [("sent", "worker-b")] * ROWS
 
 
+async def test_a_worker_whose_beats_are_late_sends_nothing_the_others_may_take_over(
+    pg_engine: AsyncEngine,
+) -> None:
+    """A worker alive but late to beat (its pool queued up, its event loop starved) is dead to
+    the others once its heartbeat is stale; it must not send the rows they take over."""
+    sessions = session_factory(pg_engine)
+    late = Workers(sessions, "worker-late", shared=True, heartbeat_s=0.5, stale_after_s=STALE)
+    alive = Workers(sessions, "worker-b", shared=True, heartbeat_s=0.5, stale_after_s=STALE)
+    await late.beat()
+    await alive.beat()
+    await _write(pg_engine, ROWS)
+    now = utcnow()
+    async with sessions() as session, session.begin():  # the late worker's replies
+        held = await store.claim(
+            session,
+            now=now,
+            lease_until=now + timedelta(seconds=60),
+            channels=["test"],
+            limit=ROWS,
+            quiet=False,
+            worker=late.id,
+        )
+    late_channel, taker_channel = RecordingChannel(clock=utcnow), RecordingChannel(clock=utcnow)
+    await asyncio.sleep(STALE + 0.2)  # no beat from the late worker meanwhile
+    assert not late.fresh()
+    await alive.beat()
+    assert alive.fresh()
+    await sender(pg_engine, late, late_channel).deliver_leased(held)
+    assert late_channel.sent == []  # fenced: it might be dead to the others
+    assert await _statuses(pg_engine) == [("sending", "worker-late")] * ROWS  # left as they are
+    assert await sender(pg_engine, alive, taker_channel).pump() == ROWS
+    assert sorted(s.text for s in taker_channel.sent) == [str(n) for n in range(ROWS)]
+    await late.beat()  # back: it sends again
+    assert late.fresh()
+
+
 async def test_reply_successes_are_recorded_once_a_batch_waits(pg_engine: AsyncEngine) -> None:
     sessions = session_factory(pg_engine)
     workers = Workers(sessions, "worker-c", shared=True, stale_after_s=STALE)
