@@ -102,6 +102,18 @@ class FloodGate:
         """`admit`, for callers that may share the window with other workers."""
         return self.admit(key)
 
+    def books_in_turn(self) -> bool:
+        """Whether the update's slot is booked in the update's own transaction
+        (`try_book_in`): a shared window, with other workers alive. In the process it is
+        booked first (`book`): no statement to save."""
+        return False
+
+    async def try_book_in(self, session: AsyncSession, key: tuple[str, str]) -> bool:
+        """Book the update's slot in `session` (the update's transaction) when one is free
+        now: True. Else False, and nothing is booked: the caller rolls the update back,
+        books with `book` and holds it outside any transaction."""
+        raise NotImplementedError
+
     async def try_book(self, key: tuple[str, str]) -> float:
         """`try_admit`, for callers that may share the window with other workers."""
         return self.try_admit(key)
@@ -181,8 +193,10 @@ _RECENT = text(
 
 class SharedFloodGate(FloodGate):
     """The flood window in the database, shared by the workers of one PostgreSQL database:
-    one statement per update, in a transaction of its own (before the update's, so a held
-    update holds no lock); in the process while `workers` says this one is alone."""
+    one statement per update, in the update's own transaction when a slot is free (the
+    person's chat is locked there anyway; no transaction of its own to pay for), else in one
+    of its own before the update's, so a held update holds no lock; in the process while
+    `workers` says this one is alone."""
 
     def __init__(
         self,
@@ -237,6 +251,12 @@ class SharedFloodGate(FloodGate):
             if warn:
                 await session.execute(_WARNED, params)
         return wait, warn
+
+    def books_in_turn(self) -> bool:
+        return self.per_minute > 0 and not self._alone()
+
+    async def try_book_in(self, session: AsyncSession, key: tuple[str, str]) -> bool:
+        return (await session.execute(_TRY_BOOK, self._params(key))).first() is not None
 
     async def try_book(self, key: tuple[str, str]) -> float:
         if self.per_minute <= 0:
