@@ -58,6 +58,10 @@ class ReplySender(Protocol):
 
     async def deliver_leased(self, rows: Sequence[Claimed]) -> None: ...
 
+    async def take_reply_turns(
+        self, session: AsyncSession, rows: Sequence[Claimed]
+    ) -> Sequence[Claimed]: ...
+
 
 Clock = Callable[[], datetime]
 # Called inside an update's transaction once its handler ran (or its refusal was said), before
@@ -264,9 +268,10 @@ class Engine:
         await chats.save(session, ctx)
         if self.sender is None:
             return await replies.write(session, ctx, lease=None)
-        return await replies.write(
+        rows = await replies.write(
             session, ctx, lease=self.sender.lease, worker=self.sender.worker_id
         )
+        return tuple(await self.sender.take_reply_turns(session, rows))
 
     def _supports_buttons(self, channel: str) -> bool:
         output = self.outputs.get(channel)

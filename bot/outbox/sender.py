@@ -6,8 +6,10 @@ import asyncio
 import logging
 import random
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -52,6 +54,10 @@ MAX_ATTEMPTS = 300
 # A row whose channel may not write until the person writes: woken by the channel then.
 WAIT_FOR_PERSON = timedelta(days=30)
 MENU_PRIORITY = 3  # after replies (0), urgent pushes (1) and the rest (2)
+# A reply's chat turn taken in its update's transaction is used when the reply goes out within
+# this many seconds of it (the others count the turn from when it was taken, so the chat's
+# next message from another worker may come this much closer than the pace): else it asks again.
+TURN_HELD_S = 0.25
 # Reply successes recorded together once this many wait (or after `record_delay`).
 RECORD_BATCH = 4
 
@@ -221,13 +227,45 @@ class Sender:
         await self._gate.acquire(0)
         self._chat_limits.take(row.chat, is_group=group, cost=cost)
         try:
-            left = await self._chat_turn(row, group=group, cost=cost)
+            held = row.turn_at is not None and time.monotonic() - row.turn_at <= TURN_HELD_S
+            left = 0.0 if held else await self._chat_turn(row, group=group, cost=cost)
             result = None if left else await self._send(row)
         finally:
             self._gate.done()
         if result is None:
             await self._hand_back(row, after=left)
         return result
+
+    async def take_reply_turns(
+        self, session: AsyncSession, rows: Sequence[Claimed]
+    ) -> list[Claimed]:
+        """In the transaction writing the replies (their update's): the first reply of each
+        chat takes the chat's turn among the workers when it is free, one statement in a
+        transaction already paid for; `deliver_leased` then sends it without a turn
+        transaction of its own, if it goes out within `TURN_HELD_S` (else it asks again)."""
+        if self._shared is None or self._shared.workers.alone:
+            return list(rows)
+        taken: set[tuple[str, str]] = set()
+        out: list[Claimed] = []
+        for row in rows:
+            if row.chat not in taken and row.channel in self._channels:
+                taken.add(row.chat)
+                if self._limited(row.channel) and await self._take_turn_in(session, row):
+                    row = replace(row, turn_at=time.monotonic())
+            out.append(row)
+        return out
+
+    async def _take_turn_in(self, session: AsyncSession, row: Claimed) -> bool:
+        assert self._shared is not None
+        channel = self._channels[row.channel]
+        return await self._shared.take_turn_in(
+            session,
+            row.channel,
+            row.chat_id,
+            chat_gap(self.limits, channel, group=self._is_group(*row.chat)),
+            windows=self._windows.get(row.channel, ()),
+            cost=delivery_cost(channel, row.payload),
+        )
 
     async def flush_reply_marks(self) -> bool:
         """Record every reply success still waiting; False when the database refused."""

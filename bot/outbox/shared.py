@@ -46,7 +46,8 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox.limits import Gate, Limits, Windows
 from bot.workers import Workers
@@ -139,6 +140,43 @@ class SharedBudget:
             return
         gate.set_rate(limits.global_rate / living, limits.global_burst / living)
 
+    def _turn(
+        self, channel: str, chat_id: str, gap: float, windows: Windows, cost: int
+    ) -> tuple[TextClause, TextClause, dict[str, object]]:
+        """The statements taking the chat's turn and telling how long until it comes."""
+        params: dict[str, object] = {"channel": channel, "chat": chat_id, "gap": gap + SLACK_S}
+        if not windows:
+            return _TURN, _LEFT, params
+        params.update(
+            counts=[int(n) for n, _ in windows],
+            spans=[float(span) for _, span in windows],
+            longest=max(span for _, span in windows),
+            cost=max(1, cost),
+        )
+        return _WINDOWED_TURN, _WINDOWED_LEFT, params
+
+    def _stamp(self, params: dict[str, object]) -> dict[str, object]:
+        params["now"] = self._now().timestamp() if self._now is not None else None
+        return params
+
+    async def take_turn_in(
+        self,
+        session: AsyncSession,
+        channel: str,
+        chat_id: str,
+        gap: float,
+        *,
+        windows: Windows = (),
+        cost: int = 1,
+    ) -> bool:
+        """Take the chat's turn in `session` (a transaction of the caller's, which locked the
+        chat already: a reply's update) when it is free now: True. Nothing waits, and nothing
+        is taken when it is not free (or when this worker is alone: no turn is needed)."""
+        if self.workers.alone:
+            return False
+        turn, _, params = self._turn(channel, chat_id, gap, windows, cost)
+        return (await session.execute(turn, self._stamp(params))).first() is not None
+
     async def chat_turn(
         self,
         channel: str,
@@ -153,23 +191,13 @@ class SharedBudget:
         its `windows` has room for `cost` more messages, then take the chat's turn (its last
         send is now, the messages counted in its windows): 0. When the wait would outlast
         `within` seconds, nothing is taken: the seconds it would still be."""
-        params: dict[str, object] = {"channel": channel, "chat": chat_id, "gap": gap + SLACK_S}
-        turn, left_of = _TURN, _LEFT
-        if windows:
-            turn, left_of = _WINDOWED_TURN, _WINDOWED_LEFT
-            params.update(
-                counts=[int(n) for n, _ in windows],
-                spans=[float(span) for _, span in windows],
-                longest=max(span for _, span in windows),
-                cost=max(1, cost),
-            )
         if self.workers.alone:
             return 0.0
+        turn, left_of, params = self._turn(channel, chat_id, gap, windows, cost)
         waited = 0.0
         while True:
-            params["now"] = self._now().timestamp() if self._now is not None else None
             async with self.workers.sessions() as session, session.begin():
-                if (await session.execute(turn, params)).first() is not None:
+                if (await session.execute(turn, self._stamp(params))).first() is not None:
                     return 0.0
                 left = max(float((await session.execute(left_of, params)).scalar() or 0.0), 0.001)
             if left > within - waited:

@@ -50,7 +50,7 @@ def sender(engine: AsyncEngine, workers: Workers, channel: RecordingChannel, **o
         OutboxSettings(quiet_start="00:00", quiet_end="00:00"),
         ZoneInfo("Asia/Shanghai"),
         worker_id=workers.id,
-        limits=UNLIMITED,
+        limits=options.pop("limits", UNLIMITED),
         shared=SharedBudget(workers),
         **options,  # type: ignore[arg-type]
     )
@@ -147,6 +147,59 @@ async def test_a_worker_whose_beats_are_late_sends_nothing_the_others_may_take_o
     assert sorted(s.text for s in taker_channel.sent) == [str(n) for n in range(ROWS)]
     await late.beat()  # back: it sends again
     assert late.fresh()
+
+
+async def test_a_reply_takes_its_chat_turn_in_the_transaction_that_writes_it(
+    pg_engine: AsyncEngine,
+) -> None:
+    """With other workers alive, a turn's first reply takes its chat's turn in the update's
+    own transaction: it goes out at once, with no turn transaction of its own, and the chat's
+    next message, from any worker, still keeps the pace after it."""
+    sessions = session_factory(pg_engine)
+    a = Workers(sessions, "worker-a", shared=True, stale_after_s=30)
+    other = Workers(sessions, "worker-b", shared=True, stale_after_s=30)
+    await a.beat()
+    await other.beat()
+    await a.beat()  # counts the other: not alone
+    gap = 0.5
+    paced = outbox.Limits(global_rate=1e9, chat_rate=1 / gap, group_rate_per_minute=1e9)
+    channel = RecordingChannel(clock=utcnow)
+    replier = sender(pg_engine, a, channel, limits=paced)
+    lease = utcnow() + timedelta(seconds=60)
+    async with sessions() as session, session.begin():  # the update's transaction
+        ids = (
+            await session.execute(
+                insert(OutboxMessage)
+                .values(
+                    [
+                        {
+                            "channel": "test",
+                            "chat_id": "c1",
+                            "payload": Outgoing(text=text).to_payload(),
+                            "status": OutboxStatus.sending,
+                            "not_before": lease,
+                            "is_reply": True,
+                            "attempts": 1,
+                            "leased_by": a.id,
+                        }
+                        for text in ("first", "second")
+                    ]
+                )
+                .returning(OutboxMessage.id)
+            )
+        ).scalars()
+        written = [
+            store.Claimed(i, "test", "c1", Outgoing(text=t).to_payload(), 1, True, True, lease)
+            for i, t in zip(ids, ("first", "second"), strict=True)
+        ]
+        rows = await replier.take_reply_turns(session, written)
+    assert rows[0].turn_at is not None and rows[1].turn_at is None  # the first reply's only
+    started = utcnow()
+    await replier.deliver_leased(rows)
+    first, second = channel.sent
+    assert (first.text, second.text) == ("first", "second")
+    assert (first.at - started).total_seconds() < gap / 2  # on the turn it took: no wait
+    assert (second.at - first.at).total_seconds() >= gap  # the pace kept after it
 
 
 async def test_reply_successes_are_recorded_once_a_batch_waits(pg_engine: AsyncEngine) -> None:
