@@ -45,6 +45,30 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Roles from the one that works most: whose menu and daily commands a person with several sees.
+LEADING = ("admin", "grid_staff", "steward", "volunteer", "unit_liaison")
+# What each role does every day: the first lines of its /help (the rest one tap away).
+DAILY_COMMANDS: dict[str, tuple[str, ...]] = {
+    "admin": ("stats", "queue", "broadcast"),
+    "grid_staff": ("queue", "find", "whistle"),
+    "steward": ("queue", "find", "upkeep"),
+    "volunteer": ("mytasks", "myhours"),
+    "unit_liaison": ("pledge", "progress", "complete"),
+}
+DAILY_AT_MOST = 4
+
+
+def daily_commands(roles: Iterable[str], locale: str) -> list[tuple[str, str]]:
+    """(command, description) of what these roles do every day, the leading role's first;
+    at most four, none for a resident (or a department's liaison, who works from summons)."""
+    held = set(roles)
+    names: list[str] = []
+    for role in LEADING:
+        if role in held:
+            names += [name for name in DAILY_COMMANDS[role] if name not in names]
+    return [(name, t(locale, f"telegram.cmd.{name}")) for name in names[:DAILY_AT_MOST]]
+
+
 def command_list(
     roles: Iterable[str], locale: str, known: Iterable[str] | None = None
 ) -> list[tuple[str, str]]:

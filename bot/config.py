@@ -198,6 +198,9 @@ class WorkersSettings(BaseModel):
     # A worker silent this long is dead: what it held (sweeps, polling, outbox rows) is
     # taken over by the others.
     stale_after_s: float = Field(default=10.0, gt=0, le=600)
+    # The flood window and the send pace in the database: "auto" only while other workers
+    # are alive; "never" only for one process (README: Several workers).
+    shared: Literal["auto", "always", "never"] = "auto"
 
 
 class Settings(BaseSettings):

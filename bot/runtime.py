@@ -78,7 +78,7 @@ def build(settings: Settings) -> Runtime:
         wechat = make_channel(settings, sessions, utcnow)
         outputs[wechat.name] = wechat
     wecom = _wecom_outputs(settings, sessions, outputs)
-    sender, engine, metrics = _engine(settings, sessions, outputs, workers)
+    sender, engine, metrics = engine_parts(settings, sessions, outputs, workers)
     runtime = Runtime(settings, db, sessions, engine, sender, metrics, workers, telegram, fanout)
     if telegram is not None and settings.telegram.mode == "webhook":
         from bot.channels.telegram_runtime import make_telegram_router
@@ -112,6 +112,7 @@ def _among_workers(
         shared=not is_sqlite(settings.database.url),
         heartbeat_s=settings.workers.heartbeat_s,
         stale_after_s=settings.workers.stale_after_s,
+        sharing=settings.workers.shared,
     )
     hub = Hub()
     fanout = None
@@ -121,7 +122,7 @@ def _among_workers(
     return workers, hub, fanout
 
 
-def _engine(
+def engine_parts(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     outputs: dict[str, OutputChannel],
@@ -129,7 +130,7 @@ def _engine(
 ) -> tuple[Sender, Engine, Metrics]:
     """The sender and the engine. Replies' deliveries are recorded together (a few at a time,
     or after 50 ms); with other workers (PostgreSQL) the send budget and the flood window are
-    shared."""
+    shared (`workers.shared`: by default only while other workers are alive)."""
     sender = Sender(
         sessions,
         outputs,
@@ -148,7 +149,9 @@ def _engine(
         outputs=outputs,
         sender=sender,
         metrics=metrics,
-        flood=SharedFloodGate(per_minute, sessions) if workers.shared else FloodGate(per_minute),
+        flood=SharedFloodGate(per_minute, sessions, workers)
+        if workers.shared
+        else FloodGate(per_minute),
     )
     return sender, engine, metrics
 

@@ -7,6 +7,23 @@ one row per name: a sweep, Telegram polling) is held by one worker while that wo
 any other takes it over as soon as the holder is dead, whatever it held it for. The database's
 clock decides, so the workers' clocks may differ.
 
+A worker that vanished without a word (SIGKILL, a crash, the OOM killer) leaves its row; when
+its successor runs on the same machine, it need not wait out the heartbeat: the row records
+the process (`pid`, its start time, and `pid_space`: the machine's boot and pid namespace,
+where that pid names that process), and a worker finds at every beat the rows of its own
+`pid_space` whose process is gone (no such pid, or a pid since reused by a process started at
+another time) and deletes them, so what they held is free at once. A row from another machine
+or container (another `pid_space`) cannot be checked and still goes by its heartbeat; so does
+one whose process cannot be read (no /proc): only a certainly dead holder is taken over early.
+
+Sharing (bot.core.flood, bot.outbox.shared) costs a lone worker a transaction or two per
+update. `sharing` decides: "always"; "never" (one process, vouched for by whoever runs it);
+"auto": share only while other workers are alive, as counted at each beat. A lone worker
+still keeps its heartbeat and its leases (a statement every `heartbeat_s`, not per update),
+so a second worker sees it, and it sees the second within a heartbeat (`alone` turns false
+and the `on_switch` hooks run: the flood windows go to the database); what can be off around
+such a switch is told in README "Several workers".
+
 On SQLite there is one process (it holds the database's only writer lock), so nothing is
 shared: every lease is this process's, and nothing is written.
 
@@ -21,7 +38,10 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,8 +49,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 log = logging.getLogger(__name__)
 
 _BEAT = text(
-    "INSERT INTO workers (id, started_at, heartbeat_at) VALUES (:me, now(), now()) "
-    "ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()"
+    "INSERT INTO workers (id, started_at, heartbeat_at, host, pid, pid_space, pid_started) "
+    "VALUES (:me, now(), now(), :host, :pid, :pid_space, :pid_started) "
+    "ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), host = :host, pid = :pid, "
+    "pid_space = :pid_space, pid_started = :pid_started"
+)
+# The others on this machine and pid namespace, whose process this worker can look up.
+_NEIGHBOURS = text(
+    "SELECT id, pid, pid_started FROM workers "
+    "WHERE pid_space = :pid_space AND id <> :me AND pid IS NOT NULL"
+)
+# Only the row of the process found gone (a new process with the same id wrote its own).
+_BURY = text("DELETE FROM workers WHERE id = :id AND pid = :pid AND pid_started = :pid_started")
+_OTHERS = text(
+    "SELECT count(*) FROM workers WHERE id <> :me AND heartbeat_at > now() - "
+    "make_interval(secs => :stale)"
 )
 _LEAVE = text("DELETE FROM workers WHERE id = :me")
 # A worker silent this long is forgotten (its leases and rows were taken over long since).
@@ -59,6 +92,65 @@ def worker_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+@dataclass(frozen=True)
+class Process:
+    """Which process a worker is: on which machine (`host`, for people), its `pid`, where
+    that pid means it (`pid_space`), and when it started (`started`, clock ticks since
+    boot), so that a pid reused by a later process is not taken for it."""
+
+    host: str
+    pid: int
+    pid_space: str | None
+    started: int | None
+
+    def params(self) -> dict[str, object]:
+        return {
+            "host": self.host[:100],
+            "pid": self.pid,
+            "pid_space": self.pid_space,
+            "pid_started": self.started,
+        }
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def start_ticks(pid: int) -> int | None:
+    """When process `pid` started (clock ticks since boot); None when there is no such
+    process (or no /proc to ask)."""
+    stat = _read(f"/proc/{pid}/stat")
+    if stat is None:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def this_process() -> Process:
+    """This process; without /proc (not Linux) no `pid_space`: never judged from afar."""
+    boot = _read("/proc/sys/kernel/random/boot_id")
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = None
+    space = f"{boot}/{namespace}" if boot and namespace else None
+    pid = os.getpid()
+    return Process(socket.gethostname(), pid, space, start_ticks(pid) if space else None)
+
+
+def is_gone(pid: int, started: int | None) -> bool:
+    """Whether the process that was `pid`, started at `started`, has certainly ended: no
+    process has that pid now, or the one that has it started at another time."""
+    if started is None:
+        return False
+    now = start_ticks(pid)
+    if now is None:
+        return Path("/proc/self/stat").exists() and not Path(f"/proc/{pid}").exists()
+    return now != started
+
+
 class Workers:
     """This process among the workers of one database (`shared`: PostgreSQL)."""
 
@@ -70,18 +162,79 @@ class Workers:
         shared: bool,
         heartbeat_s: float = 2.0,
         stale_after_s: float = 10.0,
+        sharing: str = "always",
+        process: Process | None = None,
     ) -> None:
         self.sessions = sessions
         self.id = worker_id
         self.shared = shared
         self.heartbeat_s = heartbeat_s
         self.stale_after_s = stale_after_s
+        self.sharing = sharing
+        self.process = process or this_process()
+        self.others: int | None = None  # other living workers at the last beat ("auto")
+        # When the last beat that went through was asked for (monotonic): see `fresh`.
+        self._beat_asked: float | None = None
+        # Called with the new `alone` when it changes ("auto"), after the beat that saw it.
+        self.on_switch: list[Callable[[bool], Awaitable[None]]] = []
+
+    @property
+    def alone(self) -> bool:
+        """Whether this worker may skip sharing now: "never", or "auto" and no other
+        worker alive at the last beat (not before the first: shared until counted)."""
+        if not self.shared or self.sharing == "never":
+            return True
+        return self.sharing == "auto" and self.others == 0
+
+    def fresh(self) -> bool:
+        """Whether the others surely still count this worker alive, by its own clock.
+
+        The last beat that went through was stamped with the database's time when its
+        transaction began, which is after it was asked for; the others count this worker dead
+        `stale_after_s` after that stamp. A worker whose beats are late (a database pool
+        queued up, an event loop starved) stops sending a heartbeat (at most half the staleness)
+        before then, so a row
+        the others take over from it is not sent by both (bot.outbox.sender)."""
+        if not self.shared or self._beat_asked is None:
+            return True
+        margin = min(self.heartbeat_s, self.stale_after_s / 2)
+        return time.monotonic() - self._beat_asked < self.stale_after_s - margin
+
+    def _me(self) -> dict[str, object]:
+        return {"me": self.id, **self.process.params()}
 
     async def beat(self) -> None:
-        """Say this worker is alive now."""
-        if self.shared:
-            async with self.sessions() as session, session.begin():
-                await session.execute(_BEAT, {"me": self.id})
+        """Say this worker is alive now; forget the workers of this machine whose process
+        is gone; count the others ("auto")."""
+        if not self.shared:
+            return
+        was = self.alone
+        asked = time.monotonic()
+        async with self.sessions() as session, session.begin():
+            await session.execute(_BEAT, self._me())
+            await self._bury(session)
+            if self.sharing == "auto":
+                params = {"me": self.id, "stale": self.stale_after_s}
+                self.others = (await session.execute(_OTHERS, params)).scalar_one()
+        self._beat_asked = asked
+        if self.alone != was:
+            log.info("this worker %s", "is alone: sharing off" if self.alone else "shares now")
+            for hook in self.on_switch:
+                try:
+                    await hook(self.alone)
+                except Exception:
+                    log.warning("switching sharing failed", exc_info=True)
+
+    async def _bury(self, session: AsyncSession) -> None:
+        """Delete the rows of this machine's workers whose process is gone: whatever they
+        held is free at once, not after `stale_after_s`."""
+        if self.process.pid_space is None:
+            return
+        params = {"me": self.id, "pid_space": self.process.pid_space}
+        for row in (await session.execute(_NEIGHBOURS, params)).all():
+            if is_gone(row.pid, row.pid_started):
+                log.info("worker %s is gone (its process ended); taking its place", row.id)
+                await session.execute(_BURY, dict(row._mapping))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Beat every `heartbeat_s` until `stop`, then leave. A beat the database refuses is
@@ -126,7 +279,7 @@ class Workers:
         async with self.sessions() as session, session.begin():
             # Alive first: a worker holding a lease is one the others see alive, so two
             # first-comers racing for a new lease cannot both win it.
-            await session.execute(_BEAT, {"me": self.id})
+            await session.execute(_BEAT, self._me())
             held = (await session.execute(_HOLD, params)).scalar_one_or_none()
         return held == self.id
 

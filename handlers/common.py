@@ -64,7 +64,32 @@ async def start(ctx: Context) -> None:
 
 @router.command("help")
 async def show_help(ctx: Context) -> None:
-    """The resident help, after the work commands of the person's other roles."""
+    """Staff: what their roles do every day, the rest one tap away (`/help all`); residents:
+    the resident help."""
+    if ctx.incoming.args.strip().lower() in ("all", "全部"):
+        await show_all_help(ctx)
+        return
+    held = await command_menu.roles_of(ctx.session, person_ids=[ctx.person.id])
+    daily = commands.daily_commands(held[ctx.person.id], ctx.locale)
+    if not daily:
+        await show_all_help(ctx)
+        return
+    lines = [ctx.t("staff_menus.help_daily")]
+    lines += [f"/{name} {description}" for name, description in daily]
+    lines.append(ctx.t("staff_menus.help_rest"))
+    row = [org_actions.HELP_ALL.button(ctx.t("staff_menus.all_commands"))]
+    if any(name == "queue" for name, _ in daily):
+        row.insert(0, cases_actions.QUEUE.button(ctx.t("staff.button.queue"), 0))
+    ctx.reply("\n".join(lines), buttons=[row])
+
+
+@router.button(org_actions.HELP_ALL)
+async def show_all_help_button(ctx: Context, _data: ButtonData) -> None:
+    await show_all_help(ctx)
+
+
+async def show_all_help(ctx: Context) -> None:
+    """The resident help, after the work commands the person's roles hold now."""
     held = await command_menu.roles_of(ctx.session, person_ids=[ctx.person.id])
     work = [
         f"/{name} {description}"

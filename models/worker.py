@@ -5,20 +5,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, JSON, Float, String
+from sqlalchemy import ARRAY, JSON, BigInteger, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
 
 
 class Worker(Base):
-    """A running process, alive while `heartbeat_at` is recent (bot.workers)."""
+    """A running process, alive while `heartbeat_at` is recent (bot.workers); dead at once
+    for a worker of the same `pid_space` (machine boot and pid namespace) that finds no
+    process `pid` started at `pid_started` (clock ticks since boot)."""
 
     __tablename__ = "workers"
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    host: Mapped[str | None] = mapped_column(String(100))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    pid_space: Mapped[str | None] = mapped_column(String(120))
+    pid_started: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Lease(Base):
@@ -33,13 +39,18 @@ class Lease(Base):
 
 class SendMark(Base):
     """When a chat was last sent a message by any worker (bot.outbox.shared): the per-chat
-    pace held across workers."""
+    pace held across workers; for a chat with windows of its own (a WeCom member's 25 a
+    minute), the times (epoch seconds, oldest first) of its messages still inside the longest
+    one, a time per message. An array on PostgreSQL, the only database that uses it."""
 
     __tablename__ = "send_marks"
 
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     chat_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recent: Mapped[list[float] | None] = mapped_column(
+        ARRAY(Float()).with_variant(JSON(), "sqlite")
+    )
 
 
 class FloodWindow(Base):

@@ -153,6 +153,11 @@ SENT: dict[str, str] = {
     "cobuild.pledge_need": "cbpn",
     "cobuild.pledge_step": "cbps",
     "cobuild.callout_step": "cbco",
+    "cobuild.needs_of": "cbneeds",
+    "cobuild.needs_page": "cbneedp",
+    "cobuild.progress_on": "cbprog",
+    "help.all": "helpall",
+    "request.other_actions": "sother",
 }
 
 

@@ -58,6 +58,10 @@ class ReplySender(Protocol):
 
     async def deliver_leased(self, rows: Sequence[Claimed]) -> None: ...
 
+    async def take_reply_turns(
+        self, session: AsyncSession, rows: Sequence[Claimed]
+    ) -> Sequence[Claimed]: ...
+
 
 Clock = Callable[[], datetime]
 # Called inside an update's transaction once its handler ran (or its refusal was said), before
@@ -74,6 +78,10 @@ class ProcessResult:
     @property
     def outbox_ids(self) -> tuple[int, ...]:
         return tuple(reply.id for reply in self.replies)
+
+
+class _WindowFull(Exception):
+    """The person's flood window had no free slot when their update's transaction began."""
 
 
 class Engine:
@@ -114,17 +122,38 @@ class Engine:
         """Handle one update exactly once; returns after its effects are committed.
         `admitted`: the channel already booked its flood slot (`FloodGate.try_admit`)."""
         incoming = clean(incoming)
-        wait, warn = (0.0, False)
-        if incoming.kind != "reachability" and not admitted:  # not a person writing: no hold
-            wait, warn = await self.flood.book((incoming.channel, incoming.user_id))
+        # Not a person writing (reachability), or booked already: no flood slot, no hold.
+        person = incoming.kind != "reachability" and not admitted
+        in_turn = person and self.flood.books_in_turn()
+        if person and not in_turn:
+            await self._admit(incoming)
+        try:
+            result = await self._guarded(incoming, book=in_turn)
+        except _WindowFull:  # nothing done: booked and held outside any transaction
+            await self._admit(incoming)
+            result = await self._guarded(incoming, book=False)
+        if self.metrics is not None:
+            self.metrics.count_update(incoming.channel, result.status)
+        if result.replies and self.sender is not None:
+            await self.sender.deliver_leased(result.replies)
+        return result
+
+    async def _admit(self, incoming: Incoming) -> None:
+        """Book the update's flood slot, and wait for it when the window is full."""
+        wait, warn = await self.flood.book((incoming.channel, incoming.user_id))
         if wait > 0:
             if warn:
                 await self._slow_down(incoming)
             await self._hold(incoming, wait)
+
+    async def _guarded(self, incoming: Incoming, *, book: bool) -> ProcessResult:
+        """`_handle`, with a refusal or a failure answered in the person's language."""
         try:
-            result = await self._handle(incoming)
+            return await self._handle(incoming, book=book)
         except UserFacingError as error:
-            result = await self._answer_only(incoming, error.key, error.params, "refused")
+            return await self._answer_only(incoming, error.key, error.params, "refused")
+        except _WindowFull:
+            raise
         except Exception as error:
             if unavailable(error):
                 # Not confirmed: the channel delivers the update again (Telegram redelivers a
@@ -140,14 +169,8 @@ class Engine:
                 raise
             log.exception("update %s:%s failed", incoming.channel, incoming.update_id)
             if incoming.kind == "reachability":  # nobody to apologise to
-                result = ProcessResult("failed")
-            else:
-                result = await self._answer_only(incoming, "core.sorry", {}, "failed")
-        if self.metrics is not None:
-            self.metrics.count_update(incoming.channel, result.status)
-        if result.replies and self.sender is not None:
-            await self.sender.deliver_leased(result.replies)
-        return result
+                return ProcessResult("failed")
+            return await self._answer_only(incoming, "core.sorry", {}, "failed")
 
     async def _hold(self, incoming: Incoming, wait: float) -> None:
         """Wait for the flood limit's slot; raise Deferred when the process stops first and
@@ -163,8 +186,11 @@ class Engine:
         )
         raise Deferred(f"{incoming.channel}:{incoming.update_id}")
 
-    async def _handle(self, incoming: Incoming) -> ProcessResult:
+    async def _handle(self, incoming: Incoming, *, book: bool = False) -> ProcessResult:
         async with self.sessions() as session, session.begin():
+            key = (incoming.channel, incoming.user_id)
+            if book and not await self.flood.try_book_in(session, key):
+                raise _WindowFull
             if not await self._claim_update(session, incoming):
                 return ProcessResult("duplicate")
             if incoming.kind == "reachability":
@@ -242,9 +268,10 @@ class Engine:
         await chats.save(session, ctx)
         if self.sender is None:
             return await replies.write(session, ctx, lease=None)
-        return await replies.write(
+        rows = await replies.write(
             session, ctx, lease=self.sender.lease, worker=self.sender.worker_id
         )
+        return tuple(await self.sender.take_reply_turns(session, rows))
 
     def _supports_buttons(self, channel: str) -> bool:
         output = self.outputs.get(channel)

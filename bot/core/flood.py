@@ -6,17 +6,31 @@ A sliding one-minute window per (channel, user). The first update over the limit
 person one polite "slow down"; it and the rest wait until the window has room. `FloodGate`
 keeps the window in this process (SQLite: the only one); `SharedFloodGate` keeps it in a
 PostgreSQL row per person, so several workers together allow the limit, not each of them.
+A worker alone on PostgreSQL (bot.workers, `workers.shared: auto`) keeps it in the process
+instead, a transaction per update saved; when a second worker appears it writes the windows
+of the last minute to the database (merged with what is there), and when it is alone again
+it reads them back, so a switch loses no one's updates. Off by at most: the updates the
+other worker booked in the heartbeat before this one saw it (its windows were in the
+database, this worker's not yet), and the clocks' difference between this machine and the
+database's (the windows change hands as epoch seconds).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+if TYPE_CHECKING:
+    from bot.workers import Workers
+
+log = logging.getLogger(__name__)
 
 WINDOW = 60.0
 # At shutdown, a held update whose turn comes within this many seconds is still handled.
@@ -88,6 +102,18 @@ class FloodGate:
         """`admit`, for callers that may share the window with other workers."""
         return self.admit(key)
 
+    def books_in_turn(self) -> bool:
+        """Whether the update's slot is booked in the update's own transaction
+        (`try_book_in`): a shared window, with other workers alive. In the process it is
+        booked first (`book`): no statement to save."""
+        return False
+
+    async def try_book_in(self, session: AsyncSession, key: tuple[str, str]) -> bool:
+        """Book the update's slot in `session` (the update's transaction) when one is free
+        now: True. Else False, and nothing is booked: the caller rolls the update back,
+        books with `book` and holds it outside any transaction."""
+        raise NotImplementedError
+
     async def try_book(self, key: tuple[str, str]) -> float:
         """`try_admit`, for callers that may share the window with other workers."""
         return self.try_admit(key)
@@ -151,14 +177,63 @@ _LEFT = text(
 )
 
 
+# A window the process kept alone, merged into the person's row: the last `limit` of both.
+_HAND_OVER = text(
+    "INSERT INTO flood_windows (channel, user_id, slots) VALUES (:channel, :user, :slots) "
+    "ON CONFLICT (channel, user_id) DO UPDATE SET slots = (SELECT array_agg(s ORDER BY s) "
+    "FROM (SELECT s FROM unnest(flood_windows.slots || EXCLUDED.slots) AS s "
+    "ORDER BY s DESC LIMIT :limit) AS last)"
+)
+# The windows with an update in the last minute, for a worker left alone.
+_RECENT = text(
+    f"SELECT channel, user_id, slots FROM flood_windows WHERE slots[cardinality(slots)] > "
+    f"{_NOW} - :window"
+)
+
+
 class SharedFloodGate(FloodGate):
     """The flood window in the database, shared by the workers of one PostgreSQL database:
-    one statement per update, in a transaction of its own (before the update's, so a held
-    update holds no lock)."""
+    one statement per update, in the update's own transaction when a slot is free (the
+    person's chat is locked there anyway; no transaction of its own to pay for), else in one
+    of its own before the update's, so a held update holds no lock; in the process while
+    `workers` says this one is alone."""
 
-    def __init__(self, per_minute: int, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        sessions: async_sessionmaker[AsyncSession],
+        workers: Workers | None = None,
+    ) -> None:
         super().__init__(per_minute)
         self.sessions = sessions
+        self.workers = workers
+        if workers is not None:
+            workers.on_switch.append(self._switched)
+
+    def _alone(self) -> bool:
+        return self.workers is not None and self.workers.alone
+
+    async def _switched(self, alone: bool) -> None:
+        """Hand the windows over: to this process when alone, else to the database."""
+        if self.per_minute <= 0:
+            return
+        offset = time.time() - self.clock()  # this process's clock to epoch seconds
+        if alone:
+            async with self.sessions() as session:
+                rows = (await session.execute(_RECENT, {"window": WINDOW})).all()
+            for r in rows:  # with any booked here since `alone` turned
+                key = (r.channel, r.user_id)
+                mine = self._seen.get(key, ())
+                self._seen[key] = deque(sorted([*(t - offset for t in r.slots), *mine]))
+            return
+        async with self.sessions() as session, session.begin():
+            now = self.clock()
+            for key, seen in list(self._seen.items()):
+                slots = [t + offset for t in seen if t > now - WINDOW]
+                if slots:
+                    params = {**self._params(key), "slots": slots}
+                    await session.execute(_HAND_OVER, params)
+            self._seen.clear()
 
     def _params(self, key: tuple[str, str]) -> dict[str, object]:
         return {"channel": key[0], "user": key[1], "limit": self.per_minute, "window": WINDOW}
@@ -166,6 +241,8 @@ class SharedFloodGate(FloodGate):
     async def book(self, key: tuple[str, str]) -> tuple[float, bool]:
         if self.per_minute <= 0:
             return 0.0, False
+        if self._alone():
+            return self.admit(key)
         params = self._params(key)
         async with self.sessions() as session, session.begin():
             wait, may_warn = (await session.execute(_BOOK, params)).one()
@@ -175,9 +252,17 @@ class SharedFloodGate(FloodGate):
                 await session.execute(_WARNED, params)
         return wait, warn
 
+    def books_in_turn(self) -> bool:
+        return self.per_minute > 0 and not self._alone()
+
+    async def try_book_in(self, session: AsyncSession, key: tuple[str, str]) -> bool:
+        return (await session.execute(_TRY_BOOK, self._params(key))).first() is not None
+
     async def try_book(self, key: tuple[str, str]) -> float:
         if self.per_minute <= 0:
             return 0.0
+        if self._alone():
+            return self.try_admit(key)
         params = self._params(key)
         async with self.sessions() as session, session.begin():
             if (await session.execute(_TRY_BOOK, params)).first() is not None:

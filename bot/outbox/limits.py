@@ -240,6 +240,16 @@ def delivery_cost(channel: object, payload: dict[str, Any]) -> int:
     return int(cost(Outgoing.from_payload(payload))) if cost is not None else 1
 
 
+def chat_gap(limits: Limits, channel: object, *, group: bool) -> float:
+    """Seconds between two sends to one chat: its pace, a group's share of the minute (one
+    every 3 s for Telegram's 20, as the group's bucket allows) or the channel's own
+    (`chat_gap`: a WeChat openid's), whichever is longest."""
+    gaps = [1.0 / limits.chat_rate, float(getattr(channel, "chat_gap", 0.0))]
+    if group:
+        gaps.append(60.0 / limits.group_rate_per_minute)
+    return max(gaps)
+
+
 class ChatLimits:
     """Per-chat buckets (and group buckets on top), and the windows a channel asks for per
     chat (`windows`: channel name -> (count, seconds) pairs); one task at a time uses a

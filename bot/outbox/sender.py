@@ -6,8 +6,10 @@ import asyncio
 import logging
 import random
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,7 +18,14 @@ from bot.config import OutboxSettings
 from bot.core.output import OutputChannel, SendResult
 from bot.messages import Outgoing
 from bot.outbox import store
-from bot.outbox.limits import ChatLimits, Gate, Limits, channel_windows, delivery_cost
+from bot.outbox.limits import (
+    ChatLimits,
+    Gate,
+    Limits,
+    channel_windows,
+    chat_gap,
+    delivery_cost,
+)
 from bot.outbox.marks import Mark, ReplyMarks
 from bot.outbox.quiet import QuietHours
 from bot.outbox.shared import SharedBudget
@@ -45,8 +54,18 @@ MAX_ATTEMPTS = 300
 # A row whose channel may not write until the person writes: woken by the channel then.
 WAIT_FOR_PERSON = timedelta(days=30)
 MENU_PRIORITY = 3  # after replies (0), urgent pushes (1) and the rest (2)
+# A reply's chat turn taken in its update's transaction is used when the reply goes out within
+# this many seconds of it (the others count the turn from when it was taken, so the chat's
+# next message from another worker may come this much closer than the pace): else it asks again.
+TURN_HELD_S = 0.25
 # Reply successes recorded together once this many wait (or after `record_delay`).
 RECORD_BATCH = 4
+
+
+class Fenced(Exception):
+    """This worker's heartbeat is so late that the others may count it dead and take its rows
+    over (bot.workers `fresh`): it sends nothing until it beats again, and leaves its rows as
+    they are (taken over, or taken again once their lease runs out)."""
 
 
 def clean_error(text: str) -> str:
@@ -111,7 +130,8 @@ class Sender:
         seconds = self._seconds
         self._gate = Gate(self.limits.global_rate, self.limits.global_burst, seconds, sleep)
         # Besides the buckets, the windows a channel keeps per chat (WeCom's per member).
-        self._chat_limits = ChatLimits(self.limits, seconds, sleep, channel_windows(channels))
+        self._windows = channel_windows(channels)
+        self._chat_limits = ChatLimits(self.limits, seconds, sleep, self._windows)
         self._throttled: dict[tuple[str, str], float] = {}
         # One transaction at a time per sender: SQLite has one writer anyway, and a test's
         # session factory shares a single connection.
@@ -167,22 +187,27 @@ class Sender:
         whose worker died mid-way is taken again by `run` when its lease runs out.
         """
         sent: list[tuple[int, datetime, str | None]] = []
+        held_back: set[tuple[str, str]] = set()  # chats whose turn did not come in time
         for row in rows:
             if row.channel not in self._channels:
                 continue
             group = self._is_group(*row.chat)
-            if self._limited(row.channel):
-                cost = delivery_cost(self._channels[row.channel], row.payload)
-                await self._chat_limits.wait(row.chat, is_group=group, cost=cost)
-                await self._gate.acquire(0)
-                self._chat_limits.take(row.chat, is_group=group, cost=cost)
-                try:
-                    await self._chat_turn(row)
+            if row.chat in held_back:
+                await self._hand_back(row, after=None)  # behind the chat's row handed back
+                continue
+            try:
+                if self._limited(row.channel):
+                    result = await self._send_reply(row, group=group)
+                    if result is None:
+                        held_back.add(row.chat)
+                        continue
+                else:
                     result = await self._send(row)
-                finally:
-                    self._gate.done()
-            else:
-                result = await self._send(row)
+            except Fenced:
+                log.warning(
+                    "outbox %s: heartbeat late; replies left to be taken over", self.worker_id
+                )
+                break
             if result.ok:
                 sent.append((row.id, self._clock(), result.message_id))
             else:
@@ -194,6 +219,54 @@ class Sender:
         else:
             self._marks.add(sent)
 
+    async def _send_reply(self, row: Claimed, *, group: bool) -> SendResult | None:
+        """Send a reply within the limits, ahead of other sends; None when the chat's turn
+        would outlast the row's lease (handed back)."""
+        cost = delivery_cost(self._channels[row.channel], row.payload)
+        await self._chat_limits.wait(row.chat, is_group=group, cost=cost)
+        await self._gate.acquire(0)
+        self._chat_limits.take(row.chat, is_group=group, cost=cost)
+        try:
+            held = row.turn_at is not None and time.monotonic() - row.turn_at <= TURN_HELD_S
+            left = 0.0 if held else await self._chat_turn(row, group=group, cost=cost)
+            result = None if left else await self._send(row)
+        finally:
+            self._gate.done()
+        if result is None:
+            await self._hand_back(row, after=left)
+        return result
+
+    async def take_reply_turns(
+        self, session: AsyncSession, rows: Sequence[Claimed]
+    ) -> list[Claimed]:
+        """In the transaction writing the replies (their update's): the first reply of each
+        chat takes the chat's turn among the workers when it is free, one statement in a
+        transaction already paid for; `deliver_leased` then sends it without a turn
+        transaction of its own, if it goes out within `TURN_HELD_S` (else it asks again)."""
+        if self._shared is None or self._shared.workers.alone:
+            return list(rows)
+        taken: set[tuple[str, str]] = set()
+        out: list[Claimed] = []
+        for row in rows:
+            if row.chat not in taken and row.channel in self._channels:
+                taken.add(row.chat)
+                if self._limited(row.channel) and await self._take_turn_in(session, row):
+                    row = replace(row, turn_at=time.monotonic())
+            out.append(row)
+        return out
+
+    async def _take_turn_in(self, session: AsyncSession, row: Claimed) -> bool:
+        assert self._shared is not None
+        channel = self._channels[row.channel]
+        return await self._shared.take_turn_in(
+            session,
+            row.channel,
+            row.chat_id,
+            chat_gap(self.limits, channel, group=self._is_group(*row.chat)),
+            windows=self._windows.get(row.channel, ()),
+            cost=delivery_cost(channel, row.payload),
+        )
+
     async def flush_reply_marks(self) -> bool:
         """Record every reply success still waiting; False when the database refused."""
         return await self._marks.flush()
@@ -202,10 +275,29 @@ class Sender:
         async with self._transaction() as session:
             await store.mark_sent(session, sent=marks)
 
-    async def _chat_turn(self, row: Claimed) -> None:
-        """With other workers: wait for the chat's turn among all of them."""
-        if self._shared is not None:
-            await self._shared.chat_turn(row.channel, row.chat_id, 1.0 / self.limits.chat_rate)
+    async def _chat_turn(self, row: Claimed, *, group: bool, cost: int) -> float:
+        """With other workers: wait for the chat's turn among all of them (its pace and its
+        windows) and take it: 0. Not taken when that would outlast the row's lease (another
+        worker could take the row over meanwhile): the seconds still to wait."""
+        if self._shared is None:
+            return 0.0
+        within = (row.lease - self._lease_margin - self._clock()).total_seconds()
+        return await self._shared.chat_turn(
+            row.channel,
+            row.chat_id,
+            chat_gap(self.limits, self._channels[row.channel], group=group),
+            windows=self._windows.get(row.channel, ()),
+            cost=cost,
+            within=within,
+        )
+
+    async def _hand_back(self, row: Claimed, *, after: float | None) -> None:
+        """Give a row back unsent, for any worker to take once `after` seconds have passed."""
+        not_before = None if after is None else self._clock() + timedelta(seconds=after)
+        async with self._transaction() as session:
+            await store.mark_retry(
+                session, row=row, not_before=not_before, error="", count_attempt=False
+            )
 
     async def _follow_share(self) -> None:
         """With other workers: keep to this worker's share of the bot-wide limit."""
@@ -217,6 +309,8 @@ class Sender:
         return getattr(self._channels[channel], "rate_limited", True)
 
     async def _send(self, row: Claimed) -> SendResult:
+        if self._shared is not None and not self._shared.workers.fresh():
+            raise Fenced
         try:
             return await self._channels[row.channel].send(
                 row.chat_id, Outgoing.from_payload(row.payload)
@@ -321,6 +415,14 @@ class Sender:
             )
 
     async def _deliver(self, row: Claimed) -> None:
+        try:
+            await self._deliver_paced(row)
+        except Fenced:
+            log.warning(
+                "outbox %s: heartbeat late; row %s left to be taken over", self.worker_id, row.id
+            )
+
+    async def _deliver_paced(self, row: Claimed) -> None:
         group = self._is_group(*row.chat)
         # A command menu is no message in the chat: it takes none of the chat's budget (a
         # reply right after a restart's menus goes at once) and yields the bot-wide one.
@@ -337,19 +439,18 @@ class Sender:
         if self._clock() >= row.lease - self._lease_margin:
             # Waited so long that another worker may take the row over: hand it back unsent.
             self._gate.done()
-            async with self._transaction() as session:
-                await store.mark_retry(
-                    session, row=row, not_before=None, error="", count_attempt=False
-                )
+            await self._hand_back(row, after=None)
             return
         if not menu:
             self._chat_limits.take(row.chat, is_group=group, cost=cost)
         try:
-            if not menu:
-                await self._chat_turn(row)
-            result = await self._send(row)
+            left = 0.0 if menu else await self._chat_turn(row, group=group, cost=cost)
+            result = None if left else await self._send(row)
         finally:
             self._gate.done()
+        if result is None:
+            await self._hand_back(row, after=left)
+            return
         await self._record(row, result, group=group)
 
     async def _record(self, row: Claimed, result: SendResult, *, group: bool) -> None:

@@ -42,6 +42,9 @@ class Claimed:
     urgent: bool
     is_reply: bool
     lease: datetime
+    # When (time.monotonic) the chat's turn among the workers was taken for this row in the
+    # transaction that wrote it (a reply: bot.outbox.sender `take_reply_turns`), else None.
+    turn_at: float | None = None
 
     @property
     def chat(self) -> tuple[str, str]:

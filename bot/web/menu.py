@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bot.commands import MEMBER_COMMANDS, RESIDENT_COMMANDS, command_list
+from bot.commands import LEADING, MEMBER_COMMANDS, RESIDENT_COMMANDS, command_list
 from bot.i18n import t
 
-LEADING = ("admin", "grid_staff", "steward", "volunteer", "unit_liaison")
 # The two main buttons per role (label key, command); a command ending in a space needs words
 # after it, so the page puts it in the input box instead of sending it.
 MAIN: dict[str, tuple[tuple[str, str], ...]] = {
@@ -20,7 +19,7 @@ MAIN: dict[str, tuple[tuple[str, str], ...]] = {
     "steward": (("web.menu.queue", "/queue"), ("web.menu.find", "/find ")),
     "volunteer": (("web.menu.tasks", "/mytasks"), ("web.menu.hours", "/myhours")),
     "admin": (("web.menu.stats", "/stats"), ("web.menu.broadcast", "/broadcast")),
-    "unit_liaison": (("web.menu.pledge", "/pledge"), ("web.menu.progress", "/progress ")),
+    "unit_liaison": (("web.menu.pledge", "/pledge"), ("web.menu.progress", "/progress")),
 }
 # Where each role opens: its work, not the resident welcome.
 HOME = {
@@ -30,9 +29,7 @@ HOME = {
     "volunteer": "/mytasks",
     "unit_liaison": "/pledge",
 }
-NEEDS_WORDS = frozenset(
-    {"find", "assign", "escalate", "grant", "revoke", "progress", "complete", "need"}
-)
+NEEDS_WORDS = frozenset({"find", "assign", "escalate", "grant", "revoke", "complete", "need"})
 
 
 def leading_role(roles: Iterable[str]) -> str:

@@ -49,6 +49,9 @@ async def describe(
         "menu": menu.page_menu(session.roles, locale, registered=registered),
         "demo": state.settings.webchat.demo,
         "max_upload_mb": state.settings.webchat.max_upload_mb,
+        # The district's zone: the page shows times as the district reads them, wherever
+        # the browser is.
+        "timezone": state.settings.timezone,
     }
 
 

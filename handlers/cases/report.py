@@ -187,9 +187,9 @@ async def _draft_text(ctx: Context, category: Category, place: str | None) -> st
         "taps.draft",
         category=category.name(ctx.locale),
         address=address,
-        place="-" if place == "" else shown_place,
+        place=ctx.t("next_steps.place.not_asked") if place == "" else shown_place,
         priority=ctx.t(f"rep.{data.get('priority', 'ordinary')}"),
-        description=" / ".join(data.get("texts", [])) or "-",
+        description=" / ".join(data.get("texts", [])) or ctx.t("next_steps.not_given"),
         photos=len(data.get("photos", [])),
         voices=len(data.get("voices", [])),
     )

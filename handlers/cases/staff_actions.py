@@ -222,7 +222,7 @@ async def transfer_drill(ctx: Context, data: ButtonData) -> None:
     unit = await ctx.session.get(OrgUnit, data.int_arg(1) or 0)
     roots = await casework.transfer_roots(ctx.session, person_id=ctx.person.id)
     if unit is None:
-        raise NotFound("staff.error.unit_not_found", code="-")
+        raise NotFound("next_steps.unit_not_found")
     is_root = any(root.id == unit.id for root in roots)
     if not is_root and not await casework.may_transfer_to(
         ctx.session, person_id=ctx.person.id, unit=unit
@@ -237,7 +237,7 @@ async def transfer_chosen(ctx: Context, data: ButtonData) -> None:
     request = await from_button(ctx, data)
     unit = await ctx.session.get(OrgUnit, data.int_arg(1) or 0)
     if unit is None:
-        raise NotFound("staff.error.unit_not_found", code="-")
+        raise NotFound("next_steps.unit_not_found")
     if not await casework.may_transfer_to(ctx.session, person_id=ctx.person.id, unit=unit):
         raise NotAllowed("staff.error.target_out_of_scope")
     await workflow.transition(

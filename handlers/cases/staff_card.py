@@ -1,11 +1,13 @@
-"""The card staff work from, beyond its actions: "more actions" opens the rest in place, and
-"show phone" reveals the reporter's number to those who may call them (audited).
+"""The card staff work from, beyond its actions: "more actions" opens the rest in place, a
+page at a time (the commonest first), and "show phone" reveals the reporter's number to those
+who may call them (audited). Every press computes the actions the presser may do again.
 
 ```mermaid
 stateDiagram-v2
     [*] --> compact: card (four primary actions + 更多操作)
-    compact --> expanded: 更多操作 (the same message, every action)
-    expanded --> compact: ◀ 收起
+    compact --> more: 更多操作 (the same message: the next four commonest actions)
+    more --> more: 其他操作 ▸ (the next page, while there is one)
+    more --> compact: ◀ 收起
     compact --> compact: 📞 显示电话 (the number in the card, an audit row)
 ```
 """
@@ -23,7 +25,12 @@ router = Router()
 
 @router.button(actions.MORE_ACTIONS)
 async def more_actions(ctx: Context, data: ButtonData) -> None:
-    await show(ctx, await from_button(ctx, data), expanded=True)
+    await show(ctx, await from_button(ctx, data), page=1)
+
+
+@router.button(actions.OTHER_ACTIONS)
+async def other_actions(ctx: Context, data: ButtonData) -> None:
+    await show(ctx, await from_button(ctx, data), page=max(data.int_arg(1) or 1, 1))
 
 
 @router.button(actions.SHOW_PHONE)

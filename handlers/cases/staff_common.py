@@ -52,6 +52,24 @@ PRIMARY_WORKING: tuple[ButtonAction, ...] = (
     actions.INTERNAL_NOTE,
 )
 PRIMARY_COUNT = 4
+# Behind "更多操作", what the card does not show, commonest first, in pages of four actions
+# with "其他操作 ▸" and "◀ 收起" (the last page takes five and "◀ 收起"): six buttons at most,
+# one WeCom card, three Telegram rows, six numbered choices on WeChat.
+MORE_ORDER: tuple[ButtonAction, ...] = (
+    actions.INTERNAL_NOTE,
+    actions.PUBLIC_NOTE,
+    actions.ASK_INFO,
+    actions.ADD_PHOTOS,
+    actions.CONTACT,
+    actions.WHISTLE,
+    actions.VOLUNTEER_TASK,
+    actions.TRANSFER,
+    actions.RETURN,
+    meetings_actions.CONVENE,
+    actions.MERGE,
+    actions.CHANGE_CATEGORY,
+)
+PAGE_ACTIONS = 4
 # Buttons for any open request the presser may work on.
 OPEN_BUTTONS: tuple[tuple[str, ButtonAction], ...] = (
     ("staff.button.photos", actions.ADD_PHOTOS),
@@ -179,27 +197,44 @@ def _pairs(buttons: list[Button]) -> list[list[Button]]:
     return [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
 
 
+def _more_rank(action: ButtonAction) -> int:
+    return MORE_ORDER.index(action) if action in MORE_ORDER else len(MORE_ORDER)
+
+
+def more_pages(buttons: list[Button]) -> list[list[Button]]:
+    """The buttons behind "更多操作" as pages: four each, the last up to five."""
+    pages = []
+    while len(buttons) > PAGE_ACTIONS + 1:
+        pages.append(buttons[:PAGE_ACTIONS])
+        buttons = buttons[PAGE_ACTIONS:]
+    return [*pages, buttons]
+
+
 async def view_buttons(
-    ctx: Context, request: Request, card: cards.CardContext, *, expanded: bool = False
+    ctx: Context, request: Request, card: cards.CardContext, *, page: int = 0
 ) -> list[list[Button]]:
-    """At most four primary actions (what the status calls for first) and "more actions";
-    `expanded`: every action the status allows and the presser may do, two per row."""
+    """At most four primary actions (what the status calls for first), "more actions" and the
+    queue; `page` 1, 2...: the rest of what the status allows and the presser may do, a page
+    at a time (`more_pages`). Computed again at every press."""
     found = await _actions(ctx, request)
     if (phone := cards.phone_button(card, ctx.locale)) is not None:
         found.append((actions.SHOW_PHONE, phone))
-    if expanded:
-        rows = _pairs([button for _, button in found])
-        rows.append(
-            [
-                actions.QUEUE_OPEN.button(ctx.t("cards.button.less"), request.id),
-                actions.QUEUE.button(ctx.t("staff.button.queue"), 0),
-            ]
-        )
-        return rows
     order = PRIMARY_PENDING if any(a == actions.ACCEPT for a, _ in found) else PRIMARY_WORKING
     ranked = sorted((a for a, _ in found if a in order), key=order.index)[:PRIMARY_COUNT]
-    rows = _pairs([button for action, button in found if action in ranked])
-    rows.append([actions.MORE_ACTIONS.button(ctx.t("cards.button.more"), request.id)])
+    if page <= 0:
+        rows = _pairs([button for action, button in found if action in ranked])
+        more = actions.MORE_ACTIONS.button(ctx.t("cards.button.more"), request.id)
+        rows.append([more, actions.QUEUE.button(ctx.t("staff.button.queue"), 0)])
+        return rows
+    rest = sorted(((a, b) for a, b in found if a not in ranked), key=lambda f: _more_rank(f[0]))
+    pages = more_pages([button for _, button in rest])
+    page = min(page, len(pages))
+    rows = _pairs(pages[page - 1])
+    nav = [actions.QUEUE_OPEN.button(ctx.t("cards.button.less"), request.id)]
+    if page < len(pages):
+        label = ctx.t("staff_menus.other_actions")
+        nav.insert(0, actions.OTHER_ACTIONS.button(label, request.id, page + 1))
+    rows.append(nav)
     return rows
 
 
@@ -209,7 +244,7 @@ async def show(
     *,
     key: str | None = None,
     phone: str | None = None,
-    expanded: bool = False,
+    page: int = 0,
 ) -> None:
     """Reply with the staff view (after an optional one-line message), leaving any flow. A
     press edits the message it was on (the card staff work from) instead of adding one."""
@@ -218,7 +253,7 @@ async def show(
     text = await view_text(ctx, request, card, phone=phone)
     if key is not None:
         text = ctx.t(key, reference=request.reference) + "\n\n" + text
-    buttons = await view_buttons(ctx, request, card, expanded=expanded)
+    buttons = await view_buttons(ctx, request, card, page=page)
     if phone is not None:  # shown: the tap has done its work
         shown = actions.SHOW_PHONE.data(request.id)
         buttons = [[b for b in row if b.data != shown] for row in buttons]
@@ -226,7 +261,7 @@ async def show(
     # The request's photos with the card when it is opened (/queue, /find), not when an
     # action, 更多操作 or 显示电话 edits it: the chat has them already (and a Telegram edit
     # keeps the text only).
-    if key is None and phone is None and not expanded:
+    if key is None and phone is None and not page:
         message.album = cards.album_for(card, ctx.incoming.channel)
     if ctx.incoming.kind == "button":
         message.edit_message_id = ctx.incoming.message_id

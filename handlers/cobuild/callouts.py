@@ -64,7 +64,7 @@ async def call_out(ctx: Context) -> None:
     """`/callout [community code] [title [| when | place]]`."""
     chosen, rest, communities = await common.admin_community(ctx)
     if chosen is None:
-        ctx.say("cobuild.activity.usage", communities=common.codes(communities))
+        ctx.say("cobuild.activity.usage", communities=common.codes(ctx, communities))
         return
     parts = [p.strip() for p in re.split(r"[|｜]", rest)]
     if len(parts) == 3:
@@ -74,7 +74,7 @@ async def call_out(ctx: Context) -> None:
         await _call(ctx, chosen, parts[0], _local(ctx, when), parts[2])
         return
     if len(parts) != 1:
-        ctx.say("cobuild.activity.usage", communities=common.codes(communities))
+        ctx.say("cobuild.activity.usage", communities=common.codes(ctx, communities))
         return
     ctx.goto(S_TITLE, community_id=chosen.id)
     if parts[0]:

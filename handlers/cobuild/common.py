@@ -30,6 +30,6 @@ async def _is_community(ctx: Context, code: str) -> bool:
     return (await ctx.session.execute(query)).first() is not None
 
 
-def codes(communities: list[OrgUnit]) -> str:
-    """The communities' codes, for a usage message."""
-    return ", ".join(c.code for c in communities) or "-"
+def codes(ctx: Context, communities: list[OrgUnit]) -> str:
+    """The communities' codes, for a usage message ("none" in words when there are none)."""
+    return ", ".join(c.code for c in communities) or ctx.t("next_steps.none")

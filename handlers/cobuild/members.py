@@ -117,8 +117,8 @@ async def _show_ledger(ctx: Context) -> None:
             id=activity.id,
             title=activity.title,
             when=activities.when(activity, ctx.locale, ctx.settings, now=ctx.now),
-            place=activity.place or "-",
-            hours=entry.hours if entry.hours is not None else "-",
+            place=activity.place or ctx.t("next_steps.place.not_given"),
+            hours=entry.hours if entry.hours is not None else 0,
             state=ctx.t(
                 "cobuild.hours.confirmed_mark" if entry.confirmed_at else "cobuild.hours.open_mark"
             ),
@@ -126,7 +126,12 @@ async def _show_ledger(ctx: Context) -> None:
         for activity, entry in rows
     ]
     total = sum(entry.hours or 0 for _a, entry in rows if entry.confirmed_at)
-    ctx.say("cobuild.hours.ledger", year=year, total=total, lines="\n".join(lines) or "-")
+    ctx.say(
+        "cobuild.hours.ledger",
+        year=year,
+        total=total,
+        lines="\n".join(lines) or ctx.t("next_steps.hours.none"),
+    )
 
 
 @router.button(actions.HOURS_CONFIRM)

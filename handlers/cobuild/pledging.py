@@ -235,7 +235,9 @@ async def _ask_resources(ctx: Context) -> None:
         if item not in chosen
     ]
     ctx.reply(
-        ctx.t("cobuild2.pledge.ask_resources", chosen="、".join(chosen) or "-"),
+        ctx.t(
+            "cobuild2.pledge.ask_resources", chosen="、".join(chosen) or ctx.t("next_steps.none")
+        ),
         buttons=[*rows, [_step(ctx, "done", "-")]],
     )
 
@@ -267,10 +269,10 @@ def _confirm(ctx: Context) -> None:
         id=ctx.data.get("need_id"),
         title=ctx.data.get("title", ""),
         plan=offer.plan,
-        people=offer.people or "-",
-        starts=offer.starts_on or "-",
-        due=offer.due_on or "-",
-        resources=offer.resources or "-",
+        people=offer.people or ctx.t("next_steps.not_given"),
+        starts=offer.starts_on or ctx.t("next_steps.not_set"),
+        due=offer.due_on or ctx.t("next_steps.not_set"),
+        resources=offer.resources or ctx.t("next_steps.not_given"),
     )
     ctx.reply(text, buttons=[[_step(ctx, "submit", 1), _step(ctx, "cancel", 0)]])
 

@@ -1,14 +1,15 @@
 """The units answer and the residents grade, in conversation: after `/pledge` (a paired
 unit's liaison offers a project for a need: `pledging`), the community admin's Confirm /
-Decline, `/progress` (text, or a photo with a caption), `/complete`, and the residents' 1-5
-grade with an optional comment. Every press and command re-checks rights in the database.
+Decline, `/progress` (text, or a photo with a caption; without a project, the unit's projects
+in progress as buttons), `/complete`, and the residents' 1-5 grade with an optional comment.
+Every press and command re-checks rights in the database.
 
 ```mermaid
 stateDiagram-v2
     [*] --> pledged: /pledge (handlers/cobuild/pledging.py)
     pledged --> in_progress: community admin's Confirm
     pledged --> declined: Decline
-    in_progress --> in_progress: /progress (residents in scope and linked requests hear)
+    in_progress --> in_progress: /progress, or /progress then a project (cbprog)
     in_progress --> done: /complete <project> note (linked requests resolved)
     done --> graded: a household presses 1-5, then may comment (cobuild_grade_comment)
 ```
@@ -21,8 +22,9 @@ import re
 from bot.buttons import ButtonData
 from bot.core.context import Context
 from bot.core.router import Router
-from bot.exceptions import InvalidTransition
-from bot.services.cobuild import actions, closing, grades, projects
+from bot.exceptions import InvalidTransition, NotAllowed
+from bot.messages import Button
+from bot.services.cobuild import actions, closing, grades, projects, rights
 from bot.services.org import actions as org_actions
 
 router = Router()
@@ -55,16 +57,46 @@ async def decide_project(ctx: Context, data: ButtonData) -> None:
     ctx.say(key, id=project.id)
 
 
+async def _working_rows(ctx: Context) -> list[list[Button]]:
+    """A button per project in progress of the person's units, to report progress on it."""
+    return [
+        [actions.PROGRESS_ON.button(f"#{project.id} {need.title}"[:60], project.id)]
+        for project, need in await projects.list_working(ctx.session, actor=ctx.person)
+    ]
+
+
 @router.command("progress")
 async def progress(ctx: Context) -> None:
-    """`/progress <project> [text]`: report now, or wait for a text or a photo."""
+    """`/progress <project> [text]`: report now, or wait for a text or a photo; no project:
+    the unit's projects in progress to choose from."""
+    if not ctx.incoming.args.strip():
+        await _offer_working(ctx)
+        return
     project_id, text = _lead_id(ctx, "cobuild.progress.usage")
     if text:
         await _record_progress(ctx, project_id, text, None)
         return
+    await _ask_progress(ctx, project_id)
+
+
+async def _offer_working(ctx: Context) -> None:
+    if not await rights.liaison_units(ctx.session, person=ctx.person):
+        raise NotAllowed("core.not_allowed")
+    rows = await _working_rows(ctx)
+    key = "next_steps.progress.pick" if rows else "next_steps.progress.none"
+    ctx.reply(ctx.t(key), buttons=rows)
+
+
+async def _ask_progress(ctx: Context, project_id: int) -> None:
     await projects.require_working(ctx.session, project_id=project_id, actor=ctx.person)
     ctx.goto(S_PROGRESS, project_id=project_id)
     ctx.say("cobuild.progress.send")
+
+
+@router.button(actions.PROGRESS_ON)
+async def progress_on(ctx: Context, data: ButtonData) -> None:
+    """A project picked to report progress on (the liaison's right re-checked)."""
+    await _ask_progress(ctx, data.int_arg() or 0)
 
 
 @router.state(S_PROGRESS)

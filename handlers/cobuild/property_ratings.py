@@ -22,7 +22,7 @@ async def ask_ratings(ctx: Context) -> None:
     """Ask the residents of a community to rate their property service this quarter."""
     community, _rest, administered = await common.admin_community(ctx)
     if community is None:
-        ctx.say("cobuild.property.usage", communities=common.codes(administered))
+        ctx.say("cobuild.property.usage", communities=common.codes(ctx, administered))
         return
     await rights.require_community_admin(ctx.session, person=ctx.person, community_id=community.id)
     poll, asked = await property_polls.open_poll(
@@ -79,4 +79,8 @@ async def show_ranking(ctx: Context) -> None:
         )
         for i, s in enumerate(scores, 1)
     ]
-    ctx.say("cobuild.property.ranking", quarter=quarter, lines="\n".join(lines) or "-")
+    ctx.say(
+        "cobuild.property.ranking",
+        quarter=quarter,
+        lines="\n".join(lines) or ctx.t("next_steps.property.none"),
+    )

@@ -13,8 +13,8 @@ from handlers.cobuild import common
 router = Router()
 
 
-def _share(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
+def _share(ctx: Context, value: float | None) -> str:
+    return ctx.t("look.rate.none") if value is None else f"{value:.0%}"
 
 
 @router.command("ranking")
@@ -37,11 +37,15 @@ async def ranking(ctx: Context) -> None:
             place=place,
             unit=s.unit.name(ctx.locale),
             score=f"{s.score:.2f}",
-            grade="-" if s.grade is None else f"{s.grade:.1f}",
-            on_time=_share(s.on_time),
+            grade=ctx.t("next_steps.none_yet") if s.grade is None else f"{s.grade:.1f}",
+            on_time=_share(ctx, s.on_time),
             hours=f"{s.hours:g}",
         )
         for place, s in enumerate(standings, 1)
     ]
     where = community.name(ctx.locale) if community else ctx.t("cobuild.ranking.district")
-    ctx.say("cobuild.ranking.title", where=where, lines="\n".join(lines) or "-")
+    ctx.say(
+        "cobuild.ranking.title",
+        where=where,
+        lines="\n".join(lines) or ctx.t("next_steps.ranking.none"),
+    )

@@ -24,6 +24,7 @@ from bot.services.meetings import actions, attendance, audience, ballots, cards,
 from bot.services.meetings import notice as qr
 from bot.services.meetings import outcome as meeting_outcome
 from bot.services.meetings import views as meeting_views
+from bot.services.org import places
 from handlers.cases.render import when
 from handlers.common import cancel_row, stale_button
 from models import Building, Meeting, MeetingKind, MeetingStatus, Poll, PollStatus
@@ -114,7 +115,7 @@ async def send_notice(ctx: Context, meeting: Meeting) -> None:
     link = qr.meeting_link(ctx.settings, meeting_id=meeting.id)
     building = await ctx.session.get(Building, meeting.building_id) if meeting.building_id else None
     lines = [
-        ctx.t("meeting.notice.place", place=meeting.place or "-"),
+        ctx.t("meeting.notice.place", place=meeting.place or ctx.t("next_steps.not_set")),
         ctx.t("meeting.notice.when", when=when(ctx, meeting.starts_at)),
     ]
     if building is not None:
@@ -152,7 +153,11 @@ async def households(ctx: Context, data: ButtonData) -> None:
         building_id = row.household[0]
         if building_id not in numbers:
             building = await ctx.session.get(Building, building_id) if building_id else None
-            numbers[building_id] = building.number if building else "-"
+            numbers[building_id] = (
+                places.building_label(building, ctx.locale)
+                if building
+                else ctx.t("next_steps.building.not_given")
+            )
         members = "，".join(
             ctx.t(
                 f"meeting.member.{inv.response.value}",
@@ -161,7 +166,9 @@ async def households(ctx: Context, data: ButtonData) -> None:
             + (ctx.t("meeting.member.checked_in") if inv.checked_in_at else "")
             for person, inv in row.members
         )
-        room = row.household[1] if not row.household[1].startswith("#") else "?"
+        room = row.household[1]
+        if room.startswith("#"):
+            room = ctx.t("next_steps.room.not_given")
         lines.append(
             ctx.t(
                 "meeting.household_line", building=numbers[building_id], room=room, members=members

@@ -228,9 +228,11 @@ async def poll_status(ctx: Context, data: ButtonData) -> None:
         )
     ]
     for group in groups:
-        room = group.household[1] if not group.household[1].startswith("#") else "?"
+        room = group.household[1]
+        if room.startswith("#"):
+            room = ctx.t("next_steps.room.not_given")
         answered = "，".join(
-            name + ("" if i else ctx.t("meeting.counts"))
+            (name or ctx.t("next_steps.housemate")) + ("" if i else ctx.t("meeting.counts"))
             for i, (name, _option, _at) in enumerate(group.votes)
         )
         # Only who answered, never what: the tally stays hidden until the close.

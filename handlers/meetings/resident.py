@@ -75,7 +75,7 @@ async def show_resident(ctx: Context, meeting: Meeting) -> None:
                 "meeting.outcome_push",
                 topic=meeting.topic,
                 decision=meeting.decision,
-                actions=meeting.actions or "-",
+                actions=meeting.actions or ctx.t("next_steps.none"),
             )
         )
     scheduled = meeting.status == MeetingStatus.scheduled
@@ -183,7 +183,8 @@ async def vote(ctx: Context, data: ButtonData) -> None:
     ctx.goto("")
     ctx.say("meeting.voted", option=cast.option.text, question=cast.poll.question)
     if cast.housemates:
-        ctx.say("meeting.household_shared", names="，".join(cast.housemates))
+        names = (name or ctx.t("next_steps.housemate") for name in cast.housemates)
+        ctx.say("meeting.household_shared", names="，".join(names))
 
 
 @router.command("meetings")

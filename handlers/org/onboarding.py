@@ -2,9 +2,8 @@
 
 ```mermaid
 stateDiagram-v2
-    [*] --> language: /start (no language yet)
-    language --> street: 中文 / English
-    [*] --> street: /start
+    [*] --> street: /start (no language known: the default's, the other offered there)
+    street --> street: English / 中文 (the same question in that language)
     [*] --> building: /start c_<compound> (QR in the compound)
     street --> community --> compound --> building
     street --> building: typed name with one match (confirmed by choosing a building)
@@ -40,6 +39,7 @@ S_ROOM = "onb.room"
 S_PHONE = "onb.phone"
 # Longer typed text that names no compound is taken for what they came to report, and kept.
 COMPOUND_NAME_AT_MOST = 15
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
 
 
 def _rows(buttons: list[Button], per_row: int = 2) -> list[list[Button]]:
@@ -52,34 +52,31 @@ async def begin(ctx: Context, *, payload: str) -> None:
     if compound is not None:  # the compound's QR code: its address questions are answered
         await ask_building(ctx, compound, lead=ctx.t("onb.welcome"))
         return
-    if ctx.person.language is None and not ctx.incoming.language_code:
-        ctx.reply(
-            ctx.t("onb.welcome") + "\n" + ctx.t("core.choose_language"),
-            buttons=[
-                [
-                    actions.SET_LANGUAGE.button("中文", "zh"),
-                    actions.SET_LANGUAGE.button("English", "en"),
-                ]
-            ],
-        )
-        ctx.goto(S_STREET)
-        return
+    # Nothing says their language (WeChat tells none): the default's welcome and first
+    # question at once, the other language offered as one more choice in it.
+    offer_other = ctx.person.language is None and not ctx.incoming.language_code
     if ctx.person.language is None:
         ctx.person.language = ctx.locale
     lead = [ctx.t("onb.change_address" if people.is_registered(ctx.person) else "onb.welcome")]
     if ctx.data.get(KEPT):
         lead.append(ctx.t("onb.kept"))
-    await ask_street(ctx, lead="\n".join(lead))
+    await ask_street(ctx, lead="\n".join(lead), offer_other=offer_other)
 
 
-async def ask_street(ctx: Context, *, lead: str = "") -> None:
+async def ask_street(ctx: Context, *, lead: str = "", offer_other: bool = False) -> None:
     """First step of the address, in one message with what leads to it: streets, or type a
-    compound name, or share a location (a button, since one message holds one keyboard)."""
+    compound name, or share a location (a button, since one message holds one keyboard);
+    `offer_other`: the other language too, for someone whose language nothing told."""
     streets = await places.list_units(ctx.session, kind=UnitKind.street)
     rows = _rows([actions.PICK_STREET.button(s.name(ctx.locale), s.id) for s in streets])
     rows.append([actions.SHARE_LOCATION.button(ctx.t("onb.share_location"))])
+    text = _lead(lead, ctx.t("onb.ask_street"))
+    if offer_other:
+        other = "en" if ctx.locale == "zh" else "zh"
+        rows.append([actions.SET_LANGUAGE.button(LANGUAGE_NAMES[other], other)])
+        text += "\n" + ctx.t("staff_menus.other_language")
     ctx.goto(S_STREET)
-    ctx.reply(_lead(lead, ctx.t("onb.ask_street")), buttons=rows)
+    ctx.reply(text, buttons=rows)
 
 
 def _lead(lead: str, text: str) -> str:

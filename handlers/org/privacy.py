@@ -36,11 +36,11 @@ async def show(ctx: Context) -> None:
     ctx.reply(
         ctx.t(
             "privacy.summary",
-            name=person.display_name or "-",
+            name=person.display_name or ctx.t("next_steps.not_given"),
             language=person.language or ctx.locale,
-            phone=person.phone or "-",
-            address=address or "-",
-            channels=", ".join(sorted({i.channel for i in identities})) or "-",
+            phone=person.phone or ctx.t("next_steps.not_given"),
+            address=address or ctx.t("next_steps.not_given"),
+            channels=", ".join(sorted({i.channel for i in identities})) or ctx.t("next_steps.none"),
             requests=await people.count_requests(ctx.session, person_id=person.id),
         ),
         buttons=[[actions.DELETE_DATA.button(ctx.t("privacy.delete"))]],

@@ -140,7 +140,9 @@ async def profile_done(ctx: Context, _data: ButtonData) -> None:
         availability={"days": ctx.data.get("days", "all"), "times": ctx.data.get("times", [])},
     )
     ctx.goto("")
-    skills = "、".join(ctx.t(f"volunteer.skill.{s}") for s in profile.skills) or "-"
+    skills = "、".join(ctx.t(f"volunteer.skill.{s}") for s in profile.skills) or ctx.t(
+        "next_steps.not_given"
+    )
     ctx.say("volunteer.profile_saved", skills=skills)
 
 
@@ -355,7 +357,7 @@ async def team(ctx: Context) -> None:
     )
     ctx.say(
         "volunteer.team",
-        members=members or "-",
+        members=members or ctx.t("next_steps.team.none"),
         count=len(summary.members),
         open=len(summary.open_tasks),
         hours=f"{summary.hours_this_period:g}",

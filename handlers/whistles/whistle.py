@@ -45,7 +45,7 @@ STEPS = {
 async def _usage(ctx: Context) -> None:
     query = select(OrgUnit.code).where(OrgUnit.kind == UnitKind.department).order_by(OrgUnit.code)
     codes = ", ".join((await ctx.session.execute(query)).scalars())
-    ctx.say("schedule.whistle.usage", departments=codes or "-")
+    ctx.say("schedule.whistle.usage", departments=codes or ctx.t("next_steps.departments.none"))
 
 
 @router.command("whistle")

@@ -10,9 +10,19 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import migrate
+from bot.channels.testing import TestChannel, TestChat
+from bot.config import Settings
 from bot.core.flood import SharedFloodGate
 from bot.db import create_engine, session_factory
-from tests.conftest import PG_SKIP_REASON, PG_URL, create_postgres_database, drop_postgres_database
+from tests.conftest import (
+    PG_SKIP_REASON,
+    PG_URL,
+    Clock,
+    TestDB,
+    create_postgres_database,
+    drop_postgres_database,
+    engine_and_sender,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)]
 
@@ -56,3 +66,44 @@ async def test_try_book_takes_a_free_slot(pg_engine: AsyncEngine) -> None:
     assert await gate.try_book(person) == 0.0
     assert await other.try_book(person) == 0.0
     assert 59.0 < await gate.try_book(person) <= 60.0
+
+
+async def test_workers_book_in_the_update_and_hold_the_one_past_the_window(
+    demo: TestDB, settings: Settings, clock: Clock
+) -> None:
+    """With other workers alive, an update books its slot in its own transaction (no
+    transaction of its own for the window); the one past the limit is rolled back, booked
+    apart and held, with one "slow down", whichever worker it reached."""
+    if demo.kind != "postgres":
+        pytest.skip("the window is shared on PostgreSQL")
+    channel = TestChannel()
+    held: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        held.append(seconds)
+
+    engines = []
+    for n in range(3):
+        engine, _ = engine_and_sender(
+            demo,
+            settings,
+            clock,
+            {channel.name: channel},
+            worker_id=f"worker-{n}",
+            flood=SharedFloodGate(3, demo.sessions),
+        )
+        engine.sleep = sleep
+        engines.append(engine)
+    assert all(engine.flood.books_in_turn() for engine in engines)
+    person = TestChat(engines[0], channel, user_id="flood-1")
+    for n in range(3):
+        person.engine = engines[n]
+        assert (await person.send("/help"))[-1].text  # answered at once
+        assert held == []
+    person.engine = engines[0]
+    answers = await person.send("/help")  # the fourth this minute
+    assert len(held) == 1 and 59.0 < held[0] <= 60.0
+    texts = [m.text for m in answers]
+    assert texts[0] == "您发得太快了，请稍等一下。刚才的消息都收到了，会按顺序处理。"
+    assert len(texts) > 1  # then answered
+    assert person.last_result is not None and person.last_result.status == "handled"

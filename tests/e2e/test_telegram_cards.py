@@ -1,6 +1,6 @@
 """The card staff work from, on both frameworks and both modes: the request's photos come as an
 album before it, 签收 and the phone tap edit it in place (editMessageText), and 更多操作 opens
-the rest of the actions in the same message."""
+the rest of the actions in the same message, a page at a time."""
 
 from __future__ import annotations
 
@@ -70,15 +70,24 @@ async def test_card_comes_with_its_photos_and_is_edited_in_place(rig: Rig) -> No
     await staff.press("签收")
     assert len(staff.messages) == count
     assert "已签收诉求" in card["text"] and reference in card["text"]
-    assert _keyboard(card) == ["开始办理", "已联系居民", "办结", "📞 显示电话", "更多操作"]
+    working = ["开始办理", "已联系居民", "办结", "📞 显示电话", "更多操作", "📋 待办列表"]
+    assert _keyboard(card) == working
     edits = [c for c in rig.api.calls_of("editMessageText") if c.status == 200]
     assert {str(c.params["message_id"]) for c in edits} == {str(card["message_id"])}
 
     await staff.press("更多操作")
     assert len(staff.messages) == count
-    assert {"内部备注", "请居民补充", "◀ 收起", "📋 待办列表"} <= set(_keyboard(card))
+    # Three rows of two: the four commonest of the rest, then the next page and back.
+    first = ["内部备注", "公开进展", "请居民补充", "添加照片", "其他操作 ▸", "◀ 收起"]
+    assert _keyboard(card) == first
+    await staff.press("其他操作 ▸")
+    second = {"吹哨（部门报到）", "派红扳手任务", "转办", "其他操作 ▸", "◀ 收起"}
+    assert second <= set(_keyboard(card))
+    # The most actions a card has (not contacted yet, a phone to show): a third page.
+    await staff.press("其他操作 ▸")
+    assert _keyboard(card) == ["合并", "更改类别", "◀ 收起"] and len(staff.messages) == count
     await staff.press("◀ 收起")
-    assert _keyboard(card)[-1] == "更多操作" and len(staff.messages) == count
+    assert _keyboard(card) == working and len(staff.messages) == count
 
 
 async def test_photos_picked_together_all_reach_the_request_and_the_card(rig: Rig) -> None:

@@ -24,6 +24,7 @@ import json
 import re
 import time
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,8 +167,15 @@ _servers = itertools.count(1)
 class FakeBotAPI:
     """The fake server; see the module docstring."""
 
-    def __init__(self, token: str = TOKEN, *, retry_delay: float = 0.02) -> None:
+    def __init__(
+        self,
+        token: str = TOKEN,
+        *,
+        retry_delay: float = 0.02,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.token = token
+        self.clock = clock  # what a call's `at` is read from (a test's clock, in seconds)
         self.bot_user = {
             "id": int(token.split(":")[0]),
             "is_bot": True,
@@ -265,7 +273,7 @@ class FakeBotAPI:
             )
         method = request.match_info["method"]
         params = await self._params(request)
-        call = Call(method, params)
+        call = Call(method, params, at=self.clock())
         self.calls.append(call)
         try:
             await self._scripted(method, params)

@@ -2,12 +2,14 @@
 
 It issues access tokens (`/cgi-bin/gettoken`; `expire_token` makes the current one refused
 with 42001 until a new one is fetched), keeps what was sent per member (`message/send`: text,
-image, file, template_card), updates cards (`message/update_template_card`, one use per
-response code), stores uploads (`media/upload`) and serves media (`media/get`), and takes
-group-robot posts (`webhook/send`). Like WeCom it drops, silently, messages past 30 a minute
-and 1,000 an hour per member, and a duplicate within the interval when asked to check;
-a robot refuses (45009) past 20 a minute. Members outside the app's visible range are refused
-(81013). `fail` scripts errcodes for the next calls of a path.
+image, file, template_card; a card without a title or subtitle, or without one to six
+buttons, is refused with 40058), updates cards (`message/update_template_card`, one use per
+response code; a new card's `replace_text`, or `button.replace_name`, greys its buttons),
+stores uploads (`media/upload`) and serves media (`media/get`), and takes group-robot posts
+(`webhook/send`). Like WeCom it drops, silently, messages past 30 a minute and 1,000 an hour
+per member, and a duplicate within the interval when asked to check; a robot refuses (45009)
+past 20 a minute. Members outside the app's visible range are refused (81013). `fail`
+scripts errcodes for the next calls of a path.
 
     api = FakeWecomAPI(now=clock); await api.start()
     api.members.add("zhangsan")
@@ -47,7 +49,7 @@ class Card:
     task_id: str
     card: dict[str, Any]
     codes: set[str] = field(default_factory=set)
-    replaced: str = ""  # the text the buttons were replaced with
+    replaced: str = ""  # the greyed text in place of the buttons
     updates: int = 0
 
     @property
@@ -202,6 +204,8 @@ class FakeWecomAPI:
         msgid = f"msg{next(self._ids)}"
         answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok", "msgid": msgid}
         if _card(body):
+            if not _well_formed(body["template_card"]):
+                return _error(40058)
             task_id = body["template_card"]["task_id"]
             if task_id in self.cards:
                 return _error(40117)  # a task id is unique in the app
@@ -242,7 +246,10 @@ class FakeWecomAPI:
         card.codes.discard(code)
         card.updates += 1
         if "template_card" in body:
-            card.card, card.replaced = body["template_card"], ""
+            new = body["template_card"]
+            if not _well_formed(new):
+                return _error(40058)
+            card.card, card.replaced = new, str(new.get("replace_text") or "")
         else:
             card.replaced = str(body["button"]["replace_name"])
         return web.json_response({"errcode": 0, "errmsg": "ok", "invaliduser": []})
@@ -280,6 +287,13 @@ def _most_in(times: list[datetime], span: timedelta) -> int:
             start += 1
         most = max(most, end - start + 1)
     return most
+
+
+def _well_formed(card: dict[str, Any]) -> bool:
+    """A button_interaction card as WeCom requires it: a title or a subtitle, one to six
+    buttons."""
+    text = card.get("main_title", {}).get("title") or card.get("sub_title_text")
+    return bool(text) and 1 <= len(card.get("button_list") or []) <= 6
 
 
 def _card(message: dict[str, Any]) -> bool:

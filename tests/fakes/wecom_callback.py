@@ -133,6 +133,16 @@ class WecomMember:
         }
         return await self.push(fields)
 
+    async def send_voice(self, media_id: str) -> int | None:
+        """A voice message, as WeCom pushes one: its media and format, no words."""
+        fields = {
+            "MsgType": "voice",
+            "MediaId": media_id,
+            "Format": "amr",
+            "MsgId": str(next(_msg_ids)),
+        }
+        return await self.push(fields)
+
     def click_xml(self, label: str, card: Card | None = None) -> str:
         """The event of a click on `label` (on the newest card that has it)."""
         card = card or self.card_with(label)

@@ -24,6 +24,14 @@ from tests.conftest import Bot
 _staff = itertools.count(1)
 
 
+async def press_more(chat: TestChat, label: str) -> None:
+    """Open 更多操作 on the card and turn its pages (其他操作 ▸) until `label` shows; press it."""
+    await chat.press("更多操作")
+    while label not in chat.buttons and "其他操作 ▸" in chat.buttons:
+        await chat.press("其他操作 ▸")
+    await chat.press(label)
+
+
 async def unit_id(bot: Bot, code: str) -> int:
     async with bot.db.sessions() as session:
         found = await session.execute(select(OrgUnit.id).where(OrgUnit.code == code))

@@ -105,7 +105,7 @@ async def test_cancel_skips_and_rights_in_the_guided_pledge(bot: Bot) -> None:
     await liaison.press("跳过")  # start
     await liaison.press("跳过")  # due
     await liaison.press("✅ 完成")
-    assert "人数：-" in liaison.last_text and "开始：-" in liaison.last_text
+    assert "人数：未填写" in liaison.last_text and "开始：未定" in liaison.last_text
     await liaison.press("✖ 取消")
     assert "没有认领" in liaison.last_text
     assert await _projects(bot) == []

@@ -108,6 +108,7 @@ async def test_roof_leak_meeting_from_convening_to_outcome(bot: Bot, notices: Pa
     await staff.press_data(meetings_actions.HOUSEHOLDS.data(meeting.id))
     assert "张阿姨（参加）" in staff.last_text and "李叔叔（未回复）" in staff.last_text
     assert "维修费应该大家一起出" in staff.last_text and "19 户" in staff.last_text
+    assert "17号楼 " in staff.last_text and not re.search(r"(?<!\w)[-?](?!\w)", staff.last_text)
 
     # --- a poll: options, open, household votes, hidden tally, close ------------------------
     await staff.press_data(meetings_actions.OPEN.data(meeting.id))

@@ -61,13 +61,25 @@ async def test_english_client_gets_english(bot: Bot) -> None:
     assert "📝 New request" in chat.buttons
 
 
-async def test_no_client_language_asks_for_one(bot: Bot) -> None:
+async def test_no_client_language_starts_in_chinese_and_offers_english(bot: Bot) -> None:
     chat = bot.chat(language_code=None)
     await chat.send("/start")
-    assert chat.buttons == ["中文", "English"]
+    assert len(chat.texts) == 1 and "欢迎" in chat.texts[0] and "街道" in chat.texts[0]
+    assert STREET["zh"] in chat.buttons and "English" in chat.buttons
+    assert "中文" not in chat.buttons
+    assert (await _person(bot, chat.user_id)).language == "zh"
     await chat.press("English")
     assert "Language set to English." in chat.texts
     assert STREET["en"] in chat.buttons
+    assert "English" not in chat.buttons  # offered once, in the first message
+    assert (await _person(bot, chat.user_id)).language == "en"
+
+
+async def test_a_client_language_is_not_questioned(bot: Bot) -> None:
+    for code in ("zh", "en"):
+        chat = bot.chat(language_code=code)
+        await chat.send("/start")
+        assert "English" not in chat.buttons and "中文" not in chat.buttons, code
 
 
 async def test_typing_part_of_a_compound_name_finds_it(bot: Bot) -> None:

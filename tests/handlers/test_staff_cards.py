@@ -1,6 +1,7 @@
 """The card staff work from: where (the room, or 公共区域), who (the name masked, the phone on a
 tap that is audited), the photos with it; after a press it is edited in place, four primary
-actions and 更多操作; its history tells how the request was routed in the reader's language."""
+actions, 更多操作 (the rest a page of six buttons at a time) and the queue; its history tells
+how the request was routed in the reader's language."""
 
 from __future__ import annotations
 
@@ -95,22 +96,90 @@ async def test_accept_edits_the_card_in_place_with_four_primary_actions(bot: Bot
     accepted = staff.messages[-1]
     assert accepted.edit_message_id == card_id
     assert "已签收诉求" in accepted.text and reference in accepted.text
-    assert staff.buttons == ["开始办理", "已联系居民", "公开进展", "办结", "更多操作"]
+    card = ["开始办理", "已联系居民", "公开进展", "办结", "更多操作", "📋 待办列表"]
+    assert staff.buttons == card
 
     await staff.press("更多操作")
     assert staff.messages[-1].edit_message_id == card_id
-    more = staff.buttons
-    assert {"内部备注", "请居民补充", "转办", "合并", "添加照片", "更改类别"} <= set(more)
-    assert more[-2:] == ["◀ 收起", "📋 待办列表"]
+    # The commonest of the rest first, four of them; the others a page on.
+    first = ["内部备注", "请居民补充", "添加照片", "吹哨（部门报到）", "其他操作 ▸", "◀ 收起"]
+    assert staff.buttons == first
+    await staff.press("其他操作 ▸")
+    assert staff.messages[-1].edit_message_id == card_id
+    assert set(staff.buttons) == {"派红扳手任务", "转办", "召集红马扎议事", "合并", "更改类别"} | {
+        "◀ 收起"
+    }
     await staff.press("◀ 收起")
     assert staff.messages[-1].edit_message_id == card_id
-    assert staff.buttons == ["开始办理", "已联系居民", "公开进展", "办结", "更多操作"]
+    assert staff.buttons == card
 
     await staff.press("开始办理")
     assert staff.messages[-1].edit_message_id == card_id
-    assert len(staff.buttons) <= 5 and staff.buttons[-1] == "更多操作"
+    assert len(staff.buttons) <= 6 and staff.buttons[-2:] == ["更多操作", "📋 待办列表"]
     row = await request(bot, reference)
     assert row.status.value == "in_progress"
+
+
+async def _pages(staff: TestChat) -> list[list[str]]:
+    """The card's buttons, then each page behind 更多操作 as 其他操作 ▸ turns them."""
+    pages = [staff.buttons]
+    await staff.press("更多操作")
+    pages.append(staff.buttons)
+    while "其他操作 ▸" in staff.buttons:
+        await staff.press("其他操作 ▸")
+        pages.append(staff.buttons)
+    await staff.press("◀ 收起")
+    assert staff.buttons == pages[0]
+    return pages
+
+
+async def test_every_action_is_on_one_page_of_six_buttons_at_most(bot: Bot) -> None:
+    """Pending, accepted (the most actions: not contacted yet, a phone to show) and in
+    progress: each page one WeCom card (six buttons), no action twice, the common ones at
+    most two taps from the card."""
+    staff = await staff_chat(bot)
+    resident = await _resident(bot)
+    await report_light(resident)
+    await pump(bot)
+    await staff.send("/queue")
+    await staff.press(staff.buttons[0])
+    common = {"签收", "开始办理", "办结", "公开进展", "内部备注", "请居民补充", "添加照片"}
+    for step in ("签收", "开始办理", None):
+        pages = await _pages(staff)
+        shown = [label for page in pages for label in page]
+        actions_shown = [
+            label
+            for label in shown
+            if label not in ("更多操作", "📋 待办列表", "其他操作 ▸", "◀ 收起")
+        ]
+        assert all(len(page) <= 6 for page in pages), pages
+        assert len(actions_shown) == len(set(actions_shown)), pages
+        assert "📞 显示电话" in pages[0] or step is None, pages  # the card's own, until shown
+        in_two_taps = {label for page in pages[:2] for label in page}
+        assert common & set(actions_shown) <= in_two_taps, pages
+        assert {"转办", "合并", "更改类别", "召集红马扎议事", "派红扳手任务"} & set(
+            actions_shown
+        ), pages
+        if step is not None:
+            await staff.press(step)
+
+
+async def test_a_page_of_actions_is_computed_again_at_every_press(bot: Bot) -> None:
+    """Another grid's worker forging 其他操作 gets nothing; a page past the last shows the last."""
+    staff = await staff_chat(bot)
+    resident = bot.chat()
+    await onboard(resident)
+    reference = await report_light(resident)
+    await pump(bot)
+    row = await request(bot, reference)
+    stranger = await staff_chat(bot, unit="heshun-2")
+    await stranger.press_data(actions.OTHER_ACTIONS.data(row.id, 2))
+    assert "不在您的管辖范围内" in stranger.last_text and not stranger.buttons
+    await resident.press_data(actions.OTHER_ACTIONS.data(row.id, 2))
+    assert "转办" not in resident.buttons
+    await staff.press_data(actions.OTHER_ACTIONS.data(row.id, 99))
+    assert reference in staff.last_text and staff.buttons[-1] == "◀ 收起"
+    assert "其他操作 ▸" not in staff.buttons
 
 
 async def test_history_tells_the_routing_in_the_readers_language(bot: Bot) -> None:

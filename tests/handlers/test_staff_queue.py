@@ -61,8 +61,7 @@ async def test_queue_pages_due_soonest_first(bot: Bot) -> None:
     assert staff.buttons[-1] == "◀ 上一页" and len(staff.buttons) == 3
     await staff.press(staff.buttons[0])
     assert "【JM-" in staff.last_text and "签收" in staff.buttons
-    await staff.press("更多操作")
-    await staff.press("📋 待办列表")
+    await staff.press("📋 待办列表")  # on the card, beside 更多操作
     assert "第 1/2 页" in staff.last_text
 
 

@@ -17,7 +17,7 @@ from models import (
 )
 from tests.conftest import Bot
 from tests.handlers.journey import onboard, report_light
-from tests.handlers.staff_journey import pump, request, staff_chat
+from tests.handlers.staff_journey import press_more, pump, request, staff_chat
 
 
 async def _accepted(bot: Bot) -> tuple:
@@ -36,8 +36,7 @@ async def test_public_note_reaches_the_resident_internal_note_does_not(bot: Bot)
     await staff.press("公开进展")
     await staff.send("已联系电工，明天上午上门")
     assert "进展已发布" in staff.last_text
-    await staff.press("更多操作")
-    await staff.press("内部备注")
+    await press_more(staff, "内部备注")
     await staff.send("电工老王电话 139xxxx")
     assert "内部备注已保存" in staff.last_text
     assert "🔒" in staff.last_text  # staff see internal history
@@ -111,8 +110,7 @@ async def test_resolve_with_text_and_photos_sends_the_rate_push(bot: Bot) -> Non
 
 async def test_attach_photos(bot: Bot) -> None:
     staff, _resident, _reference = await _accepted(bot)
-    await staff.press("更多操作")
-    await staff.press("添加照片")
+    await press_more(staff, "添加照片")
     await staff.send_photo("site-1")
     await staff.send_photo("site-2")
     await staff.press("✅ 完成")
@@ -125,8 +123,7 @@ async def test_merge_into_another_request(bot: Bot) -> None:
     await onboard(second)
     other = await report_light(second, "17号楼楼道灯不亮")
     await staff.send(f"/find {other}")
-    await staff.press("更多操作")
-    await staff.press("合并")
+    await press_more(staff, "合并")
     await staff.send(reference)
     assert f"已合并到 {reference}" in staff.last_text
     assert (await request(bot, other)).status == RequestStatus.merged
@@ -136,8 +133,7 @@ async def test_merge_into_another_request(bot: Bot) -> None:
 
 async def test_change_category_keeps_a_correction(bot: Bot) -> None:
     staff, _resident, reference = await _accepted(bot)
-    await staff.press("更多操作")
-    await staff.press("更改类别")
+    await press_more(staff, "更改类别")
     await staff.press("公共设施")
     assert "类别已更正" in staff.last_text
     row = await request(bot, reference)
@@ -152,8 +148,7 @@ async def test_change_category_keeps_a_correction(bot: Bot) -> None:
 
 async def test_meeting_button_starts_convening(bot: Bot) -> None:
     staff, _resident, reference = await _accepted(bot)
-    await staff.press("更多操作")
-    await staff.press("召集红马扎议事")
+    await press_more(staff, "召集红马扎议事")
     # The meeting flow starts, linked to the request.
     assert any(reference in text for text in staff.texts), staff.texts
 
@@ -179,8 +174,7 @@ async def test_find_in_and_out_of_scope(bot: Bot) -> None:
 async def test_blow_the_whistle_on_chosen_departments(bot: Bot) -> None:
     staff, _resident, reference = await _accepted(bot)
     police = await staff_chat(bot, role=Role.department_liaison, unit="police")
-    await staff.press("更多操作")
-    await staff.press("吹哨（部门报到）")
+    await press_more(staff, "吹哨（部门报到）")
     assert "✅ 供电公司" in staff.buttons  # the lighting category's department, pre-selected
     await staff.press("公安分局")
     assert "✅ 公安分局" in staff.buttons
@@ -192,8 +186,7 @@ async def test_blow_the_whistle_on_chosen_departments(bot: Bot) -> None:
 
 async def test_create_a_volunteer_task(bot: Bot) -> None:
     staff, _resident, reference = await _accepted(bot)
-    await staff.press("更多操作")
-    await staff.press("派红扳手任务")
+    await press_more(staff, "派红扳手任务")
     assert "红扳手任务" in staff.last_text
     row = await request(bot, reference)
     async with bot.db.sessions() as session:

@@ -132,3 +132,25 @@ def test_a_chat_window_counts_each_delivery_at_its_cost() -> None:
     assert window.wait_time(30.0) == 30.0
     assert window.wait_time(60.0, 3) == 0 and not window.is_idle(60.0)
     assert window.is_idle(80.0)
+
+
+def test_a_chats_gap_is_the_longest_of_its_pace_a_groups_minute_and_the_channels_own() -> None:
+    """The gap the workers of one database keep between two sends to one chat: a second, one
+    every 3 s in a Telegram group (20 a minute), and a WeChat openid's own pace when slower."""
+    from bot.channels.wechat.outbound import WechatChannel
+    from bot.config_channels import WechatSettings
+    from bot.outbox.limits import Limits, chat_gap
+    from models import utcnow
+
+    limits = Limits()
+    assert chat_gap(limits, object(), group=False) == 1.0
+    assert chat_gap(limits, object(), group=True) == 3.0
+    wechat = WechatChannel(
+        settings=WechatSettings(sends_per_openid_per_s=0.5),
+        sessions=None,  # type: ignore[arg-type]
+        client=None,  # type: ignore[arg-type]
+        tokens=None,  # type: ignore[arg-type]
+        clock=utcnow,
+    )
+    assert chat_gap(limits, wechat, group=False) == 2.0
+    assert chat_gap(Limits(chat_rate=0.25), wechat, group=False) == 4.0

@@ -50,7 +50,7 @@ def sender(engine: AsyncEngine, workers: Workers, channel: RecordingChannel, **o
         OutboxSettings(quiet_start="00:00", quiet_end="00:00"),
         ZoneInfo("Asia/Shanghai"),
         worker_id=workers.id,
-        limits=UNLIMITED,
+        limits=options.pop("limits", UNLIMITED),
         shared=SharedBudget(workers),
         **options,  # type: ignore[arg-type]
     )
@@ -111,6 +111,95 @@ async def test_rows_of_a_dead_worker_are_taken_over_as_soon_as_its_heartbeat_sto
     assert asyncio.get_running_loop().time() - started < 5
     assert sorted(s.text for s in channel.sent) == [str(n) for n in range(ROWS)]
     assert await _statuses(pg_engine) == [("sent", "worker-b")] * ROWS
+
+
+async def test_a_worker_whose_beats_are_late_sends_nothing_the_others_may_take_over(
+    pg_engine: AsyncEngine,
+) -> None:
+    """A worker alive but late to beat (its pool queued up, its event loop starved) is dead to
+    the others once its heartbeat is stale; it must not send the rows they take over."""
+    sessions = session_factory(pg_engine)
+    late = Workers(sessions, "worker-late", shared=True, heartbeat_s=0.5, stale_after_s=STALE)
+    alive = Workers(sessions, "worker-b", shared=True, heartbeat_s=0.5, stale_after_s=STALE)
+    await late.beat()
+    await alive.beat()
+    await _write(pg_engine, ROWS)
+    now = utcnow()
+    async with sessions() as session, session.begin():  # the late worker's replies
+        held = await store.claim(
+            session,
+            now=now,
+            lease_until=now + timedelta(seconds=60),
+            channels=["test"],
+            limit=ROWS,
+            quiet=False,
+            worker=late.id,
+        )
+    late_channel, taker_channel = RecordingChannel(clock=utcnow), RecordingChannel(clock=utcnow)
+    await asyncio.sleep(STALE + 0.2)  # no beat from the late worker meanwhile
+    assert not late.fresh()
+    await alive.beat()
+    assert alive.fresh()
+    await sender(pg_engine, late, late_channel).deliver_leased(held)
+    assert late_channel.sent == []  # fenced: it might be dead to the others
+    assert await _statuses(pg_engine) == [("sending", "worker-late")] * ROWS  # left as they are
+    assert await sender(pg_engine, alive, taker_channel).pump() == ROWS
+    assert sorted(s.text for s in taker_channel.sent) == [str(n) for n in range(ROWS)]
+    await late.beat()  # back: it sends again
+    assert late.fresh()
+
+
+async def test_a_reply_takes_its_chat_turn_in_the_transaction_that_writes_it(
+    pg_engine: AsyncEngine,
+) -> None:
+    """With other workers alive, a turn's first reply takes its chat's turn in the update's
+    own transaction: it goes out at once, with no turn transaction of its own, and the chat's
+    next message, from any worker, still keeps the pace after it."""
+    sessions = session_factory(pg_engine)
+    a = Workers(sessions, "worker-a", shared=True, stale_after_s=30)
+    other = Workers(sessions, "worker-b", shared=True, stale_after_s=30)
+    await a.beat()
+    await other.beat()
+    await a.beat()  # counts the other: not alone
+    gap = 0.5
+    paced = outbox.Limits(global_rate=1e9, chat_rate=1 / gap, group_rate_per_minute=1e9)
+    channel = RecordingChannel(clock=utcnow)
+    replier = sender(pg_engine, a, channel, limits=paced)
+    lease = utcnow() + timedelta(seconds=60)
+    async with sessions() as session, session.begin():  # the update's transaction
+        ids = (
+            await session.execute(
+                insert(OutboxMessage)
+                .values(
+                    [
+                        {
+                            "channel": "test",
+                            "chat_id": "c1",
+                            "payload": Outgoing(text=text).to_payload(),
+                            "status": OutboxStatus.sending,
+                            "not_before": lease,
+                            "is_reply": True,
+                            "attempts": 1,
+                            "leased_by": a.id,
+                        }
+                        for text in ("first", "second")
+                    ]
+                )
+                .returning(OutboxMessage.id)
+            )
+        ).scalars()
+        written = [
+            store.Claimed(i, "test", "c1", Outgoing(text=t).to_payload(), 1, True, True, lease)
+            for i, t in zip(ids, ("first", "second"), strict=True)
+        ]
+        rows = await replier.take_reply_turns(session, written)
+    assert rows[0].turn_at is not None and rows[1].turn_at is None  # the first reply's only
+    started = utcnow()
+    await replier.deliver_leased(rows)
+    first, second = channel.sent
+    assert (first.text, second.text) == ("first", "second")
+    assert (first.at - started).total_seconds() < gap / 2  # on the turn it took: no wait
+    assert (second.at - first.at).total_seconds() >= gap  # the pace kept after it
 
 
 async def test_reply_successes_are_recorded_once_a_batch_waits(pg_engine: AsyncEngine) -> None:

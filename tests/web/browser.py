@@ -201,10 +201,11 @@ SHOW_NEWEST_IMAGE = f"(n) => ({NEWER_IMAGES})(n).pop().scrollIntoView({{block: '
 
 @asynccontextmanager
 async def browser_page(
-    locale: str = "zh-CN", *, bypass_csp: bool = False
+    locale: str = "zh-CN", *, bypass_csp: bool = False, timezone_id: str | None = None
 ) -> AsyncIterator[tuple[Browser, Page]]:
     """A phone-sized page in a fresh headless Chromium; fails the test on a page error. With
-    `bypass_csp` a test may add scripts of its own (the accessibility checker)."""
+    `bypass_csp` a test may add scripts of its own (the accessibility checker); `timezone_id`
+    puts the browser in another time zone (a visitor abroad)."""
     assert async_playwright is not None
     OUTPUT.mkdir(exist_ok=True)
     async with async_playwright() as playwright:
@@ -213,7 +214,7 @@ async def browser_page(
         )
         try:
             context = await browser.new_context(
-                locale=locale, viewport=PHONE, bypass_csp=bypass_csp
+                locale=locale, viewport=PHONE, bypass_csp=bypass_csp, timezone_id=timezone_id
             )
             page = await context.new_page()
             errors: list[str] = []

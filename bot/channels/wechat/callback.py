@@ -154,7 +154,7 @@ class Callback:
         result = await self.engine.process(incoming)
         if result.status == "handled" and voice.unrecognised(push):
             row = await voice.ask_to_type(
-                self.sessions, openid=push.openid, default_locale=self.channel.locale
+                self.sessions, chat_id=push.openid, default_locale=self.channel.locale
             )
             self.wake([row], push.openid)
         return result

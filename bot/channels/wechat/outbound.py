@@ -7,7 +7,9 @@ until it resets at midnight, Beijing time); 45015 window closed and 45047 quota 
 back to a template); 43004 the resident unfollowed (unreachable); 40001/40014/42001 the token
 (refreshed once, then retried).
 
-Sends to one resident are paced (`sends_per_openid_per_s`, one a second by default).
+Sends to one resident are paced (`sends_per_openid_per_s`, one a second by default): here in
+this process, and across the workers of one PostgreSQL database by the sender's shared chat
+turn, whose gap is at least `chat_gap`.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class WechatChannel:
         self.locale = locale
         self.slots = PassiveSlots()
         self._paces: dict[str, TokenBucket] = {}
+        # Seconds between two sends to one resident: the sender's chat turn keeps at least this.
+        self.chat_gap = 1.0 / settings.sends_per_openid_per_s
 
     async def send(self, chat_id: str, message: Outgoing) -> SendResult:
         """Deliver one message to a resident (their openid is the chat id)."""

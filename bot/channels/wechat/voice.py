@@ -24,23 +24,30 @@ def unrecognised(push: Inbound) -> bool:
 
 
 async def ask_to_type(
-    sessions: async_sessionmaker[AsyncSession], *, openid: str, default_locale: str
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    chat_id: str,
+    default_locale: str,
+    channel: str = CHANNEL,
+    key: str = "wechat.voice_unrecognised",
 ) -> int:
-    """Write the polite question to the resident; returns its outbox row's id."""
+    """Write the polite question (message `key`) to the person behind `chat_id` on
+    `channel`, in their language; returns its outbox row's id. WeCom's voice messages, which
+    come without words, are answered the same way."""
     async with sessions() as session, session.begin():
         query = (
             select(Person.id, Person.language)
             .join(ChannelIdentity, ChannelIdentity.person_id == Person.id)
-            .where(ChannelIdentity.channel == CHANNEL, ChannelIdentity.chat_id == openid)
+            .where(ChannelIdentity.channel == channel, ChannelIdentity.chat_id == chat_id)
         )
         found = (await session.execute(query)).first()
         person_id, language = (found[0], found[1]) if found else (None, None)
         locale = pick_locale(language, None, default_locale)
         row = await enqueue(
             session,
-            channel=CHANNEL,
-            chat_id=openid,
-            message=Outgoing(t(locale, "wechat.voice_unrecognised")),
+            channel=channel,
+            chat_id=chat_id,
+            message=Outgoing(t(locale, key)),
             person_id=person_id,
             urgent=True,
         )

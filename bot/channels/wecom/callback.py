@@ -5,8 +5,9 @@ decrypted (at once: WeCom waits 1 second). A push is checked (timestamp within t
 skew, msg_signature in constant time, decryption with the current or the previous key, a
 nonce not replayed with another body); a card click's code is kept for updating that card;
 the update goes to the engine, and the answer (an empty 200) comes once it is committed:
-replies go by the API through the outbox. A push not committed within the budget is answered
-503 and WeCom tries again (the engine's update id makes the retry one update).
+replies go by the API through the outbox (a voice message's turn is followed by a polite
+request to type a few words: WeCom recognises none). A push not committed within the budget
+is answered 503 and WeCom tries again (the engine's update id makes the retry one update).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.wechat.crypto import BadCallback, Envelope, fresh
 from bot.channels.wechat.replay import NonceBook
-from bot.channels.wecom import CALLBACK_PATH, cards, inbound
+from bot.channels.wechat.voice import ask_to_type
+from bot.channels.wecom import CALLBACK_PATH, CHANNEL, cards, inbound
 from bot.channels.wecom.inbound import Inbound
-from bot.channels.wecom.media import fetch_photo
+from bot.channels.wecom.media import fetch_media
 from bot.channels.wecom.outbound import WecomChannel
 from bot.config_channels import WecomSettings
 from bot.core.engine import Engine, ProcessResult
@@ -119,8 +121,18 @@ class Callback:
         assert push.incoming is not None
         incoming = push.incoming
         if push.media_id:
-            incoming = await fetch_photo(self.channel, push, self.upload_dir)
-        return await self.engine.process(incoming)
+            incoming = await fetch_media(self.channel, push, self.upload_dir)
+        result = await self.engine.process(incoming)
+        if result.status == "handled" and incoming.kind == "voice":
+            # After the turn's own answer: WeCom gave no words, so ask for some.
+            await ask_to_type(
+                self.sessions,
+                chat_id=push.userid,
+                default_locale=self.channel.locale,
+                channel=CHANNEL,
+                key="wecom.voice_no_words",
+            )
+        return result
 
     async def idle(self) -> None:
         """Wait until the turns in flight have finished (tests)."""

@@ -4,7 +4,7 @@ The update id is `MsgId` for messages and `FromUserName + CreateTime + Event + E
 TaskId` for events, so WeCom's retries of one push are one update. A click on a template
 card's button is the button press its key names (the handler re-checks it against the
 database), with the card's task id as the message to edit; an invite code typed alone is
-`/start inv_...`.
+`/start inv_...`. A voice message comes without words (WeCom recognises none).
 """
 
 from __future__ import annotations
@@ -62,12 +62,14 @@ def parse(xml: str) -> Inbound:
         return Inbound(_typed(base, _text(data, "Content")), userid)
     if kind == "image":
         return Inbound(replace(base, kind="photo"), userid, media_id=_text(data, "MediaId"))
+    if kind == "voice":  # WeCom gives no words for it: the member is asked to type some
+        return Inbound(replace(base, kind="voice"), userid, media_id=_text(data, "MediaId"))
     if kind == "location":
         latitude, longitude = _float(data, "Location_X"), _float(data, "Location_Y")
         if latitude is not None and longitude is not None:
             located = replace(base, kind="location", latitude=latitude, longitude=longitude)
             return Inbound(located, userid)
-    return Inbound(base, userid)  # voice, video, file...: "other", answered politely
+    return Inbound(base, userid)  # video, file...: "other", answered politely
 
 
 def _text(data: dict[str, Any], key: str) -> str:

@@ -90,7 +90,7 @@ class WecomChannel:
                 msgid = await self._send(userid, "text", render.text_content(message.text))
                 return f"m:{msgid}" if msgid else None
             return None
-        if render.card_parts(message)[3]:
+        if render.overflows(message):  # read once, here: its card carries a short title
             await self._send(userid, "text", render.text_content(message.text))
         return await self._send_cards(userid, message, chunks, first=True)
 
@@ -144,33 +144,35 @@ class WecomChannel:
         return path if path.is_file() else None
 
     async def _update(self, userid: str, message: Outgoing) -> bool:
-        """Update the member's card in place; False when it cannot be (then sent anew)."""
+        """Update the member's card in place; False when it cannot be (then sent anew). A
+        text the card cannot hold follows as a message, then the buttons one card cannot
+        take, on cards of their own."""
         task_id = message.edit_message_id or ""
         async with self.sessions() as session, session.begin():
             code = await cards.take_code(session, task_id=task_id, userid=userid, now=self.clock())
         if code is None:
             return False
-        body: dict[str, Any] = {
+        chunks = render.card_chunks(message)
+        card = (
+            render.template_card(message, chunks[0], task_id, first=True, locale=self.locale)
+            if chunks
+            else render.done_card(message, task_id, locale=self.locale)
+        )
+        body = {
             "userids": [userid],
             "agentid": self.api.agent_id,
             "response_code": code,
+            "template_card": card,
         }
-        chunks = render.card_chunks(message)
-        if chunks:
-            body["template_card"] = render.template_card(
-                message, chunks[0], task_id, first=True, locale=self.locale
-            )
-        else:
-            # The buttons give way to the news: the text's last line ("taken by ...").
-            lines = [line for line in message.text.splitlines() if line.strip()] or ["…"]
-            body["button"] = {"replace_name": render.clip(lines[-1], render.REPLACE_NAME)}
         try:
             await self.call(UPDATE_CARD, body)
         except WecomError as error:
             if error.code == api.BUSY or error.code in api.TOKEN_INVALID:
                 raise
             return False  # the code was refused: the update goes as a new message
-        if len(chunks) > 1:  # the buttons one card cannot take follow on cards of their own
+        if chunks and render.overflows(message):
+            await self._send(userid, "text", render.text_content(message.text))
+        if len(chunks) > 1:
             await self._send_cards(userid, message, chunks[1:], first=False)
         return True
 

@@ -1,25 +1,45 @@
 """Outgoing messages as WeCom bodies: text, images, and template cards (button_interaction)
 whose button keys are our buttons' data, so a click is that press, checked like any.
 
-A card shows a title (36 characters), a description (44) and a subtitle (112); text that does
-not fit goes first as a text message, so nothing of it is lost. A card takes six buttons:
-more become further cards.
+A card shows a title, a description and a subtitle (their sizes: `limits.LIMITS`). A text that
+fits is read on the card alone; one that does not goes as a text message, and its card
+carries only a short title (the text's first line) over the buttons, so the member reads the
+text once. A card takes six buttons: more become further cards. A card whose buttons are done
+(edited without buttons) keeps the first lines of its new text and shows, greyed in place of
+its buttons, the text's last line when the card had no room for it (else "done").
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from bot.channels.wecom.limits import LIMITS
 from bot.i18n import t
 from bot.messages import Button, Outgoing
 
-TITLE = 36
-DESC = 44
-SUBTITLE = 112
-BUTTONS_PER_CARD = 6
-BUTTON_TEXT = 20
-TEXT_BYTES = 2048
-REPLACE_NAME = 40  # † the button text that replaces a card's buttons: check the live docs
+# The key of the one greyed button of a done card: never a button's data (a click, if one
+# ever came, is a stale press).
+DONE_KEY = "rg_done"
+
+
+@dataclass(frozen=True, slots=True)
+class CardText:
+    """A text laid out on a card: title, description, subtitle, and whether all of the text
+    is there (`fits`)."""
+
+    title: str
+    desc: str
+    body: str
+    fits: bool
+
+    def fields(self) -> dict[str, Any]:
+        main: dict[str, Any] = {"title": self.title, **({"desc": self.desc} if self.desc else {})}
+        return {"main_title": main, **({"sub_title_text": self.body} if self.body else {})}
+
+    def shows(self, line: str) -> bool:
+        """Whether the card shows `line` whole."""
+        return line in (self.title, self.desc) or line in self.body.split("\n")
 
 
 def clip(text: str, limit: int) -> str:
@@ -34,43 +54,73 @@ def clip_bytes(text: str, limit: int) -> str:
     return data[: limit - 3].decode("utf-8", "ignore") + "…"
 
 
+def lines_of(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()] or ["…"]
+
+
+def card_text(text: str) -> CardText:
+    """The text on a card: the first line the title, the second the description when short
+    enough, the rest the subtitle; what does not fit is cut (the first lines kept)."""
+    lines = lines_of(text)
+    title, rest = lines[0], lines[1:]
+    desc = rest[0] if rest and len(rest[0]) <= LIMITS.desc else ""
+    body = "\n".join(rest[1:] if desc else rest)
+    fits = len(title) <= LIMITS.title and len(body) <= LIMITS.subtitle
+    return CardText(clip(title, LIMITS.title), desc, clip(body, LIMITS.subtitle), fits)
+
+
+def overflows(message: Outgoing) -> bool:
+    """Whether a card cannot hold the message's text (it then goes as a text message)."""
+    return not card_text(message.text).fits
+
+
 def buttons_of(message: Outgoing) -> list[Button]:
     return [button for row in message.buttons for button in row]
 
 
-def card_parts(message: Outgoing) -> tuple[str, str, str, bool]:
-    """(title, description, subtitle, whether the text overflows the card)."""
-    lines = [line for line in message.text.splitlines() if line.strip()] or ["…"]
-    title, rest = lines[0], lines[1:]
-    desc = rest[0] if rest and len(rest[0]) <= DESC else ""
-    body = "\n".join(rest[1:] if desc else rest)
-    overflow = len(title) > TITLE or len(body) > SUBTITLE
-    return clip(title, TITLE), desc, clip(body, SUBTITLE), overflow
-
-
 def card_chunks(message: Outgoing) -> list[list[Button]]:
-    items = buttons_of(message)
-    return [items[i : i + BUTTONS_PER_CARD] for i in range(0, len(items), BUTTONS_PER_CARD)]
+    items, size = buttons_of(message), LIMITS.buttons_per_card
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def template_card(
     message: Outgoing, buttons: list[Button], task_id: str, *, first: bool, locale: str
 ) -> dict[str, Any]:
-    """One button_interaction card: the message's text on the first, "continued" after."""
+    """One button_interaction card: on the first, the message's text when it fits, else its
+    short title (the text goes as a message of its own); "continued" on the others."""
     card: dict[str, Any] = {"card_type": "button_interaction", "task_id": task_id}
-    if first:
-        title, desc, body, _ = card_parts(message)
-        card["main_title"] = {"title": title, **({"desc": desc} if desc else {})}
-        if body:
-            card["sub_title_text"] = body
+    laid = card_text(message.text)
+    if first and laid.fits:
+        card |= laid.fields()
+    elif first:
+        card["main_title"] = {"title": laid.title}
     else:
-        title = card_parts(message)[0]
-        card["main_title"] = {"title": clip(title, TITLE - 4) + t(locale, "wecom.card_more")}
+        more = t(locale, "wecom.card_more")
+        card["main_title"] = {"title": clip(laid.title, LIMITS.title - len(more)) + more}
     card["button_list"] = [
-        {"text": clip(button.label, BUTTON_TEXT), "style": 1, "key": button.data}
+        {"text": clip(button.label, LIMITS.button_text), "style": 1, "key": button.data}
         for button in buttons
     ]
     return card
+
+
+def done_card(message: Outgoing, task_id: str, *, locale: str) -> dict[str, Any]:
+    """A card whose buttons are done: the new text (its first lines when it does not all
+    fit), and in place of the buttons one greyed text, the last line if the card has no room
+    for it and it is short enough, else "done"."""
+    laid = card_text(message.text)
+    last = lines_of(message.text)[-1]
+    news = last if len(last) <= LIMITS.replace_text and not laid.shows(last) else ""
+    replacement = news or t(locale, "wecom.card_done")
+    return {
+        "card_type": "button_interaction",
+        "task_id": task_id,
+        **laid.fields(),
+        "button_list": [
+            {"text": clip(replacement, LIMITS.button_text), "style": 1, "key": DONE_KEY}
+        ],
+        "replace_text": replacement,
+    }
 
 
 def envelope(
@@ -86,17 +136,18 @@ def envelope(
 
 
 def text_content(text: str) -> dict[str, Any]:
-    return {"content": clip_bytes(text, TEXT_BYTES)}
+    return {"content": clip_bytes(text, LIMITS.text_bytes)}
 
 
 def messages_in(message: Outgoing) -> int:
     """How many WeCom messages a message becomes (for the per-member limits)."""
     if message.menu is not None:
         return 1
-    if message.edit_message_id:  # an update in place (or, without a code, a new message)
-        return max(1, len(card_chunks(message)))
-    count = len(message.album) + (1 if message.photo else 0) + (1 if message.document else 0)
     chunks = card_chunks(message)
+    text = 1 if chunks and overflows(message) else 0  # the text a card cannot hold
+    if message.edit_message_id:  # an update in place (or, without a code, a new message)
+        return max(1, len(chunks)) + text
+    count = len(message.album) + (1 if message.photo else 0) + (1 if message.document else 0)
     if not chunks:
         return count + (1 if message.text or not count else 0)
-    return count + len(chunks) + (1 if card_parts(message)[3] else 0)
+    return count + len(chunks) + text

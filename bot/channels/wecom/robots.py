@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from bot.channels.wecom import ROBOT_CHANNEL, api
 from bot.channels.wecom.api import WecomApi, WecomError
-from bot.channels.wecom.render import TEXT_BYTES, clip_bytes
+from bot.channels.wecom.limits import LIMITS
+from bot.channels.wecom.render import clip_bytes
 from bot.config_channels import WecomSettings
 from bot.core.output import SendResult
 from bot.messages import Outgoing, numbered_choices
@@ -32,7 +33,7 @@ class RobotChannel:
         key = self.settings.robots.get(chat_id)
         if key is None:
             return SendResult(ok=False, permanent=True, error=f"no robot for unit {chat_id}")
-        text = clip_bytes(numbered_choices(message), TEXT_BYTES)
+        text = clip_bytes(numbered_choices(message), LIMITS.text_bytes)
         try:
             await self.api.robot(
                 key.get_secret_value(), {"msgtype": "text", "text": {"content": text}}

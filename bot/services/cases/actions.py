@@ -82,3 +82,4 @@ VOLUNTEER_TASK = declare("request.volunteer_task", "stk", "request_id")
 # handlers/cases/staff_card.py
 SHOW_PHONE = declare("request.show_phone", "sphone", "request_id")
 MORE_ACTIONS = declare("request.more_actions", "smore", "request_id")
+OTHER_ACTIONS = declare("request.other_actions", "sother", "request_id", "page")

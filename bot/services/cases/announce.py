@@ -251,4 +251,4 @@ async def rated(
 
 
 def _judgement(locale: str, value: str) -> str:
-    return t(locale, f"ev.{value}") if value != "none" else "-"
+    return t(locale, f"ev.{value}") if value != "none" else t(locale, "next_steps.not_answered")

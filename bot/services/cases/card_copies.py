@@ -51,7 +51,7 @@ async def mark_accepted(
             continue
         locale = pick_locale(language, None, settings.locale.default)
         text = f"{row.payload.get('text', '')}\n\n" + t(
-            locale, "cards.taken_by", name=actor.display_name or "-"
+            locale, "cards.taken_by", name=actor.display_name or t(locale, "next_steps.colleague")
         )
         if row.status == OutboxStatus.pending:  # not out yet: it goes out as taken
             row.payload = {k: v for k, v in row.payload.items() if k != "buttons"} | {"text": text}

@@ -135,7 +135,8 @@ def card(ctx: CardContext, locale: str, *, heading: str, with_buttons: bool = Tr
             t(
                 locale,
                 f"workflow.priority.{request.priority.value}",
-                reason=erasure.shown(request.urgent_reason, locale) or "-",
+                reason=erasure.shown(request.urgent_reason, locale)
+                or t(locale, "next_steps.not_given"),
             )
         )
     rows: list[list[Button]] = []

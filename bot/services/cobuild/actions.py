@@ -23,12 +23,15 @@ CALLOUT_STEP = declare("cobuild.callout_step", "cbco", "step", "value")  # cobui
 RAISE = declare("cobuild.need_raise", "cbraise", "request_id")
 SUPPORT = declare("cobuild.need_support", "cbsup", "need_id")
 BOARD = declare("cobuild.board", "cbboard")
+NEEDS_OF = declare("cobuild.needs_of", "cbneeds", "community_id")  # an admin's community
+NEEDS_PAGE = declare("cobuild.needs_page", "cbneedp", "page")  # more of an admin's communities
 
 # handlers/cobuild/projects.py
 PLEDGE_NEED = declare("cobuild.pledge_need", "cbpn", "need_id")  # handlers/cobuild/pledging.py
 PLEDGE_STEP = declare("cobuild.pledge_step", "cbps", "step", "value")  # the same
 PROJECT_CONFIRM = declare("cobuild.project_confirm", "cbpok", "project_id")
 PROJECT_DECLINE = declare("cobuild.project_decline", "cbpno", "project_id")
+PROGRESS_ON = declare("cobuild.progress_on", "cbprog", "project_id")  # /progress, no project
 GRADE = declare("cobuild.grade", "cbgrade", "project_id", "score")
 
 # handlers/cobuild/liaisons.py

@@ -78,10 +78,10 @@ def _decision_card(project: Project, need: Need, unit: ReportingUnit, locale: st
         id=project.id,
         need=need.title,
         plan=project.plan,
-        people=project.people or "-",
-        starts=project.starts_on or "-",
-        due=project.due_on or "-",
-        resources=project.resources or "-",
+        people=project.people or t(locale, "next_steps.not_given"),
+        starts=project.starts_on or t(locale, "next_steps.not_set"),
+        due=project.due_on or t(locale, "next_steps.not_set"),
+        resources=project.resources or t(locale, "next_steps.not_given"),
     )
     row = [
         actions.PROJECT_CONFIRM.button(t(locale, "cobuild.button.confirm"), project.id),
@@ -278,6 +278,21 @@ async def report_progress(
         settings=settings,
     )
     return update, len({row.person_id for row in rows})
+
+
+async def list_working(session: AsyncSession, *, actor: Person) -> list[tuple[Project, Need]]:
+    """The projects in progress of the units the actor acts for, with their needs, oldest
+    first: those a progress report may be about."""
+    if actor.deleted_at is not None:
+        return []
+    units = select(UnitLiaison.unit_id).where(UnitLiaison.person_id == actor.id)
+    query = (
+        select(Project, Need)
+        .join(Need, Need.id == Project.need_id)
+        .where(Project.unit_id.in_(units), Project.status == ProjectStatus.in_progress)
+        .order_by(Project.id)
+    )
+    return [(p, n) for p, n in (await session.execute(query)).all()]
 
 
 async def list_for_community(

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.exceptions import InvalidTransition, NotFound
-from bot.i18n import t
+from bot.i18n import LOCALES, t
 from bot.messages import Outgoing
 from bot.services.comms import notify
-from bot.services.org import rights, scope
+from bot.services.org import places, rights, scope
 from bot.sweeps import sweep
 from models import (
     Broadcast,
@@ -67,7 +67,7 @@ async def resolve_target(session: AsyncSession, *, text: str, locale: str = "zh"
         if building is not None:
             grid = await session.get(OrgUnit, building.grid_id)
             assert grid is not None  # a foreign key guarantees it
-            label = f"{compound.name(locale)} {building.number}"
+            label = f"{compound.name(locale)} {places.building_label(building, locale)}"
             return Target("building", building.id, label, grid)
     elif compound is not None:
         community = await session.get(OrgUnit, compound.community_id)
@@ -99,14 +99,15 @@ async def admin_targets(session: AsyncSession, *, person_id: int, limit: int = 1
     return list((await session.execute(query)).scalars())
 
 
-async def target_of(session: AsyncSession, *, broadcast: Broadcast) -> Target:
-    """The target a broadcast was composed for."""
+async def target_of(session: AsyncSession, *, broadcast: Broadcast, locale: str = "zh") -> Target:
+    """The target a broadcast was composed for, labelled in `locale`."""
     if broadcast.target_kind == "building":
         building = await session.get(Building, broadcast.target_id)
         compound = await session.get(Compound, building.compound_id) if building else None
         if building is None or compound is None:
             raise NotFound("admin.error.broadcast_not_found")
-        return await resolve_target(session, text=f"{compound.code}/{building.number}")
+        text = f"{compound.code}/{building.number}"
+        return await resolve_target(session, text=text, locale=locale)
     if broadcast.target_kind == "compound":
         found = await session.get(Compound, broadcast.target_id)
         code = found.code if found else ""
@@ -115,7 +116,7 @@ async def target_of(session: AsyncSession, *, broadcast: Broadcast) -> Target:
         code = unit.code if unit else ""
     if not code:
         raise NotFound("admin.error.broadcast_not_found")
-    return await resolve_target(session, text=code)
+    return await resolve_target(session, text=code, locale=locale)
 
 
 async def recipients(
@@ -200,11 +201,14 @@ async def send(
         raise InvalidTransition("admin.error.broadcast_state", status=broadcast.status)
     target = await target_of(session, broadcast=broadcast)
     people = await recipients(session, target=target, demo_only=actor.is_demo)
+    labels = {
+        loc: (await target_of(session, broadcast=broadcast, locale=loc)).label for loc in LOCALES
+    }
     rows = await notify.notify_persons(
         session,
         kind="broadcast",
         person_ids=people,
-        render=lambda loc: render(broadcast, target.label, loc),
+        render=lambda loc: render(broadcast, labels.get(loc, target.label), loc),
         settings=settings,
     )
     session.add_all(BroadcastMessage(broadcast_id=broadcast.id, outbox_id=row.id) for row in rows)

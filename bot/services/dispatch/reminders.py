@@ -130,7 +130,7 @@ def render(
             locale,
             f"schedule.reminder.{deadline}",
             reference=request.reference,
-            title=erasure.shown(request.title, locale) or "-",
+            title=erasure.shown(request.title, locale) or t(locale, "next_steps.not_given"),
             deadline=cards.when(due, settings, locale),
         )
     )

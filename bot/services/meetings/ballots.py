@@ -171,7 +171,7 @@ async def cast_vote(
             )
         )
     ).scalars()
-    return Cast(poll, option, [name or "-" for name in others])
+    return Cast(poll, option, [name or "" for name in others])
 
 
 async def _votes(session: AsyncSession, poll: Poll) -> list[poll_rules.Vote]:
@@ -239,7 +239,7 @@ async def household_votes(session: AsyncSession, *, poll: Poll) -> list[Househol
     for vote, name in (await session.execute(stmt)).all():
         key = (vote.building_id, vote.unit_room)
         groups.setdefault(key, HouseholdVotes(key, [])).votes.append(
-            (name or "-", vote.option_id, vote.at)
+            (name or "", vote.option_id, vote.at)
         )
     return list(groups.values())
 

@@ -31,7 +31,7 @@ def describe(meeting: Meeting, locale: str, *, settings: Settings) -> str:
         "meeting.describe",
         id=meeting.id,
         topic=meeting.topic,
-        place=meeting.place or "-",
+        place=meeting.place or t(locale, "next_steps.not_set"),
         when=local_time(meeting.starts_at, settings, locale),
     )
 
@@ -143,8 +143,8 @@ def outcome(meeting: Meeting, locale: str, *, polls: Sequence[PollWithOptions]) 
         locale,
         "meeting.outcome_push",
         topic=meeting.topic,
-        decision=meeting.decision or "-",
-        actions=meeting.actions or "-",
+        decision=meeting.decision or t(locale, "next_steps.not_given"),
+        actions=meeting.actions or t(locale, "next_steps.none"),
     )
     summary = polls_summary(polls, locale)
     return Outgoing(text=text + ("\n\n" + summary if summary else ""))
@@ -181,8 +181,8 @@ def outcome_note(meeting: Meeting, settings: Settings, *, polls: Sequence[PollWi
         locale,
         "meeting.timeline.outcome",
         topic=meeting.topic,
-        decision=meeting.decision or "-",
-        actions=meeting.actions or "-",
+        decision=meeting.decision or t(locale, "next_steps.not_given"),
+        actions=meeting.actions or t(locale, "next_steps.none"),
     )
     summary = polls_summary(polls, locale)
     return text + ("\n" + summary if summary else "")

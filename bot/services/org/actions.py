@@ -16,6 +16,7 @@ from bot.buttons import declare
 MENU = declare("menu.show", "menu")
 CHOOSE_LANGUAGE = declare("language.choose", "lang")
 SET_LANGUAGE = declare("language.set", "setlang", "locale")
+HELP_ALL = declare("help.all", "helpall")
 
 # handlers/org/privacy.py
 PRIVACY = declare("privacy.show", "privacy")

@@ -134,7 +134,7 @@ def _resident_text(requests: list[tuple[Request, Category | None]], locale: str)
                 locale,
                 "schedule.digest.resident.line",
                 reference=request.reference,
-                title=erasure.shown(title, locale) or "-",
+                title=erasure.shown(title, locale) or t(locale, "next_steps.not_given"),
                 status=t(locale, f"status.{request.status.value}"),
             )
         )
@@ -262,7 +262,9 @@ def _volunteer_text(tasks: list[tuple[VolunteerTask, str | None]], locale: str) 
                 locale,
                 "schedule.digest.volunteer.line",
                 reference=reference or f"#{task.id}",
-                description=(task.description or "-").splitlines()[0][:80],
+                description=(task.description or t(locale, "next_steps.not_given")).splitlines()[0][
+                    :80
+                ],
             )
         )
     return Outgoing(text="\n".join(lines))
@@ -350,8 +352,8 @@ async def weekly_report(session: AsyncSession, *, now: datetime, settings: Setti
     return sent
 
 
-def _percent(rate: float | None) -> str:
-    return "-" if rate is None else f"{rate:.0%}"
+def _percent(rate: float | None, locale: str) -> str:
+    return t(locale, "look.rate.none") if rate is None else f"{rate:.0%}"
 
 
 def _weekly_text(
@@ -373,9 +375,9 @@ def _weekly_text(
             line += t(
                 locale,
                 "schedule.digest.weekly.rates",
-                response=_percent(month.response_rate),
-                resolution=_percent(month.resolution_rate),
-                satisfaction=_percent(month.satisfaction_rate),
+                response=_percent(month.response_rate, locale),
+                resolution=_percent(month.resolution_rate, locale),
+                satisfaction=_percent(month.satisfaction_rate, locale),
             )
         lines.append(line)
     return Outgoing(text="\n".join(lines))

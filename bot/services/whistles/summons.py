@@ -91,9 +91,9 @@ def summons_card(
         "schedule.whistle.summons",
         reference=request.reference,
         unit=unit.name(locale),
-        title=erasure.shown(request.title, locale) or "-",
+        title=erasure.shown(request.title, locale) or t(locale, "next_steps.not_given"),
         description=erasure.shown(request.description, locale),
-        address=request.address_text or "-",
+        address=request.address_text or t(locale, "next_steps.not_given"),
         ack_by=cards.when(summons.ack_by, settings, locale),
     )
     if note:

@@ -41,6 +41,7 @@ async def test_two_volunteers_claim_at_once_one_wins(own_rig: WecomRig) -> None:
     await rig.pump()
     await worker.click("签收", worker.card_with("签收"))
     await worker.click("更多操作")
+    await worker.click("其他操作 ▸")  # the card's actions a WeCom card (six buttons) at a time
     await worker.click("派红扳手任务")
     await rig.pump()
     sun_card, li_card = sun.card_with("🔧 认领"), li.card_with("🔧 认领")
@@ -66,4 +67,5 @@ async def test_two_volunteers_claim_at_once_one_wins(own_rig: WecomRig) -> None:
     # Both cards changed in place: the winner's is the task, the other's says it was taken.
     assert "🔧 认领" not in cards[winner].buttons and cards[winner].updates == 1
     assert "认领成功" in cards[winner].text
-    assert cards[loser].updates == 1 and "已被其他志愿者认领" in cards[loser].replaced
+    assert cards[loser].updates == 1 and "已被其他志愿者认领" in cards[loser].text
+    assert cards[loser].buttons == [] and cards[loser].replaced, cards[loser].card

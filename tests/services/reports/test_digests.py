@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -144,7 +145,10 @@ async def test_weekly_report(db: TestDB) -> None:
         assert await digests.weekly_report(session, now=now, settings=config) >= 1
         [text] = await _texts(session, org.admin, after=start)  # the admin reads English
         assert text.startswith("Weekly report for")
-        assert f"· {org.grid.code}: 2 / 1 / 2 / 1; this month: response" in text
-        assert f"· {org.grid2.code}: 1 / 0 / 1 / 0" in text
+        line = f"· {org.grid.code}: 2 new, 1 resolved, 2 open, 1 overdue; this month: response"
+        assert line in text
+        # A rate with nothing to measure yet reads as such, not as a dash.
+        assert f"· {org.grid2.code}: 1 new, 0 resolved, 1 open, 0 overdue" in text
+        assert "satisfaction n/a" in text and not re.search(r"(?<!\w)-(?!\w)", text)
         assert await digests.weekly_report(session, now=now + D, settings=config) == 0
         assert await digests.weekly_report(session, now=now + 7 * D, settings=config) >= 1

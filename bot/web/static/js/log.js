@@ -37,17 +37,30 @@ export function wireLog() {
   $("new-marker").addEventListener("click", scrollDown);
 }
 
+// Times as the district reads them (its configured zone, from the session), wherever the
+// browser is; the browser's own zone only until the session says.
+function timeFormat(options) {
+  const timeZone = (S.session && S.session.timezone) || undefined;
+  try {
+    return new Intl.DateTimeFormat(document.documentElement.lang, { ...options, timeZone });
+  } catch (err) {
+    return new Intl.DateTimeFormat(document.documentElement.lang, options); // an unknown zone
+  }
+}
+
+const DAY = { year: "numeric", month: "2-digit", day: "2-digit" };
+
 // A time line between messages more than five minutes apart, as WeChat shows them.
 function timeDivider(at) {
   const time = at ? new Date(at).getTime() : NaN;
   if (Number.isNaN(time)) return;
   if (time - lastAt > GAP_MS) {
-    const today = new Date().toDateString() === new Date(time).toDateString();
+    const day = timeFormat(DAY);
+    const today = day.format(Date.now()) === day.format(time);
     const options = today
       ? { hour: "2-digit", minute: "2-digit" }
       : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
-    const label = new Intl.DateTimeFormat(document.documentElement.lang, options).format(time);
-    $("log").append(el("li", "time", label));
+    $("log").append(el("li", "time", timeFormat(options).format(time)));
   }
   lastAt = Math.max(lastAt, time);
 }
