@@ -17,7 +17,10 @@ Last line, one JSON object: {"conversations", "updates", "faults_injected", "los
 "duplicated", "outbox_undelivered", ...}. "conversations" and "updates" add up phases 1 and 3;
 "faults_injected" counts the connection cuts, the flaky-output period (one) and the kills;
 "resent_after_kill" counts replies Telegram got twice because the process died between sending
-and recording them (at least once, by design: not a duplicate).
+and recording them (at least once, by design: not a duplicate): "resent_delivered_before_kill"
+of them the fake had answered before the kill, "resent_in_flight_at_kill" were still on their
+way ("resent_per_kill": both per kill); "held_at_kill" counts the replies the killed processes
+held (sent or not).
 Usage: python bench/chaos.py [--conversations N] [--concurrency C] [--faults F] [--kills K]
        [--kill-conversations N] [--kill-seed S]   (--help lists every option)
 """
@@ -418,6 +421,13 @@ async def main() -> None:
                 "kill_committed_before_kill": kills["committed_before_kill"],
                 "kill_replies": kills["replies"],
                 "resent_after_kill": kills["resent_after_kill"],
+                "resent_delivered_before_kill": kills["resent_delivered_before_kill"],
+                "resent_in_flight_at_kill": kills["resent_in_flight_at_kill"],
+                "resent_unexplained": kills["resent_unexplained"],
+                "held_at_kill": kills["held_at_kill"],
+                "resent_per_kill": [
+                    [p["resent_delivered"], p["resent_in_flight"]] for p in kills["kill_points"]
+                ],
                 "unexpected_processed": kills["unexpected_processed"],
             }
         )

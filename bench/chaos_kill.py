@@ -36,6 +36,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bench.chaos_resends import CountingBotAPI, held_by, resent_by_kill
 from bot.channels.telegram_common import CHANNEL, plan
 from bot.db import create_engine, session_factory
 from bot.messages import Outgoing
@@ -60,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class Progress:
     pushed: list[int] = field(default_factory=list)
     done: int = 0  # residents whose whole conversation was confirmed
-    kills: list[dict[str, object]] = field(default_factory=list)
+    kills: list[dict[str, Any]] = field(default_factory=list)
     committed_unconfirmed: set[str] = field(default_factory=set)  # update ids
 
 
@@ -75,19 +76,6 @@ def script(ids: dict[str, Any]) -> list[tuple[str, str]]:
         ("text", ids["text"]),
         *[("button", data) for data in ids["report"]],
     ]
-
-
-class CountingBotAPI(FakeBotAPI):
-    """The fake Bot API, counting how often getUpdates handed out each update."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.served: Counter[int] = Counter()
-
-    async def _m_getupdates(self, p: dict[str, Any]) -> Any:
-        updates = await super()._m_getupdates(p)
-        self.served.update(update["update_id"] for update in updates)
-        return updates
 
 
 class Resident:
@@ -228,7 +216,7 @@ async def committed(url: str, update_ids: list[int]) -> set[str]:
 
 
 async def killer(
-    bot: BotProcess, api: FakeBotAPI, progress: Progress, total: int, kills: int,
+    bot: BotProcess, api: CountingBotAPI, progress: Progress, total: int, kills: int,
     rng: random.Random,
 ) -> None:  # fmt: skip
     """SIGKILL the bot at `kills` random points of progress (confirmed updates), a random
@@ -240,16 +228,26 @@ async def killer(
         while len(api.confirmed) < mark:  # noqa: ASYNC110 (polling a counter is the point)
             await asyncio.sleep(0.02)
         await asyncio.sleep(rng.uniform(0.0, 0.5))
+        assert bot.process is not None
+        pid = bot.process.pid
+        api.killing()
         await bot.kill()
         pending = [update["update_id"] for update in api.pending]
         done = await committed(bot.url, pending)
+        held = await held_by(bot.url, pid)
         progress.committed_unconfirmed |= done
         progress.kills.append(
-            {"confirmed": len(api.confirmed), "pending": len(pending), "committed": len(done)}
+            {
+                "confirmed": len(api.confirmed),
+                "pending": len(pending),
+                "committed": len(done),
+                "held": held,
+            }
         )
         print(
             f"kill {index + 1}/{kills}: SIGKILL at {len(api.confirmed)}/{total} updates "
-            f"confirmed; {len(pending)} not confirmed, {len(done)} of them committed"
+            f"confirmed; {len(pending)} not confirmed, {len(done)} of them committed; "
+            f"{held} replies held (sending)"
         )
         await bot.start()
 
@@ -288,7 +286,9 @@ def expected_texts(payload: dict[str, Any]) -> list[str]:
     ]
 
 
-async def verify(url: str, api: FakeBotAPI, progress: Progress, residents: int) -> dict[str, int]:
+async def verify(
+    url: str, api: CountingBotAPI, progress: Progress, residents: int
+) -> dict[str, Any]:
     db = create_engine(url, pool_size=1)
     async with session_factory(db)() as session:
         processed = set(
@@ -326,6 +326,10 @@ async def verify(url: str, api: FakeBotAPI, progress: Progress, residents: int) 
         got = Counter(texts(api.messages.get(chat_id, [])))
         missing += sum((wanted - got).values())
         resent += sum((got - wanted).values())
+    by_kill, unexplained = resent_by_kill(api, expected)
+    for point, figures in zip(progress.kills, by_kill, strict=True):
+        point.update(resent_delivered=figures["delivered"], resent_in_flight=figures["in_flight"],
+                     resent_delivered_age_ms=figures["delivered_age_ms"])  # fmt: skip
     return {
         "processed_updates": len(processed & pushed),
         "lost_updates": len(pushed - processed),
@@ -335,6 +339,7 @@ async def verify(url: str, api: FakeBotAPI, progress: Progress, residents: int) 
         "replies": sum(sum(c.values()) for c in expected.values()),
         "replies_missing": missing,
         "resent_after_kill": resent,
+        "resent_unexplained": unexplained,
     }
 
 
@@ -375,6 +380,13 @@ async def phase_kills(url: str, ids: dict[str, Any], args: argparse.Namespace) -
             tracebacks = bot.log_lines("Traceback")
         figures = await verify(url, api, progress, args.kill_conversations)
     await api.close()
+    for index, point in enumerate(progress.kills):
+        print(
+            f"kill {index + 1}: {point['held']} replies held, resent afterwards "
+            f"{point['resent_delivered']} delivered before the kill (answered "
+            f"{point['resent_delivered_age_ms']} ms before it) + {point['resent_in_flight']} "
+            "in flight at it"
+        )
     return {
         "seconds": round(load_seconds, 1),
         "drain_seconds": round(drain_seconds, 1),
@@ -385,6 +397,12 @@ async def phase_kills(url: str, ids: dict[str, Any], args: argparse.Namespace) -
         "kills": len(progress.kills),
         "starts": bot.starts,
         "kill_points": progress.kills,
+        # Per kill: replies the killed process held ('sending'), and of the replies sent again
+        # afterwards, those it had delivered (answered by the fake, not recorded) and those
+        # still on their way at the kill (bench/chaos_resends.py).
+        "held_at_kill": sum(point["held"] for point in progress.kills),
+        "resent_delivered_before_kill": sum(p["resent_delivered"] for p in progress.kills),
+        "resent_in_flight_at_kill": sum(p["resent_in_flight"] for p in progress.kills),
         # Handed out to more than one process: a killed one had not confirmed them.
         "updates_redelivered": sum(1 for n in api.served.values() if n > 1),
         # Of those, committed before the kill: the next process had to drop them.
