@@ -56,7 +56,7 @@ class Resident:
     cookie: str = ""
     csrf: str = ""
     keys: itertools.count[int] = field(default_factory=itertools.count)
-    last_id: int = 0
+    last_event: str = ""  # the stream's last event id, "<row id>.<own message id>"
     arrived: dict[int, float] = field(default_factory=dict)  # row id -> when it was streamed
 
 
@@ -120,16 +120,17 @@ class Bench:
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
         while self.running:
             headers = self._headers(resident)
-            if resident.last_id:
-                headers["Last-Event-ID"] = str(resident.last_id)
+            if resident.last_event:
+                headers["Last-Event-ID"] = resident.last_event
             try:
                 async with self.http.get(
                     f"{self.base}/api/events", headers=headers, timeout=timeout, ssl=self.ssl
                 ) as response:
                     async for line in response.content:
                         if line.startswith(b"id: "):
-                            resident.last_id = int(line[4:])
-                            resident.arrived[resident.last_id] = time.perf_counter()
+                            resident.last_event = line[4:].decode().strip()
+                            row = int(resident.last_event.partition(".")[0])
+                            resident.arrived.setdefault(row, time.perf_counter())
             except (TimeoutError, aiohttp.ClientError):
                 pass
             if self.running:
