@@ -19,17 +19,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.measure import backends, cpu_seconds
 from bot import migrate
 from bot.channels.testing import TestChannel, TestChat
 from bot.config import load_settings
@@ -40,35 +39,15 @@ from bot.runtime import settle_heap
 from bot.services.cases import classify
 from bot.services.org.importer import load_demo
 from handlers import build_router
-
-PG_ADMIN = os.environ.get(
-    "REDGRID_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
-
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
+from tests.conftest import create_postgres_database, drop_postgres_database
 
 
 async def backends_cpu(engine_db: Any) -> float:
     """CPU so far of the PostgreSQL backends serving this database (0 on SQLite)."""
     if engine_db.dialect.name != "postgresql":
         return 0.0
-    from sqlalchemy import text
-
-    async with engine_db.connect() as conn:
-        rows = await conn.execute(
-            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-        )
-        return sum(cpu_seconds(int(pid)) for (pid,) in rows)
+    url = engine_db.url.render_as_string(hide_password=False)
+    return sum(cpu_seconds(pid) for pid in await backends(url))
 
 
 class Counter:
@@ -169,21 +148,11 @@ async def run(
 
 async def on_postgres(args: argparse.Namespace) -> dict[str, float]:
     """One run on a fresh PostgreSQL database, dropped after."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(PG_ADMIN)
-    name = f"redgrid_bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(
-        host=base.host, port=base.port or 5432, user=base.username, database=base.database
-    )
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    url, name = await create_postgres_database("redgrid_bench")
     try:
-        url = base.set(database=name).render_as_string(hide_password=False)
         return await run(url, args.residents, args.pg_concurrency, args)
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_postgres_database(name)
 
 
 def median(runs: list[dict[str, float]]) -> dict[str, float]:

@@ -34,7 +34,6 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
 import shutil
 import statistics
 import sys
@@ -53,6 +52,7 @@ from sqlalchemy.engine import make_url
 
 from bench.chaos import TEXT, demo_ids
 from bench.chaos_kill import Resident, expected_texts, outbox_left, script
+from bench.measure import backends, cpu_seconds
 from bot.channels.telegram_common import CHANNEL, SECRET_HEADER
 from bot.db import create_engine, session_factory
 from models import OutboxMessage, ProcessedUpdate
@@ -62,31 +62,6 @@ from tests.fakes.bot_api import FakeBotAPI, texts
 
 SECRET = "bench-webhook-secret"
 FIRST_USER = 8_100_000
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-async def backends(url: str) -> list[int]:
-    """The PostgreSQL backends serving the bench's database."""
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host, port=parsed.port or 5432, user=parsed.username, database="postgres"
-    )
-    try:
-        rows = await conn.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE datname = $1", parsed.database
-        )
-    finally:
-        await conn.close()
-    return [int(r["pid"]) for r in rows]
 
 
 async def commits(url: str) -> int:

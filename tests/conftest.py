@@ -6,6 +6,7 @@ sessions made from `db.sessions` join it through savepoints, so code under test 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -90,6 +91,33 @@ async def drop_postgres_database(name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def migrated_engine(
+    url: str, *, pool_size: int, pool_timeout: float | None = None
+) -> AsyncIterator[AsyncEngine]:
+    """An engine over the database at `url`, migrated to the head; disposed afterwards."""
+    engine = create_engine(url, pool_size=pool_size, pool_timeout=pool_timeout)
+    try:
+        await migrate.upgrade(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def migrated_postgres(
+    prefix: str, *, pool_size: int, pool_timeout: float | None = None
+) -> AsyncIterator[AsyncEngine]:
+    """An engine over a fresh, migrated PostgreSQL database of its own (for several workers
+    sharing it, each with separately committed connections); the database is dropped afterwards."""
+    url, name = await create_postgres_database(prefix)
+    try:
+        async with migrated_engine(url, pool_size=pool_size, pool_timeout=pool_timeout) as engine:
+            yield engine
+    finally:
+        await drop_postgres_database(name)
 
 
 @dataclass

@@ -9,19 +9,17 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import migrate
 from bot.channels.testing import TestChannel, TestChat
 from bot.config import Settings
 from bot.core.flood import SharedFloodGate
-from bot.db import create_engine, session_factory
+from bot.db import session_factory
 from tests.conftest import (
     PG_SKIP_REASON,
     PG_URL,
     Clock,
     TestDB,
-    create_postgres_database,
-    drop_postgres_database,
     engine_and_sender,
+    migrated_postgres,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)]
@@ -29,14 +27,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKI
 
 @pytest.fixture
 async def pg_engine() -> AsyncIterator[AsyncEngine]:
-    url, name = await create_postgres_database("redgrid_flood")
-    engine = create_engine(url, pool_size=3)
-    try:
-        await migrate.upgrade(engine)
+    async with migrated_postgres("redgrid_flood", pool_size=3) as engine:
         yield engine
-    finally:
-        await engine.dispose()
-        await drop_postgres_database(name)
 
 
 async def test_three_workers_share_one_window_per_person(pg_engine: AsyncEngine) -> None:

@@ -11,13 +11,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import migrate
 from bot.core.flood import SharedFloodGate
-from bot.db import create_engine, session_factory
+from bot.db import session_factory
 from bot.outbox.shared import SharedBudget
 from bot.workers import Workers
 from models import FloodWindow, SendMark
-from tests.conftest import PG_SKIP_REASON, PG_URL, create_postgres_database, drop_postgres_database
+from tests.conftest import PG_SKIP_REASON, PG_URL, migrated_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)]
 PERSON = ("telegram", "42")
@@ -25,14 +24,8 @@ PERSON = ("telegram", "42")
 
 @pytest.fixture
 async def pg_engine() -> AsyncIterator[AsyncEngine]:
-    url, name = await create_postgres_database("redgrid_lone")
-    engine = create_engine(url, pool_size=4)
-    try:
-        await migrate.upgrade(engine)
+    async with migrated_postgres("redgrid_lone", pool_size=4) as engine:
         yield engine
-    finally:
-        await engine.dispose()
-        await drop_postgres_database(name)
 
 
 async def count(sessions: async_sessionmaker[AsyncSession], model: type) -> int:

@@ -11,10 +11,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import migrate
 from bot.channels.telegram_keeper import keep_telegram
 from bot.config import Settings
-from bot.db import create_engine, session_factory
+from bot.db import session_factory
 from bot.metrics import PartHealth
 from bot.workers import Workers
 from tests.conftest import (
@@ -22,8 +21,7 @@ from tests.conftest import (
     PG_URL,
     Clock,
     TestDB,
-    create_postgres_database,
-    drop_postgres_database,
+    migrated_postgres,
 )
 from tests.e2e.conftest import make_client, make_telegram_engine, telegram_configured
 from tests.fakes.bot_api import FakeBotAPI
@@ -37,14 +35,8 @@ async def leases() -> AsyncIterator[AsyncEngine]:
     """A database of its own for the workers' heartbeats and leases (separate connections)."""
     if not PG_URL:
         pytest.skip(PG_SKIP_REASON)
-    url, name = await create_postgres_database("redgrid_polling")
-    engine = create_engine(url, pool_size=4)
-    try:
-        await migrate.upgrade(engine)
+    async with migrated_postgres("redgrid_polling", pool_size=4) as engine:
         yield engine
-    finally:
-        await engine.dispose()
-        await drop_postgres_database(name)
 
 
 @dataclass

@@ -13,16 +13,17 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import migrate, outbox
+from bot import outbox
 from bot.channels.telegram_ptb import PtbTelegram
 from bot.config import OutboxSettings
-from bot.db import create_engine, session_factory
+from bot.db import session_factory
 from bot.messages import Outgoing
 from bot.outbox.shared import SharedBudget
 from bot.workers import Workers
 from models import OutboxMessage, OutboxStatus
-from tests.conftest import PG_SKIP_REASON, PG_URL, create_postgres_database, drop_postgres_database
+from tests.conftest import PG_SKIP_REASON, PG_URL, migrated_postgres
 from tests.fakes.bot_api import FakeBotAPI
+from tests.outbox.test_shared_windows import most_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)]
 
@@ -35,24 +36,8 @@ TO_ONE_CHAT = 4
 
 @pytest.fixture
 async def pg_engine() -> AsyncIterator[AsyncEngine]:
-    url, name = await create_postgres_database("redgrid_budget")
-    engine = create_engine(url, pool_size=6)
-    try:
-        await migrate.upgrade(engine)
+    async with migrated_postgres("redgrid_budget", pool_size=6) as engine:
         yield engine
-    finally:
-        await engine.dispose()
-        await drop_postgres_database(name)
-
-
-def most_in_a_second(times: list[float]) -> int:
-    times = sorted(times)
-    most, start = 0, 0
-    for end, at in enumerate(times):
-        while at - times[start] >= 1.0:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 async def _pending(engine: AsyncEngine) -> int:
@@ -118,7 +103,7 @@ async def test_three_senders_together_keep_to_the_bot_wide_and_per_chat_limits(
     sent = [c for c in api.calls_of("sendMessage") if c.status == 200]
     assert len(sent) == len(rows)
     assert flood.too_many == 0
-    assert most_in_a_second([c.at for c in sent]) <= RATE
+    assert most_in([c.at for c in sent], 1.0) <= RATE
     to_one = sorted(c.at for c in sent if str(c.params["chat_id"]) == ONE_CHAT)
     assert len(to_one) == TO_ONE_CHAT
     assert min(b - a for a, b in itertools.pairwise(to_one)) >= 1.0

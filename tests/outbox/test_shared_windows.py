@@ -18,19 +18,19 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import migrate, outbox
+from bot import outbox
 from bot.channels.telegram_ptb import PtbTelegram
 from bot.channels.wecom.setup import make_channel
 from bot.config import OutboxSettings
 from bot.core.output import OutputChannel
-from bot.db import create_engine, session_factory
+from bot.db import session_factory
 from bot.messages import Outgoing
 from bot.outbox.limits import Windows
 from bot.outbox.shared import SharedBudget
 from bot.workers import Workers
 from models import OutboxMessage, OutboxStatus
 from tests.channels.wecom.conftest import wecom_settings
-from tests.conftest import PG_SKIP_REASON, PG_URL, create_postgres_database, drop_postgres_database
+from tests.conftest import PG_SKIP_REASON, PG_URL, migrated_postgres
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.wecom_api import FakeWecomAPI
 from tests.outbox.fakes import FakeClock
@@ -63,14 +63,8 @@ class PaceOnly(SharedBudget):
 
 @pytest.fixture
 async def pg_engine() -> AsyncIterator[AsyncEngine]:
-    url, name = await create_postgres_database("redgrid_windows")
-    engine = create_engine(url, pool_size=6)
-    try:
-        await migrate.upgrade(engine)
+    async with migrated_postgres("redgrid_windows", pool_size=6) as engine:
         yield engine
-    finally:
-        await engine.dispose()
-        await drop_postgres_database(name)
 
 
 @pytest.fixture

@@ -13,15 +13,15 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import migrate, outbox
+from bot import outbox
 from bot.config import OutboxSettings
-from bot.db import create_engine, session_factory
+from bot.db import session_factory
 from bot.messages import Outgoing
 from bot.outbox import store
 from bot.outbox.shared import SharedBudget
 from bot.workers import Workers
 from models import OutboxMessage, OutboxStatus, utcnow
-from tests.conftest import PG_SKIP_REASON, PG_URL, create_postgres_database, drop_postgres_database
+from tests.conftest import PG_SKIP_REASON, PG_URL, migrated_postgres
 from tests.outbox.fakes import RecordingChannel
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)]
@@ -33,14 +33,8 @@ UNLIMITED = outbox.Limits(global_rate=1e9, chat_rate=1e9, group_rate_per_minute=
 
 @pytest.fixture
 async def pg_engine() -> AsyncIterator[AsyncEngine]:
-    url, name = await create_postgres_database("redgrid_takeover")
-    engine = create_engine(url, pool_size=4)
-    try:
-        await migrate.upgrade(engine)
+    async with migrated_postgres("redgrid_takeover", pool_size=4) as engine:
         yield engine
-    finally:
-        await engine.dispose()
-        await drop_postgres_database(name)
 
 
 def sender(engine: AsyncEngine, workers: Workers, channel: RecordingChannel, **options: object):  # type: ignore[no-untyped-def]
@@ -71,6 +65,21 @@ async def _write(engine: AsyncEngine, count: int) -> None:
         )
 
 
+async def _claim(engine: AsyncEngine, workers: Workers) -> list[store.Claimed]:
+    """The outbox's first ROWS rows, leased for a minute by `workers`."""
+    now = utcnow()
+    async with session_factory(engine)() as session, session.begin():
+        return await store.claim(
+            session,
+            now=now,
+            lease_until=now + timedelta(seconds=60),
+            channels=["test"],
+            limit=ROWS,
+            quiet=False,
+            worker=workers.id,
+        )
+
+
 async def _statuses(engine: AsyncEngine) -> list[tuple[str, str | None]]:
     async with session_factory(engine)() as session:
         rows = await session.execute(
@@ -88,17 +97,7 @@ async def test_rows_of_a_dead_worker_are_taken_over_as_soon_as_its_heartbeat_sto
     await dead.beat()
     await alive.beat()
     await _write(pg_engine, ROWS)
-    now = utcnow()
-    async with sessions() as session, session.begin():  # worker A claims them, then dies
-        held = await store.claim(
-            session,
-            now=now,
-            lease_until=now + timedelta(seconds=60),
-            channels=["test"],
-            limit=ROWS,
-            quiet=False,
-            worker=dead.id,
-        )
+    held = await _claim(pg_engine, dead)  # worker A claims them, then dies
     assert len(held) == ROWS
     assert await _statuses(pg_engine) == [("sending", "worker-a")] * ROWS
     channel = RecordingChannel(clock=utcnow)
@@ -124,17 +123,7 @@ async def test_a_worker_whose_beats_are_late_sends_nothing_the_others_may_take_o
     await late.beat()
     await alive.beat()
     await _write(pg_engine, ROWS)
-    now = utcnow()
-    async with sessions() as session, session.begin():  # the late worker's replies
-        held = await store.claim(
-            session,
-            now=now,
-            lease_until=now + timedelta(seconds=60),
-            channels=["test"],
-            limit=ROWS,
-            quiet=False,
-            worker=late.id,
-        )
+    held = await _claim(pg_engine, late)  # the late worker's replies
     late_channel, taker_channel = RecordingChannel(clock=utcnow), RecordingChannel(clock=utcnow)
     await asyncio.sleep(STALE + 0.2)  # no beat from the late worker meanwhile
     assert not late.fresh()

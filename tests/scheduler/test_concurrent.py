@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import migrate, scheduler
-from bot.db import create_engine, session_factory
+from bot import scheduler
+from bot.db import session_factory
 from bot.services.whistles import summons
 from models import OutboxMessage, RequestEvent, Role, ScheduleMark, UnitKind
 from tests import factories as f
@@ -20,8 +20,7 @@ from tests.conftest import (
     PG_SKIP_REASON,
     PG_URL,
     Clock,
-    create_postgres_database,
-    drop_postgres_database,
+    migrated_postgres,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)]
@@ -32,14 +31,8 @@ REQUESTS = 30
 @pytest.fixture(scope="module")
 async def engine() -> AsyncIterator[AsyncEngine]:
     """A database of its own: the workers need real, separately committed connections."""
-    url, name = await create_postgres_database("redgrid_sweeps")
-    engine = create_engine(url, pool_size=WORKERS)
-    try:
-        await migrate.upgrade(engine)
+    async with migrated_postgres("redgrid_sweeps", pool_size=WORKERS) as engine:
         yield engine
-    finally:
-        await engine.dispose()
-        await drop_postgres_database(name)
 
 
 async def _count(engine: AsyncEngine, query: object) -> int:

@@ -14,8 +14,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import migrate, scheduler
-from bot.db import create_engine, session_factory
+from bot import scheduler
+from bot.db import session_factory
 from bot.metrics import Metrics
 from bot.workers import Workers
 from models import Lease, Worker, utcnow
@@ -24,8 +24,7 @@ from tests.conftest import (
     PG_SKIP_REASON,
     PG_URL,
     TestDB,
-    create_postgres_database,
-    drop_postgres_database,
+    migrated_postgres,
 )
 
 JOBS = ("escalate", "reminders", "whistles")
@@ -39,14 +38,8 @@ async def pg_engine() -> AsyncIterator[AsyncEngine]:
     """A database of its own: the workers need real, separately committed connections."""
     if not PG_URL:
         pytest.skip(PG_SKIP_REASON)
-    url, name = await create_postgres_database("redgrid_workers")
-    engine = create_engine(url, pool_size=6)
-    try:
-        await migrate.upgrade(engine)
+    async with migrated_postgres("redgrid_workers", pool_size=6) as engine:
         yield engine
-    finally:
-        await engine.dispose()
-        await drop_postgres_database(name)
 
 
 @dataclass

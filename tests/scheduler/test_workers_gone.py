@@ -15,12 +15,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import migrate
 from bot.channels.telegram_runtime import POLLING_LEASE
-from bot.db import create_engine, session_factory
+from bot.db import session_factory
 from bot.workers import Process, Workers, is_gone, start_ticks, this_process
 from models import Worker
-from tests.conftest import PG_SKIP_REASON, PG_URL, create_postgres_database, drop_postgres_database
+from tests.conftest import PG_SKIP_REASON, PG_URL, migrated_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)]
 if this_process().pid_space is None:
@@ -29,14 +28,8 @@ if this_process().pid_space is None:
 
 @pytest.fixture
 async def pg_engine() -> AsyncIterator[AsyncEngine]:
-    url, name = await create_postgres_database("redgrid_gone")
-    engine = create_engine(url, pool_size=4)
-    try:
-        await migrate.upgrade(engine)
+    async with migrated_postgres("redgrid_gone", pool_size=4) as engine:
         yield engine
-    finally:
-        await engine.dispose()
-        await drop_postgres_database(name)
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ import uvicorn
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot import migrate
-from bot.db import create_engine, session_factory
+from bot.db import session_factory
 from bot.i18n import t
 from bot.messages import Outgoing
 from bot.outbox.store import enqueue
@@ -31,9 +30,9 @@ from tests.conftest import (
     PG_URL,
     Clock,
     TestDB,
-    create_postgres_database,
-    drop_postgres_database,
     free_port,
+    migrated_engine,
+    migrated_postgres,
 )
 from tests.web.conftest import Web, build_web, web_settings
 
@@ -47,17 +46,12 @@ async def small_pool(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
     if request.param == "postgres":
         if not PG_URL:
             pytest.skip(PG_SKIP_REASON)
-        url, name = await create_postgres_database("redgrid_busy")
+        database = migrated_postgres("redgrid_busy", pool_size=1, pool_timeout=POOL_WAIT)
     else:
-        url, name = f"sqlite+aiosqlite:///{tmp_path / 'busy.sqlite3'}", ""
-    engine = create_engine(url, pool_size=1, pool_timeout=POOL_WAIT)
-    try:
-        await migrate.upgrade(engine)
+        url = f"sqlite+aiosqlite:///{tmp_path / 'busy.sqlite3'}"
+        database = migrated_engine(url, pool_size=1, pool_timeout=POOL_WAIT)
+    async with database as engine:
         yield engine
-    finally:
-        await engine.dispose()
-        if name:
-            await drop_postgres_database(name)
 
 
 @contextlib.asynccontextmanager

@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import migrate
 from bot.channels.webchat_fanout import Fanout
-from bot.db import create_engine
 from bot.messages import Outgoing
 from bot.outbox.store import enqueue
 from bot.web.auth import COOKIE
@@ -22,8 +20,7 @@ from tests.conftest import (
     PG_SKIP_REASON,
     PG_URL,
     Clock,
-    create_postgres_database,
-    drop_postgres_database,
+    migrated_postgres,
 )
 from tests.web.conftest import Web
 from tests.web.test_busy import open_stream, until, web_over
@@ -33,14 +30,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_SKI
 
 @pytest.fixture
 async def pg_engine() -> AsyncIterator[AsyncEngine]:
-    url, name = await create_postgres_database("redgrid_fanout")
-    engine = create_engine(url, pool_size=4)
-    try:
-        await migrate.upgrade(engine)
+    async with migrated_postgres("redgrid_fanout", pool_size=4) as engine:
         yield engine
-    finally:
-        await engine.dispose()
-        await drop_postgres_database(name)
 
 
 @contextlib.asynccontextmanager

@@ -10,16 +10,14 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import migrate
 from bot.channels.wechat.api import WechatApi
 from bot.channels.wechat.tokens import TokenStore
-from bot.db import create_engine, session_factory
+from bot.db import session_factory
 from models import utcnow
 from tests.conftest import (
     PG_SKIP_REASON,
     PG_URL,
-    create_postgres_database,
-    drop_postgres_database,
+    migrated_postgres,
 )
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWechatAPI
 
@@ -30,14 +28,8 @@ WORKERS = 3
 async def pg_engine() -> AsyncIterator[AsyncEngine]:
     if not PG_URL:
         pytest.skip(PG_SKIP_REASON)
-    url, name = await create_postgres_database("redgrid_tokens")
-    engine = create_engine(url, pool_size=WORKERS)
-    try:
-        await migrate.upgrade(engine)
+    async with migrated_postgres("redgrid_tokens", pool_size=WORKERS) as engine:
         yield engine
-    finally:
-        await engine.dispose()
-        await drop_postgres_database(name)
 
 
 async def test_a_refused_token_is_fetched_again_by_one_worker(pg_engine: AsyncEngine) -> None:
