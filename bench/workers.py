@@ -337,8 +337,8 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     )
     return {
         "workers": runs[0]["workers"],
-        "turns_per_s": statistics.median(r["turns_per_s"] for r in runs),
-        "cpu_ms_per_turn": statistics.median(r["cpu_ms_per_turn"] for r in runs),
+        "turns_per_s": round(statistics.median(r["turns_per_s"] for r in runs), 1),
+        "cpu_ms_per_turn": round(statistics.median(r["cpu_ms_per_turn"] for r in runs), 2),
         **{key: sum(r[key] for r in runs) for key in checks},
     }
 
