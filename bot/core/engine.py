@@ -151,6 +151,8 @@ class Engine:
         try:
             return await self._handle(incoming, book=book)
         except UserFacingError as error:
+            if book:  # the slot booked in the turn was rolled back with it
+                await self._admit(incoming)
             return await self._answer_only(incoming, error.key, error.params, "refused")
         except _WindowFull:
             raise
@@ -170,6 +172,8 @@ class Engine:
             log.exception("update %s:%s failed", incoming.channel, incoming.update_id)
             if incoming.kind == "reachability":  # nobody to apologise to
                 return ProcessResult("failed")
+            if book:
+                await self._admit(incoming)
             return await self._answer_only(incoming, "core.sorry", {}, "failed")
 
     async def _hold(self, incoming: Incoming, wait: float) -> None:

@@ -11,8 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.testing import TestChannel, TestChat
 from bot.config import Settings
+from bot.core.context import Context
 from bot.core.flood import SharedFloodGate
+from bot.core.router import Router
 from bot.db import session_factory
+from bot.exceptions import UserFacingError
 from tests.conftest import (
     PG_SKIP_REASON,
     PG_URL,
@@ -99,3 +102,40 @@ async def test_workers_book_in_the_update_and_hold_the_one_past_the_window(
     assert texts[0] == "您发得太快了，请稍等一下。刚才的消息都收到了，会按顺序处理。"
     assert len(texts) > 1  # then answered
     assert person.last_result is not None and person.last_result.status == "handled"
+
+
+async def test_a_refused_update_still_counts_in_the_shared_window(
+    demo: TestDB, settings: Settings, clock: Clock
+) -> None:
+    """A refusal rolls its turn back, the slot booked in it too: it is booked again apart, so
+    refused updates cannot flood past the limit."""
+    if demo.kind != "postgres":
+        pytest.skip("the window is shared on PostgreSQL")
+    router = Router()
+
+    @router.command("refuse")
+    async def refuse(ctx: Context) -> None:
+        raise UserFacingError("core.sorry")
+
+    channel = TestChannel()
+    held: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        held.append(seconds)
+
+    engine, _ = engine_and_sender(
+        demo,
+        settings,
+        clock,
+        {channel.name: channel},
+        router=router,
+        flood=SharedFloodGate(2, demo.sessions),
+    )
+    engine.sleep = sleep
+    person = TestChat(engine, channel, user_id="flood-2")
+    for _ in range(2):
+        await person.send("/refuse")
+        assert person.last_result is not None and person.last_result.status == "refused"
+    assert held == []
+    await person.send("/refuse")  # the third this minute: held like any other
+    assert len(held) == 1 and 59.0 < held[0] <= 60.0
