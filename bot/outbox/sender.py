@@ -22,6 +22,7 @@ from bot.outbox.limits import (
     ChatLimits,
     Gate,
     Limits,
+    Windows,
     channel_windows,
     chat_gap,
     delivery_cost,
@@ -257,15 +258,16 @@ class Sender:
 
     async def _take_turn_in(self, session: AsyncSession, row: Claimed) -> bool:
         assert self._shared is not None
-        channel = self._channels[row.channel]
+        gap, windows = self._pace(row, group=self._is_group(*row.chat))
+        cost = delivery_cost(self._channels[row.channel], row.payload)
         return await self._shared.take_turn_in(
-            session,
-            row.channel,
-            row.chat_id,
-            chat_gap(self.limits, channel, group=self._is_group(*row.chat)),
-            windows=self._windows.get(row.channel, ()),
-            cost=delivery_cost(channel, row.payload),
+            session, row.channel, row.chat_id, gap, windows=windows, cost=cost
         )
+
+    def _pace(self, row: Claimed, *, group: bool) -> tuple[float, Windows]:
+        """The gap between two sends to the row's chat, and the windows its channel keeps."""
+        gap = chat_gap(self.limits, self._channels[row.channel], group=group)
+        return gap, self._windows.get(row.channel, ())
 
     async def flush_reply_marks(self) -> bool:
         """Record every reply success still waiting; False when the database refused."""
@@ -282,13 +284,9 @@ class Sender:
         if self._shared is None:
             return 0.0
         within = (row.lease - self._lease_margin - self._clock()).total_seconds()
+        gap, windows = self._pace(row, group=group)
         return await self._shared.chat_turn(
-            row.channel,
-            row.chat_id,
-            chat_gap(self.limits, self._channels[row.channel], group=group),
-            windows=self._windows.get(row.channel, ()),
-            cost=cost,
-            within=within,
+            row.channel, row.chat_id, gap, windows=windows, cost=cost, within=within
         )
 
     async def _hand_back(self, row: Claimed, *, after: float | None) -> None:
